@@ -1,0 +1,358 @@
+package org.relaymta.config;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Builds a {@link RelayConfig} snapshot from docker-mailserver's environment variables and config
+ * directory (relay-semantics section 1). Every error names the variable, or the file and line.
+ */
+public final class ConfigLoader {
+
+    public static final String RELAY_MAP_FILE = "postfix-relaymap.cf";
+    public static final String SASL_PASSWORD_FILE = "postfix-sasl-password.cf";
+    public static final String MAIN_CF_FILE = "postfix-main.cf";
+    public static final String ACCOUNTS_FILE = "postfix-accounts.cf";
+    public static final String VIRTUAL_FILE = "postfix-virtual.cf";
+
+    /** The {@code postfix-main.cf} parameters this relay understands. */
+    static final Set<String> SUPPORTED_PARAMETERS = Set.of(
+            "relayhost", "sender_dependent_relayhost_maps", "smtp_sasl_password_maps", "smtp_sasl_auth_enable",
+            "smtp_sasl_security_options", "smtp_sasl_mechanism_filter", "smtp_sender_dependent_authentication",
+            "smtp_tls_security_level", "smtp_tls_wrappermode", "smtp_fallback_relay", "mynetworks", "myhostname",
+            "message_size_limit", "smtpd_forbid_bare_newline",
+            "queue_run_delay", "minimal_backoff_time", "maximal_backoff_time", "maximal_queue_lifetime",
+            "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
+            "default_destination_recipient_limit", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
+            "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
+            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit");
+
+    private final Env env;
+    private final Path configDir;
+
+    public ConfigLoader(Env env, Path configDir) {
+        this.env = env;
+        this.configDir = configDir;
+    }
+
+    public RelayConfig load() {
+        List<String> warnings = new ArrayList<>();
+        MainCf main = readMainCf();
+        for (String name : main.parameters().keySet()) {
+            if (!SUPPORTED_PARAMETERS.contains(name)) {
+                warnings.add(main.get(name).location() + ": unsupported parameter '" + name + "' is ignored");
+            }
+        }
+
+        // Default relay host: postfix-main.cf overrides the variable, as DMS applies it last.
+        List<NextHop> defaultRelay = List.of();
+        Optional<String> defaultRelayText = Optional.empty();
+        MainCf.Parameter relayhostParam = main.get("relayhost");
+        if (relayhostParam != null) {
+            if (!relayhostParam.value().isEmpty()) {
+                defaultRelay = NextHop.parseList(relayhostParam.value(), relayhostParam.location());
+                defaultRelayText = Optional.of(relayhostParam.value());
+            }
+        } else {
+            Optional<String> v = env.get("DEFAULT_RELAY_HOST");
+            if (v.isPresent()) {
+                defaultRelay = NextHop.parseList(v.get(), "DEFAULT_RELAY_HOST");
+                defaultRelayText = v;
+            }
+        }
+
+        List<NextHop> fallback = List.of();
+        MainCf.Parameter fallbackParam = main.get("smtp_fallback_relay");
+        if (fallbackParam != null && !fallbackParam.value().isEmpty()) {
+            fallback = NextHop.parseList(fallbackParam.value(), fallbackParam.location());
+        }
+
+        // Legacy RELAY_HOST: always [host]:port, mapped to every local sender domain.
+        Optional<String> relayHostEntry = Optional.empty();
+        Optional<String> relayHost = env.get("RELAY_HOST");
+        if (relayHost.isPresent()) {
+            String host = relayHost.get();
+            if (host.startsWith("[") && host.endsWith("]") && host.length() > 2) {
+                host = host.substring(1, host.length() - 1);
+                warnings.add("RELAY_HOST: brackets are added automatically; '" + relayHost.get() + "' used as '" + host + "'");
+            }
+            int port = NextHop.DEFAULT_PORT;
+            Optional<String> portText = env.get("RELAY_PORT");
+            if (portText.isPresent()) {
+                try {
+                    port = Integer.parseInt(portText.get());
+                } catch (NumberFormatException e) {
+                    throw new ConfigException("RELAY_PORT", "'" + portText.get() + "' is not a port number");
+                }
+                if (port < 1 || port > 65535) {
+                    throw new ConfigException("RELAY_PORT", "'" + portText.get() + "' is not a port number from 1 to 65535");
+                }
+            }
+            String entry = "[" + host + "]:" + port;
+            NextHop.parse(entry, "RELAY_HOST");
+            relayHostEntry = Optional.of(entry);
+        }
+
+        PostfixTable relayMap = readTable(main, "sender_dependent_relayhost_maps", RELAY_MAP_FILE);
+        for (PostfixTable.Entry e : relayMap.entries().values()) {
+            if (!e.value().isEmpty() && !e.value().equalsIgnoreCase("DUNNO")) {
+                NextHop.parseList(e.value(), e.location());
+            }
+            if (!e.key().equals("<>") && e.key().indexOf('@') < 0) {
+                throw new ConfigException(e.location(), "relay map key '" + e.key()
+                        + "' is not a sender address, @domain or <>");
+            }
+        }
+
+        Map<String, List<NextHop>> implicit = new LinkedHashMap<>();
+        if (relayHostEntry.isPresent()) {
+            List<NextHop> hops = List.of(NextHop.parse(relayHostEntry.get(), "RELAY_HOST"));
+            for (String domain : localSenderDomains()) {
+                if (relayMap.lookup("@" + domain).isEmpty()) {
+                    implicit.put(domain, hops);
+                }
+            }
+        }
+
+        // Credentials: the file, then the RELAY_USER / RELAY_PASSWORD pair.
+        Map<String, Credentials> credentials = new LinkedHashMap<>();
+        Optional<Path> saslFile = mapPath(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE);
+        boolean saslFilePresent = saslFile.isPresent() && Files.exists(saslFile.get());
+        PostfixTable saslTable = readTable(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE);
+        for (PostfixTable.Entry e : saslTable.entries().values()) {
+            credentials.put(e.key().toLowerCase(Locale.ROOT), Credentials.parse(e.value(), e.key(), e.location()));
+        }
+        Optional<String> user = env.get("RELAY_USER");
+        Optional<String> password = env.get("RELAY_PASSWORD");
+        boolean envCredentials = user.isPresent() && password.isPresent();
+        if (envCredentials) {
+            final Optional<String> legacyKey = relayHostEntry;
+            Optional<String> key = env.get("DEFAULT_RELAY_HOST").or(() -> legacyKey);
+            if (key.isEmpty()) {
+                warnings.add("RELAY_USER and RELAY_PASSWORD are set but neither DEFAULT_RELAY_HOST nor RELAY_HOST is: credentials unused");
+            } else {
+                credentials.putIfAbsent(key.get().toLowerCase(Locale.ROOT), new Credentials(user.get(), password.get(), key.get()));
+            }
+        }
+
+        boolean credentialsConfigured = envCredentials || saslFilePresent;
+        boolean saslEnabled = booleanParam(main, "smtp_sasl_auth_enable", credentialsConfigured);
+        boolean senderDependentAuth = booleanParam(main, "smtp_sender_dependent_authentication", saslFilePresent);
+        MainCf.Parameter secOptions = main.get("smtp_sasl_security_options");
+        if (secOptions != null && !secOptions.value().toLowerCase(Locale.ROOT).contains("noanonymous")) {
+            warnings.add(secOptions.location() + ": smtp_sasl_security_options without noanonymous: anonymous AUTH is never used here anyway");
+        }
+
+        TlsLevel tlsLevel = credentialsConfigured ? TlsLevel.ENCRYPT : TlsLevel.MAY;
+        MainCf.Parameter tlsParam = main.get("smtp_tls_security_level");
+        if (tlsParam != null && !tlsParam.value().isEmpty()) {
+            tlsLevel = TlsLevel.parse(tlsParam.value(), tlsParam.location());
+        }
+        boolean wrapperMode = booleanParam(main, "smtp_tls_wrappermode", false);
+        if (wrapperMode && !tlsLevel.mandatory()) {
+            // Implicit TLS cannot fall back to plaintext: raise the level rather than pretend.
+            warnings.add("smtp_tls_wrappermode = yes requires TLS level encrypt or higher; using encrypt");
+            tlsLevel = TlsLevel.ENCRYPT;
+        }
+
+        Networks mynetworks;
+        Optional<String> envNetworks = env.get("MTA_MYNETWORKS");
+        MainCf.Parameter networksParam = main.get("mynetworks");
+        if (envNetworks.isPresent()) {
+            mynetworks = Networks.parse(envNetworks.get(), "MTA_MYNETWORKS");
+        } else if (networksParam != null) {
+            mynetworks = Networks.parse(networksParam.value(), networksParam.location());
+        } else {
+            mynetworks = Networks.parse(Networks.POSTFIX_DEFAULT, "default mynetworks");
+        }
+
+        String myhostname = stringParam(main, "myhostname").or(() -> env.get("MTA_HOSTNAME")).orElseGet(ConfigLoader::localHostName);
+
+        long sizeLimit = longParam(main, "message_size_limit", RelayConfig.DEFAULT_MESSAGE_SIZE_LIMIT);
+        BareNewlinePolicy bareNewline = BareNewlinePolicy.NORMALIZE;
+        MainCf.Parameter bareParam = main.get("smtpd_forbid_bare_newline");
+        if (bareParam != null) {
+            bareNewline = BareNewlinePolicy.parse(bareParam.value(), bareParam.location());
+        }
+
+        QueueSettings qd = QueueSettings.postfixDefaults();
+        QueueSettings queue = new QueueSettings(
+                durationParam(main, "queue_run_delay", 's', qd.queueRunDelay()),
+                durationParam(main, "minimal_backoff_time", 's', qd.minimalBackoffTime()),
+                durationParam(main, "maximal_backoff_time", 's', qd.maximalBackoffTime()),
+                durationParam(main, "maximal_queue_lifetime", 'd', qd.maximalQueueLifetime()),
+                durationParam(main, "bounce_queue_lifetime", 'd', qd.bounceQueueLifetime()),
+                durationParam(main, "delay_warning_time", 'h', qd.delayWarningTime()),
+                (int) longParam(main, "default_destination_concurrency_limit", qd.destinationConcurrencyLimit()),
+                (int) longParam(main, "default_destination_recipient_limit", qd.destinationRecipientLimit()));
+        SmtpClientSettings sd = SmtpClientSettings.postfixDefaults();
+        List<String> mechanismFilter = stringParam(main, "smtp_sasl_mechanism_filter")
+                .map(v -> List.of(v.toUpperCase(Locale.ROOT).split("[,\\s]+"))).orElse(List.of());
+        SmtpClientSettings smtp = new SmtpClientSettings(
+                durationParam(main, "smtp_connect_timeout", 's', sd.connectTimeout()),
+                durationParam(main, "smtp_helo_timeout", 's', sd.heloTimeout()),
+                durationParam(main, "smtp_mail_timeout", 's', sd.mailTimeout()),
+                durationParam(main, "smtp_rcpt_timeout", 's', sd.rcptTimeout()),
+                durationParam(main, "smtp_starttls_timeout", 's', sd.starttlsTimeout()),
+                durationParam(main, "smtp_data_init_timeout", 's', sd.dataInitTimeout()),
+                durationParam(main, "smtp_data_xfer_timeout", 's', sd.dataXferTimeout()),
+                durationParam(main, "smtp_data_done_timeout", 's', sd.dataDoneTimeout()),
+                durationParam(main, "smtp_quit_timeout", 's', sd.quitTimeout()),
+                durationParam(main, "smtp_connection_cache_time_limit", 's', sd.connectionCacheTimeLimit()),
+                mechanismFilter);
+
+        return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
+                Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
+                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings));
+    }
+
+    private MainCf readMainCf() {
+        Path file = configDir.resolve(MAIN_CF_FILE);
+        return Files.exists(file) ? MainCf.read(file) : MainCf.empty();
+    }
+
+    /** The table file: the main.cf parameter's path ({@code texthash:/path} or a bare path), else the DMS default. */
+    private Optional<Path> mapPath(MainCf main, String parameter, String defaultFile) {
+        MainCf.Parameter p = main.get(parameter);
+        if (p == null) {
+            return Optional.of(configDir.resolve(defaultFile));
+        }
+        String value = p.value();
+        if (value.isEmpty()) {
+            return Optional.empty();
+        }
+        int colon = value.indexOf(':');
+        if (colon > 0 && !value.startsWith("/")) {
+            String type = value.substring(0, colon);
+            if (!type.equals("texthash") && !type.equals("hash") && !type.equals("lmdb")) {
+                throw new ConfigException(p.location(), "unsupported table type '" + type + "' (use texthash:/path or a path)");
+            }
+            value = value.substring(colon + 1);
+        }
+        return Optional.of(configDir.resolve(value));
+    }
+
+    private PostfixTable readTable(MainCf main, String parameter, String defaultFile) {
+        Optional<Path> path = mapPath(main, parameter, defaultFile);
+        if (path.isEmpty()) {
+            return PostfixTable.empty(defaultFile);
+        }
+        if (!Files.exists(path.get())) {
+            if (main.get(parameter) != null) {
+                throw new ConfigException(main.get(parameter).location(), "table file " + path.get() + " does not exist");
+            }
+            return PostfixTable.empty(defaultFile);
+        }
+        return PostfixTable.read(path.get());
+    }
+
+    /** Domains this mail stack sends as (relay-semantics section 1.3). */
+    Set<String> localSenderDomains() {
+        Set<String> domains = new LinkedHashSet<>();
+        Path accounts = configDir.resolve(ACCOUNTS_FILE);
+        for (String line : readLines(accounts)) {
+            String s = line.strip();
+            if (s.isEmpty() || s.startsWith("#")) {
+                continue;
+            }
+            int bar = s.indexOf('|');
+            String address = bar < 0 ? s : s.substring(0, bar);
+            addDomain(domains, address);
+        }
+        Path virtual = configDir.resolve(VIRTUAL_FILE);
+        for (String line : readLines(virtual)) {
+            String s = line.strip();
+            if (s.isEmpty() || s.startsWith("#")) {
+                continue;
+            }
+            int ws = PostfixTable.indexOfWhitespace(s);
+            String key = ws < 0 ? s : s.substring(0, ws);
+            addDomain(domains, key);
+        }
+        env.get("LOCAL_SENDER_DOMAINS").ifPresent(v -> {
+            for (String d : v.split("[,\\s]+")) {
+                if (!d.isBlank()) {
+                    domains.add(d.strip().toLowerCase(Locale.ROOT));
+                }
+            }
+        });
+        return domains;
+    }
+
+    private static void addDomain(Set<String> domains, String address) {
+        int at = address.lastIndexOf('@');
+        if (at >= 0 && at < address.length() - 1) {
+            domains.add(address.substring(at + 1).toLowerCase(Locale.ROOT));
+        }
+    }
+
+    private static List<String> readLines(Path file) {
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        try {
+            return Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Optional<String> stringParam(MainCf main, String name) {
+        MainCf.Parameter p = main.get(name);
+        return p == null || p.value().isEmpty() ? Optional.empty() : Optional.of(p.value());
+    }
+
+    private static boolean booleanParam(MainCf main, String name, boolean defaultValue) {
+        MainCf.Parameter p = main.get(name);
+        if (p == null) {
+            return defaultValue;
+        }
+        switch (p.value().toLowerCase(Locale.ROOT)) {
+            case "yes": case "true": case "on": return true;
+            case "no": case "false": case "off": return false;
+            default: throw new ConfigException(p.location(), name + " must be yes or no, not '" + p.value() + "'");
+        }
+    }
+
+    private static long longParam(MainCf main, String name, long defaultValue) {
+        MainCf.Parameter p = main.get(name);
+        if (p == null) {
+            return defaultValue;
+        }
+        try {
+            long v = Long.parseLong(p.value());
+            if (v < 0) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new ConfigException(p.location(), name + " must be a non-negative number, not '" + p.value() + "'");
+        }
+    }
+
+    private static Duration durationParam(MainCf main, String name, char defaultUnit, Duration defaultValue) {
+        MainCf.Parameter p = main.get(name);
+        return p == null ? defaultValue : Durations.parse(p.value(), defaultUnit, p.location());
+    }
+
+    private static String localHostName() {
+        try {
+            String name = InetAddress.getLocalHost().getCanonicalHostName();
+            return name == null || name.isBlank() ? "localhost" : name;
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package org.relaymta.config;
+
+/**
+ * A SASL user name and password for a relay host. {@link #toString()} never shows the password,
+ * so a credentials object can be logged or printed by accident without leaking it.
+ *
+ * @param username the SASL user name
+ * @param password the secret; never log it
+ * @param key      the table key or variable that supplied these credentials
+ */
+public record Credentials(String username, String password, String key) {
+
+    /** Splits a {@code username:password} table value at the first colon (passwords may contain ':'). */
+    public static Credentials parse(String value, String key, String where) {
+        int colon = value.indexOf(':');
+        if (colon <= 0) {
+            throw new ConfigException(where, "credentials for '" + key + "' must be written as username:password");
+        }
+        return new Credentials(value.substring(0, colon), value.substring(colon + 1), key);
+    }
+
+    @Override
+    public String toString() {
+        return "Credentials[username=" + username + ", password=****, key=" + key + "]";
+    }
+}

@@ -1,0 +1,28 @@
+package org.relaymta.core.delivery;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.config.Route;
+
+/**
+ * One SMTP transaction to make: a message's content, sender and the recipients that share a route.
+ *
+ * @param queueId    for logging
+ * @param sender     envelope sender; empty for {@code <>}
+ * @param recipients recipients with this route (at most the destination recipient limit)
+ * @param size       content size in bytes
+ * @param content    opens the CRLF-canonical content; called once per session that reaches DATA
+ * @param route      where and how to deliver
+ * @param config     the configuration snapshot the route was made with (timeouts, host name)
+ */
+public record DeliveryRequest(String queueId, String sender, List<String> recipients, long size, Content content,
+                              Route route, RelayConfig config) {
+
+    /** Opens a fresh stream of the message content. */
+    @FunctionalInterface
+    public interface Content {
+        InputStream open() throws IOException;
+    }
+}

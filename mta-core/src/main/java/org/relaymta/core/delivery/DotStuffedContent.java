@@ -1,0 +1,91 @@
+package org.relaymta.core.delivery;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.stream.ChunkedInput;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * Streams spooled content as SMTP DATA: a '.' at the start of a line is doubled (RFC 5321 4.5.2),
+ * and the terminating {@code .CRLF} is appended after a final CRLF. The content is already
+ * CRLF-canonical (the spool guarantees it), so a line start is exactly "after CRLF".
+ */
+final class DotStuffedContent implements ChunkedInput<ByteBuf> {
+    private static final int CHUNK = 32 * 1024;
+
+    private final InputStream in;
+    private final byte[] buffer = new byte[CHUNK];
+    private boolean atLineStart = true;
+    private byte previous = '\n';
+    private boolean endOfContent;
+    private boolean terminatorSent;
+    private long progress;
+
+    DotStuffedContent(InputStream in) {
+        this.in = in;
+    }
+
+    @Override
+    public boolean isEndOfInput() {
+        return terminatorSent;
+    }
+
+    @Override
+    public void close() throws IOException {
+        in.close();
+    }
+
+    @Deprecated
+    @Override
+    public ByteBuf readChunk(ChannelHandlerContext ctx) throws Exception {
+        return readChunk(ctx.alloc());
+    }
+
+    @Override
+    public ByteBuf readChunk(ByteBufAllocator allocator) throws IOException {
+        if (terminatorSent) {
+            return null;
+        }
+        if (!endOfContent) {
+            int n = in.read(buffer);
+            if (n > 0) {
+                // Worst case every byte is a line-starting dot: twice the size.
+                ByteBuf out = allocator.buffer(n + n / 2 + 16);
+                int runStart = 0;
+                for (int i = 0; i < n; i++) {
+                    byte c = buffer[i];
+                    if (atLineStart && c == '.') {
+                        out.writeBytes(buffer, runStart, i - runStart);
+                        out.writeByte('.');
+                        runStart = i;
+                    }
+                    atLineStart = c == '\n' && (i > 0 ? buffer[i - 1] == '\r' : previous == '\r');
+                }
+                out.writeBytes(buffer, runStart, n - runStart);
+                previous = buffer[n - 1];
+                progress += n;
+                return out;
+            }
+            endOfContent = true;
+        }
+        terminatorSent = true;
+        ByteBuf end = allocator.buffer(5);
+        if (!atLineStart) {
+            end.writeByte('\r').writeByte('\n');
+        }
+        end.writeByte('.').writeByte('\r').writeByte('\n');
+        return end;
+    }
+
+    @Override
+    public long length() {
+        return -1;
+    }
+
+    @Override
+    public long progress() {
+        return progress;
+    }
+}

@@ -1,0 +1,449 @@
+package org.relaymta.core.delivery;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import javax.net.ssl.SSLSession;
+import org.relaymta.config.Credentials;
+import org.relaymta.config.NextHop;
+import org.relaymta.config.Route;
+import org.relaymta.config.SmtpClientSettings;
+import org.relaymta.config.TlsLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outbound SMTP client: walks a route's next hops and their servers in order, and runs the
+ * transaction (EHLO, STARTTLS per policy, AUTH, MAIL, RCPT, DATA) until every recipient has a final
+ * answer or the hosts are exhausted. What Postfix's {@code smtp} delivery agent does per request.
+ */
+public final class SmtpDeliveryAgent {
+    private static final Logger log = LoggerFactory.getLogger(SmtpDeliveryAgent.class);
+    /** Postfix smtp_mx_session_limit: sessions per request before giving up. */
+    static final int SESSION_LIMIT = 2;
+
+    private final EventLoopGroup group;
+    private final HostResolver resolver;
+    private final int directPort;
+    private final TlsContexts tlsContexts = new TlsContexts();
+
+    /**
+     * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
+     */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort) {
+        this.group = group;
+        this.resolver = resolver;
+        this.directPort = directPort;
+    }
+
+    /** A failure that applies to every recipient still undecided. */
+    private record Failure(String dsn, String reason, String relay) {
+        boolean permanent() {
+            return dsn.startsWith("5");
+        }
+    }
+
+    /** Runs one delivery request; returns one outcome per recipient. */
+    public List<DeliveryOutcome> deliver(DeliveryRequest request) {
+        long started = System.nanoTime();
+        Route route = request.route();
+        Map<String, DeliveryOutcome> decided = new LinkedHashMap<>();
+        Set<String> remaining = new LinkedHashSet<>(request.recipients());
+        Map<String, Failure> failures = new LinkedHashMap<>();
+        Failure lastFailure = null;
+        boolean anySoftFailure = false;
+
+        List<NextHop> hops = route.direct()
+                ? List.of(new NextHop(route.directDomain().orElse(""), directPort, true, route.directDomain().orElse("")))
+                : route.nextHops();
+        int sessions = 0;
+        hopLoop:
+        for (NextHop hop : hops) {
+            List<Target> targets;
+            try {
+                targets = resolver.resolve(hop);
+            } catch (ResolveException e) {
+                Failure f;
+                if (e.permanent() && route.defaultRelay()) {
+                    // Postfix's safety net: a broken relayhost setting defers instead of bouncing.
+                    f = new Failure("4.3.5", e.getMessage() + " (relayhost configuration problem)", "none");
+                } else {
+                    f = new Failure(e.dsn(), e.getMessage(), "none");
+                }
+                lastFailure = f;
+                anySoftFailure |= !f.permanent();
+                if ("5.1.10".equals(e.dsn())) {
+                    break;
+                }
+                continue;
+            }
+            for (Target target : targets) {
+                if (remaining.isEmpty()) {
+                    break hopLoop;
+                }
+                SessionResult result = session(request, hop, target, remaining, false, started);
+                if (result.retryWithoutTls) {
+                    result = session(request, hop, target, remaining, true, started);
+                }
+                for (DeliveryOutcome o : result.decided.values()) {
+                    decided.put(o.recipient(), o);
+                    remaining.remove(o.recipient());
+                    failures.remove(o.recipient());
+                }
+                failures.putAll(result.deferred);
+                if (result.sessionFailure != null) {
+                    lastFailure = result.sessionFailure;
+                    anySoftFailure |= !lastFailure.permanent();
+                }
+                if (!result.deferred.isEmpty()) {
+                    anySoftFailure = true;
+                }
+                if (result.established && ++sessions >= SESSION_LIMIT) {
+                    break hopLoop;
+                }
+            }
+            if (remaining.isEmpty()) {
+                break;
+            }
+        }
+        double setup = seconds(started);
+        for (String rcpt : remaining) {
+            Failure f = failures.getOrDefault(rcpt, lastFailure);
+            if (f == null) {
+                f = new Failure("4.4.1", "no next hop to deliver to", "none");
+            }
+            DeliveryOutcome.Status status = f.permanent() && !anySoftFailure
+                    ? DeliveryOutcome.Status.BOUNCED : DeliveryOutcome.Status.DEFERRED;
+            String dsn = status == DeliveryOutcome.Status.DEFERRED && f.permanent() ? "4" + f.dsn().substring(1) : f.dsn();
+            decided.put(rcpt, new DeliveryOutcome(rcpt, status, dsn, f.reason(), f.relay(), "", setup, 0));
+        }
+        List<DeliveryOutcome> ordered = new ArrayList<>();
+        for (String rcpt : request.recipients()) {
+            ordered.add(decided.get(rcpt));
+        }
+        return ordered;
+    }
+
+    private static final class SessionResult {
+        final Map<String, DeliveryOutcome> decided = new LinkedHashMap<>();
+        final Map<String, Failure> deferred = new LinkedHashMap<>();
+        Failure sessionFailure;
+        boolean established;
+        boolean retryWithoutTls;
+    }
+
+    private SessionResult session(DeliveryRequest request, NextHop hop, Target target, Set<String> recipients,
+                                  boolean withoutTls, long requestStarted) {
+        SessionResult result = new SessionResult();
+        Route route = request.route();
+        SmtpClientSettings timeouts = request.config().smtp();
+        TlsLevel level = withoutTls ? TlsLevel.NONE : route.tlsLevel();
+        boolean wrapper = route.wrapperMode() || target.port() == 465;
+        if (wrapper && !level.mandatory()) {
+            level = TlsLevel.ENCRYPT;
+        }
+        String hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";
+        String relay = target.relay();
+        String tlsHostName = level == TlsLevel.SECURE ? hop.host() : target.hostName();
+        SmtpConnection conn;
+        try {
+            SslContext implicit = wrapper ? tlsContexts.forLevel(level) : null;
+            conn = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), timeouts.connectTimeout(),
+                    implicit, tlsHostName);
+        } catch (SmtpSessionException e) {
+            result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.1",
+                    e.getMessage(), wrapper && e.kind() != SmtpSessionException.Kind.CONNECT ? relay : "none");
+            return result;
+        }
+        boolean reusable = false;
+        try {
+            SmtpReply greeting = conn.awaitGreeting(timeouts.heloTimeout());
+            if (!greeting.positive()) {
+                result.sessionFailure = new Failure(greeting.enhancedStatus().replaceFirst("^5", "4"),
+                        "host " + hostIp + " refused to talk to me: " + greeting.oneLine(), relay);
+                return result;
+            }
+            result.established = true;
+            String helo = request.config().myhostname();
+            Ehlo ehlo = ehlo(conn, helo, timeouts);
+            if (ehlo.reply != null && !ehlo.reply.positive()) {
+                result.sessionFailure = new Failure(ehlo.reply.enhancedStatus(),
+                        "host " + hostIp + " refused to talk to me: " + ehlo.reply.oneLine(), relay);
+                return result;
+            }
+            if (!wrapper && level != TlsLevel.NONE) {
+                if (ehlo.has("STARTTLS")) {
+                    SmtpReply tlsReply;
+                    try {
+                        tlsReply = conn.startTls(tlsContexts.forLevel(level), tlsHostName, target.port(),
+                                timeouts.starttlsTimeout());
+                    } catch (SmtpSessionException e) {
+                        if (e.kind() == SmtpSessionException.Kind.TLS && level == TlsLevel.MAY && !withoutTls
+                                && !e.getMessage().contains("injection")) {
+                            log.warn("{}: TLS handshake with {} failed ({}); retrying without TLS", request.queueId(),
+                                    relay, e.getMessage());
+                            result.retryWithoutTls = true;
+                            result.established = false;
+                            return result;
+                        }
+                        result.sessionFailure = new Failure("4.7.5", "Cannot start TLS with " + hostIp + ": "
+                                + e.getMessage(), relay);
+                        return result;
+                    }
+                    if (tlsReply.code() != 220) {
+                        if (level.mandatory()) {
+                            result.sessionFailure = new Failure(tlsReply.enhancedStatus().replaceFirst("^5", "4"),
+                                    "TLS is required, but host " + hostIp + " refused to start TLS: "
+                                            + tlsReply.oneLine(), relay);
+                            return result;
+                        }
+                    } else {
+                        ehlo = ehlo(conn, helo, timeouts);
+                        if (ehlo.reply != null && !ehlo.reply.positive()) {
+                            result.sessionFailure = new Failure(ehlo.reply.enhancedStatus().replaceFirst("^5", "4"),
+                                    "host " + hostIp + " said: " + ehlo.reply.oneLine() + " (in reply to EHLO command)", relay);
+                            return result;
+                        }
+                    }
+                } else if (level.mandatory()) {
+                    result.sessionFailure = new Failure("4.7.4",
+                            "TLS is required, but was not offered by host " + hostIp, relay);
+                    return result;
+                }
+            }
+            String tls = tlsDescription(conn.tlsSession());
+
+            Optional<Credentials> credentials = route.credentialsFor(target.hostName(), hop);
+            if (credentials.isPresent()) {
+                if (ehlo.authMechanisms.isEmpty()) {
+                    log.warn("{}: credentials are configured for {} but it offers no AUTH; sending without authentication",
+                            request.queueId(), relay);
+                } else {
+                    Failure authFailure = authenticate(conn, ehlo, credentials.get(), hostIp, relay,
+                            timeouts, request.config().smtp().saslMechanismFilter());
+                    if (authFailure != null) {
+                        result.sessionFailure = authFailure;
+                        return result;
+                    }
+                }
+            }
+
+            if (ehlo.sizeLimit > 0 && request.size() > ehlo.sizeLimit) {
+                for (String rcpt : recipients) {
+                    result.decided.put(rcpt, new DeliveryOutcome(rcpt, DeliveryOutcome.Status.BOUNCED, "5.3.4",
+                            "message size " + request.size() + " exceeds size limit " + ehlo.sizeLimit
+                                    + " of server " + hostIp, relay, tls, seconds(requestStarted), 0));
+                }
+                reusable = true;
+                return result;
+            }
+
+            StringBuilder mail = new StringBuilder("MAIL FROM:<").append(request.sender()).append('>');
+            if (ehlo.has("SIZE")) {
+                mail.append(" SIZE=").append(request.size());
+            }
+            SmtpReply mailReply = conn.command(mail.toString(), timeouts.mailTimeout());
+            if (!mailReply.positive()) {
+                Failure f = new Failure(mailReply.enhancedStatus(), "host " + hostIp + " said: " + mailReply.oneLine()
+                        + " (in reply to MAIL FROM command)", relay);
+                if (f.permanent()) {
+                    for (String rcpt : recipients) {
+                        result.decided.put(rcpt, outcome(rcpt, DeliveryOutcome.Status.BOUNCED, f, tls, requestStarted, 0));
+                    }
+                } else {
+                    result.sessionFailure = f;
+                }
+                return result;
+            }
+            List<String> accepted = new ArrayList<>();
+            for (String rcpt : recipients) {
+                SmtpReply r = conn.command("RCPT TO:<" + rcpt + ">", timeouts.rcptTimeout());
+                if (r.positive()) {
+                    accepted.add(rcpt);
+                    continue;
+                }
+                Failure f = new Failure(r.enhancedStatus(), "host " + hostIp + " said: " + r.oneLine()
+                        + " (in reply to RCPT TO command)", relay);
+                if (f.permanent()) {
+                    result.decided.put(rcpt, outcome(rcpt, DeliveryOutcome.Status.BOUNCED, f, tls, requestStarted, 0));
+                } else {
+                    result.deferred.put(rcpt, f);
+                }
+            }
+            if (accepted.isEmpty()) {
+                conn.command("RSET", timeouts.mailTimeout());
+                reusable = true;
+                return result;
+            }
+            double setupSeconds = seconds(requestStarted);
+            long transmitStart = System.nanoTime();
+            SmtpReply dataReply = conn.command("DATA", timeouts.dataInitTimeout());
+            if (dataReply.code() != 354) {
+                decideAll(result, accepted, new Failure(dataReply.enhancedStatus(), "host " + hostIp + " said: "
+                        + dataReply.oneLine() + " (in reply to DATA command)", relay), tls, setupSeconds, seconds(transmitStart));
+                return result;
+            }
+            SmtpReply done;
+            try (InputStream content = request.content().open()) {
+                done = conn.sendContent(content, timeouts.dataXferTimeout(), timeouts.dataDoneTimeout());
+            }
+            double transmitSeconds = seconds(transmitStart);
+            if (done.positive()) {
+                for (String rcpt : accepted) {
+                    result.decided.put(rcpt, new DeliveryOutcome(rcpt, DeliveryOutcome.Status.SENT, done.enhancedStatus(),
+                            done.oneLine(), relay, tls, setupSeconds, transmitSeconds));
+                }
+            } else {
+                decideAll(result, accepted, new Failure(done.enhancedStatus(), "host " + hostIp + " said: "
+                        + done.oneLine() + " (in reply to end of DATA command)", relay), tls, setupSeconds, transmitSeconds);
+            }
+            reusable = true;
+            return result;
+        } catch (SmtpSessionException e) {
+            result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",
+                    e.getMessage(), relay);
+            return result;
+        } catch (IOException e) {
+            result.sessionFailure = new Failure("4.3.0", "cannot read queued message: " + e.getMessage(), relay);
+            return result;
+        } finally {
+            if (reusable) {
+                conn.quit(timeouts.quitTimeout());
+            } else {
+                conn.close();
+            }
+        }
+    }
+
+    private static void decideAll(SessionResult result, List<String> rcpts, Failure f, String tls, double setup,
+                                  double transmit) {
+        for (String rcpt : rcpts) {
+            if (f.permanent()) {
+                result.decided.put(rcpt, new DeliveryOutcome(rcpt, DeliveryOutcome.Status.BOUNCED, f.dsn(), f.reason(),
+                        f.relay(), tls, setup, transmit));
+            } else {
+                result.deferred.put(rcpt, f);
+            }
+        }
+    }
+
+    private static DeliveryOutcome outcome(String rcpt, DeliveryOutcome.Status status, Failure f, String tls,
+                                           long requestStarted, double transmit) {
+        return new DeliveryOutcome(rcpt, status, f.dsn(), f.reason(), f.relay(), tls, seconds(requestStarted), transmit);
+    }
+
+    /** The server's EHLO answer: extensions, AUTH mechanisms, SIZE. */
+    private static final class Ehlo {
+        SmtpReply reply;
+        final Set<String> keywords = new HashSet<>();
+        final List<String> authMechanisms = new ArrayList<>();
+        long sizeLimit;
+
+        boolean has(String keyword) {
+            return keywords.contains(keyword);
+        }
+    }
+
+    private static Ehlo ehlo(SmtpConnection conn, String helo, SmtpClientSettings timeouts) throws SmtpSessionException {
+        Ehlo ehlo = new Ehlo();
+        SmtpReply reply = conn.command("EHLO " + helo, timeouts.heloTimeout());
+        if (!reply.positive()) {
+            // RFC 5321 4.1.4: an old server may only know HELO.
+            SmtpReply heloReply = conn.command("HELO " + helo, timeouts.heloTimeout());
+            ehlo.reply = heloReply.positive() ? null : reply;
+            return ehlo;
+        }
+        List<String> lines = reply.lines();
+        for (int i = 1; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            String[] words = line.split("[\\s=]+");
+            if (words.length == 0 || words[0].isEmpty()) {
+                continue;
+            }
+            String keyword = words[0].toUpperCase(Locale.ROOT);
+            ehlo.keywords.add(keyword);
+            if (keyword.equals("AUTH")) {
+                for (int w = 1; w < words.length; w++) {
+                    String mech = words[w].toUpperCase(Locale.ROOT);
+                    if (!ehlo.authMechanisms.contains(mech)) {
+                        ehlo.authMechanisms.add(mech);
+                    }
+                }
+            } else if (keyword.equals("SIZE") && words.length > 1) {
+                try {
+                    ehlo.sizeLimit = Long.parseLong(words[1]);
+                } catch (NumberFormatException ignored) {
+                    // a malformed SIZE value is treated as "no limit announced"
+                }
+            }
+        }
+        return ehlo;
+    }
+
+    /** PLAIN preferred, then LOGIN; never an anonymous mechanism. Returns null on success. */
+    private static Failure authenticate(SmtpConnection conn, Ehlo ehlo, Credentials credentials, String hostIp,
+                                        String relay, SmtpClientSettings timeouts, List<String> filter)
+            throws SmtpSessionException {
+        String mechanism = null;
+        for (String candidate : List.of("PLAIN", "LOGIN")) {
+            if (ehlo.authMechanisms.contains(candidate) && (filter.isEmpty() || filter.contains(candidate))) {
+                mechanism = candidate;
+                break;
+            }
+        }
+        if (mechanism == null) {
+            return new Failure("4.7.0", "SASL authentication failed: server " + hostIp
+                    + " offered no compatible authentication mechanism (offered: " + String.join(" ", ehlo.authMechanisms) + ")",
+                    relay);
+        }
+        Base64.Encoder b64 = Base64.getEncoder();
+        SmtpReply reply;
+        if (mechanism.equals("PLAIN")) {
+            String token = b64.encodeToString(("\0" + credentials.username() + "\0" + credentials.password())
+                    .getBytes(StandardCharsets.UTF_8));
+            reply = conn.command("AUTH PLAIN " + token, timeouts.heloTimeout(), "AUTH");
+        } else {
+            reply = conn.command("AUTH LOGIN", timeouts.heloTimeout(), "AUTH");
+            if (reply.code() == 334) {
+                reply = conn.command(b64.encodeToString(credentials.username().getBytes(StandardCharsets.UTF_8)),
+                        timeouts.heloTimeout(), "AUTH");
+            }
+            if (reply.code() == 334) {
+                reply = conn.command(b64.encodeToString(credentials.password().getBytes(StandardCharsets.UTF_8)),
+                        timeouts.heloTimeout(), "AUTH");
+            }
+        }
+        if (reply.code() == 235) {
+            return null;
+        }
+        // smtp_sasl_auth_soft_bounce = yes: an AUTH rejection defers rather than bounces.
+        String dsn = "4" + reply.enhancedStatus().substring(1);
+        conn.close();
+        return new Failure(dsn, "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay);
+    }
+
+    private static String tlsDescription(SSLSession session) {
+        return session == null ? "" : session.getProtocol() + " " + session.getCipherSuite();
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}

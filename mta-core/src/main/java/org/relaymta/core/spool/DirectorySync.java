@@ -1,0 +1,75 @@
+package org.relaymta.core.spool;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Group commit of directory fsyncs: a caller that arrives while an fsync runs waits for the next
+ * one, which then covers every rename made before it started. Nobody's fsync is skipped; concurrent
+ * sessions share them. A failed fsync is sticky (as PostgreSQL learned, a retried fsync proves
+ * nothing), so the spool stops acknowledging mail instead of pretending.
+ */
+final class DirectorySync {
+    private final Path directory;
+    private long requested;
+    private long completed;
+    private boolean syncing;
+    private IOException failure;
+
+    DirectorySync(Path directory) {
+        this.directory = directory;
+    }
+
+    /** Returns once an fsync of the directory that began after this call has completed. */
+    void sync() throws IOException {
+        long covers;
+        synchronized (this) {
+            long mine = ++requested;
+            while (true) {
+                throwIfFailed();
+                if (completed >= mine) {
+                    return;
+                }
+                if (!syncing) {
+                    break;
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the spool directory fsync", e);
+                }
+            }
+            syncing = true;
+            covers = requested;
+        }
+        IOException error = null;
+        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
+            dir.force(true);
+        } catch (IOException e) {
+            error = e;
+        }
+        synchronized (this) {
+            syncing = false;
+            if (error != null) {
+                failure = new IOException("fsync of spool directory " + directory + " failed: " + error.getMessage(), error);
+            } else {
+                completed = covers;
+            }
+            notifyAll();
+            throwIfFailed();
+        }
+    }
+
+    private void throwIfFailed() throws IOException {
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    synchronized boolean healthy() {
+        return failure == null;
+    }
+}

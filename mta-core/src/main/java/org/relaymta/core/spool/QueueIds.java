@@ -1,0 +1,21 @@
+package org.relaymta.core.spool;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Queue ids: the arrival time in milliseconds and a counter, in upper-case hex (16 characters), so
+ * that ids sort by arrival and are unique across restarts, like Postfix's long queue ids.
+ */
+final class QueueIds {
+    private final AtomicInteger counter = new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 20));
+
+    String next(long epochMillis) {
+        int seq = counter.getAndIncrement() & 0xFFFFF;
+        return String.format("%011X%05X", epochMillis & 0xFFFFFFFFFFFL, seq);
+    }
+
+    static boolean looksLikeId(String name) {
+        return name.length() == 16 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
+    }
+}

@@ -1,0 +1,256 @@
+package org.relaymta.core.spool;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable message store. A message is written to {@code incoming/}, fsynced, renamed into
+ * {@code queue/}, and the directory fsynced (shared between concurrent writers) before
+ * {@link SpoolWriter#commit()} returns: only then may the client be told {@code 250}. Files left in
+ * {@code incoming/} by a crash were never acknowledged and are removed at start.
+ *
+ * <p>Per-recipient state after an attempt lives in a small {@code ID.state} file beside the message,
+ * replaced atomically.
+ */
+public final class Spool {
+    private static final Logger log = LoggerFactory.getLogger(Spool.class);
+    static final String MAGIC = "RELAYMTA-SPOOL 1";
+    private static final String STATE_SUFFIX = ".state";
+
+    private final Path root;
+    private final Path incoming;
+    private final Path queue;
+    private final DirectorySync queueSync;
+    private final QueueIds ids = new QueueIds();
+    private final Clock clock;
+
+    private Spool(Path root, Clock clock) {
+        this.root = root;
+        this.incoming = root.resolve("incoming");
+        this.queue = root.resolve("queue");
+        this.queueSync = new DirectorySync(queue);
+        this.clock = clock;
+    }
+
+    /** Opens (creating if needed) the spool at {@code root} and discards unacknowledged partial files. */
+    public static Spool open(Path root, Clock clock) throws IOException {
+        Spool spool = new Spool(root, clock);
+        Files.createDirectories(spool.incoming);
+        Files.createDirectories(spool.queue);
+        try (DirectoryStream<Path> partial = Files.newDirectoryStream(spool.incoming)) {
+            for (Path p : partial) {
+                log.info("spool: removing unacknowledged partial message {}", p.getFileName());
+                Files.deleteIfExists(p);
+            }
+        }
+        return spool;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Starts writing a new message; the content written to the returned stream must already be CRLF-canonical. */
+    public SpoolWriter create(Envelope envelope) throws IOException {
+        while (true) {
+            String id = ids.next(clock.millis());
+            Path file = incoming.resolve(id);
+            try {
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                byte[] header = header(envelope);
+                return new SpoolWriter(this, id, envelope, file, channel, header);
+            } catch (FileAlreadyExistsException e) {
+                // Same millisecond and counter after a restart: take the next id.
+            }
+        }
+    }
+
+    private static byte[] header(Envelope envelope) {
+        StringBuilder sb = new StringBuilder(128);
+        sb.append(MAGIC).append('\n');
+        sb.append("arrival=").append(envelope.arrival().toEpochMilli()).append('\n');
+        sb.append("client=").append(envelope.clientAddress()).append('\n');
+        sb.append("sender=").append(envelope.sender()).append('\n');
+        for (String r : envelope.recipients()) {
+            sb.append("rcpt=").append(r).append('\n');
+        }
+        sb.append("content\n");
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Called by {@link SpoolWriter#commit()} after the file itself is fsynced. */
+    SpooledMessage publish(String id, Envelope envelope, Path incomingFile, long contentOffset, long contentLength)
+            throws IOException {
+        Path target = queue.resolve(id);
+        Files.move(incomingFile, target, StandardCopyOption.ATOMIC_MOVE);
+        queueSync.sync();
+        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
+        return new SpooledMessage(id, envelope, target, contentOffset, contentLength, recipients, 0, envelope.arrival());
+    }
+
+    /** Every message in the queue, with its saved per-recipient state, oldest first. */
+    public List<SpooledMessage> recover() throws IOException {
+        List<SpooledMessage> messages = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(queue)) {
+            for (Path p : stream) {
+                String name = p.getFileName().toString();
+                if (QueueIds.looksLikeId(name)) {
+                    files.add(p);
+                } else if (name.endsWith(STATE_SUFFIX) && !Files.exists(queue.resolve(name.substring(0, name.length() - STATE_SUFFIX.length())))) {
+                    Files.deleteIfExists(p);
+                } else if (name.endsWith(".tmp")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        files.sort(null);
+        for (Path file : files) {
+            try {
+                messages.add(read(file));
+            } catch (IOException | RuntimeException e) {
+                // Keep the file for an operator to look at; never delete what we cannot read.
+                log.error("spool: cannot read queued message {}: {}; left in place", file, e.getMessage());
+            }
+        }
+        return messages;
+    }
+
+    SpooledMessage read(Path file) throws IOException {
+        String id = file.getFileName().toString();
+        long size = Files.size(file);
+        Instant arrival = null;
+        String client = "";
+        String sender = null;
+        List<String> rcpts = new ArrayList<>();
+        long offset;
+        try (InputStream in = Files.newInputStream(file)) {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            long pos = 0;
+            boolean first = true;
+            while (true) {
+                int c = in.read();
+                if (c < 0) {
+                    throw new IOException("truncated spool header");
+                }
+                pos++;
+                if (c != '\n') {
+                    line.write(c);
+                    continue;
+                }
+                String l = line.toString(StandardCharsets.UTF_8);
+                line.reset();
+                if (first) {
+                    if (!l.equals(MAGIC)) {
+                        throw new IOException("not a spool file (bad magic)");
+                    }
+                    first = false;
+                } else if (l.equals("content")) {
+                    break;
+                } else if (l.startsWith("arrival=")) {
+                    arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
+                } else if (l.startsWith("client=")) {
+                    client = l.substring(7);
+                } else if (l.startsWith("sender=")) {
+                    sender = l.substring(7);
+                } else if (l.startsWith("rcpt=")) {
+                    rcpts.add(l.substring(5));
+                }
+            }
+            offset = pos;
+        }
+        if (arrival == null || sender == null) {
+            throw new IOException("spool header lacks arrival or sender");
+        }
+        Envelope envelope = new Envelope(sender, rcpts, arrival, client);
+        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
+        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset, recipients, 0, arrival);
+        return readState(message);
+    }
+
+    private SpooledMessage readState(SpooledMessage message) throws IOException {
+        Path stateFile = queue.resolve(message.id() + STATE_SUFFIX);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(stateFile, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return message;
+        }
+        int attempts = 0;
+        Instant next = message.nextAttempt();
+        List<Recipient> recipients = new ArrayList<>();
+        for (String l : lines) {
+            if (l.startsWith("attempts=")) {
+                attempts = Integer.parseInt(l.substring(9));
+            } else if (l.startsWith("next=")) {
+                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
+            } else if (l.startsWith("rcpt=")) {
+                String[] f = l.substring(5).split("\t", 4);
+                recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
+            }
+        }
+        if (recipients.size() != message.recipients().size()) {
+            log.warn("spool: state of {} does not match its envelope; delivering to all recipients", message.id());
+            recipients = message.recipients();
+        }
+        return message.withState(recipients, attempts, next);
+    }
+
+    /** Saves the per-recipient state atomically (write, fsync, rename). */
+    public void saveState(SpooledMessage message) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("attempts=").append(message.attempts()).append('\n');
+        sb.append("next=").append(message.nextAttempt().toEpochMilli()).append('\n');
+        for (Recipient r : message.recipients()) {
+            sb.append("rcpt=").append(r.status()).append('\t').append(oneLine(r.dsn())).append('\t')
+                    .append(oneLine(r.lastReason())).append('\t').append(r.address()).append('\n');
+        }
+        Path tmp = queue.resolve(message.id() + STATE_SUFFIX + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
+            ch.force(false);
+        }
+        Files.move(tmp, queue.resolve(message.id() + STATE_SUFFIX), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static String oneLine(String s) {
+        return s.replace('\t', ' ').replace('\r', ' ').replace('\n', ' ');
+    }
+
+    /** Removes a finished message. A crash before this only causes a repeated delivery, never a loss. */
+    public void remove(SpooledMessage message) throws IOException {
+        Files.deleteIfExists(message.file());
+        Files.deleteIfExists(queue.resolve(message.id() + STATE_SUFFIX));
+    }
+
+    /** The message content (CRLF-canonical, not dot-stuffed). */
+    public InputStream openContent(SpooledMessage message) throws IOException {
+        InputStream in = Files.newInputStream(message.file());
+        in.skipNBytes(message.contentOffset());
+        return in;
+    }
+
+    /** False once a directory fsync failed: the spool must not acknowledge mail any more. */
+    public boolean healthy() {
+        return queueSync.healthy() && Files.isWritable(queue) && Files.isWritable(incoming);
+    }
+
+}

@@ -1,0 +1,38 @@
+package org.relaymta.core.spool;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A message durable in the spool: its envelope and per-recipient state, and where its content is.
+ * The content itself stays on disk; the queue index holds only these.
+ *
+ * @param id            the queue id
+ * @param envelope      sender, recipients as received, arrival time
+ * @param file          the spool file
+ * @param contentOffset where the CRLF-canonical content starts in the file
+ * @param contentLength content length in bytes
+ * @param recipients    current per-recipient state
+ * @param attempts      delivery attempts so far
+ * @param nextAttempt   when to try again
+ */
+public record SpooledMessage(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
+                             List<Recipient> recipients, int attempts, Instant nextAttempt) {
+
+    public SpooledMessage {
+        recipients = List.copyOf(recipients);
+    }
+
+    public List<Recipient> pendingRecipients() {
+        return recipients.stream().filter(r -> r.status() == RecipientStatus.PENDING).toList();
+    }
+
+    public boolean finished() {
+        return recipients.stream().noneMatch(r -> r.status() == RecipientStatus.PENDING);
+    }
+
+    public SpooledMessage withState(List<Recipient> newRecipients, int newAttempts, Instant newNextAttempt) {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts, newNextAttempt);
+    }
+}
