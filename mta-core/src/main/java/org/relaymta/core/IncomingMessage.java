@@ -1,0 +1,66 @@
+package org.relaymta.core;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import org.relaymta.core.queue.QueueManager;
+import org.relaymta.core.spool.CrlfCanonicalizer;
+import org.relaymta.core.spool.SpoolWriter;
+import org.relaymta.core.spool.SpooledMessage;
+
+/**
+ * A message being received. Write the RFC 5322 content to {@link #content()} (line ends are made
+ * CRLF-canonical on the way), then {@link #commit()}: when it returns, the message is durable and
+ * queued, and the client may be told {@code 250}.
+ */
+public final class IncomingMessage implements AutoCloseable {
+    private final SpoolWriter writer;
+    private final CrlfCanonicalizer canonical;
+    private final QueueManager queue;
+    private boolean done;
+
+    IncomingMessage(SpoolWriter writer, QueueManager queue) {
+        this.writer = writer;
+        this.canonical = new CrlfCanonicalizer(writer);
+        this.queue = queue;
+    }
+
+    public String queueId() {
+        return writer.id();
+    }
+
+    public OutputStream content() {
+        return canonical;
+    }
+
+    /** How many bare LF / CR line ends were rewritten to CRLF so far. */
+    public long bareNewlines() {
+        return canonical.bareNewlines();
+    }
+
+    /** Makes the message durable (fsync) and queues it; returns the queue id. */
+    public String commit() throws IOException {
+        done = true;
+        try {
+            canonical.finish();
+        } catch (IOException e) {
+            writer.abort();
+            throw e;
+        }
+        SpooledMessage message = writer.commit();
+        queue.enqueue(message);
+        return message.id();
+    }
+
+    /** Throws the partial message away. */
+    public void abort() {
+        done = true;
+        writer.abort();
+    }
+
+    @Override
+    public void close() {
+        if (!done) {
+            abort();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package org.relaymta.server;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.relaymta.config.ConfigLoader;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.core.RelayEngine;
+import org.relaymta.core.queue.DeliveryListener;
+import org.relaymta.server.smtp.RelayListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The relay process: configuration, engine and SMTP listener, started and stopped together. */
+public final class RelayServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
+
+    private final ServerSettings settings;
+    private final AtomicReference<RelayConfig> config = new AtomicReference<>();
+    private final RelayEngine engine;
+    private final RelayListener listener;
+
+    private RelayServer(ServerSettings settings, RelayConfig initial, DeliveryListener... listeners) throws IOException {
+        this.settings = settings;
+        this.config.set(initial);
+        RelayEngine.Builder b = RelayEngine.builder()
+                .spoolDirectory(settings.spoolDir())
+                .config(config::get)
+                .dnsServers(settings.dnsServers())
+                .directDeliveryPort(settings.directPort());
+        for (DeliveryListener l : listeners) {
+            b.listener(l);
+        }
+        this.engine = b.build().start();
+        try {
+            this.listener = new RelayListener(engine, settings.listen());
+            listener.start();
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    /** Loads the configuration (failing with a clear {@code ConfigException}), then starts everything. */
+    public static RelayServer start(ServerSettings settings, DeliveryListener... listeners) throws IOException {
+        RelayConfig cfg = new ConfigLoader(settings.env(), settings.configDir()).load();
+        for (String warning : cfg.warnings()) {
+            log.warn("config: {}", warning);
+        }
+        return new RelayServer(settings, cfg, listeners);
+    }
+
+    public int port() {
+        return listener.port();
+    }
+
+    public RelayEngine engine() {
+        return engine;
+    }
+
+    public RelayConfig config() {
+        return config.get();
+    }
+
+    public ServerSettings settings() {
+        return settings;
+    }
+
+    /** Stops accepting, finishes running deliveries briefly; queued mail stays in the spool. */
+    @Override
+    public void close() {
+        try {
+            listener.close();
+        } finally {
+            engine.close();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package org.relaymta.server;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.Env;
+import org.relaymta.core.delivery.DnsHostResolver;
+
+/**
+ * What {@code mta run} needs besides the relay configuration: where to listen and keep the spool,
+ * where the config directory is, and the process environment (DMS variables).
+ *
+ * @param listen     listener address (default 127.0.0.1:2525)
+ * @param spoolDir   spool directory (default ./data/spool)
+ * @param configDir  config directory in docker-mailserver layout (default ./config)
+ * @param env        environment variables
+ * @param dnsServers DNS servers for MX lookups; empty: /etc/resolv.conf
+ * @param directPort port for direct MX delivery (25)
+ */
+public record ServerSettings(InetSocketAddress listen, Path spoolDir, Path configDir, Env env,
+                             List<InetSocketAddress> dnsServers, int directPort) {
+
+    public static final String DEFAULT_LISTEN = "127.0.0.1:2525";
+    public static final String DEFAULT_SPOOL = "./data/spool";
+    public static final String DEFAULT_CONFIG = "./config";
+
+    /** Parses {@code host:port}, {@code [v6]:port} or {@code :port} (all addresses). */
+    public static InetSocketAddress parseListen(String text, String where) {
+        String s = text.strip();
+        int colon = s.lastIndexOf(':');
+        if (colon < 0) {
+            throw new ConfigException(where, "listen address '" + s + "' must be host:port");
+        }
+        String host = s.substring(0, colon);
+        String portText = s.substring(colon + 1);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(portText);
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new ConfigException(where, "listen address '" + s + "': port '" + portText + "' is not a number from 0 to 65535");
+        }
+        return host.isEmpty() || host.equals("*") ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+
+    /** Parses {@code MTA_DNS_SERVERS}-style lists with a clear error. */
+    public static List<InetSocketAddress> parseDnsServers(String text, String where) {
+        try {
+            return DnsHostResolver.parseServers(text);
+        } catch (RuntimeException e) {
+            throw new ConfigException(where, "invalid DNS server list '" + text + "' (expected host:port,...)");
+        }
+    }
+}

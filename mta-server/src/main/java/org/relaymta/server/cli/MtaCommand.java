@@ -1,0 +1,48 @@
+package org.relaymta.server.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code mta} command line. */
+@Command(name = "mta",
+        mixinStandardHelpOptions = true,
+        versionProvider = MtaCommand.Version.class,
+        description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
+        subcommands = {RunCommand.class, CommandLine.HelpCommand.class})
+public final class MtaCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new MtaCommand()).execute(args));
+    }
+
+    /** The version from the build (Maven filters it into mta-version.properties). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"mta " + version()};
+        }
+    }
+
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = MtaCommand.class.getResourceAsStream("/mta-version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException ignored) {
+            // fall through to "unknown"
+        }
+        return p.getProperty("version", "unknown");
+    }
+}

@@ -1,0 +1,104 @@
+package org.relaymta.server.cli;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.Env;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.server.RelayServer;
+import org.relaymta.server.ServerSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mta run}: start the relay and serve until stopped. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Start the relay: accept mail on the listener, spool it durably, deliver it.",
+                "Routing comes from the docker-mailserver variables DEFAULT_RELAY_HOST, RELAY_HOST, RELAY_PORT, "
+                        + "RELAY_USER and RELAY_PASSWORD, and from the config directory "
+                        + "(postfix-relaymap.cf, postfix-sasl-password.cf, postfix-main.cf)."})
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Listener address (env MTA_LISTEN, default " + ServerSettings.DEFAULT_LISTEN + ").")
+    String listen;
+
+    @Option(names = "--spool-dir", paramLabel = "DIR",
+            description = "Spool directory (env MTA_SPOOL_DIR, default " + ServerSettings.DEFAULT_SPOOL + ").")
+    Path spoolDir;
+
+    @Option(names = "--config-dir", paramLabel = "DIR",
+            description = "Config directory, docker-mailserver layout (env MTA_CONFIG_DIR, default " + ServerSettings.DEFAULT_CONFIG + ").")
+    Path configDir;
+
+    @Option(names = "--dns", paramLabel = "HOST:PORT[,...]",
+            description = "DNS servers for MX lookups (env MTA_DNS_SERVERS, default: /etc/resolv.conf).")
+    String dns;
+
+    @Override
+    public Integer call() {
+        Env env = Env.system();
+        RelayServer server;
+        try {
+            ServerSettings settings = settings(env);
+            server = RelayServer.start(settings);
+        } catch (ConfigException e) {
+            System.err.println("mta: configuration error: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            System.err.println("mta: cannot start: " + describe(e));
+            return 1;
+        }
+        RelayConfig cfg = server.config();
+        ServerSettings s = server.settings();
+        System.out.println("mta " + MtaCommand.version() + " listening on " + hostPort(s.listen(), server.port())
+                + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir());
+        System.out.println("outbound: " + cfg.outboundSummary());
+        System.out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "mta-shutdown"));
+        try {
+            // Serve until SIGTERM / SIGINT: the shutdown hook closes the server.
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    private ServerSettings settings(Env env) {
+        String listenText = listen != null ? listen : env.get("MTA_LISTEN").orElse(ServerSettings.DEFAULT_LISTEN);
+        InetSocketAddress address = ServerSettings.parseListen(listenText, listen != null ? "--listen" : "MTA_LISTEN");
+        Path spool = spoolDir != null ? spoolDir : Path.of(env.get("MTA_SPOOL_DIR").orElse(ServerSettings.DEFAULT_SPOOL));
+        Path config = configDir != null ? configDir : Path.of(env.get("MTA_CONFIG_DIR").orElse(ServerSettings.DEFAULT_CONFIG));
+        String dnsText = dns != null ? dns : env.get("MTA_DNS_SERVERS").orElse("");
+        List<InetSocketAddress> servers = dnsText.isBlank() ? List.of()
+                : ServerSettings.parseDnsServers(dnsText, dns != null ? "--dns" : "MTA_DNS_SERVERS");
+        int directPort = 25;
+        if (env.get("MTA_DIRECT_PORT").isPresent()) {
+            try {
+                directPort = Integer.parseInt(env.get("MTA_DIRECT_PORT").get());
+            } catch (NumberFormatException e) {
+                throw new ConfigException("MTA_DIRECT_PORT", "'" + env.get("MTA_DIRECT_PORT").get() + "' is not a port number");
+            }
+        }
+        return new ServerSettings(address, spool, config, env, servers, directPort);
+    }
+
+    private static String hostPort(InetSocketAddress a, int port) {
+        String host = a.getAddress() == null ? "*" : a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        if (e instanceof java.net.BindException || (e.getCause() instanceof java.net.BindException)) {
+            return "cannot listen: " + (m == null ? "address in use" : m);
+        }
+        return m == null ? e.toString() : m;
+    }
+}

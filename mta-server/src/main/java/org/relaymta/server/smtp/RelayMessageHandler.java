@@ -1,0 +1,169 @@
+package org.relaymta.server.smtp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import org.relaymta.config.BareNewlinePolicy;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.core.IncomingMessage;
+import org.relaymta.core.RelayEngine;
+import org.relaymta.core.spool.Envelope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.MessageHandler;
+import org.subethamail.smtp.RejectException;
+
+/**
+ * One SMTP transaction on the listener: relay permission at RCPT, then DATA streamed into the spool
+ * with size limit and line-end canonicalisation. {@code 250} is answered only after the spool commit.
+ */
+final class RelayMessageHandler implements MessageHandler {
+    private static final Logger log = LoggerFactory.getLogger(RelayMessageHandler.class);
+    private static final int BUFFER = 64 * 1024;
+
+    private final RelayEngine engine;
+    private final MessageContext context;
+    private final RelayConfig config;
+    private String sender;
+    private final List<String> recipients = new ArrayList<>();
+
+    RelayMessageHandler(RelayEngine engine, MessageContext context) {
+        this.engine = engine;
+        this.context = context;
+        this.config = engine.config();
+    }
+
+    @Override
+    public void from(String from) throws RejectException {
+        String address = from == null ? "" : from.strip();
+        if (address.startsWith("<") && address.endsWith(">")) {
+            address = address.substring(1, address.length() - 1);
+        }
+        if (containsControl(address) || address.contains(" ")) {
+            throw new RejectException(501, "5.1.7 Bad sender address syntax");
+        }
+        this.sender = address;
+    }
+
+    @Override
+    public void recipient(String recipient) throws RejectException {
+        String address = recipient == null ? "" : recipient.strip();
+        if (address.startsWith("<") && address.endsWith(">")) {
+            address = address.substring(1, address.length() - 1);
+        }
+        int at = address.lastIndexOf('@');
+        if (address.isEmpty() || containsControl(address) || address.contains(" ") || at <= 0 || at == address.length() - 1) {
+            throw new RejectException(501, "5.1.3 Bad recipient address syntax");
+        }
+        if (!mayRelay()) {
+            log.info("reject: RCPT from {}: 554 5.7.1 <{}>: Relay access denied; from=<{}>", clientIp(), address, sender);
+            throw new RejectException(554, "5.7.1 <" + address + ">: Relay access denied");
+        }
+        recipients.add(address);
+    }
+
+    private boolean mayRelay() {
+        if (context.getAuthenticationHandler().isPresent()) {
+            return true;
+        }
+        InetAddress ip = clientInetAddress();
+        return ip != null && config.mynetworks().contains(ip);
+    }
+
+    @Override
+    public String data(InputStream data) throws RejectException, IOException {
+        long limit = config.messageSizeLimit() > 0 ? config.messageSizeLimit() : Long.MAX_VALUE;
+        IncomingMessage message;
+        try {
+            Envelope envelope = new Envelope(sender == null ? "" : sender, recipients, engine.clock().instant(), clientIp());
+            message = engine.receive(envelope);
+        } catch (IOException | RuntimeException e) {
+            drain(data);
+            log.error("cannot create spool file: {}", e.getMessage());
+            throw new RejectException(451, "4.3.0 Error: queue file write error");
+        }
+        long received = 0;
+        boolean tooBig = false;
+        IOException writeFailure = null;
+        byte[] buffer = new byte[BUFFER];
+        OutputStream out = message.content();
+        int n;
+        // Always read to the end of DATA, whatever happens, so the session stays in sync.
+        while ((n = data.read(buffer)) != -1) {
+            received += n;
+            if (tooBig || writeFailure != null) {
+                continue;
+            }
+            if (received > limit) {
+                tooBig = true;
+                continue;
+            }
+            try {
+                out.write(buffer, 0, n);
+            } catch (IOException e) {
+                writeFailure = e;
+            }
+        }
+        if (tooBig) {
+            message.abort();
+            log.info("reject: DATA from {}: 552 5.3.4 message size {} exceeds limit {}", clientIp(), received, limit);
+            throw new RejectException(552, "5.3.4 Error: message file too big");
+        }
+        if (writeFailure != null) {
+            message.abort();
+            log.error("spool write failed: {}", writeFailure.getMessage());
+            throw new RejectException(451, "4.3.0 Error: queue file write error");
+        }
+        if (message.bareNewlines() > 0 && config.bareNewlinePolicy() == BareNewlinePolicy.REJECT) {
+            message.abort();
+            throw new RejectException(550, "5.5.2 Error: bare <LF> or <CR> received");
+        }
+        String id;
+        try {
+            id = message.commit();
+        } catch (IOException | RuntimeException e) {
+            log.error("spool commit failed: {}", e.getMessage());
+            throw new RejectException(451, "4.3.0 Error: queue file write error");
+        }
+        log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", id, clientIp(), sender, recipients.size(), received,
+                message.bareNewlines() > 0 ? ", bare newlines normalized=" + message.bareNewlines() : "");
+        return "2.0.0 Ok: queued as " + id;
+    }
+
+    private static void drain(InputStream in) throws IOException {
+        byte[] buffer = new byte[BUFFER];
+        while (in.read(buffer) != -1) {
+            // discard
+        }
+    }
+
+    @Override
+    public void done() {
+        // nothing held between transactions
+    }
+
+    private InetAddress clientInetAddress() {
+        SocketAddress a = context.getRemoteAddress();
+        return a instanceof InetSocketAddress isa ? isa.getAddress() : null;
+    }
+
+    private String clientIp() {
+        InetAddress ip = clientInetAddress();
+        return ip == null ? "unknown" : ip.getHostAddress();
+    }
+
+    private static boolean containsControl(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) < 0x20 || s.charAt(i) == 0x7f) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
