@@ -12,11 +12,12 @@ import java.time.Duration;
  * @param relay     {@code host[ip]:port} or {@code none}
  * @param dsn       enhanced status code
  * @param reason    the remote reply or local reason
+ * @param tls       TLS protocol and cipher of the session ({@code TLSv1.3 TLS_AES_128_GCM_SHA256}), or empty
  * @param delay     time since the message arrived
  * @param logLine   the Postfix-format log line
  */
 public record DeliveryEvent(String queueId, String sender, String recipient, Status status, String relay, String dsn,
-                            String reason, Duration delay, String logLine) {
+                            String reason, String tls, Duration delay, String logLine) {
 
     public enum Status {
         SENT, DEFERRED, BOUNCED, EXPIRED;

@@ -186,7 +186,7 @@ public final class QueueManager implements AutoCloseable {
                         };
                         updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
                         publish(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
-                                waited, o.setupSeconds(), o.transmitSeconds());
+                                o.tls(), waited, o.setupSeconds(), o.transmitSeconds());
                     }
                 }
             }
@@ -215,7 +215,7 @@ public final class QueueManager implements AutoCloseable {
                     String dsn = r.dsn().isEmpty() ? "4.4.7" : r.dsn();
                     String reason = "message expired after " + age.toHours() + "h: " + r.lastReason();
                     expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
-                    publish(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, 0, 0, 0);
+                    publish(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0);
                 } else {
                     expired.add(r);
                 }
@@ -257,19 +257,22 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void publish(SpooledMessage message, String rcpt, DeliveryEvent.Status status, String relay, String dsn,
-                         String reason, double inQueue, double setup, double transmit) {
+                         String reason, String tls, double inQueue, double setup, double transmit) {
         Duration delay = Duration.between(message.envelope().arrival(), clock.instant());
         double total = Math.max(0, delay.toMillis() / 1000.0);
         double beforeQueue = Math.max(0, total - inQueue - setup - transmit);
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
                 dsn, status.postfixName(), reason);
         if (status == DeliveryEvent.Status.SENT) {
+            if (!tls.isEmpty()) {
+                deliveryLog.info("{}: TLS connection established to {}: {}", message.id(), relay, tls);
+            }
             deliveryLog.info(line);
         } else {
             deliveryLog.warn(line);
         }
         DeliveryEvent event = new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, dsn,
-                reason, delay, line);
+                reason, tls, delay, line);
         for (DeliveryListener l : listeners) {
             try {
                 l.onDelivery(event);

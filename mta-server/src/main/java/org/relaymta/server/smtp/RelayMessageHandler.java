@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.Session;
 
 /**
  * One SMTP transaction on the listener: relay permission at RCPT, then DATA streamed into the spool
@@ -86,7 +87,7 @@ final class RelayMessageHandler implements MessageHandler {
         } catch (IOException | RuntimeException e) {
             drain(data);
             log.error("cannot create spool file: {}", e.getMessage());
-            throw new RejectException(451, "4.3.0 Error: queue file write error");
+            throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
         long received = 0;
         boolean tooBig = false;
@@ -113,27 +114,38 @@ final class RelayMessageHandler implements MessageHandler {
         if (tooBig) {
             message.abort();
             log.info("reject: DATA from {}: 552 5.3.4 message size {} exceeds limit {}", clientIp(), received, limit);
-            throw new RejectException(552, "5.3.4 Error: message file too big");
+            throw endTransaction(552, "5.3.4 Error: message file too big");
         }
         if (writeFailure != null) {
             message.abort();
             log.error("spool write failed: {}", writeFailure.getMessage());
-            throw new RejectException(451, "4.3.0 Error: queue file write error");
+            throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
         if (message.bareNewlines() > 0 && config.bareNewlinePolicy() == BareNewlinePolicy.REJECT) {
             message.abort();
-            throw new RejectException(550, "5.5.2 Error: bare <LF> or <CR> received");
+            throw endTransaction(550, "5.5.2 Error: bare <LF> or <CR> received");
         }
         String id;
         try {
             id = message.commit();
         } catch (IOException | RuntimeException e) {
             log.error("spool commit failed: {}", e.getMessage());
-            throw new RejectException(451, "4.3.0 Error: queue file write error");
+            throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
         log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", id, clientIp(), sender, recipients.size(), received,
                 message.bareNewlines() > 0 ? ", bare newlines normalized=" + message.bareNewlines() : "");
         return "2.0.0 Ok: queued as " + id;
+    }
+
+    /**
+     * A reply to the end of DATA ends the mail transaction (RFC 5321 4.1.1.4), whatever the code.
+     * SubEthaSMTP 7.2 resets it only after a 250, so a client's next MAIL would get 503: reset here.
+     */
+    private RejectException endTransaction(int code, String text) {
+        if (context instanceof Session session) {
+            session.resetMailTransaction();
+        }
+        return new RejectException(code, text);
     }
 
     private static void drain(InputStream in) throws IOException {

@@ -1,0 +1,112 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.relaymta.config.Env;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.relaymta.server.RelayServer;
+import org.relaymta.server.ServerSettings;
+
+/**
+ * Runs a real relay (listener on a free loopback port, spool and config directory in a temp folder)
+ * and records its delivery events.
+ */
+final class RelayHarness implements AutoCloseable {
+    final Path spoolDir;
+    final Path configDir;
+    final Map<String, String> env = new HashMap<>();
+    final LinkedBlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
+    private final List<String> mainCf = new ArrayList<>();
+    RelayServer server;
+
+    RelayHarness(Path tempDir) throws IOException {
+        this.spoolDir = tempDir.resolve("spool");
+        this.configDir = tempDir.resolve("config");
+        Files.createDirectories(configDir);
+        // Tests must not wait minutes for a retry.
+        mainCf("minimal_backoff_time = 1s");
+        mainCf("maximal_backoff_time = 2s");
+        mainCf("smtp_connect_timeout = 5s");
+        mainCf("myhostname = relay.test");
+    }
+
+    RelayHarness env(String name, String value) {
+        env.put(name, value);
+        return this;
+    }
+
+    RelayHarness mainCf(String line) {
+        mainCf.add(line);
+        return this;
+    }
+
+    RelayHarness start() throws IOException {
+        Files.write(configDir.resolve("postfix-main.cf"), mainCf, StandardCharsets.UTF_8);
+        ServerSettings settings = new ServerSettings(new InetSocketAddress("127.0.0.1", 0), spoolDir, configDir,
+                new Env(env), List.of(), 25);
+        server = RelayServer.start(settings, events::add);
+        return this;
+    }
+
+    void stop() {
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+    }
+
+    int port() {
+        return server.port();
+    }
+
+    TestSmtpClient client() throws IOException {
+        TestSmtpClient c = new TestSmtpClient(port());
+        assertThat(c.greeting).startsWith("220");
+        assertThat(c.command("EHLO client.test")).startsWith("250");
+        return c;
+    }
+
+    /** The next delivery event, failing the test after {@code timeout}. */
+    DeliveryEvent nextEvent(Duration timeout) throws InterruptedException {
+        DeliveryEvent e = events.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(e).as("a delivery event within " + timeout).isNotNull();
+        return e;
+    }
+
+    /** The next event with the given status, skipping others. */
+    DeliveryEvent nextEvent(DeliveryEvent.Status status, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            DeliveryEvent e = events.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+            assertThat(e).as("a " + status + " delivery event within " + timeout).isNotNull();
+            if (e.status() == status) {
+                return e;
+            }
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}
