@@ -1,0 +1,118 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.subethamail.wiser.Wiser;
+
+/** The packaged relay as a user runs it: {@code java -jar mta-server-*-all.jar run}, a separate process. */
+class MtaProcessIT {
+    private static final String PASSWORD = "pr0cess-secret";
+
+    @TempDir
+    Path temp;
+
+    static Path serverJar() throws IOException {
+        Path target = Path.of("..", "mta-server", "target").toAbsolutePath().normalize();
+        try (DirectoryStream<Path> jars = Files.newDirectoryStream(target, "mta-server-*-all.jar")) {
+            for (Path jar : jars) {
+                return jar;
+            }
+        }
+        throw new IllegalStateException("no self-contained jar in " + target + ": run 'mvn verify' from the root");
+    }
+
+    static ProcessBuilder mta(Path workDir, Map<String, String> env, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-jar");
+        command.add(serverJar().toString());
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("MTA_") || k.endsWith("RELAY_HOST"));
+        pb.environment().putAll(env);
+        return pb;
+    }
+
+    @Test
+    void runPrintsASummaryWithoutSecretsAndRelaysMail() throws Exception {
+        int upstreamPort = RelayHarness.freePort();
+        int listenPort = RelayHarness.freePort();
+        Wiser wiser = Wiser.port(upstreamPort);
+        wiser.start();
+        Files.createDirectories(temp.resolve("config"));
+        // Without STARTTLS on this upstream, credentials would force 4.7.4; show AUTH state but allow plaintext.
+        Files.writeString(temp.resolve("config/postfix-main.cf"), "smtp_tls_security_level = may\n");
+        Process p = mta(temp, Map.of(
+                "DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort,
+                "RELAY_USER", "user",
+                "RELAY_PASSWORD", PASSWORD,
+                "MTA_LISTEN", "127.0.0.1:" + listenPort), "run").start();
+        List<String> output = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    output.add(line);
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        });
+        reader.start();
+        try {
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (output.stream().noneMatch(l -> l.startsWith("outbound:")) && System.currentTimeMillis() < deadline) {
+                assertThat(p.isAlive()).as("relay process running; output: " + output).isTrue();
+                Thread.sleep(100);
+            }
+            assertThat(output.get(0)).isEqualTo("mta " + version() + " listening on 127.0.0.1:" + listenPort
+                    + ", spool ./data/spool (0 queued), config ./config");
+            assertThat(output.get(1)).isEqualTo("outbound: default relay host [127.0.0.1]:" + upstreamPort
+                    + ", TLS may, AUTH configured (1 credential)");
+
+            try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
+                c.command("EHLO client.test");
+                assertThat(c.send("a@one.test", "b@ext.test", "Subject: proc\r\n\r\nhi\r\n")).startsWith("250 2.0.0 Ok: queued as");
+            }
+            deadline = System.currentTimeMillis() + 20_000;
+            while (wiser.getMessages().isEmpty() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(wiser.getMessages()).hasSize(1);
+            assertThat(Files.isDirectory(temp.resolve("data/spool/queue"))).isTrue();
+        } finally {
+            p.destroy();
+            assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("relay stops on SIGTERM").isTrue();
+            reader.join(5000);
+            wiser.stop();
+        }
+        assertThat(String.join("\n", output)).doesNotContain(PASSWORD).contains("status=sent");
+    }
+
+    @Test
+    void badRelayPortStopsStartWithTheVariableNamed() throws Exception {
+        Process p = mta(temp, Map.of("RELAY_HOST", "r.test", "RELAY_PORT", "five-eight-seven"), "run").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(out).contains("mta: configuration error: RELAY_PORT: 'five-eight-seven' is not a port number");
+    }
+
+    private static String version() throws IOException {
+        return serverJar().getFileName().toString().replace("mta-server-", "").replace("-all.jar", "");
+    }
+}
