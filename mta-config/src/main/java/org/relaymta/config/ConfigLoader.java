@@ -49,6 +49,8 @@ public final class ConfigLoader {
 
     public RelayConfig load() {
         List<String> warnings = new ArrayList<>();
+        List<Path> sources = new ArrayList<>(List.of(configDir.resolve(MAIN_CF_FILE), configDir.resolve(ACCOUNTS_FILE),
+                configDir.resolve(VIRTUAL_FILE)));
         MainCf main = readMainCf();
         for (String name : main.parameters().keySet()) {
             if (!SUPPORTED_PARAMETERS.contains(name)) {
@@ -105,6 +107,8 @@ public final class ConfigLoader {
             relayHostEntry = Optional.of(entry);
         }
 
+        mapPath(main, "sender_dependent_relayhost_maps", RELAY_MAP_FILE).ifPresent(sources::add);
+        mapPath(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE).ifPresent(sources::add);
         PostfixTable relayMap = readTable(main, "sender_dependent_relayhost_maps", RELAY_MAP_FILE);
         for (PostfixTable.Entry e : relayMap.entries().values()) {
             if (!e.value().isEmpty() && !e.value().equalsIgnoreCase("DUNNO")) {
@@ -144,6 +148,14 @@ public final class ConfigLoader {
                 warnings.add("RELAY_USER and RELAY_PASSWORD are set but neither DEFAULT_RELAY_HOST nor RELAY_HOST is: credentials unused");
             } else {
                 credentials.putIfAbsent(key.get().toLowerCase(Locale.ROOT), new Credentials(user.get(), password.get(), key.get()));
+                // Postfix looks credentials up per next hop; a failover list needs them under each hop.
+                List<NextHop> hops = NextHop.parseList(key.get(), "DEFAULT_RELAY_HOST");
+                if (hops.size() > 1) {
+                    for (NextHop hop : hops) {
+                        credentials.putIfAbsent(hop.asWritten().toLowerCase(Locale.ROOT),
+                                new Credentials(user.get(), password.get(), hop.asWritten()));
+                    }
+                }
             }
         }
 
@@ -215,7 +227,7 @@ public final class ConfigLoader {
 
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
-                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings));
+                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources));
     }
 
     private MainCf readMainCf() {

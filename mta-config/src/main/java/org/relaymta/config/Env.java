@@ -23,6 +23,17 @@ public final class Env {
         return new Env(System.getenv());
     }
 
+    /** Files named by {@code NAME__FILE} variables, by variable name: watched for hot reload. */
+    public java.util.Map<String, Path> secretFiles() {
+        java.util.Map<String, Path> files = new java.util.TreeMap<>();
+        variables.forEach((k, v) -> {
+            if (k.endsWith("__FILE") && v != null && !v.isBlank()) {
+                files.put(k, Path.of(v.strip()));
+            }
+        });
+        return files;
+    }
+
     /** The variable's value, stripped; empty when unset or blank. */
     public Optional<String> get(String name) {
         String fileName = variables.get(name + "__FILE");

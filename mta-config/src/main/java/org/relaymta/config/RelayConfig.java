@@ -25,6 +25,7 @@ import java.util.Optional;
  * @param queue                 queue manager settings
  * @param smtp                  SMTP client settings
  * @param warnings              problems that did not stop the load (unknown parameters, ...)
+ * @param sources               files this snapshot was read from (watched for hot reload)
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -43,9 +44,45 @@ public record RelayConfig(
         BareNewlinePolicy bareNewlinePolicy,
         QueueSettings queue,
         SmtpClientSettings smtp,
-        List<String> warnings) {
+        List<String> warnings,
+        List<java.nio.file.Path> sources) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
+
+    /** What changed between two snapshots, in counts and public values only: for the reload log line. */
+    public String describeChangeFrom(RelayConfig previous) {
+        List<String> parts = new java.util.ArrayList<>();
+        compare(parts, "relay map entries", previous.senderRelayMap.size(), senderRelayMap.size());
+        compare(parts, "implicit RELAY_HOST domains", previous.implicitRelayDomains.size(), implicitRelayDomains.size());
+        compare(parts, "credentials", previous.credentials.size(), credentials.size());
+        if (!previous.defaultRelayText.equals(defaultRelayText)) {
+            parts.add("default relay host " + previous.defaultRelayText.orElse("none") + " -> " + defaultRelayText.orElse("none"));
+        }
+        if (previous.tlsLevel != tlsLevel) {
+            parts.add("TLS level " + previous.tlsLevel.postfixName() + " -> " + tlsLevel.postfixName());
+        }
+        if (!previous.mynetworks.toString().equals(mynetworks.toString())) {
+            parts.add("mynetworks " + previous.mynetworks + " -> " + mynetworks);
+        }
+        if (previous.messageSizeLimit != messageSizeLimit) {
+            parts.add("message_size_limit " + previous.messageSizeLimit + " -> " + messageSizeLimit);
+        }
+        if (!previous.queue.equals(queue) || !previous.smtp.equals(smtp)) {
+            parts.add("queue/client timing changed");
+        }
+        if (parts.isEmpty()) {
+            // e.g. a password changed, or a mapping's target with the same count: say so without details.
+            parts.add("entries changed, counts unchanged (relay map " + senderRelayMap.size() + ", credentials "
+                    + credentials.size() + ")");
+        }
+        return String.join(", ", parts);
+    }
+
+    private static void compare(List<String> parts, String what, int before, int after) {
+        if (before != after) {
+            parts.add(what + " " + before + " -> " + after);
+        }
+    }
 
     /** One line for people: where outbound mail goes, TLS level, whether AUTH is configured. Never a secret. */
     public String outboundSummary() {

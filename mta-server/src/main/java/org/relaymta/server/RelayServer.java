@@ -3,6 +3,7 @@ package org.relaymta.server;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.relaymta.config.ConfigLoader;
+import org.relaymta.config.ConfigWatcher;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.core.queue.DeliveryListener;
@@ -18,6 +19,7 @@ public final class RelayServer implements AutoCloseable {
     private final AtomicReference<RelayConfig> config = new AtomicReference<>();
     private final RelayEngine engine;
     private final RelayListener listener;
+    private final ConfigWatcher watcher;
 
     private RelayServer(ServerSettings settings, RelayConfig initial, DeliveryListener... listeners) throws IOException {
         this.settings = settings;
@@ -38,7 +40,13 @@ public final class RelayServer implements AutoCloseable {
             engine.close();
             throw e;
         }
+        // Hot reload: new snapshots apply to the next delivery and the next SMTP session; nothing restarts.
+        ConfigLoader loader = new ConfigLoader(settings.env(), settings.configDir());
+        this.watcher = new ConfigWatcher(settings.configDir(), settings.env(), loader::load, config::get, config::set)
+                .start(RELOAD_CHECK_INTERVAL);
     }
+
+    static final java.time.Duration RELOAD_CHECK_INTERVAL = java.time.Duration.ofMillis(500);
 
     /** Loads the configuration (failing with a clear {@code ConfigException}), then starts everything. */
     public static RelayServer start(ServerSettings settings, DeliveryListener... listeners) throws IOException {
@@ -61,6 +69,10 @@ public final class RelayServer implements AutoCloseable {
         return config.get();
     }
 
+    public ConfigWatcher configWatcher() {
+        return watcher;
+    }
+
     public ServerSettings settings() {
         return settings;
     }
@@ -69,6 +81,7 @@ public final class RelayServer implements AutoCloseable {
     @Override
     public void close() {
         try {
+            watcher.close();
             listener.close();
         } finally {
             engine.close();

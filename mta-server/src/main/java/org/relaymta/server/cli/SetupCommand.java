@@ -1,0 +1,203 @@
+package org.relaymta.server.cli;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.ConfigLoader;
+import org.relaymta.config.Credentials;
+import org.relaymta.config.Env;
+import org.relaymta.config.NextHop;
+import org.relaymta.config.PostfixTable;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.config.RelayFileEditor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code mta setup relay ...}: docker-mailserver's {@code setup relay} commands. */
+@Command(name = "setup", mixinStandardHelpOptions = true,
+        description = "Edit the relay configuration files, like docker-mailserver's 'setup' command.",
+        subcommands = SetupCommand.Relay.class)
+final class SetupCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "relay", mixinStandardHelpOptions = true,
+            description = "Manage sender-dependent relay hosts and credentials (postfix-relaymap.cf, postfix-sasl-password.cf). "
+                    + "A running relay picks changes up without restart.")
+    static final class Relay implements Runnable {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Mixin
+        ConfigDirOption configDir;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(System.out);
+        }
+
+        private RelayFileEditor editor() {
+            return new RelayFileEditor(configDir.resolve(Env.system()));
+        }
+
+        @Command(name = "add-domain", mixinStandardHelpOptions = true,
+                description = "Send mail from DOMAIN through HOST:PORT (writes '@DOMAIN [HOST]:PORT', port default 25).")
+        int addDomain(@Parameters(paramLabel = "DOMAIN") String domain, @Parameters(paramLabel = "HOST") String host,
+                      @Parameters(paramLabel = "PORT", arity = "0..1") String port) {
+            return edit(() -> editor().addDomain(domain, host, port), editor().relayMapFile().toString());
+        }
+
+        @Command(name = "add-auth", mixinStandardHelpOptions = true,
+                description = "Authenticate mail from DOMAIN as USERNAME (prompts twice for the password when it is not given).")
+        int addAuth(@Parameters(paramLabel = "DOMAIN") String domain, @Parameters(paramLabel = "USERNAME") String username,
+                    @Parameters(paramLabel = "PASSWORD", arity = "0..1") String password) {
+            String secret = password;
+            if (secret == null) {
+                try {
+                    secret = promptPassword();
+                } catch (IOException e) {
+                    System.err.println("mta setup: cannot read the password: " + e.getMessage());
+                    return 1;
+                }
+                if (secret == null) {
+                    return 1;
+                }
+            }
+            String finalSecret = secret;
+            return edit(() -> editor().addAuth(domain, username, finalSecret), editor().saslPasswordFile().toString());
+        }
+
+        @Command(name = "exclude-domain", mixinStandardHelpOptions = true,
+                description = "Deliver mail from DOMAIN directly to the recipients' MX (writes the opt-out line '@DOMAIN').")
+        int excludeDomain(@Parameters(paramLabel = "DOMAIN") String domain) {
+            return edit(() -> editor().excludeDomain(domain), editor().relayMapFile().toString());
+        }
+
+        @Command(name = "remove", mixinStandardHelpOptions = true,
+                description = "Remove DOMAIN's relay host, opt-out and credentials entries.")
+        int remove(@Parameters(paramLabel = "DOMAIN") String domain) {
+            try {
+                int n = editor().remove(domain);
+                System.out.println(n == 0 ? "no entries for @" + domain.replaceFirst("^@", "") + " found"
+                        : "removed " + n + " entr" + (n == 1 ? "y" : "ies") + " for @" + domain.replaceFirst("^@", ""));
+                return 0;
+            } catch (IllegalArgumentException e) {
+                System.err.println("mta setup relay: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("mta setup relay: cannot write: " + e.getMessage());
+                return 1;
+            }
+        }
+
+        @Command(name = "list", mixinStandardHelpOptions = true,
+                description = "Show the effective relay mappings and credentials (passwords masked).")
+        int list() {
+            Env env = Env.system();
+            RelayConfig cfg;
+            try {
+                cfg = new ConfigLoader(env, configDir.resolve(env)).load();
+            } catch (ConfigException e) {
+                System.err.println("mta: configuration error: " + e.getMessage());
+                return 2;
+            }
+            System.out.println("default relay host: " + cfg.defaultRelayText().orElse("none (direct delivery)"));
+            System.out.println("TLS level: " + cfg.tlsLevel().postfixName()
+                    + ", AUTH " + (cfg.saslEnabled() ? "enabled" : "not configured"));
+            System.out.println("sender-dependent relay hosts:");
+            int n = 0;
+            for (PostfixTable.Entry e : cfg.senderRelayMap().entries().values()) {
+                String target = e.value().isEmpty() ? "direct delivery (opted out)" : e.value();
+                System.out.println("  " + e.key() + " -> " + target + "   (" + e.location() + ")");
+                n++;
+            }
+            for (Map.Entry<String, java.util.List<NextHop>> e : cfg.implicitRelayDomains().entrySet()) {
+                System.out.println("  @" + e.getKey() + " -> " + e.getValue().get(0).asWritten() + "   (RELAY_HOST, local sender domain)");
+                n++;
+            }
+            if (n == 0) {
+                System.out.println("  (none)");
+            }
+            System.out.println("credentials:");
+            if (cfg.credentials().isEmpty()) {
+                System.out.println("  (none)");
+            }
+            for (Credentials c : cfg.credentials().values()) {
+                System.out.println("  " + c.key() + " " + c.username() + ":********");
+            }
+            return 0;
+        }
+
+        private interface Edit {
+            String apply() throws IOException;
+        }
+
+        private static int edit(Edit edit, String file) {
+            try {
+                String line = edit.apply();
+                System.out.println("wrote '" + line + "' to " + file);
+                return 0;
+            } catch (IllegalArgumentException e) {
+                System.err.println("mta setup relay: " + e.getMessage());
+                return e.getMessage().startsWith("Password") ? 1 : 2;
+            } catch (ConfigException e) {
+                System.err.println("mta setup relay: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("mta setup relay: cannot write " + file + ": " + e.getMessage());
+                return 1;
+            }
+        }
+
+        /** Twice, without echo on a terminal; from standard input otherwise (scripts, tests). */
+        private static String promptPassword() throws IOException {
+            Console console = System.console();
+            String first;
+            String second;
+            if (console != null) {
+                char[] a = console.readPassword("Enter Password: ");
+                char[] b = console.readPassword("Confirm Password: ");
+                first = a == null ? "" : new String(a);
+                second = b == null ? "" : new String(b);
+                if (a != null) {
+                    Arrays.fill(a, '\0');
+                }
+                if (b != null) {
+                    Arrays.fill(b, '\0');
+                }
+            } else {
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                System.err.print("Enter Password: ");
+                System.err.flush();
+                first = in.readLine();
+                System.err.print("Confirm Password: ");
+                System.err.flush();
+                second = in.readLine();
+                System.err.println();
+                first = first == null ? "" : first;
+                second = second == null ? "" : second;
+            }
+            if (first.isEmpty()) {
+                System.err.println("Password must not be empty");
+                return null;
+            }
+            if (!first.equals(second)) {
+                System.err.println("Passwords do not match!");
+                return null;
+            }
+            return first;
+        }
+    }
+}
