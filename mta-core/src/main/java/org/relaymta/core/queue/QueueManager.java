@@ -1,20 +1,27 @@
 package org.relaymta.core.queue;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,22 +32,32 @@ import org.relaymta.config.Router;
 import org.relaymta.core.delivery.DeliveryOutcome;
 import org.relaymta.core.delivery.DeliveryRequest;
 import org.relaymta.core.delivery.SmtpDeliveryAgent;
+import org.relaymta.core.spool.CrlfCanonicalizer;
+import org.relaymta.core.spool.Envelope;
+import org.relaymta.core.spool.QueueState;
 import org.relaymta.core.spool.Recipient;
 import org.relaymta.core.spool.RecipientStatus;
 import org.relaymta.core.spool.Spool;
+import org.relaymta.core.spool.SpoolWriter;
 import org.relaymta.core.spool.SpooledMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Schedules deliveries of spooled messages: routes each pending recipient with the current config
- * snapshot, groups recipients that share a route into transactions, records outcomes in the spool,
- * and retries deferred recipients with Postfix's backoff until they are sent or expire.
- * The index holds envelopes and state only; content stays on disk.
+ * The queue manager, after Postfix's qmgr: routes each pending recipient with the current config
+ * snapshot, groups recipients that share a route into transactions (at most
+ * {@code default_destination_recipient_limit} each), limits concurrent deliveries per destination,
+ * suspends a destination that failed for a while, retries deferred mail with Postfix's backoff, and
+ * expires and bounces what cannot be delivered. The spool is the truth; the index holds envelopes
+ * and recipient states only.
+ *
+ * <p>Time comes from the injected clock; {@link #runDue()} starts what is due, so tests move a
+ * clock instead of sleeping through backoff intervals.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
     private static final Logger deliveryLog = LoggerFactory.getLogger("org.relaymta.delivery");
+    private static final String ALL = "ALL";
 
     private final Spool spool;
     private final Supplier<RelayConfig> config;
@@ -48,11 +65,22 @@ public final class QueueManager implements AutoCloseable {
     private final Clock clock;
     private final List<DeliveryListener> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, SpooledMessage> index = new ConcurrentHashMap<>();
-    private final Map<String, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final Map<String, SpooledMessage> deleteRequested = new ConcurrentHashMap<>();
+    private final ConcurrentSkipListSet<Due> due = new ConcurrentSkipListSet<>(
+            Comparator.comparingLong(Due::at).thenComparing(Due::id));
+    private final Map<String, Due> dueById = new ConcurrentHashMap<>();
+    private final Map<String, Semaphore> destinationSlots = new ConcurrentHashMap<>();
+    private final Map<String, DeadDestination> deadDestinations = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
     private volatile boolean closed;
+
+    private record Due(long at, String id) {
+    }
+
+    private record DeadDestination(Instant until, String dsn, String reason) {
+    }
 
     public QueueManager(Spool spool, Supplier<RelayConfig> config, SmtpDeliveryAgent agent, Clock clock, int workerThreads) {
         this.spool = spool;
@@ -67,7 +95,7 @@ public final class QueueManager implements AutoCloseable {
         this.workers.allowCoreThreadTimeOut(true);
     }
 
-    private static java.util.concurrent.ThreadFactory named(String prefix) {
+    private static ThreadFactory named(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
             Thread th = new Thread(r, prefix + "-" + n.incrementAndGet());
@@ -80,14 +108,18 @@ public final class QueueManager implements AutoCloseable {
         listeners.add(listener);
     }
 
-    /** Loads every message left in the spool and schedules it (restart: the spool is the truth). */
+    /** Loads every message in the spool (restart: the spool is the truth) and starts the queue scan. */
     public int recover() throws IOException {
         List<SpooledMessage> messages = spool.recover();
-        Instant now = clock.instant();
         for (SpooledMessage m : messages) {
             index.put(m.id(), m);
-            schedule(m.id(), m.attempts() == 0 || m.nextAttempt().isBefore(now) ? now : m.nextAttempt());
+            if (m.state() == QueueState.HOLD) {
+                continue;
+            }
+            // New mail and mail that was being delivered at the crash go now; deferred mail keeps its time.
+            schedule(m.id(), m.state() == QueueState.DEFERRED ? m.nextAttempt() : clock.instant());
         }
+        timer.scheduleWithFixedDelay(this::runDue, 200, 200, TimeUnit.MILLISECONDS);
         return messages.size();
     }
 
@@ -97,41 +129,37 @@ public final class QueueManager implements AutoCloseable {
         submit(message.id());
     }
 
-    /** Retries every waiting message now (Postfix {@code postqueue -f}). */
-    public void flush() {
-        for (String id : index.keySet()) {
-            ScheduledFuture<?> f = timers.remove(id);
-            if (f != null) {
-                f.cancel(false);
+    /** Starts every delivery whose time has come by the clock. */
+    public void runDue() {
+        long now = clock.millis();
+        Due d;
+        while (!due.isEmpty() && (d = due.first()).at() <= now) {
+            if (due.remove(d)) {
+                dueById.remove(d.id(), d);
+                submit(d.id());
             }
-            submit(id);
         }
-    }
-
-    public Collection<SpooledMessage> messages() {
-        return List.copyOf(index.values());
-    }
-
-    public int size() {
-        return index.size();
     }
 
     private void schedule(String id, Instant when) {
         if (closed) {
             return;
         }
-        long delay = Math.max(0, Duration.between(clock.instant(), when).toMillis());
-        if (delay == 0) {
-            submit(id);
-            return;
-        }
-        ScheduledFuture<?> f = timer.schedule(() -> {
-            timers.remove(id);
-            submit(id);
-        }, delay, TimeUnit.MILLISECONDS);
-        ScheduledFuture<?> old = timers.put(id, f);
+        Due d = new Due(when.toEpochMilli(), id);
+        Due old = dueById.put(id, d);
         if (old != null) {
-            old.cancel(false);
+            due.remove(old);
+        }
+        due.add(d);
+        if (d.at() <= clock.millis()) {
+            runDue();
+        }
+    }
+
+    private void unschedule(String id) {
+        Due old = dueById.remove(id);
+        if (old != null) {
+            due.remove(old);
         }
     }
 
@@ -141,19 +169,137 @@ public final class QueueManager implements AutoCloseable {
         }
         try {
             workers.execute(() -> attempt(id));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // shutting down: the message stays in the spool for the next start
         }
     }
 
+    // ---- operator controls (postqueue / postsuper) ----
+
+    /** Every queued message, oldest first. */
+    public List<SpooledMessage> messages() {
+        List<SpooledMessage> all = new ArrayList<>(index.values());
+        all.sort(Comparator.comparing(SpooledMessage::id));
+        return all;
+    }
+
+    public Optional<SpooledMessage> message(String id) {
+        return Optional.ofNullable(index.get(id));
+    }
+
+    /** The message content as spooled (CRLF-canonical). */
+    public InputStream content(SpooledMessage message) throws IOException {
+        return spool.openContent(message);
+    }
+
+    public int size() {
+        return index.size();
+    }
+
+    /** Postfix {@code postqueue -f}: every deferred message is tried now; suspended destinations get another chance. */
+    public int flush() {
+        deadDestinations.clear();
+        int n = 0;
+        for (SpooledMessage m : index.values()) {
+            if (m.state() != QueueState.HOLD) {
+                schedule(m.id(), clock.instant());
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Postfix {@code postsuper -d}: removes messages (ID or ALL) from the queue. Returns how many. */
+    public int delete(String idOrAll) throws IOException {
+        int n = 0;
+        for (String id : select(idOrAll)) {
+            SpooledMessage m = index.remove(id);
+            if (m == null) {
+                continue;
+            }
+            unschedule(id);
+            if (inFlight.contains(id)) {
+                deleteRequested.put(id, m);
+            } else {
+                spool.remove(m);
+            }
+            log.info("{}: removed by operator", id);
+            n++;
+        }
+        return n;
+    }
+
+    /** Postfix {@code postsuper -h}: keeps messages from being delivered until released. */
+    public int hold(String idOrAll) throws IOException {
+        int n = 0;
+        for (String id : select(idOrAll)) {
+            SpooledMessage m = index.computeIfPresent(id, (k, v) -> v.withQueueState(QueueState.HOLD));
+            if (m != null) {
+                unschedule(id);
+                spool.saveState(m);
+                log.info("{}: placed on hold", id);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Postfix {@code postsuper -H}: releases held messages for delivery now. */
+    public int release(String idOrAll) throws IOException {
+        int n = 0;
+        for (String id : select(idOrAll)) {
+            SpooledMessage current = index.get(id);
+            if (current == null || current.state() != QueueState.HOLD) {
+                continue;
+            }
+            SpooledMessage m = current.withQueueState(QueueState.DEFERRED).withNextAttempt(clock.instant());
+            index.put(id, m);
+            spool.saveState(m);
+            schedule(id, clock.instant());
+            log.info("{}: released from hold", id);
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Postfix {@code postsuper -r}: routes the messages again with the current configuration and tries
+     * them now. (Routing is always done at delivery time here, so this releases and schedules them.)
+     */
+    public int requeue(String idOrAll) throws IOException {
+        int n = 0;
+        deadDestinations.clear();
+        for (String id : select(idOrAll)) {
+            SpooledMessage current = index.get(id);
+            if (current == null) {
+                continue;
+            }
+            SpooledMessage m = current.withQueueState(QueueState.ACTIVE).withNextAttempt(clock.instant());
+            index.put(id, m);
+            spool.saveState(m);
+            schedule(id, clock.instant());
+            n++;
+        }
+        return n;
+    }
+
+    private List<String> select(String idOrAll) {
+        if (ALL.equals(idOrAll)) {
+            return new ArrayList<>(index.keySet());
+        }
+        return index.containsKey(idOrAll) ? List.of(idOrAll) : List.of();
+    }
+
+    // ---- delivery ----
+
     /** One delivery attempt of one message: all its pending recipients, grouped by route. */
     void attempt(String id) {
-        if (closed || inFlight.putIfAbsent(id, Boolean.TRUE) != null) {
+        if (closed || !inFlight.add(id)) {
             return;
         }
         try {
             SpooledMessage message = index.get(id);
-            if (message == null || message.finished()) {
+            if (message == null || message.finished() || message.state() == QueueState.HOLD) {
                 return;
             }
             Instant attemptStart = clock.instant();
@@ -171,6 +317,7 @@ public final class QueueManager implements AutoCloseable {
             for (Recipient r : message.recipients()) {
                 updated.put(r.address(), r);
             }
+            List<BounceMessage.Failed> failedNow = new ArrayList<>();
             int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
             for (Map.Entry<String, List<String>> group : groups.entrySet()) {
                 List<String> rcpts = group.getValue();
@@ -178,43 +325,84 @@ public final class QueueManager implements AutoCloseable {
                     List<String> chunk = rcpts.subList(i, Math.min(rcpts.size(), i + limit));
                     DeliveryRequest request = new DeliveryRequest(id, message.envelope().sender(), chunk,
                             message.contentLength(), () -> spool.openContent(message), routes.get(group.getKey()), cfg);
-                    for (DeliveryOutcome o : agent.deliver(request)) {
+                    for (DeliveryOutcome o : deliver(group.getKey(), request, cfg)) {
                         RecipientStatus status = switch (o.status()) {
                             case SENT -> RecipientStatus.SENT;
                             case BOUNCED -> RecipientStatus.FAILED;
                             case DEFERRED -> RecipientStatus.PENDING;
                         };
                         updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
+                        if (o.status() == DeliveryOutcome.Status.BOUNCED) {
+                            failedNow.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
+                        }
                         publish(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
                                 o.tls(), waited, o.setupSeconds(), o.transmitSeconds());
                     }
                 }
             }
-            finishAttempt(message, new ArrayList<>(updated.values()));
+            finishAttempt(message, new ArrayList<>(updated.values()), failedNow);
         } catch (RuntimeException e) {
             // Never lose a message to a bug: log it and try again later.
             log.error("queue: delivery attempt of {} failed unexpectedly; will retry", id, e);
-            SpooledMessage m = index.get(id);
-            if (m != null) {
+            if (index.containsKey(id)) {
                 schedule(id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
             }
         } finally {
             inFlight.remove(id);
+            SpooledMessage deleted = deleteRequested.remove(id);
+            if (deleted != null) {
+                removeQuietly(deleted, id);
+            }
         }
     }
 
-    private void finishAttempt(SpooledMessage message, List<Recipient> recipients) {
+    /** Delivers one transaction under the destination's concurrency limit, unless the destination is suspended. */
+    private List<DeliveryOutcome> deliver(String destination, DeliveryRequest request, RelayConfig cfg) {
+        DeadDestination dead = deadDestinations.get(destination);
+        if (dead != null && dead.until().isAfter(clock.instant())) {
+            List<DeliveryOutcome> suspended = new ArrayList<>();
+            for (String rcpt : request.recipients()) {
+                suspended.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, dead.dsn(),
+                        "delivery temporarily suspended: " + dead.reason(), "none", "", 0, 0));
+            }
+            return suspended;
+        }
+        Semaphore slots = destinationSlots.computeIfAbsent(destination,
+                k -> new Semaphore(Math.max(1, cfg.queue().destinationConcurrencyLimit())));
+        slots.acquireUninterruptibly();
+        List<DeliveryOutcome> outcomes;
+        try {
+            outcomes = agent.deliver(request);
+        } finally {
+            slots.release();
+        }
+        boolean noSession = outcomes.stream().allMatch(o -> o.status() == DeliveryOutcome.Status.DEFERRED
+                && o.relay().equals("none"));
+        if (noSession && !outcomes.isEmpty()) {
+            // Like Postfix: a destination that cannot be reached is not hammered by every queued message.
+            DeliveryOutcome first = outcomes.get(0);
+            deadDestinations.put(destination, new DeadDestination(
+                    clock.instant().plus(cfg.queue().minimalBackoffTime()), first.dsn(), first.reason()));
+        } else {
+            deadDestinations.remove(destination);
+        }
+        return outcomes;
+    }
+
+    private void finishAttempt(SpooledMessage message, List<Recipient> recipients, List<BounceMessage.Failed> failedNow) {
         RelayConfig cfg = config.get();
         Instant now = clock.instant();
         Duration age = Duration.between(message.envelope().arrival(), now);
         boolean pending = recipients.stream().anyMatch(r -> r.status() == RecipientStatus.PENDING);
+        List<BounceMessage.Failed> toBounce = new ArrayList<>(failedNow);
         if (pending && age.compareTo(lifetimeFor(message, cfg)) >= 0) {
             List<Recipient> expired = new ArrayList<>();
             for (Recipient r : recipients) {
                 if (r.status() == RecipientStatus.PENDING) {
                     String dsn = r.dsn().isEmpty() ? "4.4.7" : r.dsn();
-                    String reason = "message expired after " + age.toHours() + "h: " + r.lastReason();
+                    String reason = "message expired after " + humanDuration(age) + ": " + r.lastReason();
                     expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
+                    toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none"));
                     publish(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0);
                 } else {
                     expired.add(r);
@@ -223,17 +411,33 @@ public final class QueueManager implements AutoCloseable {
             recipients = expired;
             pending = false;
         }
-        SpooledMessage next = message.withState(recipients, message.attempts() + 1,
-                now.plus(cfg.queue().backoffFor(age)));
-        if (!pending) {
-            try {
-                spool.remove(next);
-            } catch (IOException e) {
-                log.error("queue: cannot remove finished message {} from the spool: {}", message.id(), e.getMessage());
+        SpooledMessage next = message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
+        if (!toBounce.isEmpty()) {
+            notifySender(next, BounceMessage.Kind.FAILED, toBounce, cfg);
+        }
+        if (pending && !next.delayWarned() && !cfg.queue().delayWarningTime().isZero()
+                && age.compareTo(cfg.queue().delayWarningTime()) >= 0) {
+            List<BounceMessage.Failed> delayed = new ArrayList<>();
+            for (Recipient r : recipients) {
+                if (r.status() == RecipientStatus.PENDING) {
+                    delayed.add(new BounceMessage.Failed(r.address(), r.dsn().isEmpty() ? "4.0.0" : r.dsn(),
+                            r.lastReason(), "none"));
+                }
             }
+            notifySender(next, BounceMessage.Kind.DELAYED, delayed, cfg);
+            next = next.withDelayWarned();
+        }
+        if (!pending) {
             index.remove(message.id());
+            removeQuietly(next, message.id());
             return;
         }
+        SpooledMessage latest = index.get(message.id());
+        if (latest == null) {
+            return;
+        }
+        // An operator may have held it during the attempt.
+        next = next.withQueueState(latest.state() == QueueState.HOLD ? QueueState.HOLD : QueueState.DEFERRED);
         try {
             spool.saveState(next);
         } catch (IOException e) {
@@ -241,7 +445,62 @@ public final class QueueManager implements AutoCloseable {
             log.error("queue: cannot save state of {}: {}", message.id(), e.getMessage());
         }
         index.put(message.id(), next);
-        schedule(message.id(), next.nextAttempt());
+        if (next.state() != QueueState.HOLD) {
+            schedule(message.id(), next.nextAttempt());
+        }
+    }
+
+    /** Queues a DSN to the envelope sender; never for the null sender (no bounce of a bounce). */
+    private void notifySender(SpooledMessage message, BounceMessage.Kind kind, List<BounceMessage.Failed> recipients,
+                              RelayConfig cfg) {
+        String sender = message.envelope().sender();
+        if (sender.isEmpty()) {
+            log.info("{}: {} notification for the null sender not sent ({} recipient(s))", message.id(),
+                    kind == BounceMessage.Kind.FAILED ? "bounce" : "delay", recipients.size());
+            return;
+        }
+        try (InputStream original = new BufferedInputStream(spool.openContent(message))) {
+            byte[] dsn = BounceMessage.build(kind, cfg.myhostname(), message.id(), sender, message.envelope().arrival(),
+                    clock.instant(), recipients, original);
+            Envelope envelope = new Envelope("", List.of(sender), clock.instant(), "");
+            SpoolWriter writer = spool.create(envelope);
+            try {
+                CrlfCanonicalizer out = new CrlfCanonicalizer(writer);
+                out.write(dsn);
+                out.finish();
+                SpooledMessage bounce = writer.commit();
+                log.info("{}: sender {} notification: {}", message.id(),
+                        kind == BounceMessage.Kind.FAILED ? "non-delivery" : "delay", bounce.id());
+                enqueue(bounce);
+            } catch (IOException | RuntimeException e) {
+                writer.abort();
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("{}: cannot create the {} notification to {}: {}", message.id(),
+                    kind == BounceMessage.Kind.FAILED ? "non-delivery" : "delay", sender, e.getMessage());
+        }
+    }
+
+    private void removeQuietly(SpooledMessage message, String id) {
+        if (message == null) {
+            return;
+        }
+        try {
+            spool.remove(message);
+        } catch (IOException e) {
+            log.error("queue: cannot remove {} from the spool: {}", id, e.getMessage());
+        }
+    }
+
+    private static String humanDuration(Duration d) {
+        if (d.toDays() >= 1) {
+            return d.toDays() + "d";
+        }
+        if (d.toHours() >= 1) {
+            return d.toHours() + "h";
+        }
+        return d.toSeconds() + "s";
     }
 
     private static Duration lifetimeFor(SpooledMessage message, RelayConfig cfg) {
@@ -264,9 +523,6 @@ public final class QueueManager implements AutoCloseable {
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
                 dsn, status.postfixName(), reason);
         if (status == DeliveryEvent.Status.SENT) {
-            if (!tls.isEmpty()) {
-                deliveryLog.info("{}: TLS connection established to {}: {}", message.id(), relay, tls);
-            }
             deliveryLog.info(line);
         } else {
             deliveryLog.warn(line);
@@ -282,7 +538,7 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Stops scheduling, lets running attempts finish up to {@code grace}; everything else stays spooled. */
+    /** Stops scheduling, lets running attempts finish up to 10 s; everything else stays spooled. */
     @Override
     public void close() {
         close(Duration.ofSeconds(10));
@@ -301,5 +557,4 @@ public final class QueueManager implements AutoCloseable {
             workers.shutdownNow();
         }
     }
-
 }

@@ -101,7 +101,8 @@ public final class Spool {
         Files.move(incomingFile, target, StandardCopyOption.ATOMIC_MOVE);
         queueSync.sync();
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        return new SpooledMessage(id, envelope, target, contentOffset, contentLength, recipients, 0, envelope.arrival());
+        return new SpooledMessage(id, envelope, target, contentOffset, contentLength, recipients, 0, envelope.arrival(),
+                QueueState.ACTIVE, false);
     }
 
     /** Every message in the queue, with its saved per-recipient state, oldest first. */
@@ -180,7 +181,8 @@ public final class Spool {
         }
         Envelope envelope = new Envelope(sender, rcpts, arrival, client);
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset, recipients, 0, arrival);
+        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset, recipients, 0, arrival,
+                QueueState.ACTIVE, false);
         return readState(message);
     }
 
@@ -194,12 +196,18 @@ public final class Spool {
         }
         int attempts = 0;
         Instant next = message.nextAttempt();
+        QueueState state = QueueState.DEFERRED;
+        boolean warned = false;
         List<Recipient> recipients = new ArrayList<>();
         for (String l : lines) {
             if (l.startsWith("attempts=")) {
                 attempts = Integer.parseInt(l.substring(9));
             } else if (l.startsWith("next=")) {
                 next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
+            } else if (l.startsWith("queue=")) {
+                state = QueueState.valueOf(l.substring(6).toUpperCase(java.util.Locale.ROOT));
+            } else if (l.startsWith("warned=")) {
+                warned = Boolean.parseBoolean(l.substring(7));
             } else if (l.startsWith("rcpt=")) {
                 String[] f = l.substring(5).split("\t", 4);
                 recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
@@ -209,7 +217,8 @@ public final class Spool {
             log.warn("spool: state of {} does not match its envelope; delivering to all recipients", message.id());
             recipients = message.recipients();
         }
-        return message.withState(recipients, attempts, next);
+        SpooledMessage restored = message.withState(recipients, attempts, next).withQueueState(state);
+        return warned ? restored.withDelayWarned() : restored;
     }
 
     /** Saves the per-recipient state atomically (write, fsync, rename). */
@@ -217,6 +226,8 @@ public final class Spool {
         StringBuilder sb = new StringBuilder();
         sb.append("attempts=").append(message.attempts()).append('\n');
         sb.append("next=").append(message.nextAttempt().toEpochMilli()).append('\n');
+        sb.append("queue=").append(message.state().postfixName()).append('\n');
+        sb.append("warned=").append(message.delayWarned()).append('\n');
         for (Recipient r : message.recipients()) {
             sb.append("rcpt=").append(r.status()).append('\t').append(oneLine(r.dsn())).append('\t')
                     .append(oneLine(r.lastReason())).append('\t').append(r.address()).append('\n');

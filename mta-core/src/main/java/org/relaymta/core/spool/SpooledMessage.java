@@ -16,9 +16,12 @@ import java.util.List;
  * @param recipients    current per-recipient state
  * @param attempts      delivery attempts so far
  * @param nextAttempt   when to try again
+ * @param state         active, deferred or hold
+ * @param delayWarned   whether a delay warning was already sent to the sender
  */
 public record SpooledMessage(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
-                             List<Recipient> recipients, int attempts, Instant nextAttempt) {
+                             List<Recipient> recipients, int attempts, Instant nextAttempt, QueueState state,
+                             boolean delayWarned) {
 
     public SpooledMessage {
         recipients = List.copyOf(recipients);
@@ -33,6 +36,22 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
     }
 
     public SpooledMessage withState(List<Recipient> newRecipients, int newAttempts, Instant newNextAttempt) {
-        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts, newNextAttempt);
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts,
+                newNextAttempt, state, delayWarned);
+    }
+
+    public SpooledMessage withQueueState(QueueState newState) {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
+                newState, delayWarned);
+    }
+
+    public SpooledMessage withNextAttempt(Instant when) {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, when, state,
+                delayWarned);
+    }
+
+    public SpooledMessage withDelayWarned() {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
+                state, true);
     }
 }
