@@ -21,10 +21,7 @@ class ConfigCommandsIT {
     @TempDir
     Path temp;
 
-    record Result(int exit, String stdout) {
-    }
-
-    private Result mta(Map<String, String> env, String stdin, String... args) throws Exception {
+    private MtaProcessIT.Result mta(Map<String, String> env, String stdin, String... args) throws Exception {
         ProcessBuilder pb = MtaProcessIT.mta(temp, env, args).redirectErrorStream(false)
                 .redirectError(ProcessBuilder.Redirect.appendTo(temp.resolve("stderr.txt").toFile()));
         Process p = pb.start();
@@ -35,7 +32,7 @@ class ConfigCommandsIT {
         }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Result(p.exitValue(), out);
+        return new MtaProcessIT.Result(p.exitValue(), out);
     }
 
     private String stderr() throws Exception {
@@ -52,13 +49,13 @@ class ConfigCommandsIT {
         assertThat(mta(env, "s3cret:pw\ns3cret:pw\n", "setup", "relay", "add-auth", "one.test", "ua").exit()).isZero();
         assertThat(mta(env, null, "setup", "relay", "exclude-domain", "boss.test").exit()).isZero();
 
-        Result mismatch = mta(env, "one\ntwo\n", "setup", "relay", "add-auth", "two.test", "ub");
+        MtaProcessIT.Result mismatch = mta(env, "one\ntwo\n", "setup", "relay", "add-auth", "two.test", "ub");
         assertThat(mismatch.exit()).isEqualTo(1);
         assertThat(stderr()).contains("Passwords do not match!");
-        Result empty = mta(env, "\n\n", "setup", "relay", "add-auth", "two.test", "ub");
+        MtaProcessIT.Result empty = mta(env, "\n\n", "setup", "relay", "add-auth", "two.test", "ub");
         assertThat(empty.exit()).isEqualTo(1);
         assertThat(stderr()).contains("Password must not be empty");
-        Result badPort = mta(env, null, "setup", "relay", "add-domain", "three.test", "h.test", "99999");
+        MtaProcessIT.Result badPort = mta(env, null, "setup", "relay", "add-domain", "three.test", "h.test", "99999");
         assertThat(badPort.exit()).isEqualTo(2);
         assertThat(stderr()).contains("invalid port '99999'");
 
@@ -69,20 +66,20 @@ class ConfigCommandsIT {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(temp.resolve("config/postfix-sasl-password.cf"))))
                 .isEqualTo("rw-------");
 
-        Result route = mta(env, null, "route", "--json", "c@one.test", "bob@ext.test");
+        MtaProcessIT.Result route = mta(env, null, "route", "--json", "c@one.test", "bob@ext.test");
         assertThat(route.exit()).isZero();
         assertThat(route.stdout().strip()).isEqualTo("{\"sender\": \"c@one.test\", \"recipient\": \"bob@ext.test\", "
                 + "\"source\": \"sender_map\", \"map_key\": \"@one.test\", \"nexthops\": [\"[smtp.a.test]:2525\"], "
                 + "\"mx_lookup\": false, \"credentials\": {\"username\": \"ua\", \"key\": \"@one.test\"}, "
                 + "\"tls_level\": \"encrypt\", \"wrapper_mode\": false}");
-        Result optOut = mta(env, null, "route", "--json", "x@boss.test", "bob@ext.test");
+        MtaProcessIT.Result optOut = mta(env, null, "route", "--json", "x@boss.test", "bob@ext.test");
         assertThat(optOut.stdout()).contains("\"source\": \"opt_out\"", "\"map_key\": \"@boss.test\"", "\"nexthops\": []");
 
-        Result list = mta(env, null, "setup", "relay", "list");
+        MtaProcessIT.Result list = mta(env, null, "setup", "relay", "list");
         assertThat(list.stdout()).contains("@one.test -> [smtp.a.test]:2525", "@one.test ua:********")
                 .doesNotContain("s3cret");
 
-        Result bad = mta(env, null, "route", "--json", "nobody");
+        MtaProcessIT.Result bad = mta(env, null, "route", "--json", "nobody");
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.stdout()).isEmpty();
         assertThat(stderr()).contains("sender 'nobody' is not an email address");

@@ -35,6 +35,9 @@ class MtaProcessIT {
         throw new IllegalStateException("no self-contained jar in " + target + ": run 'mvn verify' from the root");
     }
 
+    record Result(int exit, String stdout) {
+    }
+
     static ProcessBuilder mta(Path workDir, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -51,6 +54,7 @@ class MtaProcessIT {
     void runPrintsASummaryWithoutSecretsAndRelaysMail() throws Exception {
         int upstreamPort = RelayHarness.freePort();
         int listenPort = RelayHarness.freePort();
+        int adminPort = RelayHarness.freePort();
         Wiser wiser = Wiser.port(upstreamPort);
         wiser.start();
         Files.createDirectories(temp.resolve("config"));
@@ -60,7 +64,8 @@ class MtaProcessIT {
                 "DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort,
                 "RELAY_USER", "user",
                 "RELAY_PASSWORD", PASSWORD,
-                "MTA_LISTEN", "127.0.0.1:" + listenPort), "run").start();
+                "MTA_LISTEN", "127.0.0.1:" + listenPort,
+                "MTA_ADMIN_LISTEN", "127.0.0.1:" + adminPort), "run").start();
         List<String> output = new CopyOnWriteArrayList<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -80,7 +85,7 @@ class MtaProcessIT {
                 Thread.sleep(100);
             }
             assertThat(output.get(0)).isEqualTo("mta " + version() + " listening on 127.0.0.1:" + listenPort
-                    + ", spool ./data/spool (0 queued), config ./config");
+                    + ", spool ./data/spool (0 queued), config ./config, admin 127.0.0.1:" + adminPort);
             assertThat(output.get(1)).isEqualTo("outbound: default relay host [127.0.0.1]:" + upstreamPort
                     + ", TLS may, AUTH configured (1 credential)");
 

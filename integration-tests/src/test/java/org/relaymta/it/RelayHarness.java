@@ -31,6 +31,7 @@ final class RelayHarness implements AutoCloseable {
     final LinkedBlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
     private final List<String> mainCf = new ArrayList<>();
     RelayServer server;
+    java.time.Clock clock = java.time.Clock.systemUTC();
 
     RelayHarness(Path tempDir) throws IOException {
         this.spoolDir = tempDir.resolve("spool");
@@ -48,6 +49,11 @@ final class RelayHarness implements AutoCloseable {
         return this;
     }
 
+    RelayHarness clock(java.time.Clock c) {
+        this.clock = c;
+        return this;
+    }
+
     RelayHarness mainCf(String line) {
         mainCf.add(line);
         return this;
@@ -56,8 +62,8 @@ final class RelayHarness implements AutoCloseable {
     RelayHarness start() throws IOException {
         Files.write(configDir.resolve("postfix-main.cf"), mainCf, StandardCharsets.UTF_8);
         ServerSettings settings = new ServerSettings(new InetSocketAddress("127.0.0.1", 0), spoolDir, configDir,
-                new Env(env), List.of(), 25);
-        server = RelayServer.start(settings, events::add);
+                new Env(env), List.of(), 25, new InetSocketAddress("127.0.0.1", 0));
+        server = RelayServer.start(settings, clock, events::add);
         return this;
     }
 

@@ -18,6 +18,8 @@ import java.util.function.Function;
  */
 final class ScriptedSmtpServer implements AutoCloseable {
     private final ServerSocket server;
+    /** A script's answer for lines that get no reply (message content). */
+    static final String NO_REPLY = "\u0000no-reply";
     final List<String> received = new CopyOnWriteArrayList<>();
     private final Thread thread;
 
@@ -37,6 +39,9 @@ final class ScriptedSmtpServer implements AutoCloseable {
                         String reply = script.apply(line);
                         if (reply == null) {
                             break;
+                        }
+                        if (reply.equals(NO_REPLY)) {
+                            continue;
                         }
                         out.write((reply.replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
                         out.flush();

@@ -17,13 +17,15 @@ import org.relaymta.core.delivery.DnsHostResolver;
  * @param env        environment variables
  * @param dnsServers DNS servers for MX lookups; empty: /etc/resolv.conf
  * @param directPort port for direct MX delivery (25)
+ * @param adminListen admin endpoint address (queue control, health, metrics), or null for none
  */
 public record ServerSettings(InetSocketAddress listen, Path spoolDir, Path configDir, Env env,
-                             List<InetSocketAddress> dnsServers, int directPort) {
+                             List<InetSocketAddress> dnsServers, int directPort, InetSocketAddress adminListen) {
 
     public static final String DEFAULT_LISTEN = "127.0.0.1:2525";
     public static final String DEFAULT_SPOOL = "./data/spool";
     public static final String DEFAULT_CONFIG = "./config";
+    public static final String DEFAULT_ADMIN = "127.0.0.1:9108";
 
     /** Parses {@code host:port}, {@code [v6]:port} or {@code :port} (all addresses). */
     public static InetSocketAddress parseListen(String text, String where) {

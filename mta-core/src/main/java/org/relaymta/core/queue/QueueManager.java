@@ -318,6 +318,8 @@ public final class QueueManager implements AutoCloseable {
                 updated.put(r.address(), r);
             }
             List<BounceMessage.Failed> failedNow = new ArrayList<>();
+            // Published once the new state is saved, so a listener sees the queue as the event says.
+            List<DeliveryEvent> events = new ArrayList<>();
             int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
             for (Map.Entry<String, List<String>> group : groups.entrySet()) {
                 List<String> rcpts = group.getValue();
@@ -335,12 +337,12 @@ public final class QueueManager implements AutoCloseable {
                         if (o.status() == DeliveryOutcome.Status.BOUNCED) {
                             failedNow.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
                         }
-                        publish(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
-                                o.tls(), waited, o.setupSeconds(), o.transmitSeconds());
+                        events.add(event(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
+                                o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
                     }
                 }
             }
-            finishAttempt(message, new ArrayList<>(updated.values()), failedNow);
+            finishAttempt(message, new ArrayList<>(updated.values()), failedNow, events);
         } catch (RuntimeException e) {
             // Never lose a message to a bug: log it and try again later.
             log.error("queue: delivery attempt of {} failed unexpectedly; will retry", id, e);
@@ -389,7 +391,8 @@ public final class QueueManager implements AutoCloseable {
         return outcomes;
     }
 
-    private void finishAttempt(SpooledMessage message, List<Recipient> recipients, List<BounceMessage.Failed> failedNow) {
+    private void finishAttempt(SpooledMessage message, List<Recipient> recipients, List<BounceMessage.Failed> failedNow,
+                               List<DeliveryEvent> events) {
         RelayConfig cfg = config.get();
         Instant now = clock.instant();
         Duration age = Duration.between(message.envelope().arrival(), now);
@@ -403,7 +406,7 @@ public final class QueueManager implements AutoCloseable {
                     String reason = "message expired after " + humanDuration(age) + ": " + r.lastReason();
                     expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
                     toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none"));
-                    publish(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0);
+                    events.add(event(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0));
                 } else {
                     expired.add(r);
                 }
@@ -430,10 +433,12 @@ public final class QueueManager implements AutoCloseable {
         if (!pending) {
             index.remove(message.id());
             removeQuietly(next, message.id());
+            events.forEach(this::publish);
             return;
         }
         SpooledMessage latest = index.get(message.id());
         if (latest == null) {
+            events.forEach(this::publish);
             return;
         }
         // An operator may have held it during the attempt.
@@ -445,6 +450,7 @@ public final class QueueManager implements AutoCloseable {
             log.error("queue: cannot save state of {}: {}", message.id(), e.getMessage());
         }
         index.put(message.id(), next);
+        events.forEach(this::publish);
         if (next.state() != QueueState.HOLD) {
             schedule(message.id(), next.nextAttempt());
         }
@@ -515,20 +521,26 @@ public final class QueueManager implements AutoCloseable {
         };
     }
 
-    private void publish(SpooledMessage message, String rcpt, DeliveryEvent.Status status, String relay, String dsn,
-                         String reason, String tls, double inQueue, double setup, double transmit) {
+    private DeliveryEvent event(SpooledMessage message, String rcpt, DeliveryEvent.Status status, String relay, String dsn,
+                                String reason, String tls, double inQueue, double setup, double transmit) {
         Duration delay = Duration.between(message.envelope().arrival(), clock.instant());
         double total = Math.max(0, delay.toMillis() / 1000.0);
         double beforeQueue = Math.max(0, total - inQueue - setup - transmit);
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
                 dsn, status.postfixName(), reason);
-        if (status == DeliveryEvent.Status.SENT) {
-            deliveryLog.info(line);
-        } else {
-            deliveryLog.warn(line);
-        }
-        DeliveryEvent event = new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, dsn,
+        return new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, dsn,
                 reason, tls, delay, line);
+    }
+
+    private void publish(DeliveryEvent event) {
+        if (event.status() == DeliveryEvent.Status.SENT) {
+            if (!event.tls().isEmpty()) {
+                deliveryLog.info("{}: TLS connection established to {}: {}", event.queueId(), event.relay(), event.tls());
+            }
+            deliveryLog.info(event.logLine());
+        } else {
+            deliveryLog.warn(event.logLine());
+        }
         for (DeliveryListener l : listeners) {
             try {
                 l.onDelivery(event);

@@ -62,6 +62,14 @@ public final class Spool {
         return spool;
     }
 
+    /**
+     * Opens an existing spool for inspection and operator changes without touching {@code incoming/}
+     * (a running relay may be receiving into it).
+     */
+    public static Spool openExisting(Path root, Clock clock) {
+        return new Spool(root, clock);
+    }
+
     public Path root() {
         return root;
     }

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = MtaCommand.Version.class,
         description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
-        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class,
+                CommandLine.HelpCommand.class})
 public final class MtaCommand implements Runnable {
 
     @CommandLine.Spec

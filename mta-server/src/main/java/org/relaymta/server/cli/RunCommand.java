@@ -32,6 +32,11 @@ final class RunCommand implements Callable<Integer> {
             description = "Config directory, docker-mailserver layout (env MTA_CONFIG_DIR, default " + ServerSettings.DEFAULT_CONFIG + ").")
     Path configDir;
 
+    @Option(names = "--admin-listen", paramLabel = "HOST:PORT",
+            description = "Admin endpoint for 'mta queue', /health and /metrics (env MTA_ADMIN_LISTEN, default "
+                    + ServerSettings.DEFAULT_ADMIN + "; 'off' disables it).")
+    String adminListen;
+
     @Option(names = "--dns", paramLabel = "HOST:PORT[,...]",
             description = "DNS servers for MX lookups (env MTA_DNS_SERVERS, default: /etc/resolv.conf).")
     String dns;
@@ -53,7 +58,8 @@ final class RunCommand implements Callable<Integer> {
         RelayConfig cfg = server.config();
         ServerSettings s = server.settings();
         System.out.println("mta " + MtaCommand.version() + " listening on " + hostPort(s.listen(), server.port())
-                + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir());
+                + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir()
+                + (server.adminPort() > 0 ? ", admin " + hostPort(s.adminListen(), server.adminPort()) : ""));
         System.out.println("outbound: " + cfg.outboundSummary());
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -86,7 +92,10 @@ final class RunCommand implements Callable<Integer> {
                 throw new ConfigException("MTA_DIRECT_PORT", "'" + env.get("MTA_DIRECT_PORT").get() + "' is not a port number");
             }
         }
-        return new ServerSettings(address, spool, config, env, servers, directPort);
+        String adminText = adminListen != null ? adminListen : env.get("MTA_ADMIN_LISTEN").orElse(ServerSettings.DEFAULT_ADMIN);
+        InetSocketAddress admin = adminText.equalsIgnoreCase("off") ? null
+                : ServerSettings.parseListen(adminText, adminListen != null ? "--admin-listen" : "MTA_ADMIN_LISTEN");
+        return new ServerSettings(address, spool, config, env, servers, directPort, admin);
     }
 
     private static String hostPort(InetSocketAddress a, int port) {

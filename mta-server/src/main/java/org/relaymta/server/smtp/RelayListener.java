@@ -30,6 +30,10 @@ public final class RelayListener implements AutoCloseable {
         server.start();
     }
 
+    public boolean running() {
+        return server.isRunning();
+    }
+
     public int port() {
         return server.getPortAllocated();
     }

@@ -1,0 +1,263 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import jakarta.mail.BodyPart;
+import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeMultipart;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.SpooledMessage;
+import org.subethamail.wiser.Wiser;
+import org.subethamail.wiser.WiserMessage;
+
+/** Retries, backoff, expiry, bounces and operator controls, with time moved by a clock instead of sleeps. */
+class QueueManagerIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void deferredMailIsRetriedAfterPostfixBackoffNotBefore() throws Exception {
+        AtomicInteger rcpts = new AtomicInteger();
+        MutableClock clock = new MutableClock();
+        try (ScriptedSmtpServer server = dataAwareUpstream(() -> rcpts.incrementAndGet() == 1
+                ? "451 4.3.0 try again later" : "250 2.1.5 ok");
+             RelayHarness relay = new RelayHarness(temp).clock(clock)
+                     .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s")
+                     .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + server.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: retry\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent deferred = relay.nextEvent(WAIT);
+            assertThat(deferred.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(deferred.dsn()).isEqualTo("4.3.0");
+            assertThat(deferred.reason()).contains("said: 451 4.3.0 try again later (in reply to RCPT TO command)");
+
+            SpooledMessage queued = relay.server.engine().queue().messages().get(0);
+            assertThat(queued.state()).isEqualTo(QueueState.DEFERRED);
+            assertThat(Duration.between(queued.envelope().arrival(), queued.nextAttempt())).isEqualTo(Duration.ofSeconds(300));
+            assertThat(queued.recipients().get(0).lastReason()).contains("451 4.3.0");
+
+            clock.advance(Duration.ofSeconds(299));
+            relay.server.engine().queue().runDue();
+            assertThat(relay.events.poll(700, java.util.concurrent.TimeUnit.MILLISECONDS)).as("no attempt before the backoff").isNull();
+
+            clock.advance(Duration.ofSeconds(2));
+            relay.server.engine().queue().runDue();
+            DeliveryEvent sent = relay.nextEvent(WAIT);
+            assertThat(sent.status()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(relay.server.engine().queue().size()).isZero();
+        }
+    }
+
+    /** A scripted upstream whose RCPT reply comes from {@code rcpt} and that accepts DATA. */
+    private static ScriptedSmtpServer dataAwareUpstream(java.util.function.Supplier<String> rcpt) throws Exception {
+        boolean[] inData = {false};
+        return new ScriptedSmtpServer(line -> {
+            if (inData[0]) {
+                if (line.equals(".")) {
+                    inData[0] = false;
+                    return "250 2.0.0 Ok: queued";
+                }
+                return ScriptedSmtpServer.NO_REPLY;
+            }
+            String cmd = line.toUpperCase();
+            if (cmd.startsWith("EHLO")) {
+                return "250-scripted.test\n250 8BITMIME";
+            }
+            if (cmd.startsWith("RCPT")) {
+                return rcpt.get();
+            }
+            if (cmd.equals("DATA")) {
+                inData[0] = true;
+                return "354 go ahead";
+            }
+            if (cmd.equals("QUIT")) {
+                return "221 bye";
+            }
+            return "250 ok";
+        });
+    }
+
+    @Test
+    void permanentFailureBouncesAnRfc3464ReportToTheSender() throws Exception {
+        int wiserPort = RelayHarness.freePort();
+        Wiser bounces = Wiser.port(wiserPort);
+        bounces.start();
+        try (ScriptedSmtpServer server = dataAwareUpstream(() -> "550 5.1.1 <bob@ext.test>: Recipient address rejected");
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + server.port())) {
+            // Bounces (null sender) go to a separate upstream, through the relay map's <> key.
+            Files.write(relay.configDir.resolve("postfix-relaymap.cf"), List.of("<> [127.0.0.1]:" + wiserPort));
+            relay.start();
+            try (TestSmtpClient client = relay.client()) {
+                assertThat(client.send("alice@one.test", "bob@ext.test",
+                        "Subject: doomed\r\nMessage-ID: <m1@one.test>\r\n\r\nbody\r\n")).startsWith("250");
+            }
+            DeliveryEvent bounced = relay.nextEvent(WAIT);
+            assertThat(bounced.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(bounced.dsn()).isEqualTo("5.1.1");
+            DeliveryEvent dsnSent = relay.nextEvent(WAIT);
+            assertThat(dsnSent.status()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(dsnSent.sender()).isEmpty();
+            assertThat(dsnSent.recipient()).isEqualTo("alice@one.test");
+
+            assertThat(bounces.getMessages()).hasSize(1);
+            WiserMessage w = bounces.getMessages().get(0);
+            assertThat(w.getEnvelopeReceiver()).isEqualTo("alice@one.test");
+            String report = deliveryStatus(w, "5.1.1");
+            assertThat(report).contains("Reporting-MTA: dns; relay.test", "Arrival-Date: ",
+                    "Final-Recipient: rfc822; bob@ext.test", "Action: failed", "Status: 5.1.1",
+                    "Remote-MTA: dns; 127.0.0.1",
+                    "Diagnostic-Code: smtp; 550 5.1.1 <bob@ext.test>: Recipient address rejected");
+            assertThat(relay.server.engine().queue().size()).isZero();
+        } finally {
+            bounces.stop();
+        }
+    }
+
+    /** Parses the DSN as RFC 3464 and returns its message/delivery-status part. */
+    private static String deliveryStatus(WiserMessage w, String expectedStatus) throws Exception {
+        MimeMessage m = w.getMimeMessage();
+        assertThat(m.getContentType()).startsWith("multipart/report").contains("report-type=delivery-status");
+        assertThat(((jakarta.mail.internet.InternetAddress) m.getFrom()[0]).getAddress()).isEqualTo("MAILER-DAEMON@relay.test");
+        MimeMultipart parts = (MimeMultipart) m.getContent();
+        assertThat(parts.getCount()).isEqualTo(3);
+        assertThat(parts.getBodyPart(0).getContentType()).startsWith("text/plain");
+        BodyPart status = parts.getBodyPart(1);
+        assertThat(status.getContentType()).startsWith("message/delivery-status");
+        BodyPart headers = parts.getBodyPart(2);
+        assertThat(headers.getContentType()).startsWith("text/rfc822-headers");
+        String original;
+        try (InputStream in = headers.getInputStream()) {
+            original = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertThat(original).contains("Message-ID: <m1@one.test>").doesNotContain("body");
+        try (InputStream in = status.getInputStream()) {
+            String report = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(report).contains("Status: " + expectedStatus);
+            return report;
+        }
+    }
+
+    @Test
+    void mailThatCannotBeDeliveredExpiresAfterTheQueueLifetimeAndIsReturned() throws Exception {
+        int wiserPort = RelayHarness.freePort();
+        Wiser bounces = Wiser.port(wiserPort);
+        bounces.start();
+        MutableClock clock = new MutableClock();
+        try (RelayHarness relay = new RelayHarness(temp).clock(clock)
+                .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
+                .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s")) {
+            Files.write(relay.configDir.resolve("postfix-relaymap.cf"), List.of("<> [127.0.0.1]:" + wiserPort));
+            relay.start();
+            try (TestSmtpClient client = relay.client()) {
+                assertThat(client.send("alice@one.test", "bob@ext.test",
+                        "Subject: expiring\r\nMessage-ID: <m1@one.test>\r\n\r\nbody\r\n")).startsWith("250");
+            }
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+
+            clock.advance(Duration.ofDays(5).plusSeconds(1));
+            relay.server.engine().queue().runDue();
+            assertThat(relay.nextEvent(DeliveryEvent.Status.EXPIRED, WAIT).recipient()).isEqualTo("bob@ext.test");
+            DeliveryEvent dsnSent = relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+            assertThat(dsnSent.recipient()).isEqualTo("alice@one.test");
+            String report = deliveryStatus(bounces.getMessages().get(0), "4.4.1");
+            assertThat(report).contains("Action: failed", "Final-Recipient: rfc822; bob@ext.test",
+                    "Diagnostic-Code: X-Postfix; message expired after 5d");
+            assertThat(relay.server.engine().queue().size()).isZero();
+        } finally {
+            bounces.stop();
+        }
+    }
+
+    @Test
+    void aBounceOfANullSenderMessageIsNeverSent() throws Exception {
+        try (ScriptedSmtpServer server = dataAwareUpstream(() -> "550 5.1.1 no such user");
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + server.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("", "bob@ext.test", "Subject: a bounce\r\n\r\nx\r\n")).startsWith("250");
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(relay.events.poll(1, java.util.concurrent.TimeUnit.SECONDS)).isNull();
+            assertThat(relay.server.engine().queue().size()).isZero();
+            assertThat(server.received.stream().filter(l -> l.toUpperCase().startsWith("MAIL FROM"))).hasSize(1);
+        }
+    }
+
+    @Test
+    void operatorsListHoldReleaseAndDeleteThroughTheAdminEndpointAndTheCli() throws Exception {
+        int upstreamPort = RelayHarness.freePort();
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort)
+                .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s").start();
+             TestSmtpClient client = relay.client()) {
+            String r1 = client.send("alice@one.test", "bob@ext.test", "Subject: one\r\n\r\nx\r\n");
+            String r2 = client.send("alice@one.test", "carol@ext.test", "Subject: two\r\n\r\ny\r\n");
+            String id1 = r1.substring(r1.lastIndexOf(' ') + 1);
+            String id2 = r2.substring(r2.lastIndexOf(' ') + 1);
+            relay.nextEvent(WAIT);
+            relay.nextEvent(WAIT);
+            String admin = "http://127.0.0.1:" + relay.server.adminPort();
+            HttpClient http = HttpClient.newHttpClient();
+
+            String listing = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            List<String> lines = listing.lines().toList();
+            assertThat(lines).hasSize(2);
+            assertThat(lines.get(0)).startsWith("{\"queue_name\": \"deferred\", \"queue_id\": \"" + id1 + "\", \"arrival_time\": ")
+                    .contains("\"forced_expire\": false, \"sender\": \"alice@one.test\", \"recipients\": "
+                            + "[{\"address\": \"bob@ext.test\", \"delay_reason\": \"connect to 127.0.0.1[127.0.0.1]:"
+                            + upstreamPort + ": Connection refused\"}]}");
+
+            MtaProcessIT.Result cliList = runCli(relay, "queue", "list", "--json", "--admin", "127.0.0.1:" + relay.server.adminPort());
+            assertThat(cliList.stdout()).isEqualTo(listing);
+
+            assertThat(post(http, admin + "/queue/" + id1 + "/hold")).isEqualTo("{\"hold\": 1}\n");
+            assertThat(relay.server.engine().queue().message(id1).orElseThrow().state()).isEqualTo(QueueState.HOLD);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(admin + "/queue?format=table")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).contains(id1 + "!", "-- 1 Kbytes in 2 Requests.");
+            assertThat(post(http, admin + "/queue/" + id1 + "/release")).isEqualTo("{\"release\": 1}\n");
+            assertThat(post(http, admin + "/queue/" + id2 + "/delete")).isEqualTo("{\"delete\": 1}\n");
+            assertThat(relay.server.engine().queue().message(id2)).isEmpty();
+            String show = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue/" + id1)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(show).contains("queue_id: " + id1, "recipient: bob@ext.test status=pending", "Subject: one");
+
+            // Offline: with the relay stopped, the CLI works on the spool directory.
+            relay.stop();
+            MtaProcessIT.Result offline = runCli(relay, "queue", "list", "--json", "--admin", "127.0.0.1:1",
+                    "--spool-dir", relay.spoolDir.toString());
+            assertThat(offline.stdout()).contains("\"queue_id\": \"" + id1 + "\"").doesNotContain(id2);
+            MtaProcessIT.Result hold = runCli(relay, "queue", "hold", "ALL", "--admin", "127.0.0.1:1",
+                    "--spool-dir", relay.spoolDir.toString());
+            assertThat(hold.stdout()).startsWith("{\"hold\": 1}");
+            relay.start();
+            assertThat(relay.server.engine().queue().message(id1).orElseThrow().state()).isEqualTo(QueueState.HOLD);
+        }
+    }
+
+    private static String post(HttpClient http, String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private MtaProcessIT.Result runCli(RelayHarness relay, String... args) throws Exception {
+        Process p = MtaProcessIT.mta(temp, java.util.Map.of(), args).redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return new MtaProcessIT.Result(p.exitValue(), out);
+    }
+
+}

@@ -1,0 +1,141 @@
+package org.relaymta.server.admin;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import org.relaymta.core.queue.QueueManager;
+import org.relaymta.core.spool.SpooledMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin endpoint (loopback by default): queue listing and control for {@code mta queue},
+ * health, and metrics. Plain JDK HTTP server: no framework needed for a handful of routes.
+ *
+ * <pre>
+ * GET  /queue                      postqueue -j lines
+ * GET  /queue?format=table         mailq table
+ * GET  /queue/ID                   envelope, state and message
+ * POST /queue/flush
+ * POST /queue/ID|ALL/delete|hold|release|requeue
+ * GET  /health                     200 or 503, JSON
+ * GET  /metrics                    Prometheus text
+ * </pre>
+ */
+public final class AdminServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    private final HttpServer server;
+    private final QueueManager queue;
+
+    public AdminServer(InetSocketAddress listen, QueueManager queue, Supplier<Health> health,
+                       Supplier<String> metrics) throws IOException {
+        this.queue = queue;
+        this.server = HttpServer.create(listen, 16);
+        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "mta-admin");
+            t.setDaemon(true);
+            return t;
+        }));
+        server.createContext("/queue", this::handleQueue);
+        server.createContext("/health", exchange -> {
+            Health h = health.get();
+            respond(exchange, h.ok() ? 200 : 503, "application/json", h.json());
+        });
+        server.createContext("/metrics", exchange ->
+                respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.get()));
+        server.start();
+    }
+
+    /** Health for {@code /health}: the body is a short JSON object. */
+    public record Health(boolean ok, String json) {
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void handleQueue(HttpExchange exchange) throws IOException {
+        try {
+            String path = exchange.getRequestURI().getPath();
+            String method = exchange.getRequestMethod();
+            String[] parts = path.replaceAll("/+$", "").split("/");
+            // parts: "", "queue", [id|flush], [action]
+            if (parts.length == 2 && method.equals("GET")) {
+                List<SpooledMessage> messages = queue.messages();
+                String query = Optional.ofNullable(exchange.getRequestURI().getQuery()).orElse("");
+                if (query.contains("format=table")) {
+                    respond(exchange, 200, "text/plain; charset=utf-8", QueueJson.table(messages));
+                } else {
+                    StringBuilder sb = new StringBuilder();
+                    for (SpooledMessage m : messages) {
+                        sb.append(QueueJson.line(m, false)).append('\n');
+                    }
+                    respond(exchange, 200, "application/x-ndjson", sb.toString());
+                }
+                return;
+            }
+            if (parts.length == 3 && parts[2].equals("flush") && method.equals("POST")) {
+                respond(exchange, 200, "application/json", "{\"flushed\": " + queue.flush() + "}\n");
+                return;
+            }
+            if (parts.length == 3 && method.equals("GET")) {
+                Optional<SpooledMessage> m = queue.message(parts[2]);
+                if (m.isEmpty()) {
+                    respond(exchange, 404, "text/plain; charset=utf-8", "no message " + parts[2] + " in the queue\n");
+                    return;
+                }
+                exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+                exchange.sendResponseHeaders(200, 0);
+                try (OutputStream out = exchange.getResponseBody(); InputStream content = queue.content(m.get())) {
+                    out.write(QueueJson.showHeader(m.get()).getBytes(StandardCharsets.UTF_8));
+                    content.transferTo(out);
+                }
+                return;
+            }
+            if (parts.length == 4 && method.equals("POST")) {
+                String id = parts[2];
+                int n = switch (parts[3]) {
+                    case "delete" -> queue.delete(id);
+                    case "hold" -> queue.hold(id);
+                    case "release" -> queue.release(id);
+                    case "requeue" -> queue.requeue(id);
+                    default -> -1;
+                };
+                if (n < 0) {
+                    respond(exchange, 404, "text/plain; charset=utf-8", "unknown action " + parts[3] + "\n");
+                } else {
+                    respond(exchange, 200, "application/json", "{\"" + parts[3] + "\": " + n + "}\n");
+                }
+                return;
+            }
+            respond(exchange, 404, "text/plain; charset=utf-8", "unknown request " + method + " " + path + "\n");
+        } catch (IOException | RuntimeException e) {
+            log.error("admin: {} {} failed: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+            respond(exchange, 500, "text/plain; charset=utf-8", "error: " + e.getMessage() + "\n");
+        }
+    }
+
+    private static void respond(HttpExchange exchange, int status, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+    }
+}

@@ -1,0 +1,115 @@
+package org.relaymta.server.admin;
+
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.relaymta.config.Json;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.Recipient;
+import org.relaymta.core.spool.RecipientStatus;
+import org.relaymta.core.spool.SpooledMessage;
+
+/** Queue listings in Postfix's formats: {@code postqueue -j} JSON lines and the {@code mailq} table. */
+public final class QueueJson {
+    private static final DateTimeFormatter MAILQ_TIME =
+            DateTimeFormatter.ofPattern("EEE MMM d HH:mm:ss", Locale.ROOT).withZone(ZoneId.systemDefault());
+
+    private QueueJson() {
+    }
+
+    /** One {@code postqueue -j} object: undelivered recipients only, with their delay reasons. */
+    public static String line(SpooledMessage m, boolean active) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"queue_name\": ").append(Json.string(queueName(m, active)));
+        sb.append(", \"queue_id\": ").append(Json.string(m.id()));
+        sb.append(", \"arrival_time\": ").append(m.envelope().arrival().getEpochSecond());
+        sb.append(", \"message_size\": ").append(m.contentLength());
+        sb.append(", \"forced_expire\": false");
+        sb.append(", \"sender\": ").append(Json.string(m.envelope().sender()));
+        sb.append(", \"recipients\": [");
+        List<String> rcpts = new ArrayList<>();
+        for (Recipient r : m.recipients()) {
+            if (r.status() != RecipientStatus.PENDING) {
+                continue;
+            }
+            String entry = "{\"address\": " + Json.string(r.address());
+            if (!r.lastReason().isEmpty()) {
+                entry += ", \"delay_reason\": " + Json.string(r.lastReason());
+            }
+            rcpts.add(entry + "}");
+        }
+        sb.append(String.join(", ", rcpts)).append("]}");
+        return sb.toString();
+    }
+
+    static String queueName(SpooledMessage m, boolean active) {
+        if (m.state() == QueueState.HOLD) {
+            return "hold";
+        }
+        return active || m.state() == QueueState.ACTIVE ? "active" : "deferred";
+    }
+
+    /** The {@code mailq} table: '*' marks active messages, '!' held ones. */
+    public static String table(List<SpooledMessage> messages) {
+        if (messages.isEmpty()) {
+            return "Mail queue is empty\n";
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("-Queue ID-------- --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
+        long bytes = 0;
+        for (SpooledMessage m : messages) {
+            String mark = switch (queueName(m, false)) {
+                case "hold" -> "!";
+                case "active" -> "*";
+                default -> " ";
+            };
+            sb.append(String.format(Locale.ROOT, "%-17s %8d %20s  %s%n", m.id() + mark, m.contentLength(),
+                    MAILQ_TIME.format(m.envelope().arrival()),
+                    m.envelope().sender().isEmpty() ? "MAILER-DAEMON" : m.envelope().sender()));
+            String lastReason = null;
+            for (Recipient r : m.recipients()) {
+                if (r.status() != RecipientStatus.PENDING) {
+                    continue;
+                }
+                if (!r.lastReason().isEmpty() && !r.lastReason().equals(lastReason)) {
+                    sb.append(String.format(Locale.ROOT, "%48s(%s)%n", "", r.lastReason()));
+                    lastReason = r.lastReason();
+                }
+                sb.append(String.format(Locale.ROOT, "%48s%s%n", "", r.address()));
+            }
+            sb.append('\n');
+            bytes += m.contentLength();
+        }
+        sb.append(String.format(Locale.ROOT, "-- %d Kbytes in %d Request%s.%n", (bytes + 1023) / 1024, messages.size(),
+                messages.size() == 1 ? "" : "s"));
+        return sb.toString();
+    }
+
+    /** {@code mta queue show}: envelope and per-recipient state, then the message. */
+    public static String showHeader(SpooledMessage m) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("queue_id: ").append(m.id()).append('\n');
+        sb.append("queue: ").append(queueName(m, false)).append('\n');
+        sb.append("arrival: ").append(m.envelope().arrival()).append('\n');
+        sb.append("sender: ").append(m.envelope().sender().isEmpty() ? "<>" : m.envelope().sender()).append('\n');
+        sb.append("size: ").append(m.contentLength()).append('\n');
+        sb.append("attempts: ").append(m.attempts()).append('\n');
+        if (m.attempts() > 0) {
+            sb.append("next_attempt: ").append(m.nextAttempt()).append('\n');
+        }
+        for (Recipient r : m.recipients()) {
+            sb.append("recipient: ").append(r.address()).append(" status=").append(r.status().name().toLowerCase(Locale.ROOT));
+            if (!r.dsn().isEmpty()) {
+                sb.append(" dsn=").append(r.dsn());
+            }
+            if (!r.lastReason().isEmpty()) {
+                sb.append(" (").append(r.lastReason()).append(')');
+            }
+            sb.append('\n');
+        }
+        sb.append('\n');
+        return sb.toString();
+    }
+}

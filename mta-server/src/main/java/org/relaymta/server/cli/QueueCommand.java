@@ -1,0 +1,275 @@
+package org.relaymta.server.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.relaymta.config.Env;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.Spool;
+import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.server.ServerSettings;
+import org.relaymta.server.admin.QueueJson;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code mta queue}: Postfix's {@code mailq} / {@code postqueue} / {@code postsuper} for this relay.
+ * Talks to the running relay's admin endpoint; when no relay answers there, works on the spool
+ * directory directly (changes then take effect at the next start).
+ */
+@Command(name = "queue", mixinStandardHelpOptions = true,
+        description = "Show and control the mail queue (of the running relay, or of the spool directory when none runs).",
+        subcommands = {QueueCommand.ListCmd.class, QueueCommand.Flush.class, QueueCommand.Show.class,
+                QueueCommand.Delete.class, QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Requeue.class})
+final class QueueCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Where to find the queue: the admin endpoint, else the spool directory. */
+    abstract static class Target implements Callable<Integer> {
+        @Option(names = "--admin", paramLabel = "HOST:PORT",
+                description = "Admin endpoint of the running relay (env MTA_ADMIN_LISTEN, default " + ServerSettings.DEFAULT_ADMIN + ").")
+        String admin;
+
+        @Option(names = "--spool-dir", paramLabel = "DIR",
+                description = "Spool directory to use when no relay runs (env MTA_SPOOL_DIR, default " + ServerSettings.DEFAULT_SPOOL + ").")
+        Path spoolDir;
+
+        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+        URI uri(String path) {
+            Env env = Env.system();
+            String text = admin != null ? admin : env.get("MTA_ADMIN_LISTEN").orElse(ServerSettings.DEFAULT_ADMIN);
+            InetSocketAddress a = ServerSettings.parseListen(text, admin != null ? "--admin" : "MTA_ADMIN_LISTEN");
+            String host = a.getAddress() == null || a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
+            if (host.contains(":")) {
+                host = "[" + host + "]";
+            }
+            return URI.create("http://" + host + ":" + a.getPort() + path);
+        }
+
+        /** The relay's answer, or empty when no relay listens there. */
+        Optional<HttpResponse<String>> call(String method, String path) throws IOException, InterruptedException {
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30));
+            b = method.equals("POST") ? b.POST(HttpRequest.BodyPublishers.noBody()) : b.GET();
+            try {
+                return Optional.of(http.send(b.build(), HttpResponse.BodyHandlers.ofString()));
+            } catch (ConnectException e) {
+                return Optional.empty();
+            }
+        }
+
+        Spool offlineSpool() throws IOException {
+            Path dir = spoolDir != null ? spoolDir : Path.of(Env.system().get("MTA_SPOOL_DIR").orElse(ServerSettings.DEFAULT_SPOOL));
+            if (!Files.isDirectory(dir.resolve("queue"))) {
+                throw new IOException("no relay answers at " + uri("/") + " and " + dir + " is not a spool directory");
+            }
+            return Spool.openExisting(dir, Clock.systemUTC());
+        }
+
+        @Override
+        public Integer call() {
+            try {
+                return execute();
+            } catch (IOException e) {
+                System.err.println("mta queue: " + e.getMessage());
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            } catch (IllegalArgumentException e) {
+                System.err.println("mta queue: " + e.getMessage());
+                return 2;
+            }
+        }
+
+        abstract int execute() throws IOException, InterruptedException;
+
+        int print(HttpResponse<String> response) {
+            if (response.statusCode() == 200) {
+                System.out.print(response.body());
+                return 0;
+            }
+            System.err.print("mta queue: " + response.body());
+            return response.statusCode() == 404 ? 1 : 2;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List queued messages (like mailq; --json like postqueue -j).")
+    static final class ListCmd extends Target {
+        @Option(names = "--json", description = "One JSON object per message, in the schema of Postfix's postqueue -j.")
+        boolean json;
+
+        @Override
+        int execute() throws IOException, InterruptedException {
+            Optional<HttpResponse<String>> r = call("GET", json ? "/queue" : "/queue?format=table");
+            if (r.isPresent()) {
+                return print(r.get());
+            }
+            List<SpooledMessage> messages = offlineSpool().recover();
+            if (json) {
+                for (SpooledMessage m : messages) {
+                    System.out.println(QueueJson.line(m, false));
+                }
+            } else {
+                System.out.print(QueueJson.table(messages));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "flush", mixinStandardHelpOptions = true, description = "Try every deferred message now (postqueue -f).")
+    static final class Flush extends Target {
+        @Override
+        int execute() throws IOException, InterruptedException {
+            Optional<HttpResponse<String>> r = call("POST", "/queue/flush");
+            if (r.isPresent()) {
+                return print(r.get());
+            }
+            int n = 0;
+            Spool spool = offlineSpool();
+            for (SpooledMessage m : spool.recover()) {
+                if (m.state() == QueueState.DEFERRED) {
+                    spool.saveState(m.withNextAttempt(Instant.now()));
+                    n++;
+                }
+            }
+            System.out.println("{\"flushed\": " + n + "} (no relay running: due at its next start)");
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a message's envelope, status and content.")
+    static final class Show extends Target {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        int execute() throws IOException, InterruptedException {
+            checkId(id, false);
+            Optional<HttpResponse<String>> r = call("GET", "/queue/" + id);
+            if (r.isPresent()) {
+                return print(r.get());
+            }
+            Spool spool = offlineSpool();
+            for (SpooledMessage m : spool.recover()) {
+                if (m.id().equals(id)) {
+                    System.out.print(QueueJson.showHeader(m));
+                    try (InputStream in = spool.openContent(m)) {
+                        in.transferTo(System.out);
+                    }
+                    System.out.flush();
+                    return 0;
+                }
+            }
+            System.err.println("mta queue: no message " + id + " in the queue");
+            return 1;
+        }
+    }
+
+    /** delete / hold / release / requeue share their shape. */
+    abstract static class Action extends Target {
+        @Parameters(paramLabel = "ID|ALL", description = "A queue id, or ALL.")
+        String id;
+
+        abstract String action();
+
+        abstract boolean applyOffline(Spool spool, SpooledMessage m) throws IOException;
+
+        @Override
+        int execute() throws IOException, InterruptedException {
+            checkId(id, true);
+            Optional<HttpResponse<String>> r = call("POST", "/queue/" + id + "/" + action());
+            if (r.isPresent()) {
+                return print(r.get());
+            }
+            Spool spool = offlineSpool();
+            int n = 0;
+            for (SpooledMessage m : spool.recover()) {
+                if ((id.equals("ALL") || m.id().equals(id)) && applyOffline(spool, m)) {
+                    n++;
+                }
+            }
+            System.out.println("{\"" + action() + "\": " + n + "} (no relay running: spool changed directly)");
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete messages (postsuper -d).")
+    static final class Delete extends Action {
+        String action() {
+            return "delete";
+        }
+
+        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
+            spool.remove(m);
+            return true;
+        }
+    }
+
+    @Command(name = "hold", mixinStandardHelpOptions = true, description = "Put messages on hold (postsuper -h).")
+    static final class Hold extends Action {
+        String action() {
+            return "hold";
+        }
+
+        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
+            spool.saveState(m.withQueueState(QueueState.HOLD));
+            return true;
+        }
+    }
+
+    @Command(name = "release", mixinStandardHelpOptions = true, description = "Release held messages (postsuper -H).")
+    static final class Release extends Action {
+        String action() {
+            return "release";
+        }
+
+        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
+            if (m.state() != QueueState.HOLD) {
+                return false;
+            }
+            spool.saveState(m.withQueueState(QueueState.DEFERRED).withNextAttempt(Instant.now()));
+            return true;
+        }
+    }
+
+    @Command(name = "requeue", mixinStandardHelpOptions = true,
+            description = "Route messages again with the current configuration and try them now (postsuper -r).")
+    static final class Requeue extends Action {
+        String action() {
+            return "requeue";
+        }
+
+        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
+            spool.saveState(m.withQueueState(QueueState.ACTIVE).withNextAttempt(Instant.now()));
+            return true;
+        }
+    }
+
+    static void checkId(String id, boolean allowAll) {
+        if ((allowAll && id.equals("ALL")) || id.matches("[0-9A-F]{16}")) {
+            return;
+        }
+        throw new IllegalArgumentException("'" + id + "' is not a queue id" + (allowAll ? " or ALL" : ""));
+    }
+}
