@@ -98,6 +98,10 @@ class MtaProcessIT {
                 Thread.sleep(100);
             }
             assertThat(wiser.getMessages()).hasSize(1);
+            // The relay logs the outcome once it has recorded it, just after the upstream's reply.
+            while (output.stream().noneMatch(l -> l.contains("status=sent")) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
             assertThat(Files.isDirectory(temp.resolve("data/spool/queue"))).isTrue();
         } finally {
             p.destroy();
