@@ -39,6 +39,7 @@ public final class RelayEngine implements AutoCloseable {
     private HostResolver resolver;
     private Spool spool;
     private QueueManager queue;
+    private SmtpDeliveryAgent agent;
 
     private RelayEngine(Builder b) {
         this.spoolDir = Objects.requireNonNull(b.spoolDir, "spoolDir");
@@ -63,7 +64,7 @@ public final class RelayEngine implements AutoCloseable {
             return t;
         }, NioIoHandler.newFactory());
         resolver = new DnsHostResolver(group, dnsServers);
-        SmtpDeliveryAgent agent = new SmtpDeliveryAgent(group, resolver, directPort);
+        agent = new SmtpDeliveryAgent(group, resolver, directPort);
         int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(4, config.get().queue().destinationConcurrencyLimit());
         queue = new QueueManager(spool, config, agent, clock, threads);
         listeners.forEach(queue::addListener);
@@ -103,6 +104,9 @@ public final class RelayEngine implements AutoCloseable {
         if (queue != null) {
             queue.close(Duration.ofSeconds(10));
         }
+        if (agent != null) {
+            agent.close();
+        }
         if (resolver != null) {
             try {
                 resolver.close();
@@ -111,7 +115,8 @@ public final class RelayEngine implements AutoCloseable {
             }
         }
         if (group != null) {
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            // A short quiet period lets the QUITs to cached sessions go out.
+            group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
         }
     }
 

@@ -13,7 +13,7 @@ import java.io.InputStream;
  * CRLF-canonical (the spool guarantees it), so a line start is exactly "after CRLF".
  */
 final class DotStuffedContent implements ChunkedInput<ByteBuf> {
-    private static final int CHUNK = 32 * 1024;
+    private static final int CHUNK = 16 * 1024;
 
     private final InputStream in;
     private final byte[] buffer = new byte[CHUNK];

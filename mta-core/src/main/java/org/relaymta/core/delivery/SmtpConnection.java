@@ -119,6 +119,36 @@ final class SmtpConnection implements AutoCloseable {
         return command(line, timeout, null);
     }
 
+    /**
+     * Sends several commands in one write (RFC 2920 PIPELINING) and returns their reply futures in
+     * order; wait for each with {@link #await(CompletableFuture, Duration, String)}.
+     */
+    java.util.List<CompletableFuture<SmtpReply>> pipeline(java.util.List<String> lines) {
+        java.util.List<CompletableFuture<SmtpReply>> replies = new java.util.ArrayList<>(lines.size());
+        StringBuilder batch = new StringBuilder();
+        for (String line : lines) {
+            replies.add(handler.expect(false, null, null, 0));
+            batch.append(line).append("\r\n");
+        }
+        channel.writeAndFlush(Unpooled.copiedBuffer(batch, StandardCharsets.UTF_8));
+        return replies;
+    }
+
+    /** Waits for one reply of a pipelined batch. */
+    SmtpReply awaitReply(CompletableFuture<SmtpReply> reply, Duration timeout, String command) throws SmtpSessionException {
+        return await(reply, timeout, command);
+    }
+
+    /** Sends QUIT and closes once it is written, without waiting: for idle cached connections. */
+    void quitAsync() {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.copiedBuffer("QUIT\r\n", StandardCharsets.US_ASCII))
+                    .addListener(f -> channel.close());
+        } else {
+            channel.close();
+        }
+    }
+
     private void write(String line) {
         ByteBuf buf = Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8);
         channel.writeAndFlush(buf);

@@ -39,6 +39,8 @@ public final class SmtpDeliveryAgent {
     private final HostResolver resolver;
     private final int directPort;
     private final TlsContexts tlsContexts = new TlsContexts();
+    private final ConnectionCache cache = new ConnectionCache(20);
+    private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -47,6 +49,12 @@ public final class SmtpDeliveryAgent {
         this.group = group;
         this.resolver = resolver;
         this.directPort = directPort;
+        group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Closes cached idle sessions (QUIT). */
+    public void close() {
+        cache.closeAll();
     }
 
     /** A failure that applies to every recipient still undecided. */
@@ -59,6 +67,7 @@ public final class SmtpDeliveryAgent {
     /** Runs one delivery request; returns one outcome per recipient. */
     public List<DeliveryOutcome> deliver(DeliveryRequest request) {
         long started = System.nanoTime();
+        cacheTimeLimit = request.config().smtp().connectionCacheTimeLimit();
         Route route = request.route();
         Map<String, DeliveryOutcome> decided = new LinkedHashMap<>();
         Set<String> remaining = new LinkedHashSet<>(request.recipients());
@@ -143,18 +152,45 @@ public final class SmtpDeliveryAgent {
         Failure sessionFailure;
         boolean established;
         boolean retryWithoutTls;
+        /** A cached connection turned out to be dead before anything was decided: open a new one. */
+        boolean staleCachedConnection;
+    }
+
+    /** An open, greeted, EHLO'd (and per policy encrypted and authenticated) session. */
+    private record OpenSession(SmtpConnection connection, Ehlo ehlo, String tls) {
     }
 
     private SessionResult session(DeliveryRequest request, NextHop hop, Target target, Set<String> recipients,
                                   boolean withoutTls, long requestStarted) {
-        SessionResult result = new SessionResult();
         Route route = request.route();
-        SmtpClientSettings timeouts = request.config().smtp();
         TlsLevel level = withoutTls ? TlsLevel.NONE : route.tlsLevel();
         boolean wrapper = route.wrapperMode() || target.port() == 465;
         if (wrapper && !level.mandatory()) {
             level = TlsLevel.ENCRYPT;
         }
+        Optional<Credentials> credentials = route.credentialsFor(target.hostName(), hop);
+        String cacheKey = target.relay() + "|" + level + "|" + wrapper + "|" + credentials.map(Credentials::key).orElse("-")
+                + "|" + credentials.map(Credentials::username).orElse("-");
+        ConnectionCache.Idle idle = cache.take(cacheKey);
+        if (idle != null) {
+            OpenSession reused = new OpenSession(idle.connection(), (Ehlo) idle.ehlo(), idle.tls());
+            SessionResult r = transaction(request, reused, target, recipients, requestStarted, cacheKey, true);
+            if (!r.staleCachedConnection) {
+                return r;
+            }
+        }
+        SessionResult result = new SessionResult();
+        OpenSession open = open(request, hop, target, level, wrapper, credentials, withoutTls, result);
+        if (open == null) {
+            return result;
+        }
+        return transaction(request, open, target, recipients, requestStarted, cacheKey, false);
+    }
+
+    /** Connects and runs greeting, EHLO, STARTTLS and AUTH per policy; null (with the failure set in {@code result}) if that fails. */
+    private OpenSession open(DeliveryRequest request, NextHop hop, Target target, TlsLevel level, boolean wrapper,
+                             Optional<Credentials> credentials, boolean withoutTls, SessionResult result) {
+        SmtpClientSettings timeouts = request.config().smtp();
         String hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";
         String relay = target.relay();
         String tlsHostName = level == TlsLevel.SECURE ? hop.host() : target.hostName();
@@ -166,15 +202,15 @@ public final class SmtpDeliveryAgent {
         } catch (SmtpSessionException e) {
             result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.1",
                     e.getMessage(), wrapper && e.kind() != SmtpSessionException.Kind.CONNECT ? relay : "none");
-            return result;
+            return null;
         }
-        boolean reusable = false;
+        boolean ok = false;
         try {
             SmtpReply greeting = conn.awaitGreeting(timeouts.heloTimeout());
             if (!greeting.positive()) {
                 result.sessionFailure = new Failure(greeting.enhancedStatus().replaceFirst("^5", "4"),
                         "host " + hostIp + " refused to talk to me: " + greeting.oneLine(), relay);
-                return result;
+                return null;
             }
             result.established = true;
             String helo = request.config().myhostname();
@@ -182,7 +218,7 @@ public final class SmtpDeliveryAgent {
             if (ehlo.reply != null && !ehlo.reply.positive()) {
                 result.sessionFailure = new Failure(ehlo.reply.enhancedStatus(),
                         "host " + hostIp + " refused to talk to me: " + ehlo.reply.oneLine(), relay);
-                return result;
+                return null;
             }
             if (!wrapper && level != TlsLevel.NONE) {
                 if (ehlo.has("STARTTLS")) {
@@ -197,36 +233,34 @@ public final class SmtpDeliveryAgent {
                                     relay, e.getMessage());
                             result.retryWithoutTls = true;
                             result.established = false;
-                            return result;
+                            return null;
                         }
                         result.sessionFailure = new Failure("4.7.5", "Cannot start TLS with " + hostIp + ": "
                                 + e.getMessage(), relay);
-                        return result;
+                        return null;
                     }
                     if (tlsReply.code() != 220) {
                         if (level.mandatory()) {
                             result.sessionFailure = new Failure(tlsReply.enhancedStatus().replaceFirst("^5", "4"),
                                     "TLS is required, but host " + hostIp + " refused to start TLS: "
                                             + tlsReply.oneLine(), relay);
-                            return result;
+                            return null;
                         }
                     } else {
                         ehlo = ehlo(conn, helo, timeouts);
                         if (ehlo.reply != null && !ehlo.reply.positive()) {
                             result.sessionFailure = new Failure(ehlo.reply.enhancedStatus().replaceFirst("^5", "4"),
                                     "host " + hostIp + " said: " + ehlo.reply.oneLine() + " (in reply to EHLO command)", relay);
-                            return result;
+                            return null;
                         }
                     }
                 } else if (level.mandatory()) {
                     result.sessionFailure = new Failure("4.7.4",
                             "TLS is required, but was not offered by host " + hostIp, relay);
-                    return result;
+                    return null;
                 }
             }
             String tls = tlsDescription(conn.tlsSession());
-
-            Optional<Credentials> credentials = route.credentialsFor(target.hostName(), hop);
             if (credentials.isPresent()) {
                 if (ehlo.authMechanisms.isEmpty()) {
                     log.warn("{}: credentials are configured for {} but it offers no AUTH; sending without authentication",
@@ -236,11 +270,37 @@ public final class SmtpDeliveryAgent {
                             timeouts, request.config().smtp().saslMechanismFilter());
                     if (authFailure != null) {
                         result.sessionFailure = authFailure;
-                        return result;
+                        return null;
                     }
                 }
             }
+            ok = true;
+            return new OpenSession(conn, ehlo, tls);
+        } catch (SmtpSessionException e) {
+            result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",
+                    e.getMessage(), relay);
+            return null;
+        } finally {
+            if (!ok) {
+                conn.close();
+            }
+        }
+    }
 
+    /** MAIL, RCPT..., DATA on an open session (pipelined when offered); caches the session afterwards when it is clean. */
+    private SessionResult transaction(DeliveryRequest request, OpenSession session, Target target, Set<String> recipients,
+                                      long requestStarted, String cacheKey, boolean reused) {
+        SessionResult result = new SessionResult();
+        result.established = true;
+        SmtpConnection conn = session.connection();
+        Ehlo ehlo = session.ehlo();
+        String tls = session.tls();
+        SmtpClientSettings timeouts = request.config().smtp();
+        String hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";
+        String relay = target.relay();
+        boolean reusable = false;
+        boolean anyReply = false;
+        try {
             if (ehlo.sizeLimit > 0 && request.size() > ehlo.sizeLimit) {
                 for (String rcpt : recipients) {
                     result.decided.put(rcpt, new DeliveryOutcome(rcpt, DeliveryOutcome.Status.BOUNCED, "5.3.4",
@@ -250,12 +310,37 @@ public final class SmtpDeliveryAgent {
                 reusable = true;
                 return result;
             }
-
             StringBuilder mail = new StringBuilder("MAIL FROM:<").append(request.sender()).append('>');
             if (ehlo.has("SIZE")) {
                 mail.append(" SIZE=").append(request.size());
             }
-            SmtpReply mailReply = conn.command(mail.toString(), timeouts.mailTimeout());
+            List<String> rcptList = new ArrayList<>(recipients);
+            SmtpReply mailReply;
+            List<SmtpReply> rcptReplies = new ArrayList<>();
+            SmtpReply dataReply = null;
+            if (ehlo.has("PIPELINING")) {
+                List<String> batch = new ArrayList<>();
+                batch.add(mail.toString());
+                for (String rcpt : rcptList) {
+                    batch.add("RCPT TO:<" + rcpt + ">");
+                }
+                batch.add("DATA");
+                List<java.util.concurrent.CompletableFuture<SmtpReply>> replies = conn.pipeline(batch);
+                mailReply = conn.awaitReply(replies.get(0), timeouts.mailTimeout(), "MAIL FROM");
+                anyReply = true;
+                for (int i = 0; i < rcptList.size(); i++) {
+                    rcptReplies.add(conn.awaitReply(replies.get(i + 1), timeouts.rcptTimeout(), "RCPT TO"));
+                }
+                dataReply = conn.awaitReply(replies.get(replies.size() - 1), timeouts.dataInitTimeout(), "DATA");
+            } else {
+                mailReply = conn.command(mail.toString(), timeouts.mailTimeout());
+                anyReply = true;
+                if (mailReply.positive()) {
+                    for (String rcpt : rcptList) {
+                        rcptReplies.add(conn.command("RCPT TO:<" + rcpt + ">", timeouts.rcptTimeout()));
+                    }
+                }
+            }
             if (!mailReply.positive()) {
                 Failure f = new Failure(mailReply.enhancedStatus(), "host " + hostIp + " said: " + mailReply.oneLine()
                         + " (in reply to MAIL FROM command)", relay);
@@ -266,11 +351,13 @@ public final class SmtpDeliveryAgent {
                 } else {
                     result.sessionFailure = f;
                 }
+                reusable = finishRejectedData(conn, dataReply, timeouts);
                 return result;
             }
             List<String> accepted = new ArrayList<>();
-            for (String rcpt : recipients) {
-                SmtpReply r = conn.command("RCPT TO:<" + rcpt + ">", timeouts.rcptTimeout());
+            for (int i = 0; i < rcptList.size(); i++) {
+                String rcpt = rcptList.get(i);
+                SmtpReply r = rcptReplies.get(i);
                 if (r.positive()) {
                     accepted.add(rcpt);
                     continue;
@@ -284,16 +371,23 @@ public final class SmtpDeliveryAgent {
                 }
             }
             if (accepted.isEmpty()) {
-                conn.command("RSET", timeouts.mailTimeout());
-                reusable = true;
+                if (dataReply == null) {
+                    conn.command("RSET", timeouts.mailTimeout());
+                    reusable = true;
+                } else {
+                    reusable = finishRejectedData(conn, dataReply, timeouts);
+                }
                 return result;
             }
             double setupSeconds = seconds(requestStarted);
             long transmitStart = System.nanoTime();
-            SmtpReply dataReply = conn.command("DATA", timeouts.dataInitTimeout());
+            if (dataReply == null) {
+                dataReply = conn.command("DATA", timeouts.dataInitTimeout());
+            }
             if (dataReply.code() != 354) {
                 decideAll(result, accepted, new Failure(dataReply.enhancedStatus(), "host " + hostIp + " said: "
                         + dataReply.oneLine() + " (in reply to DATA command)", relay), tls, setupSeconds, seconds(transmitStart));
+                reusable = true;
                 return result;
             }
             SmtpReply done;
@@ -313,6 +407,11 @@ public final class SmtpDeliveryAgent {
             reusable = true;
             return result;
         } catch (SmtpSessionException e) {
+            if (reused && !anyReply && e.kind() != SmtpSessionException.Kind.TIMEOUT) {
+                // The server closed the cached session while it was idle: nothing was decided, open a new one.
+                result.staleCachedConnection = true;
+                return result;
+            }
             result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",
                     e.getMessage(), relay);
             return result;
@@ -320,12 +419,26 @@ public final class SmtpDeliveryAgent {
             result.sessionFailure = new Failure("4.3.0", "cannot read queued message: " + e.getMessage(), relay);
             return result;
         } finally {
-            if (reusable) {
-                conn.quit(timeouts.quitTimeout());
+            if (reusable && conn.open()) {
+                if (!cache.offer(cacheKey, new ConnectionCache.Idle(conn, ehlo, tls, System.nanoTime()))) {
+                    conn.quit(timeouts.quitTimeout());
+                }
             } else {
                 conn.close();
             }
         }
+    }
+
+    /**
+     * After a pipelined DATA that the server accepted although no recipient was (RFC 2920 3.1), the
+     * transaction must be ended with an empty message. Returns whether the session is clean.
+     */
+    private static boolean finishRejectedData(SmtpConnection conn, SmtpReply dataReply, SmtpClientSettings timeouts)
+            throws SmtpSessionException {
+        if (dataReply != null && dataReply.code() == 354) {
+            conn.sendContent(InputStream.nullInputStream(), timeouts.dataXferTimeout(), timeouts.dataDoneTimeout());
+        }
+        return true;
     }
 
     private static void decideAll(SessionResult result, List<String> rcpts, Failure f, String tls, double setup,

@@ -29,7 +29,7 @@ public final class SpoolWriter extends OutputStream {
         this.envelope = envelope;
         this.file = file;
         this.channel = channel;
-        this.out = new BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+        this.out = new BufferedOutputStream(Channels.newOutputStream(channel), 16 * 1024);
         out.write(header);
         this.contentOffset = header.length;
     }
@@ -50,6 +50,11 @@ public final class SpoolWriter extends OutputStream {
         contentLength += len;
     }
 
+    @Override
+    public void flush() throws IOException {
+        out.flush();
+    }
+
     /** Makes the message durable (file fsync, rename, directory fsync) and returns it. */
     public SpooledMessage commit() throws IOException {
         if (closed) {
@@ -57,6 +62,7 @@ public final class SpoolWriter extends OutputStream {
         }
         closed = true;
         try {
+            out.write(Spool.TRAILER);
             out.flush();
             channel.force(false);
             channel.close();

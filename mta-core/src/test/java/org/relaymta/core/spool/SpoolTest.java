@@ -34,7 +34,7 @@ class SpoolTest {
         w.write("Subject: hi\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
         SpooledMessage m = w.commit();
         assertThat(Files.exists(root.resolve("queue").resolve(m.id()))).isTrue();
-        assertThat(root.resolve("incoming")).isEmptyDirectory();
+        assertThat(m.contentLength()).isEqualTo("Subject: hi\r\n\r\nbody\r\n".length());
 
         List<SpooledMessage> recovered = Spool.open(root, Clock.systemUTC()).recover();
         assertThat(recovered).hasSize(1);
@@ -52,10 +52,13 @@ class SpoolTest {
         Spool spool = Spool.open(root, Clock.systemUTC());
         SpoolWriter w = spool.create(envelope("bob@ext.test"));
         w.write("partial".getBytes(StandardCharsets.US_ASCII));
+        w.flush();
         // no commit: as if the process died mid-DATA
+        assertThat(Spool.openExisting(root, Clock.systemUTC()).recover()).as("offline listing skips it").isEmpty();
+        assertThat(root.resolve("queue")).isNotEmptyDirectory();
         Spool reopened = Spool.open(root, Clock.systemUTC());
-        assertThat(root.resolve("incoming")).isEmptyDirectory();
         assertThat(reopened.recover()).isEmpty();
+        assertThat(root.resolve("queue")).isEmptyDirectory();
     }
 
     @Test

@@ -26,7 +26,7 @@ import org.subethamail.smtp.server.Session;
  */
 final class RelayMessageHandler implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(RelayMessageHandler.class);
-    private static final int BUFFER = 64 * 1024;
+    private static final int BUFFER = 16 * 1024;
 
     private final RelayEngine engine;
     private final MessageContext context;

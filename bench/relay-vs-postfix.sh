@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end relay benchmark: Debian's smtp-source -> relay -> smtp-sink, for this relay and for a
+# local Postfix configured as the same kind of relay (relayhost = the sink), in one run.
+#
+#   bench/relay-vs-postfix.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]      (defaults 10000 20 4096)
+#   BENCH_SKIP_POSTFIX=1 bench/relay-vs-postfix.sh                    (this relay only)
+#
+# Needs: a JDK and Maven (the relay), and Debian's postfix package (smtp-source, smtp-sink, postfix).
+# It installs postfix with apt-get when it is missing. The Postfix run reconfigures the machine's
+# Postfix instance (main.cf/master.cf are backed up and restored at the end).
+# Everything stays on loopback. fsync before every 250 is kept in both relays.
+set -euo pipefail
+
+N=${1:-10000}
+SESSIONS=${2:-20}
+SIZE=${3:-4096}
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d /tmp/relay-bench.XXXXXX)"
+SINK_PORT=${SINK_PORT:-12626}
+RELAY_PORT=${RELAY_PORT:-12525}
+ADMIN_PORT=${ADMIN_PORT:-19108}
+POSTFIX_PORT=${POSTFIX_PORT:-12526}
+
+if ! command -v smtp-source >/dev/null || ! command -v smtp-sink >/dev/null; then
+  echo "installing postfix (smtp-source, smtp-sink)..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+fi
+export PATH="$PATH:/usr/sbin"
+
+sink_pid=""
+relay_pid=""
+cleanup() {
+  [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+  if [ -f "$work/main.cf.orig" ]; then
+    postfix stop >/dev/null 2>&1 || true
+    cp "$work/main.cf.orig" /etc/postfix/main.cf
+    cp "$work/master.cf.orig" /etc/postfix/master.cf
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+
+start_sink() {
+  : > "$work/sink.out"
+  smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 1000 > "$work/sink.out" 2>&1 &
+  sink_pid=$!
+  sleep 0.3
+}
+
+stop_sink() {
+  kill "$sink_pid" 2>/dev/null || true
+  wait "$sink_pid" 2>/dev/null || true
+  sink_pid=""
+}
+
+sink_count() {
+  # smtp-sink -c rewrites "sess=.. quit=.. mesg=N" counters; take the last mesg value.
+  tr '\r' '\n' < "$work/sink.out" | grep -o 'mesg=[0-9]*' | tail -n 1 | cut -d= -f2 || true
+}
+
+wait_for_sink() {
+  local deadline=$(( $(date +%s) + 600 ))
+  while :; do
+    local c
+    c=$(sink_count)
+    [ "${c:-0}" -ge "$N" ] && return 0
+    [ "$(date +%s)" -ge "$deadline" ] && { echo "sink counted only ${c:-0} of $N" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+# One load: prints "inject_seconds e2e_seconds".
+run_load() {
+  local port=$1
+  local t0 t1 t2
+  t0=$(now)
+  smtp-source -s "$SESSIONS" -m "$N" -l "$SIZE" -f bench@one.test -t sink@ext.test "127.0.0.1:$port"
+  t1=$(now)
+  wait_for_sink
+  t2=$(now)
+  echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t0" | bc)"
+}
+
+report() {
+  local name=$1 inject=$2 e2e=$3 rss=$4
+  printf '%-10s %6d msgs  inject %8.1f msg/s  end-to-end %8.1f msg/s  (%.2f s)  peak RSS %s\n' \
+    "$name" "$N" "$(echo "$N / $inject" | bc -l)" "$(echo "$N / $e2e" | bc -l)" "$e2e" "$rss"
+}
+
+echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; machine: $(nproc) cores"
+
+# --- this relay ---
+(cd "$root" && ./mta --version >/dev/null)   # builds when needed, outside the measurement
+start_sink
+mkdir -p "$work/config"
+DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_PORT" MTA_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" \
+  MTA_SPOOL_DIR="$work/spool" MTA_CONFIG_DIR="$work/config" MTA_JAVA_OPTS="${MTA_JAVA_OPTS:-}" \
+  "$root/mta" run > "$work/relay.log" 2>&1 &
+relay_pid=$!
+for _ in $(seq 1 100); do grep -q '^outbound:' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
+read -r inject e2e < <(run_load "$RELAY_PORT")
+java_pid=$(pgrep -f "mta-server-.*-all.jar run" | head -n 1)
+rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$java_pid/status")
+report relay-mta "$inject" "$e2e" "$rss"
+relay_e2e=$e2e
+kill "$relay_pid"; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+stop_sink
+
+if [ "${BENCH_SKIP_POSTFIX:-0}" = "1" ]; then
+  exit 0
+fi
+
+# --- Postfix as the same kind of relay ---
+cp /etc/postfix/main.cf "$work/main.cf.orig"
+cp /etc/postfix/master.cf "$work/master.cf.orig"
+postfix stop >/dev/null 2>&1 || true
+postconf -e "relayhost = [127.0.0.1]:$SINK_PORT" "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
+  "mynetworks = 127.0.0.0/8" "mydestination =" "smtp_tls_security_level = none" "smtpd_tls_security_level = none" \
+  "maillog_file = $work/postfix.log" "default_destination_concurrency_limit = 20" "smtpd_client_connection_count_limit = 0" \
+  "smtpd_client_connection_rate_limit = 0" "default_process_limit = 100"
+postconf -M "$POSTFIX_PORT/inet=$POSTFIX_PORT inet n - y - - smtpd"
+postconf -M "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd"
+start_sink
+postfix start >/dev/null 2>&1
+sleep 1
+read -r p_inject p_e2e < <(run_load "$POSTFIX_PORT")
+p_rss=$(ps -o rss= -C smtpd,cleanup,qmgr,smtp,master,trivial-rewrite,postlogd 2>/dev/null | awk '{s+=$1} END {printf "%.0f MiB (all processes)", s/1024}')
+report postfix "$p_inject" "$p_e2e" "$p_rss"
+stop_sink
+printf 'ratio (end-to-end, relay-mta / postfix): %.1fx\n' "$(echo "$p_e2e / $relay_e2e" | bc -l)"
