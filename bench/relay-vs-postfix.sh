@@ -119,12 +119,12 @@ cp /etc/postfix/master.cf "$work/master.cf.orig"
 postfix stop >/dev/null 2>&1 || true
 postconf -e "relayhost = [127.0.0.1]:$SINK_PORT" "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
   "mynetworks = 127.0.0.0/8" "mydestination =" "smtp_tls_security_level = none" "smtpd_tls_security_level = none" \
-  "maillog_file = $work/postfix.log" "default_destination_concurrency_limit = 20" "smtpd_client_connection_count_limit = 0" \
+  "maillog_file = /var/log/postfix-bench.log" "default_destination_concurrency_limit = 20" "smtpd_client_connection_count_limit = 0" \
   "smtpd_client_connection_rate_limit = 0" "default_process_limit = 100"
 postconf -M "$POSTFIX_PORT/inet=$POSTFIX_PORT inet n - y - - smtpd"
 postconf -M "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd"
 start_sink
-postfix start >/dev/null 2>&1
+postfix start >/dev/null 2>&1 || { echo "postfix did not start; see /var/log/postfix-bench.log" >&2; exit 1; }
 sleep 1
 read -r p_inject p_e2e < <(run_load "$POSTFIX_PORT")
 p_rss=$(ps -o rss= -C smtpd,cleanup,qmgr,smtp,master,trivial-rewrite,postlogd 2>/dev/null | awk '{s+=$1} END {printf "%.0f MiB (all processes)", s/1024}')
