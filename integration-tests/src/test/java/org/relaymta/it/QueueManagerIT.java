@@ -66,31 +66,7 @@ class QueueManagerIT {
 
     /** A scripted upstream whose RCPT reply comes from {@code rcpt} and that accepts DATA. */
     private static ScriptedSmtpServer dataAwareUpstream(java.util.function.Supplier<String> rcpt) throws Exception {
-        boolean[] inData = {false};
-        return new ScriptedSmtpServer(line -> {
-            if (inData[0]) {
-                if (line.equals(".")) {
-                    inData[0] = false;
-                    return "250 2.0.0 Ok: queued";
-                }
-                return ScriptedSmtpServer.NO_REPLY;
-            }
-            String cmd = line.toUpperCase();
-            if (cmd.startsWith("EHLO")) {
-                return "250-scripted.test\n250 8BITMIME";
-            }
-            if (cmd.startsWith("RCPT")) {
-                return rcpt.get();
-            }
-            if (cmd.equals("DATA")) {
-                inData[0] = true;
-                return "354 go ahead";
-            }
-            if (cmd.equals("QUIT")) {
-                return "221 bye";
-            }
-            return "250 ok";
-        });
+        return ScriptedSmtpServer.accepting(java.net.InetAddress.getLoopbackAddress(), 0, rcpt, "8BITMIME");
     }
 
     @Test

@@ -14,27 +14,43 @@ import java.util.function.Function;
 
 /**
  * A real socket server that answers SMTP commands from a script and records every line a client
- * sends: for upstreams no library server can imitate (a server that never offers STARTTLS, ...).
+ * sends: for upstreams no library server can imitate (no STARTTLS, a tiny SIZE, no 8BITMIME,
+ * injected replies, ...). After a 354 reply it reads message content until the lone dot itself
+ * and answers {@code 250 2.0.0 Ok: queued}.
  */
 final class ScriptedSmtpServer implements AutoCloseable {
-    private final ServerSocket server;
-    /** A script's answer for lines that get no reply (message content). */
+    /** A script's answer for a line that gets no reply. */
     static final String NO_REPLY = "\u0000no-reply";
+    private final ServerSocket server;
     final List<String> received = new CopyOnWriteArrayList<>();
-    private final Thread thread;
+    final List<String> content = new CopyOnWriteArrayList<>();
 
-    /** {@code script} maps a command line to the reply to send (CRLF added per line; null closes). */
     ScriptedSmtpServer(Function<String, String> script) throws IOException {
-        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        thread = new Thread(() -> {
+        this(InetAddress.getLoopbackAddress(), 0, script);
+    }
+
+    /** {@code script} maps a command line to the reply (lines separated by \n; null closes the connection). */
+    ScriptedSmtpServer(InetAddress bind, int port, Function<String, String> script) throws IOException {
+        server = new ServerSocket(port, 50, bind);
+        Thread thread = new Thread(() -> {
             while (!server.isClosed()) {
                 try (Socket s = server.accept()) {
                     s.setSoTimeout(10_000);
-                    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+                    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
                     OutputStream out = s.getOutputStream();
                     out.write("220 scripted.test ESMTP\r\n".getBytes(StandardCharsets.UTF_8));
                     String line;
+                    boolean inData = false;
                     while ((line = in.readLine()) != null) {
+                        if (inData) {
+                            if (line.equals(".")) {
+                                inData = false;
+                                out.write("250 2.0.0 Ok: queued\r\n".getBytes(StandardCharsets.UTF_8));
+                            } else {
+                                content.add(line);
+                            }
+                            continue;
+                        }
                         received.add(line);
                         String reply = script.apply(line);
                         if (reply == null) {
@@ -45,6 +61,9 @@ final class ScriptedSmtpServer implements AutoCloseable {
                         }
                         out.write((reply.replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
                         out.flush();
+                        if (reply.startsWith("354")) {
+                            inData = true;
+                        }
                         if (line.equalsIgnoreCase("QUIT")) {
                             break;
                         }
@@ -56,6 +75,36 @@ final class ScriptedSmtpServer implements AutoCloseable {
         }, "scripted-smtp");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /**
+     * A plain accepting server: EHLO answers with {@code ehloExtensions} (e.g. "8BITMIME", "SIZE 100");
+     * {@code rcpt} gives the RCPT reply.
+     */
+    static ScriptedSmtpServer accepting(InetAddress bind, int port, java.util.function.Supplier<String> rcpt,
+                                        String... ehloExtensions) throws IOException {
+        StringBuilder ehlo = new StringBuilder("250-scripted.test");
+        for (String ext : ehloExtensions) {
+            ehlo.append("\n250-").append(ext);
+        }
+        ehlo.append("\n250 ENHANCEDSTATUSCODES");
+        String ehloReply = ehlo.toString();
+        return new ScriptedSmtpServer(bind, port, line -> {
+            String cmd = line.toUpperCase();
+            if (cmd.startsWith("EHLO") || cmd.startsWith("HELO")) {
+                return ehloReply;
+            }
+            if (cmd.startsWith("RCPT")) {
+                return rcpt.get();
+            }
+            if (cmd.equals("DATA")) {
+                return "354 go ahead";
+            }
+            if (cmd.equals("QUIT")) {
+                return "221 2.0.0 bye";
+            }
+            return "250 2.0.0 ok";
+        });
     }
 
     int port() {

@@ -37,7 +37,8 @@ public final class ConfigLoader {
             "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
             "default_destination_recipient_limit", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
             "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
-            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit");
+            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_tls_CAfile",
+            "smtp_tls_mandatory_protocols", "smtp_tls_protocols");
 
     private final Env env;
     private final Path configDir;
@@ -223,11 +224,62 @@ public final class ConfigLoader {
                 durationParam(main, "smtp_data_done_timeout", 's', sd.dataDoneTimeout()),
                 durationParam(main, "smtp_quit_timeout", 's', sd.quitTimeout()),
                 durationParam(main, "smtp_connection_cache_time_limit", 's', sd.connectionCacheTimeLimit()),
-                mechanismFilter);
+                mechanismFilter,
+                caFile(main),
+                tlsProtocols(main));
 
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources));
+    }
+
+    private Optional<Path> caFile(MainCf main) {
+        MainCf.Parameter p = main.get("smtp_tls_CAfile");
+        if (p == null || p.value().isEmpty()) {
+            return Optional.empty();
+        }
+        Path file = configDir.resolve(p.value());
+        if (!Files.isReadable(file)) {
+            throw new ConfigException(p.location(), "smtp_tls_CAfile " + file + " is not a readable file");
+        }
+        return Optional.of(file);
+    }
+
+    /**
+     * Postfix protocol lists ({@code >=TLSv1.2}, {@code !TLSv1, !TLSv1.1}, {@code TLSv1.3}): the
+     * protocols allowed, never below TLS 1.2.
+     */
+    static List<String> tlsProtocols(MainCf main) {
+        MainCf.Parameter p = main.get("smtp_tls_mandatory_protocols");
+        if (p == null) {
+            p = main.get("smtp_tls_protocols");
+        }
+        if (p == null || p.value().isEmpty()) {
+            return SmtpClientSettings.DEFAULT_TLS_PROTOCOLS;
+        }
+        List<String> allowed = new ArrayList<>(SmtpClientSettings.DEFAULT_TLS_PROTOCOLS);
+        List<String> only = new ArrayList<>();
+        for (String word : p.value().split("[,:\\s]+")) {
+            if (word.isEmpty()) {
+                continue;
+            }
+            if (word.startsWith("!")) {
+                allowed.remove(word.substring(1));
+            } else if (word.startsWith(">=")) {
+                if (word.substring(2).equals("TLSv1.3")) {
+                    allowed.remove("TLSv1.2");
+                }
+            } else {
+                only.add(word);
+            }
+        }
+        if (!only.isEmpty()) {
+            allowed.retainAll(only);
+        }
+        if (allowed.isEmpty()) {
+            throw new ConfigException(p.location(), p.name() + " leaves no supported protocol (TLSv1.2 and TLSv1.3 are supported)");
+        }
+        return List.copyOf(allowed);
     }
 
     private MainCf readMainCf() {

@@ -15,11 +15,17 @@ public record SmtpClientSettings(
         Duration dataDoneTimeout,
         Duration quitTimeout,
         Duration connectionCacheTimeLimit,
-        List<String> saslMechanismFilter) {
+        List<String> saslMechanismFilter,
+        java.util.Optional<java.nio.file.Path> tlsCaFile,
+        List<String> tlsProtocols) {
+
+    /** TLS 1.2 is the floor for every level here. */
+    public static final List<String> DEFAULT_TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
     public static SmtpClientSettings postfixDefaults() {
         return new SmtpClientSettings(Duration.ofSeconds(30), Duration.ofSeconds(300), Duration.ofSeconds(300),
                 Duration.ofSeconds(300), Duration.ofSeconds(300), Duration.ofSeconds(120), Duration.ofSeconds(180),
-                Duration.ofSeconds(600), Duration.ofSeconds(300), Duration.ofSeconds(2), List.of());
+                Duration.ofSeconds(600), Duration.ofSeconds(300), Duration.ofSeconds(2), List.of(),
+                java.util.Optional.empty(), DEFAULT_TLS_PROTOCOLS);
     }
 }

@@ -13,11 +13,13 @@ import org.relaymta.config.Route;
  * @param sender     envelope sender; empty for {@code <>}
  * @param recipients recipients with this route (at most the destination recipient limit)
  * @param size       content size in bytes
+ * @param eightBit   content has bytes above 127 (BODY=8BITMIME needed)
  * @param content    opens the CRLF-canonical content; called once per session that reaches DATA
  * @param route      where and how to deliver
  * @param config     the configuration snapshot the route was made with (timeouts, host name)
  */
-public record DeliveryRequest(String queueId, String sender, List<String> recipients, long size, Content content,
+public record DeliveryRequest(String queueId, String sender, List<String> recipients, long size, boolean eightBit,
+                              Content content,
                               Route route, RelayConfig config) {
 
     /** Opens a fresh stream of the message content. */

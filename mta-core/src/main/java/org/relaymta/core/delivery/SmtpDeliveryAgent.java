@@ -196,7 +196,7 @@ public final class SmtpDeliveryAgent {
         String tlsHostName = level == TlsLevel.SECURE ? hop.host() : target.hostName();
         SmtpConnection conn;
         try {
-            SslContext implicit = wrapper ? tlsContexts.forLevel(level) : null;
+            SslContext implicit = wrapper ? tlsContexts.forLevel(level, timeouts) : null;
             conn = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), timeouts.connectTimeout(),
                     implicit, tlsHostName);
         } catch (SmtpSessionException e) {
@@ -224,7 +224,7 @@ public final class SmtpDeliveryAgent {
                 if (ehlo.has("STARTTLS")) {
                     SmtpReply tlsReply;
                     try {
-                        tlsReply = conn.startTls(tlsContexts.forLevel(level), tlsHostName, target.port(),
+                        tlsReply = conn.startTls(tlsContexts.forLevel(level, timeouts), tlsHostName, target.port(),
                                 timeouts.starttlsTimeout());
                     } catch (SmtpSessionException e) {
                         if (e.kind() == SmtpSessionException.Kind.TLS && level == TlsLevel.MAY && !withoutTls
@@ -310,9 +310,32 @@ public final class SmtpDeliveryAgent {
                 reusable = true;
                 return result;
             }
+            boolean needsUtf8 = !isAscii(request.sender()) || recipients.stream().anyMatch(r -> !isAscii(r));
+            if (needsUtf8 && !ehlo.has("SMTPUTF8")) {
+                for (String rcpt : recipients) {
+                    result.decided.put(rcpt, new DeliveryOutcome(rcpt, DeliveryOutcome.Status.BOUNCED, "5.6.7",
+                            "SMTPUTF8 is required, but was not offered by host " + hostIp, relay, tls,
+                            seconds(requestStarted), 0));
+                }
+                reusable = true;
+                return result;
+            }
+            if (request.eightBit() && !ehlo.has("8BITMIME")) {
+                // RFC 6152: never send 8-bit content undeclared. Another host may support it; else retry later.
+                result.sessionFailure = new Failure("4.6.3", "8-bit message content, but host " + hostIp
+                        + " does not announce 8BITMIME support and conversion is not supported", relay);
+                reusable = true;
+                return result;
+            }
             StringBuilder mail = new StringBuilder("MAIL FROM:<").append(request.sender()).append('>');
             if (ehlo.has("SIZE")) {
                 mail.append(" SIZE=").append(request.size());
+            }
+            if (request.eightBit()) {
+                mail.append(" BODY=8BITMIME");
+            }
+            if (needsUtf8) {
+                mail.append(" SMTPUTF8");
             }
             List<String> rcptList = new ArrayList<>(recipients);
             SmtpReply mailReply;
@@ -511,7 +534,7 @@ public final class SmtpDeliveryAgent {
                                         String relay, SmtpClientSettings timeouts, List<String> filter)
             throws SmtpSessionException {
         String mechanism = null;
-        for (String candidate : List.of("PLAIN", "LOGIN")) {
+        for (String candidate : List.of("PLAIN", "LOGIN", "CRAM-MD5")) {
             if (ehlo.authMechanisms.contains(candidate) && (filter.isEmpty() || filter.contains(candidate))) {
                 mechanism = candidate;
                 break;
@@ -524,7 +547,12 @@ public final class SmtpDeliveryAgent {
         }
         Base64.Encoder b64 = Base64.getEncoder();
         SmtpReply reply;
-        if (mechanism.equals("PLAIN")) {
+        if (mechanism.equals("CRAM-MD5")) {
+            reply = conn.command("AUTH CRAM-MD5", timeouts.heloTimeout(), "AUTH");
+            if (reply.code() == 334) {
+                reply = conn.command(cramMd5Response(credentials, reply), timeouts.heloTimeout(), "AUTH");
+            }
+        } else if (mechanism.equals("PLAIN")) {
             String token = b64.encodeToString(("\0" + credentials.username() + "\0" + credentials.password())
                     .getBytes(StandardCharsets.UTF_8));
             reply = conn.command("AUTH PLAIN " + token, timeouts.heloTimeout(), "AUTH");
@@ -546,6 +574,35 @@ public final class SmtpDeliveryAgent {
         String dsn = "4" + reply.enhancedStatus().substring(1);
         conn.close();
         return new Failure(dsn, "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay);
+    }
+
+    /** RFC 2195: base64(user SP hex(HMAC-MD5(password, challenge))). */
+    static String cramMd5Response(Credentials credentials, SmtpReply challengeReply) {
+        try {
+            String challengeB64 = challengeReply.lines().isEmpty() ? "" : challengeReply.lines().get(0).strip();
+            byte[] challenge = Base64.getDecoder().decode(challengeB64);
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacMD5");
+            mac.init(new javax.crypto.spec.SecretKeySpec(credentials.password().getBytes(StandardCharsets.UTF_8), "HmacMD5"));
+            byte[] digest = mac.doFinal(challenge);
+            StringBuilder hex = new StringBuilder();
+            for (byte b : digest) {
+                hex.append(String.format("%02x", b));
+            }
+            return Base64.getEncoder().encodeToString((credentials.username() + " " + hex)
+                    .getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            // A malformed challenge: answer "*" to cancel the exchange (RFC 4954).
+            return "*";
+        }
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) > 127) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String tlsDescription(SSLSession session) {

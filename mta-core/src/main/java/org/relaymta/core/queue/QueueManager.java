@@ -326,7 +326,8 @@ public final class QueueManager implements AutoCloseable {
                 for (int i = 0; i < rcpts.size(); i += limit) {
                     List<String> chunk = rcpts.subList(i, Math.min(rcpts.size(), i + limit));
                     DeliveryRequest request = new DeliveryRequest(id, message.envelope().sender(), chunk,
-                            message.contentLength(), () -> spool.openContent(message), routes.get(group.getKey()), cfg);
+                            message.contentLength(), message.eightBit(), () -> spool.openContent(message),
+                            routes.get(group.getKey()), cfg);
                     for (DeliveryOutcome o : deliver(group.getKey(), request, cfg)) {
                         RecipientStatus status = switch (o.status()) {
                             case SENT -> RecipientStatus.SENT;

@@ -34,7 +34,10 @@ import org.slf4j.LoggerFactory;
 public final class Spool {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
     static final String MAGIC = "RELAYMTA-SPOOL 1";
-    static final byte[] TRAILER = "RELAYMTA-END\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    /** Trailers of equal length; the last digit says whether the content has 8-bit bytes. */
+    static final byte[] TRAILER_7BIT = "RELAYMTA-END 7\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final byte[] TRAILER_8BIT = "RELAYMTA-END 8\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final int TRAILER_LENGTH = TRAILER_7BIT.length;
     private static final String STATE_SUFFIX = ".state";
 
     private final Path root;
@@ -100,12 +103,12 @@ public final class Spool {
     }
 
     /** Called by {@link SpoolWriter#commit()} after the file itself is fsynced: makes its name durable. */
-    SpooledMessage publish(String id, Envelope envelope, Path file, long contentOffset, long contentLength)
-            throws IOException {
+    SpooledMessage publish(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
+                           boolean eightBit) throws IOException {
         queueSync.sync();
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, 0, envelope.arrival(),
-                QueueState.ACTIVE, false);
+                QueueState.ACTIVE, false, eightBit);
     }
 
     /** Every message in the queue, with its saved per-recipient state, oldest first. */
@@ -127,7 +130,7 @@ public final class Spool {
         files.sort(null);
         for (Path file : files) {
             try {
-                if (!complete(file)) {
+                if (trailer(file) == null) {
                     if (removePartialFiles) {
                         log.info("spool: removing unacknowledged partial message {}", file.getFileName());
                         Files.deleteIfExists(file);
@@ -144,18 +147,19 @@ public final class Spool {
         return messages;
     }
 
-    /** True when the file ends with the trailer written at commit. */
-    static boolean complete(Path file) throws IOException {
+    /** The trailer written at commit, or null when the file has none (never acknowledged). */
+    static byte[] trailer(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < TRAILER.length) {
-                return false;
+            if (size < TRAILER_LENGTH) {
+                return null;
             }
-            java.nio.ByteBuffer end = java.nio.ByteBuffer.allocate(TRAILER.length);
-            while (end.hasRemaining() && ch.read(end, size - TRAILER.length + end.position()) > 0) {
+            java.nio.ByteBuffer end = java.nio.ByteBuffer.allocate(TRAILER_LENGTH);
+            while (end.hasRemaining() && ch.read(end, size - TRAILER_LENGTH + end.position()) > 0) {
                 // read fully
             }
-            return java.util.Arrays.equals(end.array(), TRAILER);
+            byte[] b = end.array();
+            return java.util.Arrays.equals(b, TRAILER_7BIT) || java.util.Arrays.equals(b, TRAILER_8BIT) ? b : null;
         }
     }
 
@@ -207,8 +211,12 @@ public final class Spool {
         }
         Envelope envelope = new Envelope(sender, rcpts, arrival, client);
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset - TRAILER.length, recipients, 0, arrival,
-                QueueState.ACTIVE, false);
+        byte[] trailer = trailer(file);
+        if (trailer == null) {
+            throw new IOException("spool file has no trailer");
+        }
+        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset - TRAILER_LENGTH, recipients,
+                0, arrival, QueueState.ACTIVE, false, java.util.Arrays.equals(trailer, TRAILER_8BIT));
         return readState(message);
     }
 

@@ -21,6 +21,7 @@ public final class SpoolWriter extends OutputStream {
     private final OutputStream out;
     private final long contentOffset;
     private long contentLength;
+    private boolean eightBit;
     private boolean closed;
 
     SpoolWriter(Spool spool, String id, Envelope envelope, Path file, FileChannel channel, byte[] header) throws IOException {
@@ -42,12 +43,21 @@ public final class SpoolWriter extends OutputStream {
     public void write(int b) throws IOException {
         out.write(b);
         contentLength++;
+        eightBit |= (b & 0x80) != 0;
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         out.write(b, off, len);
         contentLength += len;
+        if (!eightBit) {
+            for (int i = off; i < off + len; i++) {
+                if (b[i] < 0) {
+                    eightBit = true;
+                    break;
+                }
+            }
+        }
     }
 
     @Override
@@ -62,11 +72,11 @@ public final class SpoolWriter extends OutputStream {
         }
         closed = true;
         try {
-            out.write(Spool.TRAILER);
+            out.write(eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT);
             out.flush();
             channel.force(false);
             channel.close();
-            return spool.publish(id, envelope, file, contentOffset, contentLength);
+            return spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
             throw e;

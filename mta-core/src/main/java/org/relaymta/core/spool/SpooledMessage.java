@@ -18,10 +18,11 @@ import java.util.List;
  * @param nextAttempt   when to try again
  * @param state         active, deferred or hold
  * @param delayWarned   whether a delay warning was already sent to the sender
+ * @param eightBit      whether the content has bytes above 127 (needs 8BITMIME downstream)
  */
 public record SpooledMessage(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
                              List<Recipient> recipients, int attempts, Instant nextAttempt, QueueState state,
-                             boolean delayWarned) {
+                             boolean delayWarned, boolean eightBit) {
 
     public SpooledMessage {
         recipients = List.copyOf(recipients);
@@ -37,21 +38,21 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
 
     public SpooledMessage withState(List<Recipient> newRecipients, int newAttempts, Instant newNextAttempt) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts,
-                newNextAttempt, state, delayWarned);
+                newNextAttempt, state, delayWarned, eightBit);
     }
 
     public SpooledMessage withQueueState(QueueState newState) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                newState, delayWarned);
+                newState, delayWarned, eightBit);
     }
 
     public SpooledMessage withNextAttempt(Instant when) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, when, state,
-                delayWarned);
+                delayWarned, eightBit);
     }
 
     public SpooledMessage withDelayWarned() {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                state, true);
+                state, true, eightBit);
     }
 }
