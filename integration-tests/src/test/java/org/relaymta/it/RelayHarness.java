@@ -32,6 +32,8 @@ final class RelayHarness implements AutoCloseable {
     private final List<String> mainCf = new ArrayList<>();
     RelayServer server;
     java.time.Clock clock = java.time.Clock.systemUTC();
+    List<InetSocketAddress> dnsServers = List.of();
+    int directPort = 25;
 
     RelayHarness(Path tempDir) throws IOException {
         this.spoolDir = tempDir.resolve("spool");
@@ -49,6 +51,13 @@ final class RelayHarness implements AutoCloseable {
         return this;
     }
 
+    /** Direct MX delivery through a test DNS server, to {@code port} instead of 25. */
+    RelayHarness dns(InetSocketAddress server, int port) {
+        this.dnsServers = List.of(server);
+        this.directPort = port;
+        return this;
+    }
+
     RelayHarness clock(java.time.Clock c) {
         this.clock = c;
         return this;
@@ -62,7 +71,7 @@ final class RelayHarness implements AutoCloseable {
     RelayHarness start() throws IOException {
         Files.write(configDir.resolve("postfix-main.cf"), mainCf, StandardCharsets.UTF_8);
         ServerSettings settings = new ServerSettings(new InetSocketAddress("127.0.0.1", 0), spoolDir, configDir,
-                new Env(env), List.of(), 25, new InetSocketAddress("127.0.0.1", 0));
+                new Env(env), dnsServers, directPort, new InetSocketAddress("127.0.0.1", 0));
         server = RelayServer.start(settings, clock, events::add);
         return this;
     }

@@ -24,6 +24,45 @@ final class TestCertificates {
     private TestCertificates() {
     }
 
+    /** A CA and a server certificate it signed, for the {@code verify} and {@code secure} levels. */
+    record Pki(SSLContext serverContext, String caPem) {
+    }
+
+    static Pki caSigned(String serverHostName) throws Exception {
+        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+        gen.initialize(new ECGenParameterSpec("secp256r1"));
+        KeyPair caKeys = gen.generateKeyPair();
+        KeyPair serverKeys = gen.generateKeyPair();
+        Instant now = Instant.now();
+        X500Name caName = new X500Name("CN=Relay MTA Test CA");
+        JcaX509v3CertificateBuilder ca = new JcaX509v3CertificateBuilder(caName, BigInteger.ONE,
+                Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))), caName, caKeys.getPublic());
+        ca.addExtension(Extension.basicConstraints, true, new org.bouncycastle.asn1.x509.BasicConstraints(true));
+        ca.addExtension(Extension.keyUsage, true, new org.bouncycastle.asn1.x509.KeyUsage(
+                org.bouncycastle.asn1.x509.KeyUsage.keyCertSign | org.bouncycastle.asn1.x509.KeyUsage.cRLSign));
+        X509Certificate caCert = new JcaX509CertificateConverter()
+                .getCertificate(ca.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+        JcaX509v3CertificateBuilder server = new JcaX509v3CertificateBuilder(caName, BigInteger.TWO,
+                Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))),
+                new X500Name("CN=" + serverHostName), serverKeys.getPublic());
+        server.addExtension(Extension.subjectAlternativeName, false,
+                new GeneralNames(new GeneralName(GeneralName.dNSName, serverHostName)));
+        X509Certificate serverCert = new JcaX509CertificateConverter()
+                .getCertificate(server.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        char[] password = "test".toCharArray();
+        ks.setKeyEntry("server", serverKeys.getPrivate(), password, new X509Certificate[] {serverCert, caCert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, password);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        String pem = "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(caCert.getEncoded())
+                + "\n-----END CERTIFICATE-----\n";
+        return new Pki(ctx, pem);
+    }
+
     static SSLContext selfSignedServerContext(String hostName) throws Exception {
         KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
         gen.initialize(new ECGenParameterSpec("secp256r1"));

@@ -41,7 +41,10 @@ final class SmtpReplyDecoder extends ByteToMessageDecoder {
             in.skipBytes(length + 1);
             SmtpReply reply = addLine(line);
             if (reply != null) {
+                // One reply per call: it is handled before the next bytes are decoded, so bytes that
+                // follow a 220 to STARTTLS are still buffered when that reply is seen.
                 out.add(reply);
+                return;
             }
         }
     }

@@ -1,0 +1,254 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.wiser.Wiser;
+
+/** Direct MX delivery through a real DNS server on loopback, failover, TLS levels and protocol extensions. */
+class DeliveryEngineIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path temp;
+
+    private static InetAddress ip(String s) throws Exception {
+        return InetAddress.getByName(s);
+    }
+
+    @Test
+    void mxOrderFailoverToTheNextMxAndImplicitMx() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser second = Wiser.create(SMTPServer.port(port).bindAddress(ip("127.0.0.3")));
+        second.start();
+        try (TestDnsServer dns = new TestDnsServer()
+                .mx("ext.test", "20 mx2.ext.test", "10 mx1.ext.test")
+                .address("mx1.ext.test", "127.0.0.2")
+                .address("mx2.ext.test", "127.0.0.3")
+                .address("implicit.test", "127.0.0.3");
+             RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("", "bob@ext.test", "Subject: mx\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            // mx1 (preference 10, nothing listening on 127.0.0.2) was tried first, then mx2.
+            assertThat(e.relay()).isEqualTo("mx2.ext.test[127.0.0.3]:" + port);
+
+            assertThat(client.send("", "carol@implicit.test", "Subject: implicit\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent implicit = relay.nextEvent(WAIT);
+            assertThat(implicit.status()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(implicit.relay()).isEqualTo("implicit.test[127.0.0.3]:" + port);
+            assertThat(second.getMessages()).hasSize(2);
+        } finally {
+            second.stop();
+        }
+    }
+
+    @Test
+    void nullMxAndNxdomainBounceAtOnceServfailDefers() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer().mx("nullmx.test", "0 .").servfail("broken.test");
+             RelayHarness relay = new RelayHarness(temp).dns(dns.address(), RelayHarness.freePort()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("", "bob@nullmx.test", "Subject: a\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent nullMx = relay.nextEvent(WAIT);
+            assertThat(nullMx.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(nullMx.dsn()).isEqualTo("5.1.10");
+            assertThat(nullMx.reason()).contains("nullMX");
+
+            assertThat(client.send("", "bob@nowhere.test", "Subject: b\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent nx = relay.nextEvent(WAIT);
+            assertThat(nx.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(nx.dsn()).isEqualTo("5.4.4");
+            assertThat(nx.reason()).contains("Host or domain name not found", "name=nowhere.test type=MX");
+
+            assertThat(client.send("", "bob@broken.test", "Subject: c\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent servfail = relay.nextEvent(WAIT);
+            assertThat(servfail.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(servfail.dsn()).isEqualTo("4.4.3");
+        }
+    }
+
+    @Test
+    void aTemporaryFailureAtTheFirstHostIsRetriedAtTheNext() throws Exception {
+        int port = RelayHarness.freePort();
+        try (ScriptedSmtpServer busy = ScriptedSmtpServer.accepting(ip("127.0.0.2"), port, () -> "451 4.3.2 busy");
+             ScriptedSmtpServer good = ScriptedSmtpServer.accepting(ip("127.0.0.3"), port, () -> "250 2.1.5 ok");
+             TestDnsServer dns = new TestDnsServer().mx("ext.test", "10 a.ext.test", "20 b.ext.test")
+                     .address("a.ext.test", "127.0.0.2").address("b.ext.test", "127.0.0.3");
+             RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: x\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(e.relay()).startsWith("b.ext.test[127.0.0.3]");
+            assertThat(busy.received).anyMatch(l -> l.startsWith("RCPT TO:<bob@ext.test>"));
+            assertThat(good.content).contains("Subject: x");
+        }
+    }
+
+    @Test
+    void aMessageOverTheServersSizeBouncesWithoutBeingSent() throws Exception {
+        try (ScriptedSmtpServer small = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
+                () -> "250 ok", "SIZE 100");
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + small.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("", "bob@ext.test", "Subject: big\r\n\r\n" + "x".repeat(300) + "\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(e.dsn()).isEqualTo("5.3.4");
+            assertThat(small.received).noneMatch(l -> l.startsWith("MAIL"));
+        }
+    }
+
+    @Test
+    void eightBitContentIsDeclaredAndNeverSentToAServerWithout8bitmime() throws Exception {
+        String body = "Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n";
+        try (ScriptedSmtpServer old = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 ok");
+             ScriptedSmtpServer modern = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 ok",
+                     "8BITMIME", "PIPELINING");
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + old.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", body)).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.dsn()).isEqualTo("4.6.3");
+            assertThat(old.received).noneMatch(l -> l.startsWith("MAIL"));
+            assertThat(old.content).isEmpty();
+
+            Files.writeString(relay.configDir.resolve("postfix-relaymap.cf"), "@one.test [127.0.0.1]:" + modern.port() + "\n");
+            Thread.sleep(1500);
+            relay.server.engine().queue().flush();
+            DeliveryEvent sent = relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+            assertThat(sent.relay()).endsWith(":" + modern.port());
+            assertThat(modern.received).anyMatch(l -> l.startsWith("MAIL FROM:<a@one.test>") && l.contains("BODY=8BITMIME"));
+            assertThat(String.join("\n", modern.content).getBytes(StandardCharsets.ISO_8859_1))
+                    .containsSubsequence("d\u00e9j\u00e0 vu".getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void verifyTrustsACaFileAndRejectsAnUntrustedCertificate() throws Exception {
+        TestCertificates.Pki pki = TestCertificates.caSigned("localhost");
+        Path ca = temp.resolve("ca.pem");
+        Files.writeString(ca, pki.caPem());
+        int port = RelayHarness.freePort();
+        Wiser trusted = Wiser.create(SMTPServer.port(port).bindAddress(InetAddress.getLoopbackAddress())
+                .startTlsSocketFactory(pki.serverContext()).requireTLS());
+        trusted.start();
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
+                .mainCf("smtp_tls_security_level = verify").mainCf("smtp_tls_CAfile = " + ca).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: verified\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(e.tls()).startsWith("TLSv1.");
+        } finally {
+            trusted.stop();
+        }
+
+        SSLContext selfSigned = TestCertificates.selfSignedServerContext("localhost");
+        Wiser untrusted = Wiser.create(SMTPServer.port(port).bindAddress(InetAddress.getLoopbackAddress())
+                .startTlsSocketFactory(selfSigned).requireTLS());
+        untrusted.start();
+        try (RelayHarness relay = new RelayHarness(temp.resolve("second")).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
+                .mainCf("smtp_tls_security_level = verify").mainCf("smtp_tls_CAfile = " + ca).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: untrusted\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.dsn()).isEqualTo("4.7.5");
+            assertThat(untrusted.getMessages()).isEmpty();
+        } finally {
+            untrusted.stop();
+        }
+    }
+
+    @Test
+    void secureRequiresTheNextHopNameInTheCertificate() throws Exception {
+        TestCertificates.Pki pki = TestCertificates.caSigned("other.test");
+        Path ca = temp.resolve("ca.pem");
+        Files.writeString(ca, pki.caPem());
+        int port = RelayHarness.freePort();
+        Wiser wiser = Wiser.create(SMTPServer.port(port).bindAddress(InetAddress.getLoopbackAddress())
+                .startTlsSocketFactory(pki.serverContext()).requireTLS());
+        wiser.start();
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
+                .mainCf("smtp_tls_security_level = secure").mainCf("smtp_tls_CAfile = " + ca).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: s\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.dsn()).isEqualTo("4.7.5");
+            assertThat(wiser.getMessages()).isEmpty();
+        } finally {
+            wiser.stop();
+        }
+    }
+
+    @Test
+    void opportunisticTlsRetriesInPlaintextAfterAFailedHandshake() throws Exception {
+        AtomicInteger sessions = new AtomicInteger();
+        try (ScriptedSmtpServer broken = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase();
+                if (cmd.startsWith("EHLO")) {
+                    sessions.incrementAndGet();
+                    return "250-scripted.test\n250-STARTTLS\n250 8BITMIME";
+                }
+                if (cmd.equals("STARTTLS")) {
+                    return "220 2.0.0 ready";
+                }
+                if (cmd.equals("DATA")) {
+                    return "354 go ahead";
+                }
+                if (cmd.equals("QUIT")) {
+                    return "221 bye";
+                }
+                if (cmd.startsWith("MAIL") || cmd.startsWith("RCPT") || cmd.startsWith("RSET")) {
+                    return "250 2.0.0 ok";
+                }
+                return null; // the TLS ClientHello: hang up, as a broken TLS stack would
+            });
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + broken.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: plain\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(e.tls()).isEmpty();
+            assertThat(sessions.get()).isEqualTo(2);
+            assertThat(broken.received.stream().filter(l -> l.equals("STARTTLS"))).hasSize(1);
+        }
+    }
+
+    @Test
+    void bytesAfterTheStartTlsReplyAbortTheSession() throws Exception {
+        try (ScriptedSmtpServer injecting = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase();
+                if (cmd.startsWith("EHLO")) {
+                    return "250-scripted.test\n250 STARTTLS";
+                }
+                if (cmd.equals("STARTTLS")) {
+                    return "220 2.0.0 ready\n250-injected\n250 AUTH PLAIN";
+                }
+                return "250 ok";
+            });
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + injecting.port())
+                     .mainCf("smtp_tls_security_level = encrypt").start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: x\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.reason()).contains("response injection");
+            assertThat(injecting.received).noneMatch(l -> l.startsWith("MAIL") || l.startsWith("AUTH"));
+        }
+    }
+}
