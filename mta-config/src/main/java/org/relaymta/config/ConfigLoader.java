@@ -38,7 +38,9 @@ public final class ConfigLoader {
             "default_destination_recipient_limit", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
             "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
             "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_tls_CAfile",
-            "smtp_tls_mandatory_protocols", "smtp_tls_protocols");
+            "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
+            "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
+            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time");
 
     private final Env env;
     private final Path configDir;
@@ -230,7 +232,61 @@ public final class ConfigLoader {
 
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
-                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources));
+                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
+                listenerSettings(main), accounts());
+    }
+
+    private ListenerSettings listenerSettings(MainCf main) {
+        ListenerSettings d = ListenerSettings.postfixDefaults();
+        Optional<Path> cert = Optional.empty();
+        Optional<Path> key = Optional.empty();
+        MainCf.Parameter chain = main.get("smtpd_tls_chain_files");
+        if (chain != null && !chain.value().isEmpty()) {
+            // One PEM file with key and chain, or key file then certificate file(s).
+            String[] files = chain.value().split("[,\\s]+");
+            key = Optional.of(configDir.resolve(files[0]));
+            cert = Optional.of(configDir.resolve(files.length > 1 ? files[1] : files[0]));
+        } else {
+            Optional<Path> certParam = stringParam(main, "smtpd_tls_cert_file").map(configDir::resolve);
+            cert = certParam;
+            key = stringParam(main, "smtpd_tls_key_file").map(configDir::resolve).or(() -> certParam);
+        }
+        cert = cert.or(() -> env.get("MTA_TLS_CERT").map(Path::of));
+        key = key.or(() -> env.get("MTA_TLS_KEY").map(Path::of)).or(() -> env.get("MTA_TLS_CERT").map(Path::of));
+        for (Optional<Path> f : List.of(cert, key)) {
+            if (f.isPresent() && !Files.isReadable(f.get())) {
+                throw new ConfigException(chain != null ? chain.location() : "smtpd_tls_cert_file/MTA_TLS_CERT",
+                        "TLS file " + f.get() + " is not readable");
+            }
+        }
+        return new ListenerSettings(cert, key,
+                (int) longParam(main, "smtpd_client_connection_count_limit", d.clientConnectionLimit()),
+                (int) longParam(main, "default_process_limit", d.sessionLimit()),
+                (int) longParam(main, "smtpd_recipient_limit", d.recipientLimit()),
+                durationParam(main, "smtpd_timeout", 's', d.timeout()),
+                durationParam(main, "smtpd_error_sleep_time", 's', d.errorSleepTime()));
+    }
+
+    /** {@code user@domain|{SCHEME}hash} lines of postfix-accounts.cf. */
+    private Map<String, String> accounts() {
+        Map<String, String> accounts = new LinkedHashMap<>();
+        Path file = configDir.resolve(ACCOUNTS_FILE);
+        List<String> lines = readLines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            String s = lines.get(i).strip();
+            if (s.isEmpty() || s.startsWith("#")) {
+                continue;
+            }
+            int bar = s.indexOf('|');
+            if (bar <= 0 || bar == s.length() - 1) {
+                throw new ConfigException(ACCOUNTS_FILE + ":" + (i + 1), "expected 'user@domain|{SCHEME}hash'");
+            }
+            // DMS may append "|" fields (quota etc.) after the hash.
+            String rest = s.substring(bar + 1);
+            int nextBar = rest.indexOf('|');
+            accounts.put(s.substring(0, bar).toLowerCase(Locale.ROOT), nextBar < 0 ? rest : rest.substring(0, nextBar));
+        }
+        return Map.copyOf(accounts);
     }
 
     private Optional<Path> caFile(MainCf main) {

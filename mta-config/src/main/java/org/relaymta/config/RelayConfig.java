@@ -26,6 +26,8 @@ import java.util.Optional;
  * @param smtp                  SMTP client settings
  * @param warnings              problems that did not stop the load (unknown parameters, ...)
  * @param sources               files this snapshot was read from (watched for hot reload)
+ * @param listener              inbound SMTP policy
+ * @param accounts              submission users from {@code postfix-accounts.cf}: lower-cased address to {@code {SCHEME}hash}
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -45,7 +47,9 @@ public record RelayConfig(
         QueueSettings queue,
         SmtpClientSettings smtp,
         List<String> warnings,
-        List<java.nio.file.Path> sources) {
+        List<java.nio.file.Path> sources,
+        ListenerSettings listener,
+        Map<String, String> accounts) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 
@@ -64,6 +68,7 @@ public record RelayConfig(
         if (!previous.mynetworks.toString().equals(mynetworks.toString())) {
             parts.add("mynetworks " + previous.mynetworks + " -> " + mynetworks);
         }
+        compare(parts, "submission accounts", previous.accounts.size(), accounts.size());
         if (previous.messageSizeLimit != messageSizeLimit) {
             parts.add("message_size_limit " + previous.messageSizeLimit + " -> " + messageSizeLimit);
         }
@@ -82,6 +87,11 @@ public record RelayConfig(
         if (before != after) {
             parts.add(what + " " + before + " -> " + after);
         }
+    }
+
+    /** The account's password hash ({@code {SHA512-CRYPT}$6$...}), if the user exists. */
+    public Optional<String> accountHash(String user) {
+        return Optional.ofNullable(accounts.get(user.toLowerCase(java.util.Locale.ROOT)));
     }
 
     /** One line for people: where outbound mail goes, TLS level, whether AUTH is configured. Never a secret. */

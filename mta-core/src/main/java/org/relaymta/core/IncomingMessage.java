@@ -16,12 +16,14 @@ public final class IncomingMessage implements AutoCloseable {
     private final SpoolWriter writer;
     private final CrlfCanonicalizer canonical;
     private final QueueManager queue;
+    private final Runnable onCommitted;
     private boolean done;
 
-    IncomingMessage(SpoolWriter writer, QueueManager queue) {
+    IncomingMessage(SpoolWriter writer, QueueManager queue, Runnable onCommitted) {
         this.writer = writer;
         this.canonical = new CrlfCanonicalizer(writer);
         this.queue = queue;
+        this.onCommitted = onCommitted;
     }
 
     public String queueId() {
@@ -47,6 +49,7 @@ public final class IncomingMessage implements AutoCloseable {
             throw e;
         }
         SpooledMessage message = writer.commit();
+        onCommitted.run();
         queue.enqueue(message);
         return message.id();
     }

@@ -17,6 +17,7 @@ import org.relaymta.config.RelayConfig;
 import org.relaymta.core.delivery.DnsHostResolver;
 import org.relaymta.core.delivery.HostResolver;
 import org.relaymta.core.delivery.SmtpDeliveryAgent;
+import org.relaymta.core.metrics.RelayMetrics;
 import org.relaymta.core.queue.DeliveryListener;
 import org.relaymta.core.queue.QueueManager;
 import org.relaymta.core.spool.Envelope;
@@ -34,6 +35,7 @@ public final class RelayEngine implements AutoCloseable {
     private final int directPort;
     private final List<DeliveryListener> listeners;
     private final int deliveryThreads;
+    private final RelayMetrics metrics;
 
     private EventLoopGroup group;
     private HostResolver resolver;
@@ -49,6 +51,8 @@ public final class RelayEngine implements AutoCloseable {
         this.directPort = b.directPort;
         this.listeners = List.copyOf(b.listeners);
         this.deliveryThreads = b.deliveryThreads;
+        this.metrics = new RelayMetrics(b.meterRegistry != null ? b.meterRegistry
+                : new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     }
 
     public static Builder builder() {
@@ -58,6 +62,7 @@ public final class RelayEngine implements AutoCloseable {
     /** Opens the spool, starts delivery, and schedules every message already in the spool. */
     public RelayEngine start() throws IOException {
         spool = Spool.open(spoolDir, clock);
+        spool.onFsync(metrics::fsync);
         group = new MultiThreadIoEventLoopGroup(2, r -> {
             Thread t = new Thread(r, "mta-netty");
             t.setDaemon(true);
@@ -65,16 +70,23 @@ public final class RelayEngine implements AutoCloseable {
         }, NioIoHandler.newFactory());
         resolver = new DnsHostResolver(group, dnsServers);
         agent = new SmtpDeliveryAgent(group, resolver, directPort);
+        agent.onSession(metrics::outboundSession);
         int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(4, config.get().queue().destinationConcurrencyLimit());
         queue = new QueueManager(spool, config, agent, clock, threads);
+        queue.addListener(metrics);
         listeners.forEach(queue::addListener);
+        metrics.bindQueue(queue, clock);
         queue.recover();
         return this;
     }
 
     /** Starts receiving a message; see {@link IncomingMessage}. */
     public IncomingMessage receive(Envelope envelope) throws IOException {
-        return new IncomingMessage(spool.create(envelope), queue);
+        return new IncomingMessage(spool.create(envelope), queue, metrics::messageReceived);
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
     }
 
     public QueueManager queue() {
@@ -128,6 +140,7 @@ public final class RelayEngine implements AutoCloseable {
         private int directPort = 25;
         private final List<DeliveryListener> listeners = new ArrayList<>();
         private int deliveryThreads;
+        private io.micrometer.core.instrument.MeterRegistry meterRegistry;
 
         public Builder spoolDirectory(Path dir) {
             this.spoolDir = dir;
@@ -168,6 +181,12 @@ public final class RelayEngine implements AutoCloseable {
         /** Delivery threads; default: the destination concurrency limit. */
         public Builder deliveryThreads(int threads) {
             this.deliveryThreads = threads;
+            return this;
+        }
+
+        /** Where meters go (Prometheus in the server); default: an in-memory registry. */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.meterRegistry = registry;
             return this;
         }
 

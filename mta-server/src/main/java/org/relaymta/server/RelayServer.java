@@ -9,6 +9,7 @@ import org.relaymta.core.RelayEngine;
 import org.relaymta.core.queue.DeliveryListener;
 import org.relaymta.server.admin.AdminServer;
 import org.relaymta.server.smtp.RelayListener;
+import org.relaymta.server.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +21,9 @@ public final class RelayServer implements AutoCloseable {
     private final AtomicReference<RelayConfig> config = new AtomicReference<>();
     private final RelayEngine engine;
     private final RelayListener listener;
+    private final java.util.List<RelayListener> extraListeners = new java.util.ArrayList<>();
+    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
+            new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     private final ConfigWatcher watcher;
     private final AdminServer admin;
 
@@ -29,6 +33,7 @@ public final class RelayServer implements AutoCloseable {
         this.config.set(initial);
         RelayEngine.Builder b = RelayEngine.builder()
                 .spoolDirectory(settings.spoolDir())
+                .meterRegistry(registry)
                 .clock(clock)
                 .config(config::get)
                 .dnsServers(settings.dnsServers())
@@ -38,9 +43,24 @@ public final class RelayServer implements AutoCloseable {
         }
         this.engine = b.build().start();
         try {
-            this.listener = new RelayListener(engine, settings.listen());
+            javax.net.ssl.SSLContext tls = initial.listener().tlsCertFile().isPresent()
+                    ? ServerTls.fromPem(initial.listener().tlsCertFile().get(), initial.listener().tlsKeyFile().orElseThrow())
+                    : ServerTls.selfSigned(settings.dataDir().resolve("tls"), initial.myhostname());
+            RelayListener.Shared shared = new RelayListener.Shared(engine, config::get, tls);
+            this.listener = new RelayListener(shared, settings.listen(), RelayListener.Mode.RELAY);
             listener.start();
-        } catch (RuntimeException e) {
+            if (settings.submissionListen() != null) {
+                RelayListener l = new RelayListener(shared, settings.submissionListen(), RelayListener.Mode.SUBMISSION);
+                l.start();
+                extraListeners.add(l);
+            }
+            if (settings.smtpsListen() != null) {
+                RelayListener l = new RelayListener(shared, settings.smtpsListen(), RelayListener.Mode.SMTPS);
+                l.start();
+                extraListeners.add(l);
+            }
+        } catch (RuntimeException | IOException e) {
+            extraListeners.forEach(RelayListener::close);
             engine.close();
             throw e;
         }
@@ -48,10 +68,14 @@ public final class RelayServer implements AutoCloseable {
         ConfigLoader loader = new ConfigLoader(settings.env(), settings.configDir());
         this.watcher = new ConfigWatcher(settings.configDir(), settings.env(), loader::load, config::get, config::set)
                 .start(RELOAD_CHECK_INTERVAL);
+        io.micrometer.core.instrument.FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::reloads)
+                .tag("result", "ok").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::failures)
+                .tag("result", "failed").register(registry);
         AdminServer adminServer = null;
         if (settings.adminListen() != null) {
             try {
-                adminServer = new AdminServer(settings.adminListen(), engine.queue(), this::health, () -> "");
+                adminServer = new AdminServer(settings.adminListen(), engine.queue(), this::health, registry::scrape);
             } catch (IOException e) {
                 close();
                 throw new IOException("cannot listen for admin requests on " + settings.adminListen() + ": " + e.getMessage(), e);
@@ -67,6 +91,16 @@ public final class RelayServer implements AutoCloseable {
         boolean ok = spoolOk && listening;
         return new AdminServer.Health(ok, "{\"status\": \"" + (ok ? "ok" : "unavailable") + "\", \"listener\": "
                 + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size() + "}\n");
+    }
+
+    /** Ports of the submission and implicit-TLS listeners, in the order started. */
+    public java.util.List<Integer> extraPorts() {
+        return extraListeners.stream().map(RelayListener::port).toList();
+    }
+
+    /** Prometheus text of all meters. */
+    public String scrapeMetrics() {
+        return registry.scrape();
     }
 
     /** The admin endpoint's port, or -1 when it is off. */
@@ -88,7 +122,24 @@ public final class RelayServer implements AutoCloseable {
         for (String warning : cfg.warnings()) {
             log.warn("config: {}", warning);
         }
+        warnIfSecretsReadable(settings.configDir().resolve(ConfigLoader.SASL_PASSWORD_FILE));
         return new RelayServer(settings, cfg, clock, listeners);
+    }
+
+    /** Postfix warns about a world-readable password map too: it should be 0600. */
+    static void warnIfSecretsReadable(java.nio.file.Path file) {
+        try {
+            if (java.nio.file.Files.exists(file)) {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> p = java.nio.file.Files.getPosixFilePermissions(file);
+                if (p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
+                        || p.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)) {
+                    log.warn("config: {} is readable by others ({}); it holds passwords: chmod 600 it", file,
+                            java.nio.file.attribute.PosixFilePermissions.toString(p));
+                }
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // cannot tell: no warning
+        }
     }
 
     public int port() {
@@ -121,6 +172,7 @@ public final class RelayServer implements AutoCloseable {
             if (admin != null) {
                 admin.close();
             }
+            extraListeners.forEach(RelayListener::close);
             listener.close();
         } finally {
             engine.close();

@@ -18,9 +18,28 @@ import org.relaymta.core.delivery.DnsHostResolver;
  * @param dnsServers DNS servers for MX lookups; empty: /etc/resolv.conf
  * @param directPort port for direct MX delivery (25)
  * @param adminListen admin endpoint address (queue control, health, metrics), or null for none
+ * @param submissionListen submission listener (STARTTLS and AUTH required), or null for none
+ * @param smtpsListen      implicit-TLS listener (AUTH required), or null for none
  */
 public record ServerSettings(InetSocketAddress listen, Path spoolDir, Path configDir, Env env,
-                             List<InetSocketAddress> dnsServers, int directPort, InetSocketAddress adminListen) {
+                             List<InetSocketAddress> dnsServers, int directPort, InetSocketAddress adminListen,
+                             InetSocketAddress submissionListen, InetSocketAddress smtpsListen) {
+
+    /** The same settings with only the main listener and admin endpoint (tests, embedding). */
+    public ServerSettings(InetSocketAddress listen, Path spoolDir, Path configDir, Env env,
+                          List<InetSocketAddress> dnsServers, int directPort, InetSocketAddress adminListen) {
+        this(listen, spoolDir, configDir, env, dnsServers, directPort, adminListen, null, null);
+    }
+
+    public ServerSettings withSubmission(InetSocketAddress submission, InetSocketAddress smtps) {
+        return new ServerSettings(listen, spoolDir, configDir, env, dnsServers, directPort, adminListen, submission, smtps);
+    }
+
+    /** Where generated state other than the spool lives (the self-signed certificate): the spool's parent. */
+    public Path dataDir() {
+        Path parent = spoolDir.toAbsolutePath().getParent();
+        return parent == null ? spoolDir : parent;
+    }
 
     public static final String DEFAULT_LISTEN = "127.0.0.1:2525";
     public static final String DEFAULT_SPOOL = "./data/spool";

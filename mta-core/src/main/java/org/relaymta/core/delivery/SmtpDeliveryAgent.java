@@ -41,6 +41,7 @@ public final class SmtpDeliveryAgent {
     private final TlsContexts tlsContexts = new TlsContexts();
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
+    private volatile java.util.function.Consumer<Boolean> sessionObserver = tls -> { };
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -50,6 +51,11 @@ public final class SmtpDeliveryAgent {
         this.resolver = resolver;
         this.directPort = directPort;
         group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Told about every new outbound session once it is ready for MAIL, with whether it is encrypted. */
+    public void onSession(java.util.function.Consumer<Boolean> observer) {
+        this.sessionObserver = observer;
     }
 
     /** Closes cached idle sessions (QUIT). */
@@ -275,6 +281,7 @@ public final class SmtpDeliveryAgent {
                 }
             }
             ok = true;
+            sessionObserver.accept(!tls.isEmpty());
             return new OpenSession(conn, ehlo, tls);
         } catch (SmtpSessionException e) {
             result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",

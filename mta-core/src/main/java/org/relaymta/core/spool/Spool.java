@@ -46,6 +46,7 @@ public final class Spool {
     private final QueueIds ids = new QueueIds();
     private final Clock clock;
     private boolean removePartialFiles;
+    private volatile java.util.function.Consumer<java.time.Duration> fsyncObserver = d -> { };
 
     private Spool(Path root, Clock clock) {
         this.root = root;
@@ -68,6 +69,15 @@ public final class Spool {
      */
     public static Spool openExisting(Path root, Clock clock) {
         return new Spool(root, clock);
+    }
+
+    /** Receives the time each commit took to make a message durable (metrics). */
+    public void onFsync(java.util.function.Consumer<java.time.Duration> observer) {
+        this.fsyncObserver = observer;
+    }
+
+    void recordFsync(long nanos) {
+        fsyncObserver.accept(java.time.Duration.ofNanos(nanos));
     }
 
     public Path root() {

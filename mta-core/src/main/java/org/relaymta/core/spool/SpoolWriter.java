@@ -74,9 +74,12 @@ public final class SpoolWriter extends OutputStream {
         try {
             out.write(eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT);
             out.flush();
+            long start = System.nanoTime();
             channel.force(false);
             channel.close();
-            return spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
+            SpooledMessage published = spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
+            spool.recordFsync(System.nanoTime() - start);
+            return published;
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
             throw e;

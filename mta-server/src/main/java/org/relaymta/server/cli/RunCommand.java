@@ -37,6 +37,15 @@ final class RunCommand implements Callable<Integer> {
                     + ServerSettings.DEFAULT_ADMIN + "; 'off' disables it).")
     String adminListen;
 
+    @Option(names = "--submission-listen", paramLabel = "HOST:PORT",
+            description = "Also listen for authenticated submission (STARTTLS and AUTH required), e.g. 127.0.0.1:587 "
+                    + "(env MTA_SUBMISSION_LISTEN; default off).")
+    String submissionListen;
+
+    @Option(names = "--smtps-listen", paramLabel = "HOST:PORT",
+            description = "Also listen with implicit TLS and AUTH required, e.g. 0.0.0.0:465 (env MTA_SMTPS_LISTEN; default off).")
+    String smtpsListen;
+
     @Option(names = "--dns", paramLabel = "HOST:PORT[,...]",
             description = "DNS servers for MX lookups (env MTA_DNS_SERVERS, default: /etc/resolv.conf).")
     String dns;
@@ -59,7 +68,9 @@ final class RunCommand implements Callable<Integer> {
         ServerSettings s = server.settings();
         System.out.println("mta " + MtaCommand.version() + " listening on " + hostPort(s.listen(), server.port())
                 + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir()
-                + (server.adminPort() > 0 ? ", admin " + hostPort(s.adminListen(), server.adminPort()) : ""));
+                + (server.adminPort() > 0 ? ", admin " + hostPort(s.adminListen(), server.adminPort()) : "")
+                + (s.submissionListen() != null ? ", submission " + hostPort(s.submissionListen(), s.submissionListen().getPort()) : "")
+                + (s.smtpsListen() != null ? ", smtps " + hostPort(s.smtpsListen(), s.smtpsListen().getPort()) : ""));
         System.out.println("outbound: " + cfg.outboundSummary());
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -95,7 +106,13 @@ final class RunCommand implements Callable<Integer> {
         String adminText = adminListen != null ? adminListen : env.get("MTA_ADMIN_LISTEN").orElse(ServerSettings.DEFAULT_ADMIN);
         InetSocketAddress admin = adminText.equalsIgnoreCase("off") ? null
                 : ServerSettings.parseListen(adminText, adminListen != null ? "--admin-listen" : "MTA_ADMIN_LISTEN");
-        return new ServerSettings(address, spool, config, env, servers, directPort, admin);
+        String submissionText = submissionListen != null ? submissionListen : env.get("MTA_SUBMISSION_LISTEN").orElse("off");
+        String smtpsText = smtpsListen != null ? smtpsListen : env.get("MTA_SMTPS_LISTEN").orElse("off");
+        InetSocketAddress submission = submissionText.equalsIgnoreCase("off") ? null
+                : ServerSettings.parseListen(submissionText, submissionListen != null ? "--submission-listen" : "MTA_SUBMISSION_LISTEN");
+        InetSocketAddress smtps = smtpsText.equalsIgnoreCase("off") ? null
+                : ServerSettings.parseListen(smtpsText, smtpsListen != null ? "--smtps-listen" : "MTA_SMTPS_LISTEN");
+        return new ServerSettings(address, spool, config, env, servers, directPort, admin, submission, smtps);
     }
 
     private static String hostPort(InetSocketAddress a, int port) {

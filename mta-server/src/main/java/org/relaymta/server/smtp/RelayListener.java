@@ -2,28 +2,75 @@ package org.relaymta.server.smtp;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.server.tls.ServerTls;
 import org.subethamail.smtp.server.SMTPServer;
 
-/** The inbound SMTP listener (SubEthaSMTP) in front of the relay engine. */
+/** An inbound SMTP listener (SubEthaSMTP) in front of the relay engine. */
 public final class RelayListener implements AutoCloseable {
-    private final SMTPServer server;
 
-    public RelayListener(RelayEngine engine, InetSocketAddress listen) {
-        RelayConfig config = engine.config();
+    /** What the listener requires of clients. */
+    public enum Mode {
+        /** Port 25 style: relays for mynetworks; STARTTLS and AUTH offered. */
+        RELAY,
+        /** Submission (port 587 style): STARTTLS and AUTH required before MAIL. */
+        SUBMISSION,
+        /** Implicit TLS (port 465 style): TLS from the first byte, AUTH required. */
+        SMTPS
+    }
+
+    /** Parts shared by all listeners of one relay. */
+    public static final class Shared {
+        final RelayEngine engine;
+        final Supplier<RelayConfig> config;
+        final SSLContext tls;
+        final AccountAuthenticator authenticator;
+        final SessionLimiter limiter;
+
+        public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
+            this.engine = engine;
+            this.config = config;
+            this.tls = tls;
+            this.authenticator = new AccountAuthenticator(config, engine.metrics());
+            this.limiter = new SessionLimiter(config, engine.metrics());
+        }
+    }
+
+    private final SMTPServer server;
+    private final Mode mode;
+
+    public RelayListener(Shared shared, InetSocketAddress listen, Mode mode) {
+        this.mode = mode;
+        RelayConfig config = shared.config.get();
         long limit = config.messageSizeLimit();
-        this.server = SMTPServer.port(listen.getPort())
+        SMTPServer.Builder b = SMTPServer.port(listen.getPort())
                 .bindAddress(listen.getAddress())
                 .hostName(config.myhostname())
                 .softwareName("Relay MTA")
-                .messageHandlerFactory(ctx -> new RelayMessageHandler(engine, ctx))
+                .messageHandlerFactory(ctx -> new RelayMessageHandler(shared.engine, ctx, mode != Mode.RELAY))
                 // SubEthaSMTP only advertises this and checks MAIL FROM SIZE=; DATA is counted in the handler.
                 .maxMessageSize(limit <= 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit)
                 .insertReceivedHeaders()
-                .connectionTimeout(300, TimeUnit.SECONDS)
-                .serverThreadName("mta-smtp-listener")
-                .build();
+                .connectionTimeout((int) Math.max(1, config.listener().timeout().toMillis()), TimeUnit.MILLISECONDS)
+                .sessionHandler(shared.limiter)
+                .authenticationHandlerFactory(shared.authenticator)
+                .serverThreadName("mta-smtp-" + mode.name().toLowerCase());
+        if (shared.tls != null) {
+            if (mode == Mode.SMTPS) {
+                b.serverSocketFactory(ServerTls.implicitTls(shared.tls));
+            } else {
+                b.startTlsSocketFactory(ServerTls.startTls(shared.tls)).enableTLS();
+            }
+        }
+        if (mode == Mode.SUBMISSION) {
+            b.requireTLS().requireAuth();
+        } else if (mode == Mode.SMTPS) {
+            b.requireAuth();
+        }
+        this.server = b.build();
     }
 
     public void start() {
@@ -36,6 +83,10 @@ public final class RelayListener implements AutoCloseable {
 
     public int port() {
         return server.getPortAllocated();
+    }
+
+    public Mode mode() {
+        return mode;
     }
 
     @Override

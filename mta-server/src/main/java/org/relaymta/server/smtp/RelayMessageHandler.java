@@ -15,6 +15,7 @@ import org.relaymta.core.RelayEngine;
 import org.relaymta.core.spool.Envelope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
@@ -31,13 +32,15 @@ final class RelayMessageHandler implements MessageHandler {
     private final RelayEngine engine;
     private final MessageContext context;
     private final RelayConfig config;
+    private final boolean authRequired;
     private String sender;
     private final List<String> recipients = new ArrayList<>();
 
-    RelayMessageHandler(RelayEngine engine, MessageContext context) {
+    RelayMessageHandler(RelayEngine engine, MessageContext context, boolean authRequired) {
         this.engine = engine;
         this.context = context;
         this.config = engine.config();
+        this.authRequired = authRequired;
     }
 
     @Override
@@ -62,6 +65,9 @@ final class RelayMessageHandler implements MessageHandler {
         if (address.isEmpty() || containsControl(address) || address.contains(" ") || at <= 0 || at == address.length() - 1) {
             throw new RejectException(501, "5.1.3 Bad recipient address syntax");
         }
+        if (recipients.size() >= config.listener().recipientLimit()) {
+            throw new RejectException(452, "4.5.3 Error: too many recipients");
+        }
         if (!mayRelay()) {
             log.info("reject: RCPT from {}: 554 5.7.1 <{}>: Relay access denied; from=<{}>", clientIp(), address, sender);
             throw new RejectException(554, "5.7.1 <" + address + ">: Relay access denied");
@@ -70,8 +76,11 @@ final class RelayMessageHandler implements MessageHandler {
     }
 
     private boolean mayRelay() {
-        if (context.getAuthenticationHandler().isPresent()) {
+        if (context instanceof Session s && s.isAuthenticated()) {
             return true;
+        }
+        if (authRequired) {
+            return false;
         }
         InetAddress ip = clientInetAddress();
         return ip != null && config.mynetworks().contains(ip);
@@ -95,8 +104,16 @@ final class RelayMessageHandler implements MessageHandler {
         byte[] buffer = new byte[BUFFER];
         OutputStream out = message.content();
         int n;
+        long deadline = System.nanoTime() + config.listener().timeout().toNanos();
         // Always read to the end of DATA, whatever happens, so the session stays in sync.
         while ((n = data.read(buffer)) != -1) {
+            if (System.nanoTime() > deadline) {
+                // A slow-drip client: cut it off rather than hold a session and a spool file forever.
+                message.abort();
+                log.info("reject: DATA from {}: 421 4.4.2 timeout exceeded after {} bytes", clientIp(), received);
+                throw new DropConnectionException(421, "4.4.2 " + config.myhostname()
+                        + " Error: timeout exceeded while receiving the message");
+            }
             received += n;
             if (tooBig || writeFailure != null) {
                 continue;

@@ -1,0 +1,25 @@
+package org.relaymta.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Inbound SMTP policy, Postfix {@code smtpd_*} names.
+ *
+ * @param tlsCertFile             {@code smtpd_tls_cert_file} (or the first of {@code smtpd_tls_chain_files}); PEM
+ * @param tlsKeyFile              {@code smtpd_tls_key_file}; PEM; may be the same file as the certificate
+ * @param clientConnectionLimit   {@code smtpd_client_connection_count_limit}: sessions per client address
+ * @param sessionLimit            {@code default_process_limit}: sessions in all
+ * @param recipientLimit          {@code smtpd_recipient_limit}: recipients per message
+ * @param timeout                 {@code smtpd_timeout}: per read, and the deadline for the whole DATA phase
+ * @param errorSleepTime          {@code smtpd_error_sleep_time}: delay after repeated AUTH failures
+ */
+public record ListenerSettings(Optional<Path> tlsCertFile, Optional<Path> tlsKeyFile, int clientConnectionLimit,
+                               int sessionLimit, int recipientLimit, Duration timeout, Duration errorSleepTime) {
+
+    public static ListenerSettings postfixDefaults() {
+        return new ListenerSettings(Optional.empty(), Optional.empty(), 50, 100, 1000, Duration.ofSeconds(300),
+                Duration.ofSeconds(1));
+    }
+}

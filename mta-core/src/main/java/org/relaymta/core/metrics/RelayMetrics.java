@@ -1,0 +1,115 @@
+package org.relaymta.core.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.relaymta.core.queue.DeliveryListener;
+import org.relaymta.core.queue.QueueManager;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.SpooledMessage;
+
+/**
+ * The relay's meters (Micrometer): what operators graph and alert on. Names follow Prometheus
+ * conventions once exported ({@code mta_deliveries_total{status="sent",relay="..."}}, ...).
+ * Tags are bounded: relay host names and outcome names, never addresses or secrets.
+ */
+public final class RelayMetrics implements DeliveryListener {
+    private final MeterRegistry registry;
+    private final Counter received;
+    private final Counter sessionsIn;
+    private final Counter tlsIn;
+    private final Counter authFailures;
+    private final Counter sessionsOut;
+    private final Counter tlsOut;
+    private final Timer fsync;
+    private final Timer acceptToDelivery;
+
+    public RelayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.received = Counter.builder("mta.messages.received").description("Messages accepted and spooled")
+                .register(registry);
+        this.sessionsIn = Counter.builder("mta.smtp.sessions").tag("direction", "in").register(registry);
+        this.sessionsOut = Counter.builder("mta.smtp.sessions").tag("direction", "out").register(registry);
+        this.tlsIn = Counter.builder("mta.smtp.tls.sessions").tag("direction", "in").register(registry);
+        this.tlsOut = Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").register(registry);
+        this.authFailures = Counter.builder("mta.smtp.auth.failures").description("Failed inbound AUTH attempts")
+                .register(registry);
+        this.fsync = Timer.builder("mta.spool.fsync").description("Time to make a received message durable")
+                .publishPercentiles(0.5, 0.99).register(registry);
+        this.acceptToDelivery = Timer.builder("mta.delivery.latency")
+                .description("From acceptance to the upstream's 250").publishPercentiles(0.5, 0.9, 0.99).register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** Queue gauges: messages per queue and the age of the oldest one. */
+    public void bindQueue(QueueManager queue, Clock clock) {
+        for (QueueState state : QueueState.values()) {
+            Gauge.builder("mta.queue.messages", queue, q -> q.messages().stream().filter(m -> m.state() == state).count())
+                    .tag("queue", state.postfixName()).description("Messages in the queue").register(registry);
+        }
+        Gauge.builder("mta.queue.oldest.age", queue, q -> {
+            List<SpooledMessage> all = q.messages();
+            return all.isEmpty() ? 0 : Duration.between(all.stream().map(m -> m.envelope().arrival()).min(Instant::compareTo)
+                    .orElse(clock.instant()), clock.instant()).toMillis() / 1000.0;
+        }).baseUnit("seconds").description("Age of the oldest queued message").register(registry);
+    }
+
+    @Override
+    public void onDelivery(DeliveryEvent event) {
+        String relay = relayHost(event.relay());
+        Counter.builder("mta.deliveries").tag("status", event.status().postfixName()).tag("relay", relay)
+                .description("Delivery outcomes per recipient").register(registry).increment();
+        if (event.status() == DeliveryEvent.Status.SENT) {
+            acceptToDelivery.record(event.delay());
+        }
+    }
+
+    public void messageReceived() {
+        received.increment();
+    }
+
+    public void inboundSession(boolean tls) {
+        sessionsIn.increment();
+        if (tls) {
+            tlsIn.increment();
+        }
+    }
+
+    public void inboundTls() {
+        tlsIn.increment();
+    }
+
+    public void authFailure() {
+        authFailures.increment();
+    }
+
+    public void outboundSession(boolean tls) {
+        sessionsOut.increment();
+        if (tls) {
+            tlsOut.increment();
+        }
+    }
+
+    public void fsync(Duration d) {
+        fsync.record(d);
+    }
+
+    /** {@code host[ip]:port} -> {@code host}; keeps the tag's cardinality to the relay hosts in use. */
+    static String relayHost(String relay) {
+        if (relay == null || relay.isEmpty() || relay.equals("none")) {
+            return "none";
+        }
+        int bracket = relay.indexOf('[');
+        return (bracket > 0 ? relay.substring(0, bracket) : relay).toLowerCase(Locale.ROOT);
+    }
+}
