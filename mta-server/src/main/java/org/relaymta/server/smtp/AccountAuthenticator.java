@@ -33,9 +33,12 @@ final class AccountAuthenticator implements AuthenticationHandlerFactory {
     private final RelayMetrics metrics;
     private final Map<String, Integer> failuresByAddress = new ConcurrentHashMap<>();
 
-    AccountAuthenticator(Supplier<RelayConfig> config, RelayMetrics metrics) {
+    private final boolean tlsAvailable;
+
+    AccountAuthenticator(Supplier<RelayConfig> config, RelayMetrics metrics, boolean tlsAvailable) {
         this.config = config;
         this.metrics = metrics;
+        this.tlsAvailable = tlsAvailable;
     }
 
     @Override
@@ -56,6 +59,11 @@ final class AccountAuthenticator implements AuthenticationHandlerFactory {
         @Override
         public Optional<String> auth(String clientInput, MessageContext context) throws RejectException {
             if (mechanism == null) {
+                // Like Postfix smtpd_tls_auth_only: never a password over plaintext when TLS is available.
+                if (tlsAvailable && context instanceof org.subethamail.smtp.server.Session s && !s.isTLSStarted()
+                        && !(s.getSocket() instanceof javax.net.ssl.SSLSocket)) {
+                    throw new RejectException(538, "5.7.11 Encryption required for requested authentication mechanism");
+                }
                 String[] words = clientInput.strip().split("\\s+");
                 mechanism = words.length > 1 ? words[1].toUpperCase(Locale.ROOT) : "";
                 String initial = words.length > 2 ? words[2] : null;

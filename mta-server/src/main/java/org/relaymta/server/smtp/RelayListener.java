@@ -34,7 +34,7 @@ public final class RelayListener implements AutoCloseable {
             this.engine = engine;
             this.config = config;
             this.tls = tls;
-            this.authenticator = new AccountAuthenticator(config, engine.metrics());
+            this.authenticator = new AccountAuthenticator(config, engine.metrics(), tls != null);
             this.limiter = new SessionLimiter(config, engine.metrics());
         }
     }
@@ -56,6 +56,10 @@ public final class RelayListener implements AutoCloseable {
                 .insertReceivedHeaders()
                 .connectionTimeout((int) Math.max(1, config.listener().timeout().toMillis()), TimeUnit.MILLISECONDS)
                 .sessionHandler(shared.limiter)
+                // Like Postfix smtpd_tls_auth_only: no password over a plaintext session.
+                .showAuthCapabilitiesBeforeSTARTTLS(false)
+                // Our handler answers the limit with 452 4.5.3; SubEthaSMTP's own check must not fire first.
+                .maxRecipients(config.listener().recipientLimit() + 1)
                 .authenticationHandlerFactory(shared.authenticator)
                 .serverThreadName("mta-smtp-" + mode.name().toLowerCase());
         if (shared.tls != null) {

@@ -15,7 +15,6 @@ import org.relaymta.core.RelayEngine;
 import org.relaymta.core.spool.Envelope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
@@ -104,16 +103,13 @@ final class RelayMessageHandler implements MessageHandler {
         byte[] buffer = new byte[BUFFER];
         OutputStream out = message.content();
         int n;
-        long deadline = System.nanoTime() + config.listener().timeout().toNanos();
+        // A slow-drip client is cut off at the deadline: the watchdog answers 421 and closes the socket,
+        // which ends the blocked read below; the partial message is thrown away.
+        java.util.concurrent.ScheduledFuture<?> watchdog = DEADLINES.schedule(this::dataDeadlineExceeded,
+                config.listener().timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        try {
         // Always read to the end of DATA, whatever happens, so the session stays in sync.
         while ((n = data.read(buffer)) != -1) {
-            if (System.nanoTime() > deadline) {
-                // A slow-drip client: cut it off rather than hold a session and a spool file forever.
-                message.abort();
-                log.info("reject: DATA from {}: 421 4.4.2 timeout exceeded after {} bytes", clientIp(), received);
-                throw new DropConnectionException(421, "4.4.2 " + config.myhostname()
-                        + " Error: timeout exceeded while receiving the message");
-            }
             received += n;
             if (tooBig || writeFailure != null) {
                 continue;
@@ -127,6 +123,13 @@ final class RelayMessageHandler implements MessageHandler {
             } catch (IOException e) {
                 writeFailure = e;
             }
+        }
+        } catch (IOException | RuntimeException e) {
+            // The client went away (or was cut off) mid-DATA: nothing was acknowledged, keep nothing.
+            message.abort();
+            throw e;
+        } finally {
+            watchdog.cancel(false);
         }
         if (tooBig) {
             message.abort();
@@ -163,6 +166,29 @@ final class RelayMessageHandler implements MessageHandler {
             session.resetMailTransaction();
         }
         return new RejectException(code, text);
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService DEADLINES =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "mta-smtp-deadlines");
+                t.setDaemon(true);
+                return t;
+            });
+
+    private void dataDeadlineExceeded() {
+        if (context instanceof Session session) {
+            log.info("reject: DATA from {}: 421 4.4.2 timeout exceeded", clientIp());
+            try {
+                session.sendResponse("421 4.4.2 " + config.myhostname() + " Error: timeout exceeded while receiving the message");
+            } catch (IOException ignored) {
+                // the socket is closed next anyway
+            }
+            try {
+                session.closeSocket();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
     }
 
     private static void drain(InputStream in) throws IOException {

@@ -1,0 +1,293 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.subethamail.wiser.Wiser;
+import org.subethamail.wiser.WiserMessage;
+
+/** Bad input on the listener, over raw sockets: each gets a clear reply, the relay keeps serving, nothing accepted is lost. */
+class ListenerSecurityIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path temp;
+
+    private Wiser upstream;
+    private RelayHarness relay;
+
+    @BeforeEach
+    void start() throws Exception {
+        int port = RelayHarness.freePort();
+        upstream = Wiser.port(port);
+        upstream.start();
+        relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).mainCf("smtpd_timeout = 3s");
+    }
+
+    @AfterEach
+    void stop() {
+        relay.close();
+        upstream.stop();
+    }
+
+    /** A new client still gets through after whatever the test did. */
+    private void relayStillServes(String subject) throws Exception {
+        int before = upstream.getMessages().size();
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.send("a@one.test", "bob@ext.test", "Subject: " + subject + "\r\n\r\nok\r\n")).startsWith("250 2.0.0");
+        }
+        relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+        assertThat(upstream.getMessages()).hasSize(before + 1);
+    }
+
+    @Test
+    void noOpenRelayForClientsOutsideMynetworks() throws Exception {
+        relay.env("MTA_MYNETWORKS", "192.0.2.0/24").start();
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.command("MAIL FROM:<spammer@evil.test>")).startsWith("250");
+            assertThat(c.command("RCPT TO:<victim@ext.test>")).isEqualTo("554 5.7.1 <victim@ext.test>: Relay access denied");
+            assertThat(c.command("RCPT TO:<postmaster@one.test>")).startsWith("554 5.7.1");
+            assertThat(c.command("RCPT TO:<\"x@ext.test\"@one.test>")).startsWith("554 5.7.1");
+        }
+        assertThat(relay.server.engine().queue().size()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\n"})
+    void smugglingVariantsNeverSplitAMessage(String sequence) throws Exception {
+        relay.start();
+        String content = "Subject: outer\r\n\r\nbefore" + sequence + "MAIL FROM:<evil@x.test>\r\nRCPT TO:<victim@ext.test>\r\n"
+                + "DATA\r\nSubject: smuggled\r\n\r\nbad\r\n";
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.send("a@one.test", "bob@ext.test", content)).startsWith("250 2.0.0");
+            assertThat(c.command("NOOP")).startsWith("250");
+        }
+        relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+        Thread.sleep(300);
+        assertThat(upstream.getMessages()).hasSize(1);
+        WiserMessage m = upstream.getMessages().get(0);
+        assertThat(m.getEnvelopeReceiver()).isEqualTo("bob@ext.test");
+        String data = new String(m.getData(), StandardCharsets.ISO_8859_1);
+        assertThat(data).contains("MAIL FROM:<evil@x.test>", "Subject: smuggled").doesNotContainPattern("[^\r]\n")
+                .doesNotContainPattern("\r[^\n]");
+    }
+
+    @Test
+    void recipientLimitAnswers452AndKeepsTheAcceptedOnes() throws Exception {
+        relay.mainCf("smtpd_recipient_limit = 1000").start();
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.command("MAIL FROM:<a@one.test>")).startsWith("250");
+            for (int i = 0; i < 1000; i++) {
+                assertThat(c.command("RCPT TO:<r" + i + "@ext.test>")).startsWith("250");
+            }
+            assertThat(c.command("RCPT TO:<r1000@ext.test>")).isEqualTo("452 4.5.3 Error: too many recipients");
+            assertThat(c.data("Subject: many\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII))).startsWith("250 2.0.0");
+        }
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (upstream.getMessages().size() < 1000 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(upstream.getMessages()).hasSize(1000);
+    }
+
+    @Test
+    void longLinesGarbageAndUnknownCommandsAreRefusedAndTheRelayKeepsServing() throws Exception {
+        relay.start();
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            readReply(in);
+            out.write(("NOOP " + "x".repeat(10 * 1024) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String reply = readReply(in);
+            assertThat(reply).as("10 KB command line").matches("(5\\d\\d .*|<closed>)");
+        }
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(5000);
+            readReply(s.getInputStream());
+            s.getOutputStream().write(new byte[] {0, 1, 2, (byte) 0xff, (byte) 0xfe, 'x', '\r', '\n'});
+            assertThat(readReply(s.getInputStream())).as("binary garbage").matches("(5\\d\\d .*|<closed>)");
+        }
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.command("XYZZY")).startsWith("500");
+            assertThat(c.command("RCPT TO:<b@ext.test>")).startsWith("503 5.5.1");
+        }
+        relayStillServes("after garbage");
+    }
+
+    @Test
+    void aClientThatVanishesMidDataLeavesNothingBehind() throws Exception {
+        relay.start();
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            readReply(in);
+            for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
+                out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                readReply(in);
+            }
+            out.write("Subject: half\r\n\r\nonly part of it".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+        Thread.sleep(500);
+        assertThat(relay.server.engine().queue().size()).isZero();
+        try (var files = Files.list(relay.spoolDir.resolve("queue"))) {
+            assertThat(files.count()).as("no partial file left in the spool").isZero();
+        }
+        relayStillServes("after vanish");
+        assertThat(upstream.getMessages()).hasSize(1);
+    }
+
+    @Test
+    void aSlowDripClientIsCutOffWith421() throws Exception {
+        relay.start();
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            readReply(in);
+            for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
+                out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                readReply(in);
+            }
+            String reply = null;
+            long start = System.currentTimeMillis();
+            try {
+                while (System.currentTimeMillis() - start < 8000 && in.available() == 0) {
+                    out.write('x');
+                    out.flush();
+                    Thread.sleep(250);
+                }
+                reply = readReply(in);
+            } catch (java.io.IOException e) {
+                reply = "<closed>";
+            }
+            assertThat(reply).startsWith("421 4.4.2");
+            assertThat(System.currentTimeMillis() - start).isLessThan(8000);
+        }
+        assertThat(relay.server.engine().queue().size()).isZero();
+        relayStillServes("after drip");
+    }
+
+    @Test
+    void plaintextPipelinedAfterStartTlsIsDiscarded() throws Exception {
+        relay.start();
+        try (Socket plain = new Socket("127.0.0.1", relay.port())) {
+            plain.setSoTimeout(5000);
+            OutputStream out = plain.getOutputStream();
+            InputStream in = plain.getInputStream();
+            readReply(in);
+            out.write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readReply(in)).contains("STARTTLS");
+            out.write("AUTH PLAIN AGEAYg==\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readReply(in)).as("no password over plaintext").startsWith("538 5.7.11");
+            // The injected MAIL must not survive into the TLS session.
+            out.write("STARTTLS\r\nMAIL FROM:<evil@x.test>\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertThat(readReply(in)).startsWith("220");
+            SSLContext trustAll = SSLContext.getInstance("TLS");
+            trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+                public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
+                }
+
+                public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
+                }
+
+                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                    return new java.security.cert.X509Certificate[0];
+                }
+            }}, null);
+            SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "localhost", relay.port(), true);
+            tls.startHandshake();
+            assertThat(tls.getSession().getProtocol()).isIn("TLSv1.2", "TLSv1.3");
+            OutputStream tout = tls.getOutputStream();
+            InputStream tin = tls.getInputStream();
+            tout.write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readReply(tin)).contains("AUTH");
+            tout.write("RCPT TO:<b@ext.test>\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readReply(tin)).as("no transaction was started by the injected MAIL").startsWith("503");
+        } catch (java.io.IOException e) {
+            // A server may also drop the connection on pipelined plaintext after STARTTLS; that is safe too.
+            assertThat(e.getMessage()).isNotNull();
+        }
+        relayStillServes("after starttls injection");
+    }
+
+    @Test
+    void authWithBadBase64IsASyntaxError() throws Exception {
+        relay.start();
+        try (Socket plain = new Socket("127.0.0.1", relay.port())) {
+            plain.setSoTimeout(5000);
+            readReply(plain.getInputStream());
+            plain.getOutputStream().write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
+            readReply(plain.getInputStream());
+            SSLSocket tls = startTls(plain, relay.port());
+            tls.getOutputStream().write("EHLO x\r\nAUTH PLAIN %%%not-base64%%%\r\n".getBytes(StandardCharsets.US_ASCII));
+            readReply(tls.getInputStream());
+            assertThat(readReply(tls.getInputStream())).startsWith("501 5.5.2");
+            tls.getOutputStream().write("AUTH PLAIN AHUAcA==\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readReply(tls.getInputStream())).as("unknown user").startsWith("535 5.7.8");
+        }
+        relayStillServes("after bad auth");
+    }
+
+    /** STARTTLS on a plaintext socket that has seen EHLO; trusts any certificate (the relay's is self-signed). */
+    static SSLSocket startTls(Socket plain, int port) throws Exception {
+        plain.getOutputStream().write("STARTTLS\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(readReply(plain.getInputStream())).startsWith("220");
+        SSLContext trustAll = SSLContext.getInstance("TLS");
+        trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+            public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
+            }
+
+            public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
+            }
+
+            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+            }
+        }}, null);
+        SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "localhost", port, true);
+        tls.startHandshake();
+        return tls;
+    }
+
+    static String readReply(InputStream in) throws java.io.IOException {
+        StringBuilder reply = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\n') {
+                String l = line.toString().replace("\r", "");
+                reply.append(reply.length() > 0 ? "\n" : "").append(l);
+                line.setLength(0);
+                if (l.length() < 4 || l.charAt(3) == ' ') {
+                    return reply.toString();
+                }
+            } else {
+                line.append((char) c);
+            }
+        }
+        return reply.length() > 0 ? reply.toString() : "<closed>";
+    }
+}
