@@ -1,0 +1,112 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.ServerSetup;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.codec.digest.Crypt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Passwords never reach logs, errors, metrics, --help or command output: a full run, grepped. */
+class SecretsHygieneIT {
+    private static final String RELAY_PASSWORD = "Relay-Secret-7f3a";
+    private static final String MAP_PASSWORD = "Map-Secret-91c2";
+    private static final String ACCOUNT_PASSWORD = "Account-Secret-5d4e";
+    private static final String TYPED_WRONG = "Typed-Wrong-0b8f";
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void noSecretInAnyOutput() throws Exception {
+        int upstreamPort = RelayHarness.freePort();
+        int listenPort = RelayHarness.freePort();
+        int submissionPort = RelayHarness.freePort();
+        int adminPort = RelayHarness.freePort();
+        GreenMail greenMail = new GreenMail(new ServerSetup(upstreamPort, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS));
+        greenMail.setUser("relayuser", "relayuser", "the-right-one");
+        greenMail.start();
+        Path config = temp.resolve("config");
+        Files.createDirectories(config);
+        Files.writeString(config.resolve("postfix-main.cf"), "smtp_tls_wrappermode = yes\nsmtpd_error_sleep_time = 0s\n");
+        Files.write(config.resolve("postfix-sasl-password.cf"), List.of("@two.test mapuser:" + MAP_PASSWORD));
+        Files.write(config.resolve("postfix-accounts.cf"),
+                List.of("alice@one.test|{SHA512-CRYPT}" + Crypt.crypt(ACCOUNT_PASSWORD, "$6$saltsalt")));
+        Map<String, String> env = new HashMap<>();
+        env.put("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort);
+        env.put("RELAY_USER", "relayuser");
+        env.put("RELAY_PASSWORD", RELAY_PASSWORD);
+        env.put("MTA_LISTEN", "127.0.0.1:" + listenPort);
+        env.put("MTA_SUBMISSION_LISTEN", "127.0.0.1:" + submissionPort);
+        env.put("MTA_ADMIN_LISTEN", "127.0.0.1:" + adminPort);
+        List<String> outputs = new ArrayList<>();
+        Process relay = MtaProcessIT.mta(temp, env, "run")
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(temp.resolve("run.log").toFile())).start();
+        try {
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (!(Files.exists(temp.resolve("run.log")) && Files.readString(temp.resolve("run.log")).contains("outbound:"))
+                    && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            // Relay AUTH rejected upstream (wrong password), and a map-credential route.
+            try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
+                c.command("EHLO client.test");
+                assertThat(c.send("a@one.test", "bob@ext.test", "Subject: s1\r\n\r\nx\r\n")).startsWith("250");
+                assertThat(c.send("b@two.test", "bob@ext.test", "Subject: s2\r\n\r\nx\r\n")).startsWith("250");
+            }
+            // Submission AUTH: a wrong password and a right one.
+            for (String password : List.of(TYPED_WRONG, ACCOUNT_PASSWORD)) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", submissionPort)) {
+                    s.setSoTimeout(5000);
+                    ListenerSecurityIT.readReply(s.getInputStream());
+                    s.getOutputStream().write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
+                    ListenerSecurityIT.readReply(s.getInputStream());
+                    javax.net.ssl.SSLSocket tls = ListenerSecurityIT.startTls(s, submissionPort);
+                    String token = Base64.getEncoder().encodeToString(("\0alice@one.test\0" + password)
+                            .getBytes(StandardCharsets.UTF_8));
+                    tls.getOutputStream().write(("EHLO x\r\nAUTH PLAIN " + token + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    ListenerSecurityIT.readReply(tls.getInputStream());
+                    String reply = ListenerSecurityIT.readReply(tls.getInputStream());
+                    assertThat(reply).startsWith(password.equals(TYPED_WRONG) ? "535" : "235");
+                }
+            }
+            Thread.sleep(1500);
+            outputs.add(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
+                    + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body());
+            outputs.add(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
+                    + "/queue")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        } finally {
+            relay.destroy();
+            relay.waitFor(20, TimeUnit.SECONDS);
+            greenMail.stop();
+        }
+        outputs.add(Files.readString(temp.resolve("run.log")));
+        for (String[] args : List.of(new String[] {"--help"}, new String[] {"run", "--help"},
+                new String[] {"route", "--json", "b@two.test", "x@ext.test"}, new String[] {"route", "a@one.test"},
+                new String[] {"setup", "relay", "list"}, new String[] {"queue", "list", "--json", "--admin", "127.0.0.1:1"})) {
+            Process p = MtaProcessIT.mta(temp, env, args).start();
+            outputs.add(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+        String all = String.join("\n", outputs);
+        assertThat(all).contains("SASL authentication failed", "status=deferred", "mapuser", "alice@one.test");
+        for (String secret : List.of(RELAY_PASSWORD, MAP_PASSWORD, ACCOUNT_PASSWORD, TYPED_WRONG)) {
+            assertThat(all).as("output must not contain " + secret).doesNotContain(secret)
+                    .doesNotContain(Base64.getEncoder().encodeToString(secret.getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+}
