@@ -4,6 +4,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -24,8 +26,23 @@ import org.relaymta.core.spool.Envelope;
 import org.relaymta.core.spool.Spool;
 
 /**
- * The relay engine: durable spool, queue manager and SMTP delivery, wired together. The server's
- * listener and embedding applications hand messages to {@link #receive(Envelope)}.
+ * The relay engine, and the library's entry point: durable spool, queue manager and SMTP
+ * delivery, wired together. Applications {@link #submit} messages (the returned future completes
+ * with the queue id once the message is durable), listen to delivery events, and inspect and
+ * control the queue; the server's SMTP listener hands messages in through {@link #receive}.
+ *
+ * <pre>{@code
+ * try (RelayEngine relay = RelayEngine.builder()
+ *         .spoolDirectory(Path.of("data/spool"))
+ *         .settings(RelaySettings.defaults().defaultRelayHost("[smtp.example.com]:587").credentials("user", secret))
+ *         .listener(event -> log.info(event.logLine()))
+ *         .build().start()) {
+ *     String queueId = relay.submit(mimeMessage).get();
+ * }
+ * }</pre>
+ *
+ * Several engines may run in one JVM (each with its own spool); nothing is global, and every thread
+ * an engine starts is named {@code mta-*} and stops on {@link #close()}.
  */
 public final class RelayEngine implements AutoCloseable {
     private final Path spoolDir;
@@ -36,16 +53,26 @@ public final class RelayEngine implements AutoCloseable {
     private final List<DeliveryListener> listeners;
     private final int deliveryThreads;
     private final RelayMetrics metrics;
+    private final WatchedConfig watchedConfig;
+
+    /** A config directory to watch for changes (hot reload). */
+    private record WatchedConfig(Path dir, org.relaymta.config.Env env,
+                                 java.util.concurrent.atomic.AtomicReference<RelayConfig> current) {
+    }
 
     private EventLoopGroup group;
     private HostResolver resolver;
     private Spool spool;
     private QueueManager queue;
     private SmtpDeliveryAgent agent;
+    private java.util.concurrent.ExecutorService submitter;
+    private org.relaymta.config.ConfigWatcher watcher;
+    private volatile boolean closed;
 
     private RelayEngine(Builder b) {
         this.spoolDir = Objects.requireNonNull(b.spoolDir, "spoolDir");
-        this.config = Objects.requireNonNull(b.config, "config");
+        this.config = Objects.requireNonNull(b.config, "config: give settings(...), config(...) or configDirectory(...)");
+        this.watchedConfig = b.watchedConfig;
         this.clock = b.clock;
         this.dnsServers = List.copyOf(b.dnsServers);
         this.directPort = b.directPort;
@@ -77,7 +104,174 @@ public final class RelayEngine implements AutoCloseable {
         listeners.forEach(queue::addListener);
         metrics.bindQueue(queue, clock);
         queue.recover();
+        AtomicInteger submitThreads = new AtomicInteger();
+        submitter = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "mta-submit-" + submitThreads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        if (watchedConfig != null) {
+            org.relaymta.config.ConfigLoader loader = new org.relaymta.config.ConfigLoader(watchedConfig.env(), watchedConfig.dir());
+            watcher = new org.relaymta.config.ConfigWatcher(watchedConfig.dir(), watchedConfig.env(), loader::load,
+                    watchedConfig.current()::get, watchedConfig.current()::set).start(Duration.ofMillis(500));
+        }
         return this;
+    }
+
+    /**
+     * Queues a message; the future completes with the queue id once the message is durable in the
+     * spool, or fails with {@link IllegalArgumentException} (bad address), {@link MessageTooLargeException}
+     * or {@link IOException} (spool not writable). The content is RFC 5322 bytes; line ends are
+     * made CRLF on the way in.
+     */
+    public java.util.concurrent.CompletableFuture<String> submit(String sender, List<String> recipients, InputStream content) {
+        return submitAsync(sender, recipients, out -> content.transferTo(out));
+    }
+
+    /** As {@link #submit(String, List, InputStream)} with the content in memory. */
+    public java.util.concurrent.CompletableFuture<String> submit(String sender, List<String> recipients, byte[] content) {
+        byte[] copy = content.clone();
+        return submitAsync(sender, recipients, out -> out.write(copy));
+    }
+
+    /** Queues a Jakarta Mail message to its To/Cc/Bcc recipients, from its Sender or first From address. */
+    public java.util.concurrent.CompletableFuture<String> submit(jakarta.mail.internet.MimeMessage message) {
+        try {
+            List<String> recipients = new ArrayList<>();
+            jakarta.mail.Address[] all = message.getAllRecipients();
+            if (all != null) {
+                for (jakarta.mail.Address a : all) {
+                    recipients.add(((jakarta.mail.internet.InternetAddress) a).getAddress());
+                }
+            }
+            jakarta.mail.Address from = message.getSender() != null ? message.getSender()
+                    : message.getFrom() == null || message.getFrom().length == 0 ? null : message.getFrom()[0];
+            String sender = from == null ? "" : ((jakarta.mail.internet.InternetAddress) from).getAddress();
+            return submit(message, sender, recipients);
+        } catch (jakarta.mail.MessagingException | ClassCastException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(
+                    new IllegalArgumentException("cannot read the message's addresses: " + e.getMessage(), e));
+        }
+    }
+
+    /** Queues a Jakarta Mail message with an explicit envelope. */
+    public java.util.concurrent.CompletableFuture<String> submit(jakarta.mail.internet.MimeMessage message, String sender,
+                                                                 List<String> recipients) {
+        try {
+            message.saveChanges();
+        } catch (jakarta.mail.MessagingException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "cannot prepare the message: " + e.getMessage(), e));
+        }
+        return submitAsync(sender, recipients, out -> {
+            try {
+                message.writeTo(out);
+            } catch (jakarta.mail.MessagingException e) {
+                throw new IOException("cannot write the message: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private interface ContentWriter {
+        void write(java.io.OutputStream out) throws IOException;
+    }
+
+    private java.util.concurrent.CompletableFuture<String> submitAsync(String sender, List<String> recipients,
+                                                                       ContentWriter content) {
+        if (closed || submitter == null) {
+            return java.util.concurrent.CompletableFuture.failedFuture(
+                    new IllegalStateException("the relay is not running (start() it; after close() it takes no mail)"));
+        }
+        Envelope envelope;
+        try {
+            envelope = new Envelope(validSender(sender), validRecipients(recipients), clock.instant(), "");
+        } catch (IllegalArgumentException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            long limit = config.get().messageSizeLimit();
+            try (IncomingMessage message = receive(envelope)) {
+                java.io.OutputStream limited = new java.io.FilterOutputStream(message.content()) {
+                    private long written;
+
+                    @Override
+                    public void write(int b) throws IOException {
+                        write(new byte[] {(byte) b}, 0, 1);
+                    }
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        written += len;
+                        if (limit > 0 && written > limit) {
+                            throw new MessageTooLargeException(limit);
+                        }
+                        out.write(b, off, len);
+                    }
+                };
+                content.write(limited);
+                return message.commit();
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, submitter);
+    }
+
+    private static String validSender(String sender) {
+        String s = sender == null ? "" : sender.strip();
+        if (s.equals("<>")) {
+            return "";
+        }
+        if (!s.isEmpty() && !isAddress(s)) {
+            throw new IllegalArgumentException("invalid sender address '" + sender + "'");
+        }
+        return s;
+    }
+
+    private static List<String> validRecipients(List<String> recipients) {
+        if (recipients == null || recipients.isEmpty()) {
+            throw new IllegalArgumentException("a message needs at least one recipient");
+        }
+        List<String> out = new ArrayList<>();
+        for (String r : recipients) {
+            String a = r == null ? "" : r.strip();
+            if (!isAddress(a)) {
+                throw new IllegalArgumentException("invalid recipient address '" + r + "'");
+            }
+            out.add(a);
+        }
+        return out;
+    }
+
+    private static boolean isAddress(String s) {
+        int at = s.lastIndexOf('@');
+        return at > 0 && at < s.length() - 1 && s.chars().noneMatch(c -> c <= ' ' || c == '<' || c == '>' || c == 127);
+    }
+
+    /** The message is larger than {@code message_size_limit}. */
+    public static final class MessageTooLargeException extends IOException {
+        public MessageTooLargeException(long limit) {
+            super("message exceeds the size limit of " + limit + " bytes");
+        }
+    }
+
+    /** A Jakarta Mail session whose {@code Transport.send} queues into this relay (protocol {@code relaymta}). */
+    public jakarta.mail.Session mailSession() {
+        return mailSession(new java.util.Properties());
+    }
+
+    /** As {@link #mailSession()}, with the application's own properties added. */
+    public jakarta.mail.Session mailSession(java.util.Properties properties) {
+        java.util.Properties p = new java.util.Properties();
+        p.putAll(properties);
+        p.put("mail.transport.protocol", org.relaymta.core.mail.RelayTransport.PROTOCOL);
+        p.put("mail.transport.protocol.rfc822", org.relaymta.core.mail.RelayTransport.PROTOCOL);
+        p.put(org.relaymta.core.mail.RelayTransport.RELAY_PROPERTY, this);
+        return jakarta.mail.Session.getInstance(p);
+    }
+
+    /** Adds a delivery event listener (sent, deferred, bounced, expired). */
+    public void addListener(DeliveryListener listener) {
+        queue.addListener(listener);
     }
 
     /** Starts receiving a message; see {@link IncomingMessage}. */
@@ -110,11 +304,28 @@ public final class RelayEngine implements AutoCloseable {
         return spoolDir;
     }
 
-    /** Finishes running deliveries (up to a grace period) and stops; queued mail stays in the spool. */
+    /** Finishes running deliveries (up to 10 s) and stops; queued mail stays in the spool. */
     @Override
     public void close() {
+        close(Duration.ofSeconds(10));
+    }
+
+    /** Stops taking mail, lets running deliveries finish up to {@code grace}, and stops; the rest stays spooled. */
+    public void close(Duration grace) {
+        closed = true;
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (submitter != null) {
+            submitter.shutdown();
+            try {
+                submitter.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (queue != null) {
-            queue.close(Duration.ofSeconds(10));
+            queue.close(grace);
         }
         if (agent != null) {
             agent.close();
@@ -141,6 +352,7 @@ public final class RelayEngine implements AutoCloseable {
         private final List<DeliveryListener> listeners = new ArrayList<>();
         private int deliveryThreads;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
+        private WatchedConfig watchedConfig;
 
         public Builder spoolDirectory(Path dir) {
             this.spoolDir = dir;
@@ -154,6 +366,23 @@ public final class RelayEngine implements AutoCloseable {
 
         public Builder config(RelayConfig config) {
             return config(() -> config);
+        }
+
+        /** Settings as Java values. */
+        public Builder settings(org.relaymta.config.RelaySettings settings) {
+            return config(settings.build());
+        }
+
+        /**
+         * A config directory in docker-mailserver's layout, with the DMS variables in {@code env};
+         * reloaded when its files change. Throws {@link org.relaymta.config.ConfigException} now if invalid.
+         */
+        public Builder configDirectory(Path dir, java.util.Map<String, String> env) {
+            org.relaymta.config.Env e = new org.relaymta.config.Env(env);
+            java.util.concurrent.atomic.AtomicReference<RelayConfig> current = new java.util.concurrent.atomic.AtomicReference<>(
+                    new org.relaymta.config.ConfigLoader(e, dir).load());
+            this.watchedConfig = new WatchedConfig(dir, e, current);
+            return config(current::get);
         }
 
         public Builder clock(Clock clock) {

@@ -21,6 +21,7 @@ public final class RelayServer implements AutoCloseable {
     private final AtomicReference<RelayConfig> config = new AtomicReference<>();
     private final RelayEngine engine;
     private final RelayListener listener;
+    private RelayListener.Shared shared;
     private final java.util.List<RelayListener> extraListeners = new java.util.ArrayList<>();
     private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
             new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
@@ -46,7 +47,7 @@ public final class RelayServer implements AutoCloseable {
             javax.net.ssl.SSLContext tls = initial.listener().tlsCertFile().isPresent()
                     ? ServerTls.fromPem(initial.listener().tlsCertFile().get(), initial.listener().tlsKeyFile().orElseThrow())
                     : ServerTls.selfSigned(settings.dataDir().resolve("tls"), initial.myhostname());
-            RelayListener.Shared shared = new RelayListener.Shared(engine, config::get, tls);
+            shared = new RelayListener.Shared(engine, config::get, tls);
             this.listener = new RelayListener(shared, settings.listen(), RelayListener.Mode.RELAY);
             listener.start();
             if (settings.submissionListen() != null) {
@@ -174,6 +175,7 @@ public final class RelayServer implements AutoCloseable {
             }
             extraListeners.forEach(RelayListener::close);
             listener.close();
+            shared.close();
         } finally {
             engine.close();
         }

@@ -23,12 +23,19 @@ public final class RelayListener implements AutoCloseable {
     }
 
     /** Parts shared by all listeners of one relay. */
-    public static final class Shared {
+    public static final class Shared implements AutoCloseable {
         final RelayEngine engine;
         final Supplier<RelayConfig> config;
         final SSLContext tls;
         final AccountAuthenticator authenticator;
         final SessionLimiter limiter;
+        /** Watchdogs for the DATA deadline of the sessions of these listeners. */
+        final java.util.concurrent.ScheduledExecutorService deadlines =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "mta-smtp-deadlines");
+                    t.setDaemon(true);
+                    return t;
+                });
 
         public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
             this.engine = engine;
@@ -36,6 +43,16 @@ public final class RelayListener implements AutoCloseable {
             this.tls = tls;
             this.authenticator = new AccountAuthenticator(config, engine.metrics(), tls != null);
             this.limiter = new SessionLimiter(config, engine.metrics());
+        }
+
+        /** A relay listener for an embedding application: self-signed TLS kept in {@code tlsDir}. */
+        public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws java.io.IOException {
+            return new Shared(engine, engine::config, ServerTls.selfSigned(tlsDir, engine.config().myhostname()));
+        }
+
+        @Override
+        public void close() {
+            deadlines.shutdownNow();
         }
     }
 
@@ -50,7 +67,8 @@ public final class RelayListener implements AutoCloseable {
                 .bindAddress(listen.getAddress())
                 .hostName(config.myhostname())
                 .softwareName("Relay MTA")
-                .messageHandlerFactory(ctx -> new RelayMessageHandler(shared.engine, ctx, mode != Mode.RELAY))
+                .messageHandlerFactory(ctx -> new RelayMessageHandler(shared.engine, ctx, mode != Mode.RELAY,
+                        shared.deadlines))
                 // SubEthaSMTP only advertises this and checks MAIL FROM SIZE=; DATA is counted in the handler.
                 .maxMessageSize(limit <= 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit)
                 .insertReceivedHeaders()

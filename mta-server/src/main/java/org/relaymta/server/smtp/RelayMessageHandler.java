@@ -32,10 +32,13 @@ final class RelayMessageHandler implements MessageHandler {
     private final MessageContext context;
     private final RelayConfig config;
     private final boolean authRequired;
+    private final java.util.concurrent.ScheduledExecutorService deadlines;
     private String sender;
     private final List<String> recipients = new ArrayList<>();
 
-    RelayMessageHandler(RelayEngine engine, MessageContext context, boolean authRequired) {
+    RelayMessageHandler(RelayEngine engine, MessageContext context, boolean authRequired,
+                        java.util.concurrent.ScheduledExecutorService deadlines) {
+        this.deadlines = deadlines;
         this.engine = engine;
         this.context = context;
         this.config = engine.config();
@@ -105,7 +108,7 @@ final class RelayMessageHandler implements MessageHandler {
         int n;
         // A slow-drip client is cut off at the deadline: the watchdog answers 421 and closes the socket,
         // which ends the blocked read below; the partial message is thrown away.
-        java.util.concurrent.ScheduledFuture<?> watchdog = DEADLINES.schedule(this::dataDeadlineExceeded,
+        java.util.concurrent.ScheduledFuture<?> watchdog = deadlines.schedule(this::dataDeadlineExceeded,
                 config.listener().timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         try {
         // Always read to the end of DATA, whatever happens, so the session stays in sync.
@@ -167,13 +170,6 @@ final class RelayMessageHandler implements MessageHandler {
         }
         return new RejectException(code, text);
     }
-
-    private static final java.util.concurrent.ScheduledExecutorService DEADLINES =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "mta-smtp-deadlines");
-                t.setDaemon(true);
-                return t;
-            });
 
     private void dataDeadlineExceeded() {
         if (context instanceof Session session) {

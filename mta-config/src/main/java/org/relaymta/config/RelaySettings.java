@@ -1,0 +1,145 @@
+package org.relaymta.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Relay settings as Java values, for applications that embed the relay without a config
+ * directory. The same rules as the docker-mailserver inputs apply: credentials make TLS level
+ * {@code encrypt} unless a level is set, sender-dependent routes use relay-map keys
+ * ({@code user@domain}, {@code @domain}, {@code <>}), an empty next hop is an opt-out.
+ *
+ * <pre>{@code
+ * RelayConfig config = RelaySettings.defaults()
+ *         .defaultRelayHost("[email-smtp.eu-west-1.amazonaws.com]:587")
+ *         .credentials("AKIA...", secret)
+ *         .build();
+ * }</pre>
+ */
+public final class RelaySettings {
+    private String defaultRelay;
+    private String fallbackRelay;
+    private String user;
+    private String password;
+    private final List<String> relayMapLines = new ArrayList<>();
+    private final Map<String, Credentials> credentials = new LinkedHashMap<>();
+    private TlsLevel tlsLevel;
+    private boolean wrapperMode;
+    private String hostname = "localhost";
+    private long messageSizeLimit = RelayConfig.DEFAULT_MESSAGE_SIZE_LIMIT;
+    private QueueSettings queue = QueueSettings.postfixDefaults();
+    private SmtpClientSettings smtp = SmtpClientSettings.postfixDefaults();
+    private String mynetworks = Networks.POSTFIX_DEFAULT;
+
+    private RelaySettings() {
+    }
+
+    public static RelaySettings defaults() {
+        return new RelaySettings();
+    }
+
+    /** {@code DEFAULT_RELAY_HOST} / {@code relayhost}: {@code [host]:port}, {@code host}, or a failover list. */
+    public RelaySettings defaultRelayHost(String nextHops) {
+        NextHop.parseList(nextHops, "defaultRelayHost");
+        this.defaultRelay = nextHops;
+        return this;
+    }
+
+    /** {@code smtp_fallback_relay}. */
+    public RelaySettings fallbackRelay(String nextHops) {
+        NextHop.parseList(nextHops, "fallbackRelay");
+        this.fallbackRelay = nextHops;
+        return this;
+    }
+
+    /** {@code RELAY_USER} / {@code RELAY_PASSWORD}: credentials for the default relay host. */
+    public RelaySettings credentials(String username, String password) {
+        this.user = username;
+        this.password = password;
+        return this;
+    }
+
+    /** A relay-map entry: {@code senderKey} is {@code user@domain}, {@code @domain} or {@code <>}; an empty hop opts out. */
+    public RelaySettings senderRelay(String senderKey, String nextHops) {
+        if (nextHops != null && !nextHops.isBlank()) {
+            NextHop.parseList(nextHops, "senderRelay(" + senderKey + ")");
+        }
+        relayMapLines.add(senderKey + (nextHops == null || nextHops.isBlank() ? "" : " " + nextHops));
+        return this;
+    }
+
+    /** A credentials-map entry keyed by sender ({@code @domain}, address), server host name or next hop. */
+    public RelaySettings credentialsFor(String key, String username, String password) {
+        credentials.put(key.toLowerCase(Locale.ROOT), new Credentials(username, password, key));
+        return this;
+    }
+
+    public RelaySettings tlsLevel(TlsLevel level) {
+        this.tlsLevel = level;
+        return this;
+    }
+
+    /** Implicit TLS (port 465 style). */
+    public RelaySettings wrapperMode(boolean on) {
+        this.wrapperMode = on;
+        return this;
+    }
+
+    public RelaySettings hostname(String name) {
+        this.hostname = name;
+        return this;
+    }
+
+    public RelaySettings messageSizeLimit(long bytes) {
+        this.messageSizeLimit = bytes;
+        return this;
+    }
+
+    public RelaySettings queue(QueueSettings settings) {
+        this.queue = settings;
+        return this;
+    }
+
+    /** Shortcut for the retry bounds, e.g. for tests or interactive tools. */
+    public RelaySettings backoff(Duration minimal, Duration maximal) {
+        this.queue = new QueueSettings(queue.queueRunDelay(), minimal, maximal, queue.maximalQueueLifetime(),
+                queue.bounceQueueLifetime(), queue.delayWarningTime(), queue.destinationConcurrencyLimit(),
+                queue.destinationRecipientLimit());
+        return this;
+    }
+
+    public RelaySettings smtp(SmtpClientSettings settings) {
+        this.smtp = settings;
+        return this;
+    }
+
+    /** Clients that may relay through an SMTP listener started with this configuration. */
+    public RelaySettings mynetworks(String networks) {
+        Networks.parse(networks, "mynetworks");
+        this.mynetworks = networks;
+        return this;
+    }
+
+    public RelayConfig build() {
+        List<NextHop> relay = defaultRelay == null ? List.of() : NextHop.parseList(defaultRelay, "defaultRelayHost");
+        List<NextHop> fallback = fallbackRelay == null ? List.of() : NextHop.parseList(fallbackRelay, "fallbackRelay");
+        Map<String, Credentials> all = new LinkedHashMap<>(credentials);
+        if (user != null && password != null && defaultRelay != null) {
+            all.putIfAbsent(defaultRelay.toLowerCase(Locale.ROOT), new Credentials(user, password, defaultRelay));
+            for (NextHop hop : relay) {
+                all.putIfAbsent(hop.asWritten().toLowerCase(Locale.ROOT), new Credentials(user, password, hop.asWritten()));
+            }
+        }
+        boolean saslEnabled = !all.isEmpty();
+        TlsLevel level = tlsLevel != null ? tlsLevel : saslEnabled || wrapperMode ? TlsLevel.ENCRYPT : TlsLevel.MAY;
+        return new RelayConfig(relay, Optional.ofNullable(defaultRelay), fallback,
+                PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
+                saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
+                BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of());
+    }
+}
