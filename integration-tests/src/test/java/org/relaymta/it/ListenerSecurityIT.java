@@ -139,12 +139,7 @@ class ListenerSecurityIT {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            readReply(in);
-            for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
-                out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                readReply(in);
-            }
+            startData(out, in);
             out.write("Subject: half\r\n\r\nonly part of it".getBytes(StandardCharsets.US_ASCII));
             out.flush();
         }
@@ -164,12 +159,7 @@ class ListenerSecurityIT {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            readReply(in);
-            for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
-                out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                readReply(in);
-            }
+            startData(out, in);
             String reply = null;
             long start = System.currentTimeMillis();
             try {
@@ -205,19 +195,7 @@ class ListenerSecurityIT {
             out.write("STARTTLS\r\nMAIL FROM:<evil@x.test>\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             assertThat(readReply(in)).startsWith("220");
-            SSLContext trustAll = SSLContext.getInstance("TLS");
-            trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-                public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
-                }
-
-                public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
-                }
-
-                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                    return new java.security.cert.X509Certificate[0];
-                }
-            }}, null);
-            SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "localhost", relay.port(), true);
+            SSLSocket tls = (SSLSocket) trustAll().getSocketFactory().createSocket(plain, "localhost", relay.port(), true);
             tls.startHandshake();
             assertThat(tls.getSession().getProtocol()).isIn("TLSv1.2", "TLSv1.3");
             OutputStream tout = tls.getOutputStream();
@@ -251,10 +229,18 @@ class ListenerSecurityIT {
         relayStillServes("after bad auth");
     }
 
-    /** STARTTLS on a plaintext socket that has seen EHLO; trusts any certificate (the relay's is self-signed). */
-    static SSLSocket startTls(Socket plain, int port) throws Exception {
-        plain.getOutputStream().write("STARTTLS\r\n".getBytes(StandardCharsets.US_ASCII));
-        assertThat(readReply(plain.getInputStream())).startsWith("220");
+    /** Reads the greeting and goes as far as the 354 to DATA. */
+    private static void startData(OutputStream out, InputStream in) throws java.io.IOException {
+        readReply(in);
+        for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
+            out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            readReply(in);
+        }
+    }
+
+    /** Trusts any certificate: the relay's own is self-signed. */
+    static SSLContext trustAll() throws Exception {
         SSLContext trustAll = SSLContext.getInstance("TLS");
         trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
             public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
@@ -267,7 +253,14 @@ class ListenerSecurityIT {
                 return new java.security.cert.X509Certificate[0];
             }
         }}, null);
-        SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "localhost", port, true);
+        return trustAll;
+    }
+
+    /** STARTTLS on a plaintext socket that has seen EHLO; trusts any certificate (the relay's is self-signed). */
+    static SSLSocket startTls(Socket plain, int port) throws Exception {
+        plain.getOutputStream().write("STARTTLS\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(readReply(plain.getInputStream())).startsWith("220");
+        SSLSocket tls = (SSLSocket) trustAll().getSocketFactory().createSocket(plain, "localhost", port, true);
         tls.startHandshake();
         return tls;
     }
