@@ -59,6 +59,8 @@ class FoundationRelayIT {
             assertThat(first.relay()).isEqualTo("127.0.0.1[127.0.0.1]:" + port);
             assertThat(first.tls()).startsWith("TLSv1.");
             assertThat(first.logLine()).contains("status=sent", "dsn=2.0.0", "to=<" + first.recipient() + ">");
+            assertThat(relay.server.scrapeMetrics()).containsPattern(
+                    "mta_smtp_tls_sessions_total\\{cipher=\"TLS_[A-Z0-9_]+\",direction=\"out\",protocol=\"TLSv1\\.[23]\"\\} 1\\.0");
 
             assertThat(greenMail.waitForIncomingEmail(5000, 2)).isTrue();
             MimeMessage[] received = greenMail.getReceivedMessages();

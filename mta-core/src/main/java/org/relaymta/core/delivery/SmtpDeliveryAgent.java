@@ -41,7 +41,7 @@ public final class SmtpDeliveryAgent {
     private final TlsContexts tlsContexts = new TlsContexts();
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
-    private volatile java.util.function.Consumer<Boolean> sessionObserver = tls -> { };
+    private volatile java.util.function.Consumer<String> sessionObserver = tls -> { };
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -53,8 +53,8 @@ public final class SmtpDeliveryAgent {
         group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
-    /** Told about every new outbound session once it is ready for MAIL, with whether it is encrypted. */
-    public void onSession(java.util.function.Consumer<Boolean> observer) {
+    /** Told about every new outbound session once it is ready for MAIL, with its TLS protocol and cipher (or ""). */
+    public void onSession(java.util.function.Consumer<String> observer) {
         this.sessionObserver = observer;
     }
 
@@ -281,7 +281,7 @@ public final class SmtpDeliveryAgent {
                 }
             }
             ok = true;
-            sessionObserver.accept(!tls.isEmpty());
+            sessionObserver.accept(tls);
             return new OpenSession(conn, ehlo, tls);
         } catch (SmtpSessionException e) {
             result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",

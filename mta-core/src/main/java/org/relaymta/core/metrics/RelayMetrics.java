@@ -27,7 +27,6 @@ public final class RelayMetrics implements DeliveryListener {
     private final Counter tlsIn;
     private final Counter authFailures;
     private final Counter sessionsOut;
-    private final Counter tlsOut;
     private final Timer fsync;
     private final Timer acceptToDelivery;
 
@@ -38,7 +37,6 @@ public final class RelayMetrics implements DeliveryListener {
         this.sessionsIn = Counter.builder("mta.smtp.sessions").tag("direction", "in").register(registry);
         this.sessionsOut = Counter.builder("mta.smtp.sessions").tag("direction", "out").register(registry);
         this.tlsIn = Counter.builder("mta.smtp.tls.sessions").tag("direction", "in").register(registry);
-        this.tlsOut = Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").register(registry);
         this.authFailures = Counter.builder("mta.smtp.auth.failures").description("Failed inbound AUTH attempts")
                 .register(registry);
         this.fsync = Timer.builder("mta.spool.fsync").description("Time to make a received message durable")
@@ -93,10 +91,13 @@ public final class RelayMetrics implements DeliveryListener {
         authFailures.increment();
     }
 
-    public void outboundSession(boolean tls) {
+    /** A new outbound session; {@code tls} is "PROTOCOL CIPHER" or empty for plaintext. */
+    public void outboundSession(String tls) {
         sessionsOut.increment();
-        if (tls) {
-            tlsOut.increment();
+        if (!tls.isEmpty()) {
+            String[] parts = tls.split(" ", 2);
+            Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").tag("protocol", parts[0])
+                    .tag("cipher", parts.length > 1 ? parts[1] : "unknown").register(registry).increment();
         }
     }
 
