@@ -102,8 +102,8 @@ DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_PORT" M
 relay_pid=$!
 for _ in $(seq 1 100); do grep -q '^outbound:' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
 read -r inject e2e < <(run_load "$RELAY_PORT")
-java_pid=$(pgrep -f "mta-server-.*-all.jar run" | head -n 1)
-rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$java_pid/status")
+# ./mta execs java, so the launched PID is the JVM's.
+rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$relay_pid/status")
 report relay-mta "$inject" "$e2e" "$rss"
 relay_e2e=$e2e
 kill "$relay_pid"; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
