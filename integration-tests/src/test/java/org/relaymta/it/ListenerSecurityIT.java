@@ -1,6 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -66,6 +67,20 @@ class ListenerSecurityIT {
             assertThat(c.command("RCPT TO:<\"x@ext.test\"@one.test>")).startsWith("554 5.7.1");
         }
         assertThat(relay.server.engine().queue().size()).isZero();
+    }
+
+    @Test
+    void aClientThatKeepsGettingRefusedIsDisconnected() throws Exception {
+        relay.env("MTA_MYNETWORKS", "192.0.2.0/24").mainCf("smtpd_hard_error_limit = 5").start();
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.command("MAIL FROM:<spammer@evil.test>")).startsWith("250");
+            for (int i = 0; i < 4; i++) {
+                assertThat(c.command("RCPT TO:<v" + i + "@ext.test>")).startsWith("554 5.7.1");
+            }
+            assertThat(c.command("RCPT TO:<v5@ext.test>")).startsWith("421 4.7.0");
+            assertThatThrownBy(() -> c.command("NOOP")).isInstanceOf(java.io.IOException.class);
+        }
+        relay.stop();
     }
 
     @ParameterizedTest

@@ -40,7 +40,7 @@ public final class ConfigLoader {
             "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_tls_CAfile",
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
             "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
-            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time");
+            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit");
 
     private final Env env;
     private final Path configDir;
@@ -264,7 +264,8 @@ public final class ConfigLoader {
                 (int) longParam(main, "default_process_limit", d.sessionLimit()),
                 (int) longParam(main, "smtpd_recipient_limit", d.recipientLimit()),
                 durationParam(main, "smtpd_timeout", 's', d.timeout()),
-                durationParam(main, "smtpd_error_sleep_time", 's', d.errorSleepTime()));
+                durationParam(main, "smtpd_error_sleep_time", 's', d.errorSleepTime()),
+                (int) longParam(main, "smtpd_hard_error_limit", d.hardErrorLimit()));
     }
 
     /** {@code user@domain|{SCHEME}hash} lines of postfix-accounts.cf. */

@@ -14,12 +14,14 @@ import java.util.Optional;
  * @param recipientLimit          {@code smtpd_recipient_limit}: recipients per message
  * @param timeout                 {@code smtpd_timeout}: per read, and the deadline for the whole DATA phase
  * @param errorSleepTime          {@code smtpd_error_sleep_time}: delay after repeated AUTH failures
+ * @param hardErrorLimit          {@code smtpd_hard_error_limit}: refused commands before the session is dropped
  */
 public record ListenerSettings(Optional<Path> tlsCertFile, Optional<Path> tlsKeyFile, int clientConnectionLimit,
-                               int sessionLimit, int recipientLimit, Duration timeout, Duration errorSleepTime) {
+                               int sessionLimit, int recipientLimit, Duration timeout, Duration errorSleepTime,
+                               int hardErrorLimit) {
 
     public static ListenerSettings postfixDefaults() {
         return new ListenerSettings(Optional.empty(), Optional.empty(), 50, 100, 1000, Duration.ofSeconds(300),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1), 20);
     }
 }

@@ -72,8 +72,4 @@ final class ConnectionCache {
     void closeAll() {
         expire(Duration.ofNanos(-1));
     }
-
-    synchronized int size() {
-        return idle.values().stream().mapToInt(Deque::size).sum();
-    }
 }

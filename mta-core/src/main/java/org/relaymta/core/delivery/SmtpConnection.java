@@ -99,10 +99,6 @@ final class SmtpConnection implements AutoCloseable {
         return c;
     }
 
-    String peer() {
-        return peer;
-    }
-
     /** Waits for the server greeting. */
     SmtpReply awaitGreeting(Duration timeout) throws SmtpSessionException {
         return await(handler.greeting, timeout, "initial server greeting");

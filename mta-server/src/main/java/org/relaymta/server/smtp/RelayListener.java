@@ -68,7 +68,7 @@ public final class RelayListener implements AutoCloseable {
                 .hostName(config.myhostname())
                 .softwareName("Relay MTA")
                 .messageHandlerFactory(ctx -> new RelayMessageHandler(shared.engine, ctx, mode != Mode.RELAY,
-                        shared.deadlines))
+                        shared.deadlines, shared.limiter))
                 // SubEthaSMTP only advertises this and checks MAIL FROM SIZE=; DATA is counted in the handler.
                 .maxMessageSize(limit <= 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit)
                 .insertReceivedHeaders()

@@ -15,6 +15,7 @@ import org.relaymta.core.RelayEngine;
 import org.relaymta.core.spool.Envelope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
@@ -33,12 +34,14 @@ final class RelayMessageHandler implements MessageHandler {
     private final RelayConfig config;
     private final boolean authRequired;
     private final java.util.concurrent.ScheduledExecutorService deadlines;
+    private final SessionLimiter limiter;
     private String sender;
     private final List<String> recipients = new ArrayList<>();
 
     RelayMessageHandler(RelayEngine engine, MessageContext context, boolean authRequired,
-                        java.util.concurrent.ScheduledExecutorService deadlines) {
+                        java.util.concurrent.ScheduledExecutorService deadlines, SessionLimiter limiter) {
         this.deadlines = deadlines;
+        this.limiter = limiter;
         this.engine = engine;
         this.context = context;
         this.config = engine.config();
@@ -52,7 +55,7 @@ final class RelayMessageHandler implements MessageHandler {
             address = address.substring(1, address.length() - 1);
         }
         if (containsControl(address) || address.contains(" ")) {
-            throw new RejectException(501, "5.1.7 Bad sender address syntax");
+            throw refuse(501, "5.1.7 Bad sender address syntax");
         }
         this.sender = address;
     }
@@ -65,14 +68,14 @@ final class RelayMessageHandler implements MessageHandler {
         }
         int at = address.lastIndexOf('@');
         if (address.isEmpty() || containsControl(address) || address.contains(" ") || at <= 0 || at == address.length() - 1) {
-            throw new RejectException(501, "5.1.3 Bad recipient address syntax");
+            throw refuse(501, "5.1.3 Bad recipient address syntax");
         }
         if (recipients.size() >= config.listener().recipientLimit()) {
-            throw new RejectException(452, "4.5.3 Error: too many recipients");
+            throw refuse(452, "4.5.3 Error: too many recipients");
         }
         if (!mayRelay()) {
             log.info("reject: RCPT from {}: 554 5.7.1 <{}>: Relay access denied; from=<{}>", clientIp(), address, sender);
-            throw new RejectException(554, "5.7.1 <" + address + ">: Relay access denied");
+            throw refuse(554, "5.7.1 <" + address + ">: Relay access denied");
         }
         recipients.add(address);
     }
@@ -158,6 +161,15 @@ final class RelayMessageHandler implements MessageHandler {
         log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", id, clientIp(), sender, recipients.size(), received,
                 message.bareNewlines() > 0 ? ", bare newlines normalized=" + message.bareNewlines() : "");
         return "2.0.0 Ok: queued as " + id;
+    }
+
+    /** A refused command; past {@code smtpd_hard_error_limit} the session is dropped, as Postfix does. */
+    private RejectException refuse(int code, String text) {
+        if (context instanceof Session session && limiter.tooManyErrors(session)) {
+            log.info("reject: {}: too many errors, disconnecting", clientIp());
+            return new DropConnectionException(421, "4.7.0 " + config.myhostname() + " Error: too many errors");
+        }
+        return new RejectException(code, text);
     }
 
     /**

@@ -21,6 +21,7 @@ final class SessionLimiter implements SessionHandler {
     private final Map<InetAddress, AtomicInteger> perClient = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
     private final Map<Session, InetAddress> accepted = new ConcurrentHashMap<>();
+    private final Map<Session, AtomicInteger> errors = new ConcurrentHashMap<>();
 
     SessionLimiter(Supplier<RelayConfig> config, RelayMetrics metrics) {
         this.config = config;
@@ -47,8 +48,15 @@ final class SessionLimiter implements SessionHandler {
         return SessionAcceptance.success();
     }
 
+    /** Counts a refused command of the session; true once it reached {@code smtpd_hard_error_limit}. */
+    boolean tooManyErrors(Session session) {
+        int n = errors.computeIfAbsent(session, k -> new AtomicInteger()).incrementAndGet();
+        return n >= config.get().listener().hardErrorLimit();
+    }
+
     @Override
     public void onSessionEnd(Session session) {
+        errors.remove(session);
         InetAddress client = accepted.remove(session);
         if (client == null) {
             return;
