@@ -161,6 +161,42 @@ class QueueManagerIT {
     }
 
     @Test
+    void aDelayWarningIsSentOnceWhenDelayWarningTimeIsSet() throws Exception {
+        int wiserPort = RelayHarness.freePort();
+        Wiser notices = Wiser.port(wiserPort);
+        notices.start();
+        MutableClock clock = new MutableClock();
+        try (RelayHarness relay = new RelayHarness(temp).clock(clock)
+                .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
+                .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s")
+                .mainCf("delay_warning_time = 4h")) {
+            Files.write(relay.configDir.resolve("postfix-relaymap.cf"), List.of("<> [127.0.0.1]:" + wiserPort));
+            relay.start();
+            try (TestSmtpClient client = relay.client()) {
+                assertThat(client.send("alice@one.test", "bob@ext.test",
+                        "Subject: slow\r\nMessage-ID: <m1@one.test>\r\n\r\nbody\r\n")).startsWith("250");
+            }
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            clock.advance(Duration.ofHours(4).plusSeconds(1));
+            relay.server.engine().queue().runDue();
+            DeliveryEvent warning = relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+            assertThat(warning.recipient()).isEqualTo("alice@one.test");
+            String report = deliveryStatus(notices.getMessages().get(0), "4.4.1");
+            assertThat(report).contains("Action: delayed", "Final-Recipient: rfc822; bob@ext.test");
+            assertThat(notices.getMessages().get(0).getMimeMessage().getSubject()).startsWith("Delayed Mail");
+            // Still queued, and warned only once.
+            clock.advance(Duration.ofHours(2));
+            relay.server.engine().queue().runDue();
+            assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, WAIT).recipient()).isEqualTo("bob@ext.test");
+            Thread.sleep(500);
+            assertThat(notices.getMessages()).hasSize(1);
+            assertThat(relay.server.engine().queue().messages()).hasSize(1);
+        } finally {
+            notices.stop();
+        }
+    }
+
+    @Test
     void aBounceOfANullSenderMessageIsNeverSent() throws Exception {
         try (ScriptedSmtpServer server = dataAwareUpstream(() -> "550 5.1.1 no such user");
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + server.port()).start();
