@@ -147,6 +147,8 @@ class FoundationRelayIT {
             assertThat(m.getEnvelopeReceiver()).isEqualTo("bob@ext.test");
             String data = new String(m.getData(), StandardCharsets.UTF_8);
             assertThat(data).startsWith("Received: ");
+            assertThat(data).containsPattern("Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n"
+                    + "\tby relay\\.test \\(Relay MTA\\) with ESMTP id [0-9A-F]{16}\r\n\tfor <bob@ext\\.test>; ");
             assertThat(data).endsWith("Subject: tls\r\n\r\nline one\r\nline two\r\n.\r\nafter the dot\r\n");
         } finally {
             wiser.stop();

@@ -71,7 +71,8 @@ public final class RelayListener implements AutoCloseable {
                         shared.deadlines, shared.limiter))
                 // SubEthaSMTP only advertises this and checks MAIL FROM SIZE=; DATA is counted in the handler.
                 .maxMessageSize(limit <= 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit)
-                .insertReceivedHeaders()
+                // Our handler writes the Received: header (with the queue id, without a reverse DNS lookup per message).
+                .insertReceivedHeaders(false)
                 .connectionTimeout((int) Math.max(1, config.listener().timeout().toMillis()), TimeUnit.MILLISECONDS)
                 .sessionHandler(shared.limiter)
                 // Like Postfix smtpd_tls_auth_only: no password over a plaintext session.

@@ -103,6 +103,13 @@ final class RelayMessageHandler implements MessageHandler {
             log.error("cannot create spool file: {}", e.getMessage());
             throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
+        try {
+            message.content().write(receivedHeader(message.queueId()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            message.abort();
+            drain(data);
+            throw endTransaction(451, "4.3.0 Error: queue file write error");
+        }
         long received = 0;
         boolean tooBig = false;
         IOException writeFailure = null;
@@ -161,6 +168,41 @@ final class RelayMessageHandler implements MessageHandler {
         log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", id, clientIp(), sender, recipients.size(), received,
                 message.bareNewlines() > 0 ? ", bare newlines normalized=" + message.bareNewlines() : "");
         return "2.0.0 Ok: queued as " + id;
+    }
+
+    private static final java.time.format.DateTimeFormatter RFC_5322_DATE =
+            java.time.format.DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z (z)", java.util.Locale.ROOT);
+
+    /**
+     * Postfix-style trace header: HELO name, client address literal (no reverse DNS per message),
+     * protocol (ESMTP, with S for TLS and A for authenticated), queue id, and the recipient when
+     * there is just one.
+     */
+    private String receivedHeader(String queueId) {
+        String helo = context.getHelo().map(RelayMessageHandler::printableToken).orElse("unknown");
+        String protocol = "ESMTP";
+        if (context instanceof Session s) {
+            protocol += (s.isTLSStarted() || s.getSocket() instanceof javax.net.ssl.SSLSocket ? "S" : "")
+                    + (s.isAuthenticated() ? "A" : "");
+        }
+        InetAddress ip = clientInetAddress();
+        String literal = ip == null ? "unknown" : ip instanceof java.net.Inet6Address ? "IPv6:" + ip.getHostAddress()
+                : ip.getHostAddress();
+        StringBuilder h = new StringBuilder(200);
+        h.append("Received: from ").append(helo).append(" ([").append(literal).append("])\r\n");
+        h.append("\tby ").append(config.myhostname()).append(" (Relay MTA) with ").append(protocol).append(" id ")
+                .append(queueId);
+        if (recipients.size() == 1) {
+            h.append("\r\n\tfor <").append(recipients.get(0)).append(">");
+        }
+        h.append("; ").append(RFC_5322_DATE.format(engine.clock().instant().atZone(java.time.ZoneId.systemDefault())))
+                .append("\r\n");
+        return h.toString();
+    }
+
+    private static String printableToken(String s) {
+        String t = s.length() > 255 ? s.substring(0, 255) : s;
+        return t.replaceAll("[^\\x21-\\x7e]", "?");
     }
 
     /** A refused command; past {@code smtpd_hard_error_limit} the session is dropped, as Postfix does. */
