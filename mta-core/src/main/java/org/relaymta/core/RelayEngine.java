@@ -98,7 +98,8 @@ public final class RelayEngine implements AutoCloseable {
         resolver = new DnsHostResolver(group, dnsServers);
         agent = new SmtpDeliveryAgent(group, resolver, directPort);
         agent.onSession(metrics::outboundSession);
-        int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(4, config.get().queue().destinationConcurrencyLimit());
+        // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
+        int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
         queue = new QueueManager(spool, config, agent, clock, threads);
         queue.addListener(metrics);
         listeners.forEach(queue::addListener);
@@ -407,7 +408,7 @@ public final class RelayEngine implements AutoCloseable {
             return this;
         }
 
-        /** Delivery threads; default: the destination concurrency limit. */
+        /** Delivery threads; default: twice the destination concurrency limit. */
         public Builder deliveryThreads(int threads) {
             this.deliveryThreads = threads;
             return this;

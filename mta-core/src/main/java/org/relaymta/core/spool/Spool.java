@@ -130,9 +130,11 @@ public final class Spool {
                 String name = p.getFileName().toString();
                 if (QueueIds.looksLikeId(name)) {
                     files.add(p);
-                } else if (name.endsWith(STATE_SUFFIX) && !Files.exists(queue.resolve(name.substring(0, name.length() - STATE_SUFFIX.length())))) {
+                } else if (removePartialFiles && name.endsWith(STATE_SUFFIX)
+                        && !Files.exists(queue.resolve(name.substring(0, name.length() - STATE_SUFFIX.length())))) {
                     Files.deleteIfExists(p);
-                } else if (name.endsWith(".tmp")) {
+                } else if (removePartialFiles && name.endsWith(".tmp")) {
+                    // Only at start: a running relay may be replacing a state file right now.
                     Files.deleteIfExists(p);
                 }
             }
@@ -181,7 +183,7 @@ public final class Spool {
         String sender = null;
         List<String> rcpts = new ArrayList<>();
         long offset;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 4096)) {
             ByteArrayOutputStream line = new ByteArrayOutputStream();
             long pos = 0;
             boolean first = true;
