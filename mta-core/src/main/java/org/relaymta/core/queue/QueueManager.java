@@ -444,11 +444,18 @@ public final class QueueManager implements AutoCloseable {
         }
         // An operator may have held it during the attempt.
         next = next.withQueueState(latest.state() == QueueState.HOLD ? QueueState.HOLD : QueueState.DEFERRED);
+        // A shutdown interrupts running deliveries; the outcome is still worth recording, and an
+        // interrupted thread cannot write a file (ClosedByInterruptException).
+        boolean interrupted = Thread.interrupted();
         try {
             spool.saveState(next);
         } catch (IOException e) {
             // The message file is intact; losing the state only repeats deliveries.
-            log.error("queue: cannot save state of {}: {}", message.id(), e.getMessage());
+            log.error("queue: cannot save state of {}: {}", message.id(), e.toString());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         index.put(message.id(), next);
         events.forEach(this::publish);
