@@ -97,6 +97,64 @@ class DeliveryEngineIT {
     }
 
     @Test
+    void fallbackRelayIsTriedAfterTheRelayHostAndABrokenRelayhostDefers435() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser fallback = Wiser.port(port);
+        fallback.start();
+        try (TestDnsServer dns = new TestDnsServer();
+             RelayHarness relay = new RelayHarness(temp).dns(dns.address(), 25)
+                     .env("DEFAULT_RELAY_HOST", "[no-such-relay.test]:587")
+                     .mainCf("smtp_fallback_relay = [127.0.0.1]:" + port).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: fb\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(e.relay()).isEqualTo("127.0.0.1[127.0.0.1]:" + port);
+        } finally {
+            fallback.stop();
+        }
+        try (TestDnsServer dns = new TestDnsServer();
+             RelayHarness relay = new RelayHarness(temp.resolve("b")).dns(dns.address(), 25)
+                     .env("DEFAULT_RELAY_HOST", "[no-such-relay.test]:587").start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: broken\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            // Postfix's safety net: a misconfigured relayhost defers instead of bouncing everything.
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.dsn()).isEqualTo("4.3.5");
+            assertThat(e.reason()).contains("relayhost configuration problem", "no-such-relay.test");
+        }
+    }
+
+    @Test
+    void heloIsUsedWhenEhloIsRefused() throws Exception {
+        try (ScriptedSmtpServer old = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase();
+                if (cmd.startsWith("EHLO")) {
+                    return "502 5.5.2 Error: command not recognized";
+                }
+                if (cmd.startsWith("HELO")) {
+                    return "250 scripted.test";
+                }
+                if (cmd.equals("DATA")) {
+                    return "354 go ahead";
+                }
+                if (cmd.equals("QUIT")) {
+                    return "221 bye";
+                }
+                return "250 ok";
+            });
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + old.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: old\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(old.received).anyMatch(l -> l.startsWith("HELO relay.test"));
+            assertThat(old.received).noneMatch(l -> l.startsWith("STARTTLS"));
+        }
+    }
+
+    @Test
     void aMessageOverTheServersSizeBouncesWithoutBeingSent() throws Exception {
         try (ScriptedSmtpServer small = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
                 () -> "250 ok", "SIZE 100");
