@@ -44,6 +44,8 @@ class SecretsHygieneIT {
         Files.createDirectories(config);
         Files.writeString(config.resolve("postfix-main.cf"), "smtp_tls_wrappermode = yes\nsmtpd_error_sleep_time = 0s\n");
         Files.write(config.resolve("postfix-sasl-password.cf"), List.of("@two.test mapuser:" + MAP_PASSWORD));
+        Files.setPosixFilePermissions(config.resolve("postfix-sasl-password.cf"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         Files.write(config.resolve("postfix-accounts.cf"),
                 List.of("alice@one.test|{SHA512-CRYPT}" + Crypt.crypt(ACCOUNT_PASSWORD, "$6$saltsalt")));
         Map<String, String> env = new HashMap<>();
@@ -104,6 +106,8 @@ class SecretsHygieneIT {
         }
         String all = String.join("\n", outputs);
         assertThat(all).contains("SASL authentication failed", "status=deferred", "mapuser", "alice@one.test");
+        // The credentials file was written with the default umask: the relay says it should be 0600.
+        assertThat(outputs.get(2)).contains("postfix-sasl-password.cf is readable by others", "chmod 600");
         for (String secret : List.of(RELAY_PASSWORD, MAP_PASSWORD, ACCOUNT_PASSWORD, TYPED_WRONG)) {
             assertThat(all).as("output must not contain " + secret).doesNotContain(secret)
                     .doesNotContain(Base64.getEncoder().encodeToString(secret.getBytes(StandardCharsets.UTF_8)));
