@@ -110,33 +110,13 @@ final class RelayMessageHandler implements MessageHandler {
             drain(data);
             throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
-        long received = 0;
-        boolean tooBig = false;
-        IOException writeFailure = null;
-        byte[] buffer = new byte[BUFFER];
-        OutputStream out = message.content();
-        int n;
         // A slow-drip client is cut off at the deadline: the watchdog answers 421 and closes the socket,
-        // which ends the blocked read below; the partial message is thrown away.
+        // which ends the blocked read; the partial message is thrown away.
         java.util.concurrent.ScheduledFuture<?> watchdog = deadlines.schedule(this::dataDeadlineExceeded,
                 config.listener().timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        Copied copied;
         try {
-        // Always read to the end of DATA, whatever happens, so the session stays in sync.
-        while ((n = data.read(buffer)) != -1) {
-            received += n;
-            if (tooBig || writeFailure != null) {
-                continue;
-            }
-            if (received > limit) {
-                tooBig = true;
-                continue;
-            }
-            try {
-                out.write(buffer, 0, n);
-            } catch (IOException e) {
-                writeFailure = e;
-            }
-        }
+            copied = copy(data, message.content(), limit);
         } catch (IOException | RuntimeException e) {
             // The client went away (or was cut off) mid-DATA: nothing was acknowledged, keep nothing.
             message.abort();
@@ -144,14 +124,15 @@ final class RelayMessageHandler implements MessageHandler {
         } finally {
             watchdog.cancel(false);
         }
-        if (tooBig) {
+        long received = copied.bytes();
+        if (copied.tooBig()) {
             message.abort();
             log.info("reject: DATA from {}: 552 5.3.4 message size {} exceeds limit {}", clientIp(), received, limit);
             throw endTransaction(552, "5.3.4 Error: message file too big");
         }
-        if (writeFailure != null) {
+        if (copied.writeFailure() != null) {
             message.abort();
-            log.error("spool write failed: {}", writeFailure.getMessage());
+            log.error("spool write failed: {}", copied.writeFailure().getMessage());
             throw endTransaction(451, "4.3.0 Error: queue file write error");
         }
         if (message.bareNewlines() > 0 && config.bareNewlinePolicy() == BareNewlinePolicy.REJECT) {
@@ -239,6 +220,37 @@ final class RelayMessageHandler implements MessageHandler {
                 // already closed
             }
         }
+    }
+
+    private record Copied(long bytes, boolean tooBig, IOException writeFailure) {
+    }
+
+    /**
+     * Copies DATA into the spool, always reading to the end of data whatever happens, so that the
+     * session stays in sync: past the size limit, or after a write failure, the rest is discarded.
+     */
+    private static Copied copy(InputStream data, OutputStream out, long limit) throws IOException {
+        byte[] buffer = new byte[BUFFER];
+        long received = 0;
+        boolean tooBig = false;
+        IOException writeFailure = null;
+        int n;
+        while ((n = data.read(buffer)) != -1) {
+            received += n;
+            if (tooBig || writeFailure != null) {
+                continue;
+            }
+            if (received > limit) {
+                tooBig = true;
+                continue;
+            }
+            try {
+                out.write(buffer, 0, n);
+            } catch (IOException e) {
+                writeFailure = e;
+            }
+        }
+        return new Copied(received, tooBig, writeFailure);
     }
 
     private static void drain(InputStream in) throws IOException {
