@@ -30,18 +30,29 @@ class FoundationRelayIT {
     @TempDir
     Path temp;
 
-    @Test
-    void deliversThroughGreenMailWithAuthOverImplicitTls() throws Exception {
-        int port = RelayHarness.freePort();
+    /** A GreenMail upstream on implicit TLS (SMTPS) that knows USER / PASSWORD. */
+    private static GreenMail greenMailSmtps(int port) {
         GreenMail greenMail = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS));
         greenMail.setUser(USER, USER, PASSWORD);
         greenMail.start();
-        try (RelayHarness relay = new RelayHarness(temp)
+        return greenMail;
+    }
+
+    /** A relay sending through the upstream on {@code port} in wrapper mode, as USER with {@code password}. */
+    private RelayHarness relayWithCredentials(int port, String password) throws java.io.IOException {
+        return new RelayHarness(temp)
                 .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port)
                 .env("RELAY_USER", USER)
-                .env("RELAY_PASSWORD", PASSWORD)
+                .env("RELAY_PASSWORD", password)
                 .mainCf("smtp_tls_wrappermode = yes")
                 .start();
+    }
+
+    @Test
+    void deliversThroughGreenMailWithAuthOverImplicitTls() throws Exception {
+        int port = RelayHarness.freePort();
+        GreenMail greenMail = greenMailSmtps(port);
+        try (RelayHarness relay = relayWithCredentials(port, PASSWORD);
              TestSmtpClient client = relay.client()) {
             assertThat(relay.server.config().tlsLevel().postfixName()).isEqualTo("encrypt");
             assertThat(client.command("MAIL FROM:<alice@one.test>")).startsWith("250");
@@ -85,15 +96,8 @@ class FoundationRelayIT {
     @Test
     void rejectedAuthIsDeferredWithTheServersReplyNotBounced() throws Exception {
         int port = RelayHarness.freePort();
-        GreenMail greenMail = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS));
-        greenMail.setUser(USER, USER, PASSWORD);
-        greenMail.start();
-        try (RelayHarness relay = new RelayHarness(temp)
-                .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port)
-                .env("RELAY_USER", USER)
-                .env("RELAY_PASSWORD", "wrong-password")
-                .mainCf("smtp_tls_wrappermode = yes")
-                .start();
+        GreenMail greenMail = greenMailSmtps(port);
+        try (RelayHarness relay = relayWithCredentials(port, "wrong-password");
              TestSmtpClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: x\r\n\r\nbody\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);

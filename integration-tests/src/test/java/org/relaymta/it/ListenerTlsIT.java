@@ -86,14 +86,8 @@ class ListenerTlsIT {
             }
 
             int smtpsPort = relay.extraPorts().get(0);
-            Properties p = new Properties();
-            p.put("mail.smtp.host", "127.0.0.1");
-            p.put("mail.smtp.port", Integer.toString(smtpsPort));
-            p.put("mail.smtp.auth", "true");
+            Properties p = SubmissionAndMetricsIT.clientProperties(smtpsPort);
             p.put("mail.smtp.ssl.enable", "true");
-            p.put("mail.smtp.ssl.trust", "*");
-            p.put("mail.smtp.ssl.checkserveridentity", "false");
-            p.put("mail.smtp.timeout", "10000");
             MimeMessage m = new MimeMessage(Session.getInstance(p));
             m.setFrom(new InternetAddress("alice@one.test"));
             m.setRecipient(Message.RecipientType.TO, new InternetAddress("bob@ext.test"));

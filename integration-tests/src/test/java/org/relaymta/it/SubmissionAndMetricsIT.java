@@ -40,17 +40,23 @@ class SubmissionAndMetricsIT {
     @TempDir
     Path temp;
 
-    private static Properties submission(int port, String mechanisms) {
+    /** Jakarta Mail client properties for the relay's TLS listeners (self-signed certificate, no host check). */
+    static Properties clientProperties(int port) {
         Properties p = new Properties();
         p.put("mail.smtp.host", "127.0.0.1");
         p.put("mail.smtp.port", Integer.toString(port));
         p.put("mail.smtp.auth", "true");
-        p.put("mail.smtp.starttls.enable", "true");
-        p.put("mail.smtp.starttls.required", "true");
         p.put("mail.smtp.ssl.trust", "*");
         p.put("mail.smtp.ssl.checkserveridentity", "false");
-        p.put("mail.smtp.auth.mechanisms", mechanisms);
         p.put("mail.smtp.timeout", "10000");
+        return p;
+    }
+
+    private static Properties submission(int port, String mechanisms) {
+        Properties p = clientProperties(port);
+        p.put("mail.smtp.starttls.enable", "true");
+        p.put("mail.smtp.starttls.required", "true");
+        p.put("mail.smtp.auth.mechanisms", mechanisms);
         return p;
     }
 

@@ -231,35 +231,12 @@ public final class QueueManager implements AutoCloseable {
 
     /** Postfix {@code postsuper -h}: keeps messages from being delivered until released. */
     public int hold(String idOrAll) throws IOException {
-        int n = 0;
-        for (String id : select(idOrAll)) {
-            SpooledMessage m = index.computeIfPresent(id, (k, v) -> v.withQueueState(QueueState.HOLD));
-            if (m != null) {
-                unschedule(id);
-                spool.saveState(m);
-                log.info("{}: placed on hold", id);
-                n++;
-            }
-        }
-        return n;
+        return changeState(idOrAll, m -> true, QueueState.HOLD, "placed on hold");
     }
 
     /** Postfix {@code postsuper -H}: releases held messages for delivery now. */
     public int release(String idOrAll) throws IOException {
-        int n = 0;
-        for (String id : select(idOrAll)) {
-            SpooledMessage current = index.get(id);
-            if (current == null || current.state() != QueueState.HOLD) {
-                continue;
-            }
-            SpooledMessage m = current.withQueueState(QueueState.DEFERRED).withNextAttempt(clock.instant());
-            index.put(id, m);
-            spool.saveState(m);
-            schedule(id, clock.instant());
-            log.info("{}: released from hold", id);
-            n++;
-        }
-        return n;
+        return changeState(idOrAll, m -> m.state() == QueueState.HOLD, QueueState.DEFERRED, "released from hold");
     }
 
     /**
@@ -267,17 +244,31 @@ public final class QueueManager implements AutoCloseable {
      * them now. (Routing is always done at delivery time here, so this releases and schedules them.)
      */
     public int requeue(String idOrAll) throws IOException {
-        int n = 0;
         deadDestinations.clear();
+        return changeState(idOrAll, m -> true, QueueState.ACTIVE, "requeued");
+    }
+
+    /** Moves the selected messages to {@code state}, saved in the spool; unless held, they are tried now. */
+    private int changeState(String idOrAll, java.util.function.Predicate<SpooledMessage> applies, QueueState state,
+                            String what) throws IOException {
+        int n = 0;
         for (String id : select(idOrAll)) {
             SpooledMessage current = index.get(id);
-            if (current == null) {
+            if (current == null || !applies.test(current)) {
                 continue;
             }
-            SpooledMessage m = current.withQueueState(QueueState.ACTIVE).withNextAttempt(clock.instant());
+            SpooledMessage m = current.withQueueState(state);
+            if (state != QueueState.HOLD) {
+                m = m.withNextAttempt(clock.instant());
+            }
             index.put(id, m);
             spool.saveState(m);
-            schedule(id, clock.instant());
+            if (state == QueueState.HOLD) {
+                unschedule(id);
+            } else {
+                schedule(id, clock.instant());
+            }
+            log.info("{}: {}", id, what);
             n++;
         }
         return n;
