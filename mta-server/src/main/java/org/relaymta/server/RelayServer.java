@@ -49,15 +49,15 @@ public final class RelayServer implements AutoCloseable {
                     : ServerTls.selfSigned(settings.dataDir().resolve("tls"), initial.myhostname());
             shared = new RelayListener.Shared(engine, config::get, tls);
             this.listener = new RelayListener(shared, settings.listen(), RelayListener.Mode.RELAY);
-            listener.start();
+            start(listener, settings.listen());
             if (settings.submissionListen() != null) {
                 RelayListener l = new RelayListener(shared, settings.submissionListen(), RelayListener.Mode.SUBMISSION);
-                l.start();
+                start(l, settings.submissionListen());
                 extraListeners.add(l);
             }
             if (settings.smtpsListen() != null) {
                 RelayListener l = new RelayListener(shared, settings.smtpsListen(), RelayListener.Mode.SMTPS);
-                l.start();
+                start(l, settings.smtpsListen());
                 extraListeners.add(l);
             }
         } catch (RuntimeException | IOException e) {
@@ -79,10 +79,25 @@ public final class RelayServer implements AutoCloseable {
                 adminServer = new AdminServer(settings.adminListen(), engine.queue(), this::health, registry::scrape);
             } catch (IOException e) {
                 close();
-                throw new IOException("cannot listen for admin requests on " + settings.adminListen() + ": " + e.getMessage(), e);
+                throw new IOException("cannot listen for admin requests on " + settings.adminListen().getAddress().getHostAddress()
+                        + ":" + settings.adminListen().getPort() + ": " + e.getMessage(), e);
             }
         }
         this.admin = adminServer;
+    }
+
+    /** Starts a listener; a bind failure says which address and why. */
+    private static void start(RelayListener l, java.net.InetSocketAddress address) throws IOException {
+        try {
+            l.start();
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String where = (address.getAddress() == null ? "*" : address.getAddress().getHostAddress()) + ":" + address.getPort();
+            throw new IOException("cannot listen for SMTP on " + where + ": " + root.getMessage(), e);
+        }
     }
 
     /** Healthy when the listener runs and the spool can take mail. */

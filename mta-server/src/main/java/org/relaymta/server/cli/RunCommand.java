@@ -122,9 +122,6 @@ final class RunCommand implements Callable<Integer> {
 
     private static String describe(Throwable e) {
         String m = e.getMessage();
-        if (e instanceof java.net.BindException || (e.getCause() instanceof java.net.BindException)) {
-            return "cannot listen: " + (m == null ? "address in use" : m);
-        }
         return m == null ? e.toString() : m;
     }
 }
