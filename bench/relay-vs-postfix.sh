@@ -4,6 +4,8 @@
 #
 #   bench/relay-vs-postfix.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]      (defaults 10000 20 4096)
 #   BENCH_SKIP_POSTFIX=1 bench/relay-vs-postfix.sh                    (this relay only)
+#   BENCH_WARMUP=20000 bench/relay-vs-postfix.sh                      (send 20000 first, unmeasured:
+#                                                                      a long-running JVM, JIT done)
 #
 # Needs: a JDK and Maven (the relay), and Debian's postfix package (smtp-source, smtp-sink, postfix).
 # It installs postfix with apt-get when it is missing. The Postfix run reconfigures the machine's
@@ -84,13 +86,26 @@ run_load() {
   echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t0" | bc)"
 }
 
+# Optional unmeasured warm-up (in this shell, so the sink it restarts stays tracked).
+warm_up() {
+  local port=$1
+  [ "${BENCH_WARMUP:-0}" -gt 0 ] || return 0
+  smtp-source -s "$SESSIONS" -m "$BENCH_WARMUP" -l "$SIZE" -f bench@one.test -t sink@ext.test "127.0.0.1:$port"
+  local saved=$N
+  N=$BENCH_WARMUP
+  wait_for_sink
+  N=$saved
+  stop_sink
+  start_sink
+}
+
 report() {
   local name=$1 inject=$2 e2e=$3 rss=$4
   printf '%-10s %6d msgs  inject %8.1f msg/s  end-to-end %8.1f msg/s  (%.2f s)  peak RSS %s\n' \
     "$name" "$N" "$(echo "$N / $inject" | bc -l)" "$(echo "$N / $e2e" | bc -l)" "$e2e" "$rss"
 }
 
-echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; machine: $(nproc) cores"
+echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; warm-up ${BENCH_WARMUP:-0} messages; machine: $(nproc) cores"
 
 # --- this relay ---
 (cd "$root" && ./mta --version >/dev/null)   # builds when needed, outside the measurement
@@ -101,6 +116,7 @@ DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_PORT" M
   "$root/mta" run > "$work/relay.log" 2>&1 &
 relay_pid=$!
 for _ in $(seq 1 100); do grep -q '^outbound:' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
+warm_up "$RELAY_PORT"
 read -r inject e2e < <(run_load "$RELAY_PORT")
 # ./mta execs java, so the launched PID is the JVM's.
 rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$relay_pid/status")
@@ -126,6 +142,7 @@ postconf -M "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd"
 start_sink
 postfix start >/dev/null 2>&1 || { echo "postfix did not start; see /var/log/postfix-bench.log" >&2; exit 1; }
 sleep 1
+warm_up "$POSTFIX_PORT"
 read -r p_inject p_e2e < <(run_load "$POSTFIX_PORT")
 p_rss=$(ps -o rss= -C smtpd,cleanup,qmgr,smtp,master,trivial-rewrite,postlogd 2>/dev/null | awk '{s+=$1} END {printf "%.0f MiB (all processes)", s/1024}')
 report postfix "$p_inject" "$p_e2e" "$p_rss"
