@@ -123,10 +123,11 @@ public final class ConfigLoader {
             }
         }
 
+        Map<String, String> accounts = accounts();
         Map<String, List<NextHop>> implicit = new LinkedHashMap<>();
         if (relayHostEntry.isPresent()) {
             List<NextHop> hops = List.of(NextHop.parse(relayHostEntry.get(), "RELAY_HOST"));
-            for (String domain : localSenderDomains()) {
+            for (String domain : localSenderDomains(accounts.keySet())) {
                 if (relayMap.lookup("@" + domain).isEmpty()) {
                     implicit.put(domain, hops);
                 }
@@ -233,7 +234,7 @@ public final class ConfigLoader {
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts());
+                listenerSettings(main), accounts);
     }
 
     private ListenerSettings listenerSettings(MainCf main) {
@@ -379,17 +380,10 @@ public final class ConfigLoader {
         return PostfixTable.read(path.get());
     }
 
-    /** Domains this mail stack sends as (relay-semantics section 1.3). */
-    Set<String> localSenderDomains() {
+    /** Domains this mail stack sends as (relay-semantics section 1.3): accounts, virtual keys, the variable. */
+    Set<String> localSenderDomains(Set<String> accountAddresses) {
         Set<String> domains = new LinkedHashSet<>();
-        Path accounts = configDir.resolve(ACCOUNTS_FILE);
-        for (String line : readLines(accounts)) {
-            String s = line.strip();
-            if (s.isEmpty() || s.startsWith("#")) {
-                continue;
-            }
-            int bar = s.indexOf('|');
-            String address = bar < 0 ? s : s.substring(0, bar);
+        for (String address : accountAddresses) {
             addDomain(domains, address);
         }
         Path virtual = configDir.resolve(VIRTUAL_FILE);
