@@ -331,6 +331,9 @@ public final class RelayEngine implements AutoCloseable {
         if (agent != null) {
             agent.close();
         }
+        if (spool != null) {
+            spool.close();
+        }
         if (resolver != null) {
             try {
                 resolver.close();

@@ -17,6 +17,8 @@ final class DirectorySync {
     private long completed;
     private boolean syncing;
     private IOException failure;
+    /** Opened once: only the leader of a round uses it, so it needs no further locking. */
+    private FileChannel channel;
 
     DirectorySync(Path directory) {
         this.directory = directory;
@@ -46,8 +48,11 @@ final class DirectorySync {
             covers = requested;
         }
         IOException error = null;
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
+        try {
+            if (channel == null) {
+                channel = FileChannel.open(directory, StandardOpenOption.READ);
+            }
+            channel.force(true);
         } catch (IOException e) {
             error = e;
         }
@@ -66,6 +71,26 @@ final class DirectorySync {
     private void throwIfFailed() throws IOException {
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /** Releases the directory handle; a later sync opens it again. */
+    synchronized void close() {
+        while (syncing) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing was pending on it
+            }
+            channel = null;
         }
     }
 

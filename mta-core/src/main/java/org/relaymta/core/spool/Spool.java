@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>Per-recipient state after an attempt lives in a small {@code ID.state} file beside the message,
  * replaced atomically.
  */
-public final class Spool {
+public final class Spool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
     static final String MAGIC = "RELAYMTA-SPOOL 1";
     /** Trailers of equal length; the last digit says whether the content has 8-bit bytes. */
@@ -330,6 +330,11 @@ public final class Spool {
                 return n;
             }
         };
+    }
+
+    /** Releases the directory handle kept for fsyncs. */
+    public void close() {
+        queueSync.close();
     }
 
     /** False once a directory fsync failed: the spool must not acknowledge mail any more. */
