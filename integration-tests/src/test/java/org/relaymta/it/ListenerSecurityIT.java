@@ -226,6 +226,38 @@ class ListenerSecurityIT {
         relayStillServes("after starttls injection");
     }
 
+    /** PIPELINING (RFC 2920): two whole transactions and QUIT in one write get their replies in order. */
+    @Test
+    void pipelinedTransactionsInOneWriteAreAnsweredInOrder() throws Exception {
+        relay.start();
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            readReply(in);
+            out.write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
+            String ehlo = readReply(in);
+            assertThat(ehlo).contains("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES").doesNotContain("AUTH");
+            String one = "MAIL FROM:<a@one.test>\r\nRCPT TO:<b@ext.test>\r\nDATA\r\n";
+            out.write((one + "Subject: p1\r\n\r\n..dot\r\n.\r\n" + one + "Subject: p2\r\n\r\nx\r\n.\r\nQUIT\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            for (int i = 0; i < 2; i++) {
+                assertThat(readReply(in)).startsWith("250 2.1.0");
+                assertThat(readReply(in)).startsWith("250 2.1.5");
+                assertThat(readReply(in)).startsWith("354");
+                assertThat(readReply(in)).matches("250 2\\.0\\.0 Ok: queued as [0-9A-F]+");
+            }
+            assertThat(readReply(in)).startsWith("221 2.0.0");
+        }
+        relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+        relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
+        assertThat(upstream.getMessages()).hasSize(2);
+        String first = new String(upstream.getMessages().stream().filter(m -> new String(m.getData(), StandardCharsets.ISO_8859_1)
+                .contains("Subject: p1")).findFirst().orElseThrow().getData(), StandardCharsets.ISO_8859_1);
+        assertThat(first).contains("\r\n.dot\r\n").doesNotContain("..dot");
+    }
+
     @Test
     void authWithBadBase64IsASyntaxError() throws Exception {
         relay.start();

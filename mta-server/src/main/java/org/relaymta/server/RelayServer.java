@@ -62,6 +62,9 @@ public final class RelayServer implements AutoCloseable {
             }
         } catch (RuntimeException | IOException e) {
             extraListeners.forEach(RelayListener::close);
+            if (shared != null) {
+                shared.close();
+            }
             engine.close();
             throw e;
         }
@@ -90,7 +93,7 @@ public final class RelayServer implements AutoCloseable {
     private static void start(RelayListener l, java.net.InetSocketAddress address) throws IOException {
         try {
             l.start();
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             Throwable root = e;
             while (root.getCause() != null) {
                 root = root.getCause();

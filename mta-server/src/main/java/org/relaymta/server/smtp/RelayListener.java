@@ -1,15 +1,34 @@
 package org.relaymta.server.smtp;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.server.tls.ServerTls;
-import org.subethamail.smtp.server.SMTPServer;
 
-/** An inbound SMTP listener (SubEthaSMTP) in front of the relay engine. */
+/**
+ * An inbound SMTP listener in front of the relay engine: a Netty server whose event loops serve
+ * every session, so no thread waits on an idle client. The only blocking steps (the spool's fsync
+ * before {@code 250}, password hashing) run on a small worker pool.
+ */
 public final class RelayListener implements AutoCloseable {
 
     /** What the listener requires of clients. */
@@ -22,98 +41,110 @@ public final class RelayListener implements AutoCloseable {
         SMTPS
     }
 
-    /** Parts shared by all listeners of one relay. */
+    /** Parts shared by all listeners of one relay: event loops, worker pool, limits, accounts. */
     public static final class Shared implements AutoCloseable {
         final RelayEngine engine;
         final Supplier<RelayConfig> config;
         final SSLContext tls;
         final AccountAuthenticator authenticator;
         final SessionLimiter limiter;
-        /** Watchdogs for the DATA deadline of the sessions of these listeners. */
-        final java.util.concurrent.ScheduledExecutorService deadlines =
-                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "mta-smtp-deadlines");
-                    t.setDaemon(true);
-                    return t;
-                });
+        final EventLoopGroup loops;
+        /** Spool commits (fsync) and password checks: blocking work kept off the event loops. */
+        final ExecutorService workers;
 
         public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
             this.engine = engine;
             this.config = config;
             this.tls = tls;
-            this.authenticator = new AccountAuthenticator(config, engine.metrics(), tls != null);
+            this.authenticator = new AccountAuthenticator(config, engine.metrics());
             this.limiter = new SessionLimiter(config, engine.metrics());
+            this.loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+                    new DefaultThreadFactory("mta-smtpd", true), NioIoHandler.newFactory());
+            AtomicInteger n = new AtomicInteger();
+            this.workers = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "mta-smtpd-worker-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
         }
 
         /** A relay listener for an embedding application: self-signed TLS kept in {@code tlsDir}. */
-        public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws java.io.IOException {
+        public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws IOException {
             return new Shared(engine, engine::config, ServerTls.selfSigned(tlsDir, engine.config().myhostname()));
         }
 
         @Override
         public void close() {
-            deadlines.shutdownNow();
+            loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            workers.shutdown();
         }
     }
 
-    private final SMTPServer server;
+    private final Shared shared;
+    private final InetSocketAddress listen;
     private final Mode mode;
+    private volatile Channel serverChannel;
 
     public RelayListener(Shared shared, InetSocketAddress listen, Mode mode) {
+        this.shared = shared;
+        this.listen = listen;
         this.mode = mode;
-        RelayConfig config = shared.config.get();
-        long limit = config.messageSizeLimit();
-        SMTPServer.Builder b = SMTPServer.port(listen.getPort())
-                .bindAddress(listen.getAddress())
-                .hostName(config.myhostname())
-                .softwareName("Relay MTA")
-                .messageHandlerFactory(ctx -> new RelayMessageHandler(shared.engine, ctx, mode != Mode.RELAY,
-                        shared.deadlines, shared.limiter))
-                // SubEthaSMTP only advertises this and checks MAIL FROM SIZE=; DATA is counted in the handler.
-                .maxMessageSize(limit <= 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit)
-                // Our handler writes the Received: header (with the queue id, without a reverse DNS lookup per message).
-                .insertReceivedHeaders(false)
-                .connectionTimeout((int) Math.max(1, config.listener().timeout().toMillis()), TimeUnit.MILLISECONDS)
-                .sessionHandler(shared.limiter)
-                // Like Postfix smtpd_tls_auth_only: no password over a plaintext session.
-                .showAuthCapabilitiesBeforeSTARTTLS(false)
-                // Our handler answers the limit with 452 4.5.3; SubEthaSMTP's own check must not fire first.
-                .maxRecipients(config.listener().recipientLimit() + 1)
-                .authenticationHandlerFactory(shared.authenticator)
-                .serverThreadName("mta-smtp-" + mode.name().toLowerCase());
-        if (shared.tls != null) {
-            if (mode == Mode.SMTPS) {
-                b.serverSocketFactory(ServerTls.implicitTls(shared.tls));
-            } else {
-                b.startTlsSocketFactory(ServerTls.startTls(shared.tls)).enableTLS();
-            }
-        }
-        if (mode == Mode.SUBMISSION) {
-            b.requireTLS().requireAuth();
-        } else if (mode == Mode.SMTPS) {
-            b.requireAuth();
-        }
-        this.server = b.build();
     }
 
-    public void start() {
-        server.start();
+    /** Binds the listen address; a failure (address in use, no permission) is thrown as it is. */
+    public void start() throws IOException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(shared.loops)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 512)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        RelayConfig config = shared.config.get();
+                        if (mode == Mode.SMTPS) {
+                            ch.pipeline().addLast("tls", new SslHandler(ServerTls.serverEngine(shared.tls)));
+                        }
+                        long idle = Math.max(1, config.listener().timeout().toMillis());
+                        ch.pipeline().addLast("idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
+                        ch.pipeline().addLast("smtp", new SmtpSession(shared, mode, config, mode == Mode.SMTPS));
+                    }
+                });
+        try {
+            serverChannel = b.bind(listen).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding " + listen, e);
+        } catch (Exception e) {
+            // Netty rethrows the bind failure (a checked BindException) from sync().
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     public boolean running() {
-        return server.isRunning();
+        Channel c = serverChannel;
+        return c != null && c.isActive();
     }
 
     public int port() {
-        return server.getPortAllocated();
+        Channel c = serverChannel;
+        return c == null ? -1 : ((InetSocketAddress) c.localAddress()).getPort();
     }
 
     public Mode mode() {
         return mode;
     }
 
+    /** Stops accepting; sessions in progress end with the shared event loops. */
     @Override
     public void close() {
-        server.stop();
+        Channel c = serverChannel;
+        if (c != null) {
+            c.close().syncUninterruptibly();
+        }
     }
 }

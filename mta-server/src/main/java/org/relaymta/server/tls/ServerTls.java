@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;
 import java.math.BigInteger;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +21,6 @@ import java.util.Date;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.SSLSocket;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -38,8 +35,6 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.relaymta.config.ConfigException;
-import org.subethamail.smtp.server.SSLSocketCreator;
-import org.subethamail.smtp.server.ServerSocketCreator;
 
 /**
  * The listener's TLS: a PEM key and certificate chain (Postfix {@code smtpd_tls_*} files), or a
@@ -136,25 +131,11 @@ public final class ServerTls {
         return ctx;
     }
 
-    /** STARTTLS sockets restricted to TLS 1.2+. */
-    public static SSLSocketCreator startTls(SSLContext ctx) {
-        return socket -> {
-            InetSocketAddress remote = (InetSocketAddress) socket.getRemoteSocketAddress();
-            SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(socket, remote.getHostString(), socket.getPort(), true);
-            s.setUseClientMode(false);
-            s.setEnabledProtocols(PROTOCOLS);
-            return s;
-        };
+    /** A server-side TLS engine restricted to TLS 1.2+ (STARTTLS and implicit TLS alike). */
+    public static javax.net.ssl.SSLEngine serverEngine(SSLContext ctx) {
+        javax.net.ssl.SSLEngine engine = ctx.createSSLEngine();
+        engine.setUseClientMode(false);
+        engine.setEnabledProtocols(PROTOCOLS);
+        return engine;
     }
-
-    /** Implicit-TLS (port 465 style) server sockets, TLS 1.2+. */
-    public static ServerSocketCreator implicitTls(SSLContext ctx) {
-        return () -> {
-            SSLServerSocket s = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket();
-            s.setEnabledProtocols(PROTOCOLS);
-            return s;
-        };
-    }
-
-
 }
