@@ -262,7 +262,7 @@ public final class QueueManager implements AutoCloseable {
                 m = m.withNextAttempt(clock.instant());
             }
             index.put(id, m);
-            spool.saveState(m);
+            index.put(id, spool.saveState(m));
             if (state == QueueState.HOLD) {
                 unschedule(id);
             } else {
@@ -423,8 +423,8 @@ public final class QueueManager implements AutoCloseable {
             next = next.withDelayWarned();
         }
         if (!pending) {
-            index.remove(message.id());
-            removeQuietly(next, message.id());
+            SpooledMessage stored = index.remove(message.id());
+            removeQuietly(stored == null ? next : next.withLocationOf(stored), message.id());
             events.forEach(this::publish);
             return;
         }
@@ -433,13 +433,14 @@ public final class QueueManager implements AutoCloseable {
             events.forEach(this::publish);
             return;
         }
-        // An operator may have held it during the attempt.
+        // An operator may have held it (and so moved it out of the journal) during the attempt.
+        next = next.withLocationOf(latest);
         next = next.withQueueState(latest.state() == QueueState.HOLD ? QueueState.HOLD : QueueState.DEFERRED);
         // A shutdown interrupts running deliveries; the outcome is still worth recording, and an
         // interrupted thread cannot write a file (ClosedByInterruptException).
         boolean interrupted = Thread.interrupted();
         try {
-            spool.saveState(next);
+            next = spool.saveState(next);
         } catch (IOException e) {
             // The message file is intact; losing the state only repeats deliveries.
             log.error("queue: cannot save state of {}: {}", message.id(), e.toString());

@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,13 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable message store. A message is written to {@code queue/ID}, ended with a trailer line,
- * and the file and then the directory are fsynced (directory fsyncs shared between concurrent
- * writers) before {@link SpoolWriter#commit()} returns: only then may the client be told
- * {@code 250}. Writing in place rather than renaming from a temp directory costs one journal commit
- * per message instead of two. A file without its trailer was never acknowledged (a crash during
- * DATA) and is removed at start. The content is CRLF-canonical and so never contains a bare LF,
- * which is what makes the LF-terminated trailer unambiguous.
+ * The durable message store. A new message is a record appended to a journal segment
+ * ({@link Journal}, one fdatasync shared by concurrent receivers); a large one, or one that has to
+ * wait (deferred, held), lives in its own file {@code queue/ID}. Either way the bytes are a header,
+ * the content and a trailer line, and they are on disk before {@link SpoolWriter#commit()} returns:
+ * only then may the client be told {@code 250}. A record or file without its trailer was never
+ * acknowledged (a crash during DATA) and is ignored or removed at start. The content is
+ * CRLF-canonical and so never contains a bare LF, which is what makes the LF-terminated trailer
+ * unambiguous.
  *
  * <p>Per-recipient state after an attempt lives in a small {@code ID.state} file beside the message,
  * replaced atomically.
@@ -43,6 +43,7 @@ public final class Spool implements AutoCloseable {
     private final Path root;
     private final Path queue;
     private final DirectorySync queueSync;
+    private final Journal journal;
     private final QueueIds ids = new QueueIds();
     private final Clock clock;
     private boolean removePartialFiles;
@@ -52,6 +53,7 @@ public final class Spool implements AutoCloseable {
         this.root = root;
         this.queue = root.resolve("queue");
         this.queueSync = new DirectorySync(queue);
+        this.journal = new Journal(root.resolve(Journal.DIRECTORY));
         this.clock = clock;
     }
 
@@ -86,22 +88,18 @@ public final class Spool implements AutoCloseable {
 
     /** Starts writing a new message; the content written to the returned stream must already be CRLF-canonical. */
     public SpoolWriter create(Envelope envelope) throws IOException {
-        while (true) {
-            String id = ids.next(clock.millis());
-            Path file = queue.resolve(id);
-            try {
-                FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                byte[] header = header(envelope);
-                return new SpoolWriter(this, id, envelope, file, channel, header);
-            } catch (FileAlreadyExistsException e) {
-                // Same millisecond and counter after a restart: take the next id.
-            }
-        }
+        String id = ids.next(clock.millis());
+        return new SpoolWriter(this, id, envelope, header(envelope, id));
     }
 
-    private static byte[] header(Envelope envelope) {
+    Path queueFile(String id) {
+        return queue.resolve(id);
+    }
+
+    private static byte[] header(Envelope envelope, String id) {
         StringBuilder sb = new StringBuilder(128);
         sb.append(MAGIC).append('\n');
+        sb.append("id=").append(id).append('\n');
         sb.append("arrival=").append(envelope.arrival().toEpochMilli()).append('\n');
         sb.append("client=").append(envelope.clientAddress()).append('\n');
         sb.append("sender=").append(envelope.sender()).append('\n');
@@ -118,7 +116,27 @@ public final class Spool implements AutoCloseable {
         queueSync.sync();
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, 0, envelope.arrival(),
-                QueueState.ACTIVE, false, eightBit);
+                QueueState.ACTIVE, false, eightBit, false);
+    }
+
+    /** Called by {@link SpoolWriter#commit()} for a message kept in memory: appends it and waits for the group fsync. */
+    SpooledMessage appendToJournal(String id, Envelope envelope, byte[] record, int length, int contentOffset,
+                                   long contentLength, boolean eightBit) throws IOException {
+        Journal.Appended at = journal.append(record, length);
+        try {
+            journal.sync(at.sequence());
+        } catch (IOException e) {
+            // Not acknowledged: make sure a restart does not deliver it either.
+            try {
+                journal.markDone(at.segment(), at.bodyOffset() + length - TRAILER_LENGTH);
+            } catch (IOException ignored) {
+                // the journal is failed anyway
+            }
+            throw e;
+        }
+        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
+        return new SpooledMessage(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength, recipients, 0,
+                envelope.arrival(), QueueState.ACTIVE, false, eightBit, true);
     }
 
     /** Every message in the queue, with its saved per-recipient state, oldest first. */
@@ -156,7 +174,72 @@ public final class Spool implements AutoCloseable {
                 log.error("spool: cannot read queued message {}: {}; left in place", file, e.getMessage());
             }
         }
+        java.util.Set<String> queued = new java.util.HashSet<>();
+        messages.forEach(m -> queued.add(m.id()));
+        for (Path segment : journal.segmentFiles()) {
+            try {
+                scanSegment(segment, queued, messages);
+            } catch (IOException | RuntimeException e) {
+                log.error("spool: cannot read journal segment {}: {}; left in place", segment, e.getMessage());
+            }
+        }
+        messages.sort(java.util.Comparator.comparing(SpooledMessage::id));
         return messages;
+    }
+
+    /** Adds the unfinished records of a journal segment; a record also present as a queue file was moved there. */
+    private void scanSegment(Path segment, java.util.Set<String> queued, List<SpooledMessage> messages) throws IOException {
+        int live = 0;
+        List<Long> moved = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long pos = 0;
+            while (pos + Journal.PREFIX_LENGTH <= size) {
+                long length = Journal.recordLength(readAt(ch, pos, Journal.PREFIX_LENGTH));
+                long body = pos + Journal.PREFIX_LENGTH;
+                if (length < TRAILER_LENGTH || body + length > size) {
+                    // A torn last record: its append never returned, so it was never acknowledged.
+                    break;
+                }
+                long trailerAt = body + length - TRAILER_LENGTH;
+                byte[] trailer = readAt(ch, trailerAt, TRAILER_LENGTH);
+                boolean eightBit = java.util.Arrays.equals(trailer, TRAILER_8BIT);
+                if (eightBit || java.util.Arrays.equals(trailer, TRAILER_7BIT)) {
+                    Header h = parseHeader(new java.io.BufferedInputStream(
+                            java.nio.channels.Channels.newInputStream(ch.position(body)), 4096));
+                    if (h.id() == null) {
+                        throw new IOException("journal record at " + pos + " has no id");
+                    }
+                    if (queued.contains(h.id())) {
+                        moved.add(trailerAt);
+                    } else {
+                        live++;
+                        Envelope envelope = new Envelope(h.sender(), h.recipients(), h.arrival(), h.client());
+                        messages.add(new SpooledMessage(h.id(), envelope, segment, body + h.length(),
+                                length - h.length() - TRAILER_LENGTH,
+                                envelope.recipients().stream().map(Recipient::pending).toList(), 0, h.arrival(),
+                                QueueState.ACTIVE, false, eightBit, true));
+                    }
+                }
+                pos = body + length;
+            }
+        }
+        journal.adopt(segment, live, removePartialFiles);
+        if (removePartialFiles) {
+            for (long trailerAt : moved) {
+                journal.markDone(segment, trailerAt);
+            }
+        }
+    }
+
+    private static byte[] readAt(FileChannel ch, long position, int length) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(length);
+        while (b.hasRemaining()) {
+            if (ch.read(b, position + b.position()) < 0) {
+                break;
+            }
+        }
+        return b.hasRemaining() ? java.util.Arrays.copyOf(b.array(), b.position()) : b.array();
     }
 
     /** The trailer written at commit, or null when the file has none (never acknowledged). */
@@ -175,60 +258,71 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    SpooledMessage read(Path file) throws IOException {
-        String id = file.getFileName().toString();
-        long size = Files.size(file);
+    /** The header lines of a spool file or journal record, and their length in bytes. */
+    private record Header(String id, Instant arrival, String client, String sender, List<String> recipients, long length) {
+    }
+
+    private static Header parseHeader(InputStream in) throws IOException {
+        String id = null;
         Instant arrival = null;
         String client = "";
         String sender = null;
         List<String> rcpts = new ArrayList<>();
-        long offset;
-        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 4096)) {
-            ByteArrayOutputStream line = new ByteArrayOutputStream();
-            long pos = 0;
-            boolean first = true;
-            while (true) {
-                int c = in.read();
-                if (c < 0) {
-                    throw new IOException("truncated spool header");
-                }
-                pos++;
-                if (c != '\n') {
-                    line.write(c);
-                    continue;
-                }
-                String l = line.toString(StandardCharsets.UTF_8);
-                line.reset();
-                if (first) {
-                    if (!l.equals(MAGIC)) {
-                        throw new IOException("not a spool file (bad magic)");
-                    }
-                    first = false;
-                } else if (l.equals("content")) {
-                    break;
-                } else if (l.startsWith("arrival=")) {
-                    arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
-                } else if (l.startsWith("client=")) {
-                    client = l.substring(7);
-                } else if (l.startsWith("sender=")) {
-                    sender = l.substring(7);
-                } else if (l.startsWith("rcpt=")) {
-                    rcpts.add(l.substring(5));
-                }
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        long pos = 0;
+        boolean first = true;
+        while (true) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("truncated spool header");
             }
-            offset = pos;
+            pos++;
+            if (c != '\n') {
+                line.write(c);
+                continue;
+            }
+            String l = line.toString(StandardCharsets.UTF_8);
+            line.reset();
+            if (first) {
+                if (!l.equals(MAGIC)) {
+                    throw new IOException("not a spool file (bad magic)");
+                }
+                first = false;
+            } else if (l.equals("content")) {
+                break;
+            } else if (l.startsWith("id=")) {
+                id = l.substring(3);
+            } else if (l.startsWith("arrival=")) {
+                arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
+            } else if (l.startsWith("client=")) {
+                client = l.substring(7);
+            } else if (l.startsWith("sender=")) {
+                sender = l.substring(7);
+            } else if (l.startsWith("rcpt=")) {
+                rcpts.add(l.substring(5));
+            }
         }
         if (arrival == null || sender == null) {
             throw new IOException("spool header lacks arrival or sender");
         }
-        Envelope envelope = new Envelope(sender, rcpts, arrival, client);
+        return new Header(id, arrival, client, sender, rcpts, pos);
+    }
+
+    SpooledMessage read(Path file) throws IOException {
+        String id = file.getFileName().toString();
+        long size = Files.size(file);
+        Header h;
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 4096)) {
+            h = parseHeader(in);
+        }
+        Envelope envelope = new Envelope(h.sender(), h.recipients(), h.arrival(), h.client());
         List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
         byte[] trailer = trailer(file);
         if (trailer == null) {
             throw new IOException("spool file has no trailer");
         }
-        SpooledMessage message = new SpooledMessage(id, envelope, file, offset, size - offset - TRAILER_LENGTH, recipients,
-                0, arrival, QueueState.ACTIVE, false, java.util.Arrays.equals(trailer, TRAILER_8BIT));
+        SpooledMessage message = new SpooledMessage(id, envelope, file, h.length(), size - h.length() - TRAILER_LENGTH,
+                recipients, 0, h.arrival(), QueueState.ACTIVE, false, java.util.Arrays.equals(trailer, TRAILER_8BIT), false);
         return readState(message);
     }
 
@@ -267,8 +361,52 @@ public final class Spool implements AutoCloseable {
         return warned ? restored.withDelayWarned() : restored;
     }
 
-    /** Saves the per-recipient state atomically (write, fsync, rename). */
-    public void saveState(SpooledMessage message) throws IOException {
+    /**
+     * Saves the per-recipient state atomically (write, fsync, rename) and returns the message as
+     * stored: a message still in the journal is first moved to its own queue file, since it may wait
+     * for days and must not keep a whole segment alive.
+     */
+    public SpooledMessage saveState(SpooledMessage message) throws IOException {
+        if (message.journaled()) {
+            SpooledMessage moved = moveToQueueFile(message);
+            writeState(moved);
+            journal.markDone(message.file(), message.contentOffset() + message.contentLength());
+            return moved;
+        }
+        writeState(message);
+        return message;
+    }
+
+    private SpooledMessage moveToQueueFile(SpooledMessage m) throws IOException {
+        Path file = queue.resolve(m.id());
+        byte[] header = header(m.envelope(), m.id());
+        try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+             FileChannel in = FileChannel.open(m.file(), StandardOpenOption.READ)) {
+            writeFully(out, java.nio.ByteBuffer.wrap(header));
+            long done = 0;
+            while (done < m.contentLength()) {
+                long n = in.transferTo(m.contentOffset() + done, m.contentLength() - done, out);
+                if (n <= 0) {
+                    throw new IOException("journal segment " + m.file() + " ends inside message " + m.id());
+                }
+                done += n;
+            }
+            writeFully(out, java.nio.ByteBuffer.wrap(m.eightBit() ? TRAILER_8BIT : TRAILER_7BIT));
+            out.force(false);
+        }
+        queueSync.sync();
+        return new SpooledMessage(m.id(), m.envelope(), file, header.length, m.contentLength(), m.recipients(),
+                m.attempts(), m.nextAttempt(), m.state(), m.delayWarned(), m.eightBit(), false);
+    }
+
+    private static void writeFully(FileChannel ch, java.nio.ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private void writeState(SpooledMessage message) throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append("attempts=").append(message.attempts()).append('\n');
         sb.append("next=").append(message.nextAttempt().toEpochMilli()).append('\n');
@@ -294,6 +432,10 @@ public final class Spool implements AutoCloseable {
 
     /** Removes a finished message. A crash before this only causes a repeated delivery, never a loss. */
     public void remove(SpooledMessage message) throws IOException {
+        if (message.journaled()) {
+            journal.markDone(message.file(), message.contentOffset() + message.contentLength());
+            return;
+        }
         Files.deleteIfExists(message.file());
         Files.deleteIfExists(queue.resolve(message.id() + STATE_SUFFIX));
     }
@@ -334,12 +476,13 @@ public final class Spool implements AutoCloseable {
 
     /** Releases the directory handle kept for fsyncs. */
     public void close() {
+        journal.close();
         queueSync.close();
     }
 
     /** False once a directory fsync failed: the spool must not acknowledge mail any more. */
     public boolean healthy() {
-        return queueSync.healthy() && Files.isWritable(queue);
+        return queueSync.healthy() && journal.healthy() && Files.isWritable(queue);
     }
 
 }

@@ -7,31 +7,39 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Receives one message's content into the spool. Nothing is acknowledged until {@link #commit()}
- * returns; {@link #abort()} throws the partial file away.
+ * returns; {@link #abort()} throws the partial message away.
+ *
+ * <p>A message is kept in memory while it is small and then appended to the journal at commit (one
+ * group-committed fsync shared with concurrent messages). Past {@link #SPILL_THRESHOLD} it moves to
+ * its own queue file, streamed to disk, so memory stays bounded whatever the message size.
  */
 public final class SpoolWriter extends OutputStream {
+    /** Larger messages get their own queue file instead of a journal record. */
+    static final int SPILL_THRESHOLD = 512 * 1024;
+
     private final Spool spool;
     private final String id;
     private final Envelope envelope;
-    private final Path file;
-    private final FileChannel channel;
-    private final OutputStream out;
-    private final long contentOffset;
+    private final int contentOffset;
+    private byte[] buffer;
+    private int count;
+    private Path file;
+    private FileChannel channel;
+    private OutputStream out;
     private long contentLength;
     private boolean eightBit;
     private boolean closed;
 
-    SpoolWriter(Spool spool, String id, Envelope envelope, Path file, FileChannel channel, byte[] header) throws IOException {
+    SpoolWriter(Spool spool, String id, Envelope envelope, byte[] header) {
         this.spool = spool;
         this.id = id;
         this.envelope = envelope;
-        this.file = file;
-        this.channel = channel;
-        this.out = new BufferedOutputStream(Channels.newOutputStream(channel), 16 * 1024);
-        out.write(header);
+        this.buffer = Arrays.copyOf(header, Math.max(8192, header.length * 2));
+        this.count = header.length;
         this.contentOffset = header.length;
     }
 
@@ -41,15 +49,14 @@ public final class SpoolWriter extends OutputStream {
 
     @Override
     public void write(int b) throws IOException {
-        out.write(b);
-        contentLength++;
-        eightBit |= (b & 0x80) != 0;
+        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        out.write(b, off, len);
-        contentLength += len;
+        if (closed) {
+            throw new IOException("spool writer for " + id + " already closed");
+        }
         if (!eightBit) {
             for (int i = off; i < off + len; i++) {
                 if (b[i] < 0) {
@@ -58,23 +65,61 @@ public final class SpoolWriter extends OutputStream {
                 }
             }
         }
+        contentLength += len;
+        if (out != null) {
+            out.write(b, off, len);
+            return;
+        }
+        if (count + len > SPILL_THRESHOLD) {
+            spill();
+            out.write(b, off, len);
+            return;
+        }
+        if (count + len > buffer.length) {
+            buffer = Arrays.copyOf(buffer, Math.max(count + len, buffer.length * 2));
+        }
+        System.arraycopy(b, off, buffer, count, len);
+        count += len;
+    }
+
+    /** Moves the message so far to its own queue file; the rest streams there. */
+    private void spill() throws IOException {
+        file = spool.queueFile(id);
+        channel = FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+        out = new BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+        out.write(buffer, 0, count);
+        buffer = null;
     }
 
     @Override
     public void flush() throws IOException {
-        out.flush();
+        if (out != null) {
+            out.flush();
+        }
     }
 
-    /** Makes the message durable (file fsync, rename, directory fsync) and returns it. */
+    /** Makes the message durable (journal group commit, or file and directory fsync) and returns it. */
     public SpooledMessage commit() throws IOException {
         if (closed) {
             throw new IllegalStateException("spool writer for " + id + " already closed");
         }
         closed = true;
+        byte[] trailer = eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT;
+        long start = System.nanoTime();
+        if (out == null) {
+            if (count + trailer.length > buffer.length) {
+                buffer = Arrays.copyOf(buffer, count + trailer.length);
+            }
+            System.arraycopy(trailer, 0, buffer, count, trailer.length);
+            SpooledMessage m = spool.appendToJournal(id, envelope, buffer, count + trailer.length, contentOffset,
+                    contentLength, eightBit);
+            buffer = null;
+            spool.recordFsync(System.nanoTime() - start);
+            return m;
+        }
         try {
-            out.write(eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT);
+            out.write(trailer);
             out.flush();
-            long start = System.nanoTime();
             channel.force(false);
             channel.close();
             SpooledMessage published = spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
@@ -88,18 +133,19 @@ public final class SpoolWriter extends OutputStream {
 
     /** Discards the partial message. Safe to call after a failed commit. */
     public void abort() {
-        if (!closed) {
-            closed = true;
+        closed = true;
+        buffer = null;
+        if (channel != null) {
             try {
                 channel.close();
             } catch (IOException ignored) {
                 // the file is deleted next
             }
-        }
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException ignored) {
-            // removed at next start by Spool.open
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // removed at next start by Spool.open
+            }
         }
     }
 

@@ -19,10 +19,11 @@ import java.util.List;
  * @param state         active, deferred or hold
  * @param delayWarned   whether a delay warning was already sent to the sender
  * @param eightBit      whether the content has bytes above 127 (needs 8BITMIME downstream)
+ * @param journaled     whether {@code file} is a journal segment shared with other messages (else a queue file)
  */
 public record SpooledMessage(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
                              List<Recipient> recipients, int attempts, Instant nextAttempt, QueueState state,
-                             boolean delayWarned, boolean eightBit) {
+                             boolean delayWarned, boolean eightBit, boolean journaled) {
 
     public SpooledMessage {
         recipients = List.copyOf(recipients);
@@ -38,21 +39,27 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
 
     public SpooledMessage withState(List<Recipient> newRecipients, int newAttempts, Instant newNextAttempt) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts,
-                newNextAttempt, state, delayWarned, eightBit);
+                newNextAttempt, state, delayWarned, eightBit, journaled);
     }
 
     public SpooledMessage withQueueState(QueueState newState) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                newState, delayWarned, eightBit);
+                newState, delayWarned, eightBit, journaled);
     }
 
     public SpooledMessage withNextAttempt(Instant when) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, when, state,
-                delayWarned, eightBit);
+                delayWarned, eightBit, journaled);
     }
 
     public SpooledMessage withDelayWarned() {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                state, true, eightBit);
+                state, true, eightBit, journaled);
+    }
+
+    /** This state at {@code other}'s place on disk (it may have moved from the journal to a queue file meanwhile). */
+    public SpooledMessage withLocationOf(SpooledMessage other) {
+        return new SpooledMessage(id, envelope, other.file, other.contentOffset, contentLength, recipients, attempts,
+                nextAttempt, state, delayWarned, eightBit, other.journaled);
     }
 }

@@ -33,7 +33,8 @@ class SpoolTest {
         SpoolWriter w = spool.create(envelope("bob@ext.test", "carol@ext.test"));
         w.write("Subject: hi\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
         SpooledMessage m = w.commit();
-        assertThat(Files.exists(root.resolve("queue").resolve(m.id()))).isTrue();
+        assertThat(m.journaled()).as("a small message is a journal record").isTrue();
+        assertThat(root.resolve("queue")).isEmptyDirectory();
         assertThat(m.contentLength()).isEqualTo("Subject: hi\r\n\r\nbody\r\n".length());
 
         List<SpooledMessage> recovered = Spool.open(root, Clock.systemUTC()).recover();
@@ -51,14 +52,84 @@ class SpoolTest {
     void unacknowledgedPartialFilesAreRemovedAtOpenAndNeverRecovered() throws IOException {
         Spool spool = Spool.open(root, Clock.systemUTC());
         SpoolWriter w = spool.create(envelope("bob@ext.test"));
-        w.write("partial".getBytes(StandardCharsets.US_ASCII));
+        // Large enough to have its own file: as if the process died in the middle of a big DATA.
+        w.write(new byte[SpoolWriter.SPILL_THRESHOLD + 10]);
         w.flush();
-        // no commit: as if the process died mid-DATA
         assertThat(Spool.openExisting(root, Clock.systemUTC()).recover()).as("offline listing skips it").isEmpty();
         assertThat(root.resolve("queue")).isNotEmptyDirectory();
         Spool reopened = Spool.open(root, Clock.systemUTC());
         assertThat(reopened.recover()).isEmpty();
         assertThat(root.resolve("queue")).isEmptyDirectory();
+    }
+
+    @Test
+    void largeMessagesGetTheirOwnFileAndSurviveReopen() throws IOException {
+        Spool spool = Spool.open(root, Clock.systemUTC());
+        SpoolWriter w = spool.create(envelope("bob@ext.test"));
+        byte[] big = new byte[SpoolWriter.SPILL_THRESHOLD * 3];
+        java.util.Arrays.fill(big, (byte) 'x');
+        w.write(big);
+        SpooledMessage m = w.commit();
+        assertThat(m.journaled()).isFalse();
+        assertThat(root.resolve("queue").resolve(m.id())).exists();
+        SpooledMessage r = Spool.open(root, Clock.systemUTC()).recover().get(0);
+        try (InputStream in = spool.openContent(r)) {
+            assertThat(in.readAllBytes()).isEqualTo(big);
+        }
+    }
+
+    /** A crash in the middle of an append leaves a torn last record: it was never acknowledged and is ignored. */
+    @Test
+    void aTornJournalRecordIsIgnoredAndTheOthersRecovered() throws IOException {
+        Spool spool = Spool.open(root, Clock.systemUTC());
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SpoolWriter w = spool.create(envelope("r" + i + "@ext.test"));
+            w.write(("message " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            ids.add(w.commit().id());
+        }
+        spool.close();
+        Path segment;
+        try (var files = Files.list(root.resolve("journal"))) {
+            segment = files.findFirst().orElseThrow();
+        }
+        long size = Files.size(segment);
+        try (var ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(size - 20);
+        }
+        List<SpooledMessage> recovered = Spool.open(root, Clock.systemUTC()).recover();
+        assertThat(recovered).extracting(SpooledMessage::id).containsExactly(ids.get(0), ids.get(1));
+    }
+
+    @Test
+    void finishedJournalRecordsAreNotRecoveredAndEmptySegmentsGo() throws IOException {
+        Spool spool = Spool.open(root, Clock.systemUTC());
+        List<SpooledMessage> messages = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            SpoolWriter w = spool.create(envelope("r" + i + "@ext.test"));
+            w.write(("message " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            messages.add(w.commit());
+        }
+        spool.remove(messages.get(0));
+        spool.remove(messages.get(2));
+        spool.remove(messages.get(2));
+        spool.close();
+        Spool reopened = Spool.open(root, Clock.systemUTC());
+        List<SpooledMessage> left = reopened.recover();
+        assertThat(left).extracting(SpooledMessage::id).containsExactly(messages.get(1).id(), messages.get(3).id());
+        try (InputStream in = reopened.openContent(left.get(1))) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("message 3\r\n");
+        }
+        left.forEach(m -> {
+            try {
+                reopened.remove(m);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        reopened.close();
+        assertThat(Spool.open(root, Clock.systemUTC()).recover()).isEmpty();
+        assertThat(root.resolve("journal")).as("the finished segment is deleted").isEmptyDirectory();
     }
 
     @Test
@@ -68,10 +139,13 @@ class SpoolTest {
         w.write("x\r\n".getBytes(StandardCharsets.US_ASCII));
         SpooledMessage m = w.commit();
         Instant next = Instant.ofEpochMilli(1_700_000_300_000L);
-        spool.saveState(m.withState(List.of(
+        assertThat(m.journaled()).isTrue();
+        SpooledMessage saved = spool.saveState(m.withState(List.of(
                 m.recipients().get(0).with(RecipientStatus.SENT, "2.0.0", "250 ok"),
                 m.recipients().get(1).with(RecipientStatus.PENDING, "4.4.1", "connect to x[1.2.3.4]:25: Connection refused\tand\nmore")),
                 1, next));
+        assertThat(saved.journaled()).as("a deferred message moves to its own file").isFalse();
+        assertThat(root.resolve("queue").resolve(m.id())).exists();
         SpooledMessage r = Spool.open(root, Clock.systemUTC()).recover().get(0);
         assertThat(r.attempts()).isEqualTo(1);
         assertThat(r.nextAttempt()).isEqualTo(next);

@@ -1,0 +1,281 @@
+package org.relaymta.core.spool;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Append-only segment files for newly received messages: {@code journal/NNNNNNNNNNNNNNNN.seg}.
+ * Each record is a length line followed by the same bytes a queue file holds (header, content,
+ * trailer). Concurrent receivers append under a lock and then share one fdatasync (group commit),
+ * so a burst of messages costs one disk flush instead of a file create, an fsync and later an
+ * unlink each. A finished record is marked by overwriting its trailer (no fsync: a crash before
+ * the page cache reaches the disk only repeats a delivery). A segment is deleted once it is no
+ * longer written to and every record in it is finished or moved to a queue file.
+ */
+final class Journal implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Journal.class);
+    static final String DIRECTORY = "journal";
+    private static final String SUFFIX = ".seg";
+    private static final String RECORD = "RELAYMTA-REC ";
+    /** "RELAYMTA-REC " + 12 digits + "\n". */
+    static final int PREFIX_LENGTH = RECORD.length() + 12 + 1;
+    /** Same length as the live trailers, so it can replace one in place. */
+    static final byte[] TRAILER_DONE = "RELAYMTA-DONE\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final long SEGMENT_LIMIT = 32L * 1024 * 1024;
+
+    /** One segment file; its channel stays open for appends (current segment) and done marks. */
+    static final class Segment {
+        final Path path;
+        final FileChannel channel;
+        long size;
+        int live;
+        boolean sealed;
+
+        Segment(Path path, FileChannel channel, long size) {
+            this.path = path;
+            this.channel = channel;
+            this.size = size;
+        }
+    }
+
+    /** Where a record's body (the queue-file bytes) landed. */
+    record Appended(Path segment, long bodyOffset, long sequence) {
+    }
+
+    private final Path dir;
+    private final DirectorySync dirSync;
+    private final Map<Path, Segment> segments = new ConcurrentHashMap<>();
+    private long nextSegmentNumber;
+    private Segment current;
+
+    // Group commit state, guarded by "this".
+    private long appended;
+    private long synced;
+    private boolean syncing;
+    private IOException failure;
+
+    Journal(Path dir) {
+        this.dir = dir;
+        this.dirSync = new DirectorySync(dir);
+    }
+
+    Path directory() {
+        return dir;
+    }
+
+    /** Segment files present, oldest first. */
+    List<Path> segmentFiles() throws IOException {
+        List<Path> files = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return files;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+            s.forEach(files::add);
+        }
+        files.sort(null);
+        return files;
+    }
+
+    /** Registers a segment found at start (never appended to again); {@code live} records still need delivery. */
+    synchronized void adopt(Path file, int live, boolean deleteWhenEmpty) throws IOException {
+        String name = file.getFileName().toString();
+        try {
+            long n = Long.parseLong(name.substring(0, name.length() - SUFFIX.length()), 16);
+            nextSegmentNumber = Math.max(nextSegmentNumber, n + 1);
+        } catch (NumberFormatException ignored) {
+            // a foreign name: never reused anyway
+        }
+        if (live == 0 && deleteWhenEmpty) {
+            Files.deleteIfExists(file);
+            return;
+        }
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        Segment s = new Segment(file, ch, ch.size());
+        s.live = live;
+        s.sealed = true;
+        segments.put(file, s);
+    }
+
+    /** Appends one record (the queue-file bytes {@code body[0, length)}); durable only after {@link #sync}. */
+    Appended append(byte[] body, int length) throws IOException {
+        byte[] prefix = String.format("%s%012d\n", RECORD, length).getBytes(StandardCharsets.US_ASCII);
+        synchronized (this) {
+            throwIfFailed();
+            if (current == null || current.size >= SEGMENT_LIMIT) {
+                rotate();
+            }
+            Segment s = current;
+            long start = s.size;
+            ByteBuffer[] parts = {ByteBuffer.wrap(prefix), ByteBuffer.wrap(body, 0, length)};
+            long total = prefix.length + (long) length;
+            long written = 0;
+            s.channel.position(start);
+            try {
+                while (written < total) {
+                    written += s.channel.write(parts);
+                }
+            } catch (IOException e) {
+                // A torn record at the end is ignored at recovery; later appends go to a fresh segment.
+                failure = new IOException("write to spool journal " + s.path + " failed: " + e.getMessage(), e);
+                throw failure;
+            }
+            s.size = start + total;
+            synchronized (s) {
+                s.live++;
+            }
+            return new Appended(s.path, start + prefix.length, ++appended);
+        }
+    }
+
+    /** Returns once an fdatasync covering append number {@code sequence} has completed (shared between callers). */
+    void sync(long sequence) throws IOException {
+        long covers;
+        FileChannel channel;
+        synchronized (this) {
+            while (true) {
+                throwIfFailed();
+                if (synced >= sequence) {
+                    return;
+                }
+                if (!syncing) {
+                    break;
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the spool journal fsync", e);
+                }
+            }
+            syncing = true;
+            covers = appended;
+            channel = current.channel;
+        }
+        IOException error = null;
+        try {
+            // Records in older segments were forced when the segment was sealed.
+            channel.force(false);
+        } catch (IOException e) {
+            error = e;
+        }
+        synchronized (this) {
+            syncing = false;
+            if (error != null) {
+                // Sticky: a failed fsync may have dropped pages; retrying proves nothing.
+                failure = new IOException("fsync of the spool journal failed: " + error.getMessage(), error);
+            } else {
+                synced = Math.max(synced, covers);
+            }
+            notifyAll();
+            throwIfFailed();
+        }
+    }
+
+    /** Seals the current segment (flushed, so its appends are durable) and starts a new one. */
+    private void rotate() throws IOException {
+        Segment old = current;
+        if (old != null) {
+            old.channel.force(false);
+            synced = appended;
+            seal(old);
+        }
+        Files.createDirectories(dir);
+        Path file = dir.resolve(String.format("%016X%s", nextSegmentNumber++, SUFFIX));
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        // The new name must survive a crash before any record in it is acknowledged.
+        dirSync.sync();
+        current = new Segment(file, ch, 0);
+        segments.put(file, current);
+    }
+
+    private void seal(Segment s) {
+        synchronized (s) {
+            s.sealed = true;
+            if (s.live == 0) {
+                delete(s);
+            }
+        }
+    }
+
+    /** Marks a record finished (or moved to a queue file); deletes its segment when nothing in it is left. */
+    void markDone(Path segment, long trailerOffset) throws IOException {
+        Segment s = segments.get(segment);
+        if (s == null) {
+            return;
+        }
+        synchronized (s) {
+            if (!s.channel.isOpen()) {
+                return;
+            }
+            ByteBuffer check = ByteBuffer.allocate(TRAILER_DONE.length);
+            s.channel.read(check, trailerOffset);
+            if (java.util.Arrays.equals(check.array(), TRAILER_DONE)) {
+                return;
+            }
+            s.channel.write(ByteBuffer.wrap(TRAILER_DONE), trailerOffset);
+            if (--s.live <= 0 && s.sealed) {
+                delete(s);
+            }
+        }
+    }
+
+    private void delete(Segment s) {
+        segments.remove(s.path);
+        try {
+            s.channel.close();
+            Files.deleteIfExists(s.path);
+        } catch (IOException e) {
+            log.warn("spool: cannot delete finished journal segment {}: {}", s.path, e.getMessage());
+        }
+    }
+
+    private void throwIfFailed() throws IOException {
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    synchronized boolean healthy() {
+        return failure == null && dirSync.healthy();
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Segment s : segments.values()) {
+            try {
+                s.channel.close();
+            } catch (IOException ignored) {
+                // nothing pending: appends are forced before they are acknowledged
+            }
+        }
+        segments.clear();
+        current = null;
+        dirSync.close();
+    }
+
+    /** Parses a record's length line; -1 when there is none (end of the segment, or a torn last record). */
+    static long recordLength(byte[] prefix) {
+        String s = new String(prefix, StandardCharsets.US_ASCII);
+        if (!s.startsWith(RECORD) || s.charAt(PREFIX_LENGTH - 1) != '\n') {
+            return -1;
+        }
+        try {
+            return Long.parseLong(s.substring(RECORD.length(), PREFIX_LENGTH - 1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}
