@@ -54,6 +54,26 @@ public final class IncomingMessage implements AutoCloseable {
         return message.id();
     }
 
+    /**
+     * Like {@link #commit()} without blocking the caller on the disk (an event loop, say): completes
+     * with the queue id once the message is durable and queued. {@code blocking} runs the fsyncs of a
+     * large message that has its own file.
+     */
+    public java.util.concurrent.CompletableFuture<String> commitAsync(java.util.concurrent.Executor blocking) {
+        done = true;
+        try {
+            canonical.finish();
+        } catch (IOException e) {
+            writer.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return writer.commitAsync(blocking).thenApply(message -> {
+            onCommitted.run();
+            queue.enqueue(message);
+            return message.id();
+        });
+    }
+
     /** Throws the partial message away. */
     public void abort() {
         done = true;

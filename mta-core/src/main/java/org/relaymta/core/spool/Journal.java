@@ -63,8 +63,14 @@ final class Journal implements AutoCloseable {
     // Group commit state, guarded by "this".
     private long appended;
     private long synced;
-    private boolean syncing;
     private IOException failure;
+    /** Commits waiting for the next fdatasync, in append order. */
+    private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
+    private Thread syncer;
+    private boolean closed;
+
+    private record Waiter(long sequence, java.util.concurrent.CompletableFuture<Void> done) {
+    }
 
     Journal(Path dir) {
         this.dir = dir;
@@ -139,47 +145,90 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** Returns once an fdatasync covering append number {@code sequence} has completed (shared between callers). */
+    /**
+     * Completes once an fdatasync covering append number {@code sequence} has finished. One sync
+     * thread serves everybody: each fdatasync covers every append made before it started (group
+     * commit), and nobody waits in a thread of its own.
+     */
+    synchronized java.util.concurrent.CompletableFuture<Void> durable(long sequence) {
+        if (failure != null) {
+            return java.util.concurrent.CompletableFuture.failedFuture(failure);
+        }
+        if (synced >= sequence) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        if (closed) {
+            return java.util.concurrent.CompletableFuture.failedFuture(new IOException("spool journal closed"));
+        }
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        waiters.add(new Waiter(sequence, done));
+        if (syncer == null) {
+            syncer = new Thread(this::syncLoop, "mta-spool-sync");
+            syncer.setDaemon(true);
+            syncer.start();
+        }
+        notifyAll();
+        return done;
+    }
+
+    /** Blocking form of {@link #durable}. */
     void sync(long sequence) throws IOException {
-        long covers;
-        FileChannel channel;
-        synchronized (this) {
-            while (true) {
-                throwIfFailed();
-                if (synced >= sequence) {
+        try {
+            durable(sequence).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the spool journal fsync", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    private void syncLoop() {
+        while (true) {
+            List<Waiter> batch = new ArrayList<>();
+            long covers;
+            FileChannel channel;
+            synchronized (this) {
+                while (waiters.isEmpty() && !closed) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                if (waiters.isEmpty()) {
                     return;
                 }
-                if (!syncing) {
-                    break;
+                covers = appended;
+                channel = current == null ? null : current.channel;
+                batch.addAll(waiters);
+                waiters.clear();
+            }
+            IOException error = null;
+            try {
+                if (channel != null) {
+                    // Records in older segments were forced when their segment was sealed.
+                    channel.force(false);
                 }
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while waiting for the spool journal fsync", e);
+            } catch (IOException e) {
+                error = e;
+            }
+            synchronized (this) {
+                if (error != null && failure == null) {
+                    // Sticky: a failed fsync may have dropped pages; retrying proves nothing.
+                    failure = new IOException("fsync of the spool journal failed: " + error.getMessage(), error);
+                } else if (error == null) {
+                    synced = Math.max(synced, covers);
                 }
             }
-            syncing = true;
-            covers = appended;
-            channel = current.channel;
-        }
-        IOException error = null;
-        try {
-            // Records in older segments were forced when the segment was sealed.
-            channel.force(false);
-        } catch (IOException e) {
-            error = e;
-        }
-        synchronized (this) {
-            syncing = false;
-            if (error != null) {
-                // Sticky: a failed fsync may have dropped pages; retrying proves nothing.
-                failure = new IOException("fsync of the spool journal failed: " + error.getMessage(), error);
-            } else {
-                synced = Math.max(synced, covers);
+            for (Waiter w : batch) {
+                if (error != null) {
+                    w.done().completeExceptionally(failure);
+                } else {
+                    w.done().complete(null);
+                }
             }
-            notifyAll();
-            throwIfFailed();
         }
     }
 
@@ -253,7 +302,25 @@ final class Journal implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+            t = syncer;
+        }
+        if (t != null) {
+            try {
+                // Commits already waiting still get their fsync.
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        closeSegments();
+    }
+
+    private synchronized void closeSegments() {
         for (Segment s : segments.values()) {
             try {
                 s.channel.close();

@@ -119,24 +119,35 @@ public final class Spool implements AutoCloseable {
                 QueueState.ACTIVE, false, eightBit, false);
     }
 
-    /** Called by {@link SpoolWriter#commit()} for a message kept in memory: appends it and waits for the group fsync. */
-    SpooledMessage appendToJournal(String id, Envelope envelope, byte[] record, int length, int contentOffset,
-                                   long contentLength, boolean eightBit) throws IOException {
-        Journal.Appended at = journal.append(record, length);
+    /**
+     * Called by {@link SpoolWriter} for a message kept in memory: appends it now (a write to the page
+     * cache) and completes once the shared fdatasync covered it.
+     */
+    java.util.concurrent.CompletableFuture<SpooledMessage> appendToJournal(String id, Envelope envelope, byte[] record,
+                                                                           int length, int contentOffset,
+                                                                           long contentLength, boolean eightBit) {
+        long start = System.nanoTime();
+        Journal.Appended at;
         try {
-            journal.sync(at.sequence());
+            at = journal.append(record, length);
         } catch (IOException e) {
-            // Not acknowledged: make sure a restart does not deliver it either.
-            try {
-                journal.markDone(at.segment(), at.bodyOffset() + length - TRAILER_LENGTH);
-            } catch (IOException ignored) {
-                // the journal is failed anyway
-            }
-            throw e;
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        return new SpooledMessage(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength, recipients, 0,
-                envelope.arrival(), QueueState.ACTIVE, false, eightBit, true);
+        return journal.durable(at.sequence()).handle((ok, failure) -> {
+            if (failure != null) {
+                // Not acknowledged: make sure a restart does not deliver it either.
+                try {
+                    journal.markDone(at.segment(), at.bodyOffset() + length - TRAILER_LENGTH);
+                } catch (IOException ignored) {
+                    // the journal is failed anyway
+                }
+                throw new java.util.concurrent.CompletionException(failure);
+            }
+            recordFsync(System.nanoTime() - start);
+            List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
+            return new SpooledMessage(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength,
+                    recipients, 0, envelope.arrival(), QueueState.ACTIVE, false, eightBit, true);
+        });
     }
 
     /** Every message in the queue, with its saved per-recipient state, oldest first. */
@@ -224,12 +235,16 @@ public final class Spool implements AutoCloseable {
                 pos = body + length;
             }
         }
-        journal.adopt(segment, live, removePartialFiles);
-        if (removePartialFiles) {
-            for (long trailerAt : moved) {
-                journal.markDone(segment, trailerAt);
+        if (removePartialFiles && !moved.isEmpty()) {
+            // Moved to a queue file before a crash: mark them here, before the segment's live count
+            // exists (markDone would count them down although they were never counted up).
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+                for (long trailerAt : moved) {
+                    ch.write(java.nio.ByteBuffer.wrap(Journal.TRAILER_DONE), trailerAt);
+                }
             }
         }
+        journal.adopt(segment, live, removePartialFiles);
     }
 
     private static byte[] readAt(FileChannel ch, long position, int length) throws IOException {

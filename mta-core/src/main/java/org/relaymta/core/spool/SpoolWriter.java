@@ -100,35 +100,64 @@ public final class SpoolWriter extends OutputStream {
 
     /** Makes the message durable (journal group commit, or file and directory fsync) and returns it. */
     public SpooledMessage commit() throws IOException {
+        try {
+            return commitAsync(Runnable::run).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while committing " + id, e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /**
+     * Makes the message durable without blocking the caller on the disk: a journal record is written
+     * now and completes with the next group fdatasync; a message in its own file is flushed on
+     * {@code blocking} (it needs its own fsyncs).
+     */
+    public java.util.concurrent.CompletableFuture<SpooledMessage> commitAsync(java.util.concurrent.Executor blocking) {
         if (closed) {
             throw new IllegalStateException("spool writer for " + id + " already closed");
         }
         closed = true;
         byte[] trailer = eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT;
-        long start = System.nanoTime();
         if (out == null) {
             if (count + trailer.length > buffer.length) {
                 buffer = Arrays.copyOf(buffer, count + trailer.length);
             }
             System.arraycopy(trailer, 0, buffer, count, trailer.length);
-            SpooledMessage m = spool.appendToJournal(id, envelope, buffer, count + trailer.length, contentOffset,
-                    contentLength, eightBit);
+            byte[] record = buffer;
             buffer = null;
-            spool.recordFsync(System.nanoTime() - start);
-            return m;
+            return spool.appendToJournal(id, envelope, record, count + trailer.length, contentOffset, contentLength,
+                    eightBit);
         }
-        try {
-            out.write(trailer);
-            out.flush();
-            channel.force(false);
-            channel.close();
-            SpooledMessage published = spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
-            spool.recordFsync(System.nanoTime() - start);
-            return published;
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(file);
-            throw e;
-        }
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            long start = System.nanoTime();
+            try {
+                out.write(trailer);
+                out.flush();
+                channel.force(false);
+                channel.close();
+                SpooledMessage published = spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
+                spool.recordFsync(System.nanoTime() - start);
+                return published;
+            } catch (IOException | RuntimeException e) {
+                try {
+                    channel.close();
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // removed at next start by Spool.open
+                }
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, blocking);
     }
 
     /** Discards the partial message. Safe to call after a failed commit. */

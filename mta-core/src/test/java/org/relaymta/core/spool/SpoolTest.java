@@ -132,6 +132,36 @@ class SpoolTest {
         assertThat(root.resolve("journal")).as("the finished segment is deleted").isEmptyDirectory();
     }
 
+    /** A crash after a record was moved to a queue file but before it was marked done must not cost its neighbours. */
+    @Test
+    void aRecordMovedBeforeACrashLeavesItsSegmentToTheOthers() throws IOException {
+        Spool spool = Spool.open(root, Clock.systemUTC());
+        List<SpooledMessage> messages = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            SpoolWriter w = spool.create(envelope("r" + i + "@ext.test"));
+            w.write(("message " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            messages.add(w.commit());
+        }
+        Path segment = messages.get(0).file();
+        byte[] beforeMove = Files.readAllBytes(segment);
+        spool.saveState(messages.get(0).withNextAttempt(Instant.now()));
+        spool.close();
+        Files.write(segment, beforeMove);
+
+        Spool reopened = Spool.open(root, Clock.systemUTC());
+        List<SpooledMessage> recovered = reopened.recover();
+        assertThat(recovered).extracting(SpooledMessage::id).containsExactly(messages.get(0).id(), messages.get(1).id());
+        assertThat(recovered.get(0).journaled()).isFalse();
+        assertThat(recovered.get(1).journaled()).isTrue();
+        reopened.remove(recovered.get(0));
+        assertThat(segment).as("still holds the second message").exists();
+        try (InputStream in = reopened.openContent(recovered.get(1))) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("message 1\r\n");
+        }
+        reopened.remove(recovered.get(1));
+        assertThat(segment).doesNotExist();
+    }
+
     @Test
     void recipientStateIsRestoredAfterRestart() throws IOException {
         Spool spool = Spool.open(root, Clock.systemUTC());

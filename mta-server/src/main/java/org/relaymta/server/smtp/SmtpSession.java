@@ -485,28 +485,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         int nrcpt = recipients.size();
         String from = sender;
         pause();
-        shared.workers.execute(() -> {
-            String id = null;
-            Exception failure = null;
-            try {
-                id = m.commit();
-            } catch (IOException | RuntimeException e) {
-                failure = e;
+        m.commitAsync(shared.workers).whenComplete((queued, failed) -> ctx.executor().execute(() -> {
+            if (failed != null) {
+                Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null
+                        ? failed.getCause() : failed;
+                log.error("spool commit failed: {}", cause.getMessage());
+                endTransaction(451, "4.3.0 Error: queue file write error");
+            } else {
+                log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", queued, client, from, nrcpt, size,
+                        m.bareNewlines() > 0 ? ", bare newlines normalized=" + m.bareNewlines() : "");
+                endTransaction(250, "2.0.0 Ok: queued as " + queued);
             }
-            String queued = id;
-            Exception failed = failure;
-            ctx.executor().execute(() -> {
-                if (failed != null) {
-                    log.error("spool commit failed: {}", failed.getMessage());
-                    endTransaction(451, "4.3.0 Error: queue file write error");
-                } else {
-                    log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", queued, client, from, nrcpt, size,
-                            m.bareNewlines() > 0 ? ", bare newlines normalized=" + m.bareNewlines() : "");
-                    endTransaction(250, "2.0.0 Ok: queued as " + queued);
-                }
-                resume();
-            });
-        });
+            resume();
+        }));
     }
 
     /** A reply to the end of DATA ends the mail transaction (RFC 5321 4.1.1.4), whatever the code. */
