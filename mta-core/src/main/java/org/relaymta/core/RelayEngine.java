@@ -280,6 +280,11 @@ public final class RelayEngine implements AutoCloseable {
         return new IncomingMessage(spool.create(envelope), queue, metrics::messageReceived);
     }
 
+    /** The engine's Netty event loops (outbound SMTP, DNS); an inbound listener may share them. */
+    public EventLoopGroup eventLoops() {
+        return group;
+    }
+
     public RelayMetrics metrics() {
         return metrics;
     }

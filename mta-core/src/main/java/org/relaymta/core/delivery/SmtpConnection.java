@@ -165,8 +165,17 @@ final class SmtpConnection implements AutoCloseable {
     SmtpReply sendContent(InputStream content, Duration transferTimeout, Duration doneTimeout) throws SmtpSessionException {
         CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
         ChannelFuture written = channel.writeAndFlush(new DotStuffedContent(content));
-        await(toCompletable(written), transferTimeout, "message content");
-        return await(reply, doneTimeout, "end of DATA");
+        // One wait instead of two (each costs a thread wake-up per message): a failed write fails the
+        // reply; a timeout is reported for whichever part was still running.
+        CompletableFuture<SmtpReply> outcome = toCompletable(written).thenCompose(v -> reply);
+        try {
+            return outcome.get(transferTimeout.plus(doneTimeout).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return await(outcome, Duration.ZERO, written.isDone() ? "end of DATA" : "message content");
+        } catch (TimeoutException | ExecutionException e) {
+            return await(outcome, Duration.ZERO, written.isDone() ? "end of DATA" : "message content");
+        }
     }
 
     SSLSession tlsSession() {

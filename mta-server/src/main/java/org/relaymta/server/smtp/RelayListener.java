@@ -5,13 +5,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
@@ -58,8 +55,8 @@ public final class RelayListener implements AutoCloseable {
             this.tls = tls;
             this.authenticator = new AccountAuthenticator(config, engine.metrics());
             this.limiter = new SessionLimiter(config, engine.metrics());
-            this.loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
-                    new DefaultThreadFactory("mta-smtpd", true), NioIoHandler.newFactory());
+            // The engine's event loops serve inbound sessions too: fewer threads, more work per wake-up.
+            this.loops = engine.eventLoops();
             AtomicInteger n = new AtomicInteger();
             this.workers = Executors.newCachedThreadPool(r -> {
                 Thread t = new Thread(r, "mta-smtpd-worker-" + n.incrementAndGet());
@@ -75,7 +72,6 @@ public final class RelayListener implements AutoCloseable {
 
         @Override
         public void close() {
-            loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdown();
         }
     }
