@@ -4,8 +4,12 @@
 #
 #   bench/relay-vs-postfix.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]      (defaults 10000 20 4096)
 #   BENCH_SKIP_POSTFIX=1 bench/relay-vs-postfix.sh                    (this relay only)
-#   BENCH_WARMUP=20000 bench/relay-vs-postfix.sh                      (send 20000 first, unmeasured:
-#                                                                      a long-running JVM, JIT done)
+#   BENCH_WARMUP=0 bench/relay-vs-postfix.sh                          (no warm-up: cold figures only)
+#
+# Each relay first gets a warm-up load of BENCH_WARMUP messages (default 20000), reported as the
+# "cold" figure: for the JVM that is a fresh process whose JIT compiler is still at work, as after
+# a restart. Then the measured load of MESSAGES, reported as "warm": a long-running relay. Both
+# relays get the same warm-up; the ratio is taken between the warm figures.
 #
 # Needs: a JDK and Maven (the relay), and Debian's postfix package (smtp-source, smtp-sink, postfix).
 # It installs postfix with apt-get when it is missing. The Postfix run reconfigures the machine's
@@ -86,26 +90,32 @@ run_load() {
   echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t0" | bc)"
 }
 
-# Optional unmeasured warm-up (in this shell, so the sink it restarts stays tracked).
+WARMUP=${BENCH_WARMUP:-20000}
+
+# Warm-up load, timed as the cold figure (in this shell, so the sink it restarts stays tracked).
 warm_up() {
-  local port=$1
-  [ "${BENCH_WARMUP:-0}" -gt 0 ] || return 0
-  smtp-source -s "$SESSIONS" -m "$BENCH_WARMUP" -l "$SIZE" -f bench@one.test -t sink@ext.test "127.0.0.1:$port"
-  local saved=$N
-  N=$BENCH_WARMUP
+  local name=$1 port=$2
+  [ "$WARMUP" -gt 0 ] || return 0
+  local t0 t1 t2 saved=$N
+  t0=$(now)
+  smtp-source -s "$SESSIONS" -m "$WARMUP" -l "$SIZE" -f bench@one.test -t sink@ext.test "127.0.0.1:$port"
+  t1=$(now)
+  N=$WARMUP
   wait_for_sink
+  t2=$(now)
+  report "$name" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t0" | bc)" "-" cold
   N=$saved
   stop_sink
   start_sink
 }
 
 report() {
-  local name=$1 inject=$2 e2e=$3 rss=$4
-  printf '%-10s %6d msgs  inject %8.1f msg/s  end-to-end %8.1f msg/s  (%.2f s)  peak RSS %s\n' \
-    "$name" "$N" "$(echo "$N / $inject" | bc -l)" "$(echo "$N / $e2e" | bc -l)" "$e2e" "$rss"
+  local name=$1 inject=$2 e2e=$3 rss=$4 phase=${5:-warm}
+  printf '%-10s %-4s %6d msgs  inject %8.1f msg/s  end-to-end %8.1f msg/s  (%.2f s)  peak RSS %s\n' \
+    "$name" "$phase" "$N" "$(echo "$N / $inject" | bc -l)" "$(echo "$N / $e2e" | bc -l)" "$e2e" "$rss"
 }
 
-echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; warm-up ${BENCH_WARMUP:-0} messages; machine: $(nproc) cores"
+echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; warm-up $WARMUP messages; machine: $(nproc) cores"
 
 # --- this relay ---
 (cd "$root" && ./mta --version >/dev/null)   # builds when needed, outside the measurement
@@ -116,11 +126,12 @@ DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_PORT" M
   "$root/mta" run > "$work/relay.log" 2>&1 &
 relay_pid=$!
 for _ in $(seq 1 100); do grep -q '^outbound:' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
-warm_up "$RELAY_PORT"
+warm_up relay-mta "$RELAY_PORT"
 read -r inject e2e < <(run_load "$RELAY_PORT")
 # ./mta execs java, so the launched PID is the JVM's.
 rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$relay_pid/status")
-report relay-mta "$inject" "$e2e" "$rss"
+[ "$WARMUP" -gt 0 ] || phase=cold
+report relay-mta "$inject" "$e2e" "$rss" "${phase:-warm}"
 relay_e2e=$e2e
 kill "$relay_pid"; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
 stop_sink
@@ -142,9 +153,9 @@ postconf -M "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd"
 start_sink
 postfix start >/dev/null 2>&1 || { echo "postfix did not start; see /var/log/postfix-bench.log" >&2; exit 1; }
 sleep 1
-warm_up "$POSTFIX_PORT"
+warm_up postfix "$POSTFIX_PORT"
 read -r p_inject p_e2e < <(run_load "$POSTFIX_PORT")
 p_rss=$(ps -o rss= -C smtpd,cleanup,qmgr,smtp,master,trivial-rewrite,postlogd 2>/dev/null | awk '{s+=$1} END {printf "%.0f MiB (all processes)", s/1024}')
-report postfix "$p_inject" "$p_e2e" "$p_rss"
+report postfix "$p_inject" "$p_e2e" "$p_rss" "${phase:-warm}"
 stop_sink
-printf 'ratio (end-to-end, relay-mta / postfix): %.1fx\n' "$(echo "$p_e2e / $relay_e2e" | bc -l)"
+printf 'ratio (end-to-end, %s, relay-mta / postfix): %.1fx\n' "${phase:-warm}" "$(echo "$p_e2e / $relay_e2e" | bc -l)"
