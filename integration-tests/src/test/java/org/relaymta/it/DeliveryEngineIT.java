@@ -154,6 +154,46 @@ class DeliveryEngineIT {
         }
     }
 
+    /**
+     * Messages after the first ride the cached session (no new connection, no EHLO). A refusal met
+     * on the cached session is handled like any other: the recipient bounces, nothing is lost, and
+     * the next message goes through.
+     */
+    @Test
+    void aCachedSessionCarriesTheNextMessagesAndARefusalOnItIsHandled() throws Exception {
+        try (ScriptedSmtpServer upstream = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase();
+                if (cmd.startsWith("EHLO")) {
+                    return "250-scripted.test\n250-PIPELINING\n250 ENHANCEDSTATUSCODES";
+                }
+                if (cmd.startsWith("RCPT")) {
+                    return cmd.contains("SECOND") ? "550 5.1.1 <second@ext.test>: no such user" : "250 2.1.5 ok";
+                }
+                return cmd.equals("DATA") ? "354 go ahead" : cmd.equals("QUIT") ? "221 2.0.0 bye" : "250 2.0.0 ok";
+            });
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port()).start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "first@ext.test", "Subject: 1\r\n\r\nx\r\n")).startsWith("250");
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            // The null sender: the bounce is not sent anywhere, so the upstream sees only our four messages.
+            assertThat(client.send("", "second@ext.test", "Subject: 2\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent refused = relay.nextEvent(WAIT);
+            assertThat(refused.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(refused.dsn()).isEqualTo("5.1.1");
+            assertThat(refused.reason()).contains("no such user");
+            for (String rcpt : new String[] {"third@ext.test", "fourth@ext.test"}) {
+                assertThat(client.send("a@one.test", rcpt, "Subject: " + rcpt + "\r\n\r\nx\r\n")).startsWith("250");
+                DeliveryEvent sent = relay.nextEvent(WAIT);
+                assertThat(sent.status()).isEqualTo(DeliveryEvent.Status.SENT);
+                assertThat(sent.recipient()).isEqualTo(rcpt);
+            }
+            assertThat(upstream.received.stream().filter(l -> l.toUpperCase().startsWith("EHLO")))
+                    .as("one session for the first message, one opened after the refusal closed it").hasSize(2);
+            assertThat(upstream.received.stream().filter(l -> l.startsWith("MAIL FROM"))).hasSize(5);
+            assertThat(relay.server.engine().queue().size()).isZero();
+        }
+    }
+
     @Test
     void aMessageOverTheServersSizeBouncesWithoutBeingSent() throws Exception {
         try (ScriptedSmtpServer small = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,

@@ -178,6 +178,30 @@ final class SmtpConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Streams the content after a 354 without waiting: the future completes with the final reply,
+     * or exceptionally (write failure, lost connection, or {@code timeout} on the event loop's timer).
+     */
+    CompletableFuture<SmtpReply> sendContentAsync(InputStream content, Duration timeout) {
+        CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
+        ChannelFuture written = channel.writeAndFlush(new DotStuffedContent(content));
+        return within(toCompletable(written).thenCompose(v -> reply), timeout);
+    }
+
+    /** {@code future}, failed with a TimeoutException (and the connection closed) if not done within {@code timeout}. */
+    <T> CompletableFuture<T> within(CompletableFuture<T> future, Duration timeout) {
+        if (future.isDone()) {
+            return future;
+        }
+        io.netty.util.concurrent.ScheduledFuture<?> timer = channel.eventLoop().schedule(() -> {
+            if (future.completeExceptionally(new TimeoutException("conversation with " + peer + " timed out"))) {
+                channel.close();
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        future.whenComplete((v, e) -> timer.cancel(false));
+        return future;
+    }
+
     SSLSession tlsSession() {
         SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);
         return ssl == null ? null : ssl.engine().getSession();

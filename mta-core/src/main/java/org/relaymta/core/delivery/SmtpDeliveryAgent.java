@@ -36,6 +36,8 @@ public final class SmtpDeliveryAgent {
     static final int SESSION_LIMIT = 2;
 
     private final EventLoopGroup group;
+    /** Per next hop, the server of its last good session: where {@link #deliverOnCachedSession} looks. */
+    private final Map<NextHop, Target> lastTargets = new java.util.concurrent.ConcurrentHashMap<>();
     private final HostResolver resolver;
     private final int directPort;
     private final TlsContexts tlsContexts = new TlsContexts();
@@ -113,6 +115,10 @@ public final class SmtpDeliveryAgent {
                 if (result.retryWithoutTls) {
                     result = session(request, hop, target, remaining, true, started);
                 }
+                if (result.established && result.sessionFailure == null && !result.retryWithoutTls) {
+                    // Where the next message for this hop will find a cached session.
+                    lastTargets.put(hop, target);
+                }
                 for (DeliveryOutcome o : result.decided.values()) {
                     decided.put(o.recipient(), o);
                     remaining.remove(o.recipient());
@@ -175,8 +181,7 @@ public final class SmtpDeliveryAgent {
             level = TlsLevel.ENCRYPT;
         }
         Optional<Credentials> credentials = route.credentialsFor(target.hostName(), hop);
-        String cacheKey = target.relay() + "|" + level + "|" + wrapper + "|" + credentials.map(Credentials::key).orElse("-")
-                + "|" + credentials.map(Credentials::username).orElse("-");
+        String cacheKey = cacheKey(target, level, wrapper, credentials);
         ConnectionCache.Idle idle = cache.take(cacheKey);
         if (idle != null) {
             OpenSession reused = new OpenSession(idle.connection(), (Ehlo) idle.ehlo(), idle.tls());
@@ -191,6 +196,121 @@ public final class SmtpDeliveryAgent {
             return result;
         }
         return transaction(request, open, target, recipients, requestStarted, cacheKey, false);
+    }
+
+    private static String cacheKey(Target target, TlsLevel level, boolean wrapper, Optional<Credentials> credentials) {
+        return target.relay() + "|" + level + "|" + wrapper + "|" + credentials.map(Credentials::key).orElse("-")
+                + "|" + credentials.map(Credentials::username).orElse("-");
+    }
+
+    /**
+     * The whole transaction on an idle cached session to the server this route's first next hop
+     * used last, driven by the event loop so that no thread waits for the replies. Returns null when
+     * no such session is cached or the message needs something the session lacks. Completes with
+     * null when anything but a clean delivery happened: the session is then closed, the server
+     * accepted nothing (or refused the content), and the caller runs {@link #deliver}, which handles
+     * every case.
+     */
+    public java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> deliverOnCachedSession(DeliveryRequest request) {
+        Route route = request.route();
+        if (route.direct() || route.nextHops().isEmpty()) {
+            return null;
+        }
+        NextHop hop = route.nextHops().get(0);
+        Target target = lastTargets.get(hop);
+        if (target == null) {
+            return null;
+        }
+        TlsLevel level = route.tlsLevel();
+        boolean wrapper = route.wrapperMode() || target.port() == 465;
+        if (wrapper && !level.mandatory()) {
+            level = TlsLevel.ENCRYPT;
+        }
+        String key = cacheKey(target, level, wrapper, route.credentialsFor(target.hostName(), hop));
+        ConnectionCache.Idle idle = cache.take(key);
+        if (idle == null) {
+            return null;
+        }
+        SmtpConnection conn = idle.connection();
+        Ehlo ehlo = (Ehlo) idle.ehlo();
+        boolean needsUtf8 = !isAscii(request.sender()) || request.recipients().stream().anyMatch(r -> !isAscii(r));
+        if (!ehlo.has("PIPELINING") || (ehlo.sizeLimit > 0 && request.size() > ehlo.sizeLimit)
+                || (needsUtf8 && !ehlo.has("SMTPUTF8")) || (request.eightBit() && !ehlo.has("8BITMIME"))) {
+            if (!cache.offer(key, idle)) {
+                conn.quitAsync();
+            }
+            return null;
+        }
+        SmtpClientSettings timeouts = request.config().smtp();
+        long started = System.nanoTime();
+        List<String> batch = new ArrayList<>();
+        batch.add(mailCommand(request, ehlo, needsUtf8));
+        for (String rcpt : request.recipients()) {
+            batch.add("RCPT TO:<" + rcpt + ">");
+        }
+        batch.add("DATA");
+        List<java.util.concurrent.CompletableFuture<SmtpReply>> replies = conn.pipeline(batch);
+        java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> result = new java.util.concurrent.CompletableFuture<>();
+        conn.within(java.util.concurrent.CompletableFuture.allOf(replies.toArray(new java.util.concurrent.CompletableFuture[0])),
+                timeouts.rcptTimeout()).whenComplete((ignored, failure) -> {
+            boolean clean = failure == null && replies.get(replies.size() - 1).join().code() == 354;
+            for (int i = 0; clean && i < replies.size() - 1; i++) {
+                clean = replies.get(i).join().positive();
+            }
+            InputStream content = null;
+            if (clean) {
+                try {
+                    content = request.content().open();
+                } catch (IOException e) {
+                    clean = false;
+                }
+            }
+            if (!clean) {
+                conn.close();
+                result.complete(null);
+                return;
+            }
+            double setup = seconds(started);
+            long transmitStart = System.nanoTime();
+            InputStream opened = content;
+            conn.sendContentAsync(opened, timeouts.dataXferTimeout().plus(timeouts.dataDoneTimeout()))
+                    .whenComplete((done, error) -> {
+                        try {
+                            opened.close();
+                        } catch (IOException ignoredClose) {
+                            // read-only spool stream
+                        }
+                        if (error != null || !done.positive()) {
+                            conn.close();
+                            result.complete(null);
+                            return;
+                        }
+                        List<DeliveryOutcome> outcomes = new ArrayList<>();
+                        for (String rcpt : request.recipients()) {
+                            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.SENT, done.enhancedStatus(),
+                                    done.oneLine(), target.relay(), idle.tls(), setup, seconds(transmitStart)));
+                        }
+                        if (!cache.offer(key, new ConnectionCache.Idle(conn, ehlo, idle.tls(), System.nanoTime()))) {
+                            conn.quitAsync();
+                        }
+                        result.complete(outcomes);
+                    });
+        });
+        return result;
+    }
+
+    private static String mailCommand(DeliveryRequest request, Ehlo ehlo, boolean needsUtf8) {
+        StringBuilder mail = new StringBuilder("MAIL FROM:<").append(request.sender()).append('>');
+        if (ehlo.has("SIZE")) {
+            mail.append(" SIZE=").append(request.size());
+        }
+        if (request.eightBit()) {
+            mail.append(" BODY=8BITMIME");
+        }
+        if (needsUtf8) {
+            mail.append(" SMTPUTF8");
+        }
+        return mail.toString();
     }
 
     /** Connects and runs greeting, EHLO, STARTTLS and AUTH per policy; null (with the failure set in {@code result}) if that fails. */
@@ -334,23 +454,14 @@ public final class SmtpDeliveryAgent {
                 reusable = true;
                 return result;
             }
-            StringBuilder mail = new StringBuilder("MAIL FROM:<").append(request.sender()).append('>');
-            if (ehlo.has("SIZE")) {
-                mail.append(" SIZE=").append(request.size());
-            }
-            if (request.eightBit()) {
-                mail.append(" BODY=8BITMIME");
-            }
-            if (needsUtf8) {
-                mail.append(" SMTPUTF8");
-            }
+            String mail = mailCommand(request, ehlo, needsUtf8);
             List<String> rcptList = new ArrayList<>(recipients);
             SmtpReply mailReply;
             List<SmtpReply> rcptReplies = new ArrayList<>();
             SmtpReply dataReply = null;
             if (ehlo.has("PIPELINING")) {
                 List<String> batch = new ArrayList<>();
-                batch.add(mail.toString());
+                batch.add(mail);
                 for (String rcpt : rcptList) {
                     batch.add("RCPT TO:<" + rcpt + ">");
                 }
@@ -363,7 +474,7 @@ public final class SmtpDeliveryAgent {
                 }
                 dataReply = conn.awaitReply(replies.get(replies.size() - 1), timeouts.dataInitTimeout(), "DATA");
             } else {
-                mailReply = conn.command(mail.toString(), timeouts.mailTimeout());
+                mailReply = conn.command(mail, timeouts.mailTimeout());
                 anyReply = true;
                 if (mailReply.positive()) {
                     for (String rcpt : rcptList) {

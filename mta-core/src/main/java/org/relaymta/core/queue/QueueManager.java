@@ -167,6 +167,16 @@ public final class QueueManager implements AutoCloseable {
         if (closed) {
             return;
         }
+        if (attemptOnCachedSession(id)) {
+            return;
+        }
+        submitToWorker(id);
+    }
+
+    private void submitToWorker(String id) {
+        if (closed) {
+            return;
+        }
         try {
             workers.execute(() -> attempt(id));
         } catch (RejectedExecutionException e) {
@@ -282,6 +292,101 @@ public final class QueueManager implements AutoCloseable {
     }
 
     // ---- delivery ----
+
+    /**
+     * The fast path for the common case, a fresh message whose recipients share one route: its
+     * transaction runs on an idle cached session without a delivery thread (no wake-ups while the
+     * server answers). Returns false when it does not apply; anything but a clean delivery goes on
+     * as a normal attempt on a delivery thread.
+     */
+    private boolean attemptOnCachedSession(String id) {
+        SpooledMessage message = index.get(id);
+        if (message == null || message.attempts() > 0 || message.state() != QueueState.ACTIVE || message.finished()) {
+            return false;
+        }
+        RelayConfig cfg = config.get();
+        List<String> rcpts = new ArrayList<>();
+        Route route = null;
+        for (Recipient r : message.pendingRecipients()) {
+            Route ro = Router.route(cfg, message.envelope().sender(), r.address());
+            if (route != null && !route.groupingKey().equals(ro.groupingKey())) {
+                return false;
+            }
+            route = ro;
+            rcpts.add(r.address());
+        }
+        if (route == null || rcpts.size() > Math.max(1, cfg.queue().destinationRecipientLimit())) {
+            return false;
+        }
+        String destination = route.groupingKey();
+        DeadDestination dead = deadDestinations.get(destination);
+        Instant attemptStart = clock.instant();
+        if (dead != null && dead.until().isAfter(attemptStart)) {
+            return false;
+        }
+        Semaphore slots = destinationSlots.computeIfAbsent(destination,
+                k -> new Semaphore(Math.max(1, cfg.queue().destinationConcurrencyLimit())));
+        if (!slots.tryAcquire()) {
+            return false;
+        }
+        if (!inFlight.add(id)) {
+            slots.release();
+            return true;
+        }
+        java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> running;
+        try {
+            running = agent.deliverOnCachedSession(new DeliveryRequest(id, message.envelope().sender(), rcpts,
+                    message.contentLength(), message.eightBit(), () -> spool.openContent(message), route, cfg));
+        } catch (RuntimeException e) {
+            log.warn("queue: fast delivery path of {} failed to start: {}", id, e.toString());
+            running = null;
+        }
+        if (running == null) {
+            slots.release();
+            inFlight.remove(id);
+            return false;
+        }
+        double waited = Math.max(0, Duration.between(message.nextAttempt(), attemptStart).toMillis() / 1000.0);
+        running.whenComplete((outcomes, failure) -> {
+            slots.release();
+            if (failure != null || outcomes == null) {
+                inFlight.remove(id);
+                finishDeleteRequested(id);
+                submitToWorker(id);
+                return;
+            }
+            try {
+                deadDestinations.remove(destination);
+                Map<String, Recipient> updated = new LinkedHashMap<>();
+                for (Recipient r : message.recipients()) {
+                    updated.put(r.address(), r);
+                }
+                List<DeliveryEvent> events = new ArrayList<>();
+                for (DeliveryOutcome o : outcomes) {
+                    updated.put(o.recipient(), updated.get(o.recipient()).with(RecipientStatus.SENT, o.dsn(), o.reason()));
+                    events.add(event(message, o.recipient(), DeliveryEvent.Status.SENT, o.relay(), o.dsn(), o.reason(),
+                            o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
+                }
+                finishAttempt(message, new ArrayList<>(updated.values()), List.of(), events);
+            } catch (RuntimeException e) {
+                log.error("queue: finishing the delivery of {} failed unexpectedly; will retry", id, e);
+                if (index.containsKey(id)) {
+                    schedule(id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
+                }
+            } finally {
+                inFlight.remove(id);
+                finishDeleteRequested(id);
+            }
+        });
+        return true;
+    }
+
+    private void finishDeleteRequested(String id) {
+        SpooledMessage deleted = deleteRequested.remove(id);
+        if (deleted != null) {
+            removeQuietly(deleted, id);
+        }
+    }
 
     /** One delivery attempt of one message: all its pending recipients, grouped by route. */
     void attempt(String id) {
