@@ -61,9 +61,10 @@ class SecretsHygieneIT {
         try {
             long deadline = System.currentTimeMillis() + 30_000;
             while (!(Files.exists(temp.resolve("run.log")) && Files.readString(temp.resolve("run.log")).contains("outbound:"))
-                    && System.currentTimeMillis() < deadline) {
+                    && relay.isAlive() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(50);
             }
+            assertThat(Files.readString(temp.resolve("run.log"))).as("the relay started").contains("outbound:");
             // Relay AUTH rejected upstream (wrong password), and a map-credential route.
             try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
                 c.command("EHLO client.test");

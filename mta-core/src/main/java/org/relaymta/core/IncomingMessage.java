@@ -67,9 +67,13 @@ public final class IncomingMessage implements AutoCloseable {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        return writer.commitAsync(blocking).thenApply(message -> {
+        java.util.concurrent.CompletableFuture<org.relaymta.core.spool.SpooledMessage> durable = writer.commitAsync(blocking);
+        java.nio.ByteBuffer content = writer.committedContent();
+        org.relaymta.core.delivery.DeliveryRequest.Content inMemory = content == null ? null
+                : () -> new java.io.ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());
+        return durable.thenApply(message -> {
             onCommitted.run();
-            queue.enqueue(message);
+            queue.enqueue(message, inMemory);
             return message.id();
         });
     }

@@ -125,8 +125,23 @@ public final class QueueManager implements AutoCloseable {
 
     /** Queues a newly received message for immediate delivery. */
     public void enqueue(SpooledMessage message) {
+        enqueue(message, null);
+    }
+
+    /**
+     * Queues a message whose content the caller still holds in memory ({@code content}, or null):
+     * a first delivery straight away can send it from there instead of reading the spool back.
+     * Nothing keeps it after that attempt; the index holds envelopes only.
+     */
+    public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
         index.put(message.id(), message);
-        submit(message.id());
+        if (closed) {
+            return;
+        }
+        if (attemptOnCachedSession(message.id(), content)) {
+            return;
+        }
+        submitToWorker(message.id());
     }
 
     /** Starts every delivery whose time has come by the clock. */
@@ -167,7 +182,7 @@ public final class QueueManager implements AutoCloseable {
         if (closed) {
             return;
         }
-        if (attemptOnCachedSession(id)) {
+        if (attemptOnCachedSession(id, null)) {
             return;
         }
         submitToWorker(id);
@@ -299,7 +314,7 @@ public final class QueueManager implements AutoCloseable {
      * server answers). Returns false when it does not apply; anything but a clean delivery goes on
      * as a normal attempt on a delivery thread.
      */
-    private boolean attemptOnCachedSession(String id) {
+    private boolean attemptOnCachedSession(String id, DeliveryRequest.Content inMemory) {
         SpooledMessage message = index.get(id);
         if (message == null || message.attempts() > 0 || message.state() != QueueState.ACTIVE || message.finished()) {
             return false;
@@ -336,7 +351,8 @@ public final class QueueManager implements AutoCloseable {
         java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> running;
         try {
             running = agent.deliverOnCachedSession(new DeliveryRequest(id, message.envelope().sender(), rcpts,
-                    message.contentLength(), message.eightBit(), () -> spool.openContent(message), route, cfg));
+                    message.contentLength(), message.eightBit(),
+                    inMemory != null ? inMemory : () -> spool.openContent(message), route, cfg));
         } catch (RuntimeException e) {
             log.warn("queue: fast delivery path of {} failed to start: {}", id, e.toString());
             running = null;

@@ -33,6 +33,8 @@ public final class SpoolWriter extends OutputStream {
     private long contentLength;
     private boolean eightBit;
     private boolean closed;
+    /** The committed journal record, kept for {@link #committedContent()}. */
+    private byte[] committedRecord;
 
     SpoolWriter(Spool spool, String id, Envelope envelope, byte[] header) {
         this.spool = spool;
@@ -135,6 +137,7 @@ public final class SpoolWriter extends OutputStream {
             System.arraycopy(trailer, 0, buffer, count, trailer.length);
             byte[] record = buffer;
             buffer = null;
+            committedRecord = record;
             return spool.appendToJournal(id, envelope, record, count + trailer.length, contentOffset, contentLength,
                     eightBit);
         }
@@ -158,6 +161,15 @@ public final class SpoolWriter extends OutputStream {
                 throw new java.util.concurrent.CompletionException(e);
             }
         }, blocking);
+    }
+
+    /**
+     * After {@link #commitAsync} of a message kept in memory: its content (not to be modified), so a first
+     * delivery need not read it back from the disk; null for a message in its own file.
+     */
+    public java.nio.ByteBuffer committedContent() {
+        byte[] record = committedRecord;
+        return record == null ? null : java.nio.ByteBuffer.wrap(record, contentOffset, (int) contentLength).slice();
     }
 
     /** Discards the partial message. Safe to call after a failed commit. */
