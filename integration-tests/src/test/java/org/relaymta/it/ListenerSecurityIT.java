@@ -258,6 +258,43 @@ class ListenerSecurityIT {
         assertThat(first).contains("\r\n.dot\r\n").doesNotContain("..dot");
     }
 
+    /**
+     * A client that pipelines a flood of commands (9 MB) before reading any reply: the relay pauses
+     * reading whenever its unsent replies pass Netty's write-buffer mark and resumes as the client
+     * reads; every reply arrives, in order, and the relay keeps serving.
+     */
+    @Test
+    void aClientThatFloodsCommandsBeforeReadingGetsEveryReplyInOrder() throws Exception {
+        relay.start();
+        int commands = 1_500_000;
+        try (Socket s = new Socket("127.0.0.1", relay.port())) {
+            s.setSoTimeout(10_000);
+            InputStream in = s.getInputStream();
+            readReply(in);
+            Thread writer = new Thread(() -> {
+                try {
+                    OutputStream out = s.getOutputStream();
+                    byte[] noop = "NOOP\r\n".getBytes(StandardCharsets.US_ASCII);
+                    for (int i = 0; i < commands; i++) {
+                        out.write(noop);
+                    }
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    // the assertion on the replies reports it
+                }
+            });
+            writer.start();
+            writer.join(1000);
+            java.io.BufferedReader replies = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.US_ASCII));
+            for (int i = 0; i < commands; i++) {
+                assertThat(replies.readLine()).as("reply " + i).isEqualTo("250 2.0.0 Ok");
+            }
+            writer.join(10_000);
+            assertThat(writer.isAlive()).isFalse();
+        }
+        relayStillServes("after a flood");
+    }
+
     @Test
     void authWithBadBase64IsASyntaxError() throws Exception {
         relay.start();

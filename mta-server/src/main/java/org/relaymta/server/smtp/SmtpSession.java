@@ -166,7 +166,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Handles buffered input until it runs out or the session waits on a commit. */
     private void process() {
-        while (!busy && !closing && input != null && input.isReadable()) {
+        while (!busy && !closing && input != null && input.isReadable() && ctx.channel().isWritable()) {
             if (phase == Phase.DATA) {
                 if (dataReader.read(input, contentSink)) {
                     endOfData();
@@ -211,6 +211,21 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.flush();
+        if (!busy && !closing && !ctx.channel().isWritable()) {
+            // A client that pipelines without reading its replies: stop reading until it catches up.
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !busy && !closing) {
+            process();
+            if (!busy && !closing && ctx.channel().isWritable()) {
+                ctx.channel().config().setAutoRead(true);
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     private void pause() {
@@ -227,7 +242,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         process();
-        if (!busy && !closing) {
+        if (!busy && !closing && ctx.channel().isWritable()) {
             ctx.channel().config().setAutoRead(true);
         }
     }
