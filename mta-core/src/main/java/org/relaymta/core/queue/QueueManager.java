@@ -406,7 +406,13 @@ public final class QueueManager implements AutoCloseable {
 
     /** One delivery attempt of one message: all its pending recipients, grouped by route. */
     void attempt(String id) {
-        if (closed || !inFlight.add(id)) {
+        if (closed) {
+            return;
+        }
+        if (!inFlight.add(id)) {
+            // Its previous attempt is still finishing (it may just have scheduled the retry that
+            // brought us here): look again at the next timer tick rather than lose that due time.
+            schedule(id, clock.instant());
             return;
         }
         try {
