@@ -385,16 +385,21 @@ public final class QueueManager implements AutoCloseable {
                 }
                 finishAttempt(message, new ArrayList<>(updated.values()), List.of(), events);
             } catch (RuntimeException e) {
-                log.error("queue: finishing the delivery of {} failed unexpectedly; will retry", id, e);
-                if (index.containsKey(id)) {
-                    schedule(id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
-                }
+                retryAfterBug(id, e);
             } finally {
                 inFlight.remove(id);
                 finishDeleteRequested(id);
             }
         });
         return true;
+    }
+
+    /** Never lose a message to a bug: log it and try again later. */
+    private void retryAfterBug(String id, RuntimeException e) {
+        log.error("queue: delivery attempt of {} failed unexpectedly; will retry", id, e);
+        if (index.containsKey(id)) {
+            schedule(id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
+        }
     }
 
     private void finishDeleteRequested(String id) {
@@ -463,17 +468,10 @@ public final class QueueManager implements AutoCloseable {
             }
             finishAttempt(message, new ArrayList<>(updated.values()), failedNow, events);
         } catch (RuntimeException e) {
-            // Never lose a message to a bug: log it and try again later.
-            log.error("queue: delivery attempt of {} failed unexpectedly; will retry", id, e);
-            if (index.containsKey(id)) {
-                schedule(id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
-            }
+            retryAfterBug(id, e);
         } finally {
             inFlight.remove(id);
-            SpooledMessage deleted = deleteRequested.remove(id);
-            if (deleted != null) {
-                removeQuietly(deleted, id);
-            }
+            finishDeleteRequested(id);
         }
     }
 
