@@ -67,6 +67,8 @@ public final class QueueManager implements AutoCloseable {
     private final Map<String, SpooledMessage> index = new ConcurrentHashMap<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Map<String, SpooledMessage> deleteRequested = new ConcurrentHashMap<>();
+    /** Messages asked to be attempted while their attempt was running. */
+    private final Set<String> rerun = ConcurrentHashMap.newKeySet();
     private final ConcurrentSkipListSet<Due> due = new ConcurrentSkipListSet<>(
             Comparator.comparingLong(Due::at).thenComparing(Due::id));
     private final Map<String, Due> dueById = new ConcurrentHashMap<>();
@@ -135,13 +137,7 @@ public final class QueueManager implements AutoCloseable {
      */
     public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
         index.put(message.id(), message);
-        if (closed) {
-            return;
-        }
-        if (attemptOnCachedSession(message.id(), content)) {
-            return;
-        }
-        submitToWorker(message.id());
+        submit(message.id(), content);
     }
 
     /** Starts every delivery whose time has come by the clock. */
@@ -179,10 +175,14 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void submit(String id) {
+        submit(id, null);
+    }
+
+    private void submit(String id, DeliveryRequest.Content inMemory) {
         if (closed) {
             return;
         }
-        if (attemptOnCachedSession(id, null)) {
+        if (attemptOnCachedSession(id, inMemory)) {
             return;
         }
         submitToWorker(id);
@@ -346,6 +346,7 @@ public final class QueueManager implements AutoCloseable {
         }
         if (!inFlight.add(id)) {
             slots.release();
+            requestRerun(id);
             return true;
         }
         java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> running;
@@ -366,32 +367,60 @@ public final class QueueManager implements AutoCloseable {
         running.whenComplete((outcomes, failure) -> {
             slots.release();
             if (failure != null || outcomes == null) {
-                inFlight.remove(id);
-                finishDeleteRequested(id);
+                // The normal attempt follows at once: it also serves a rerun asked for meanwhile.
+                rerun.remove(id);
+                endFlight(id);
                 submitToWorker(id);
                 return;
             }
             try {
                 deadDestinations.remove(destination);
-                Map<String, Recipient> updated = new LinkedHashMap<>();
-                for (Recipient r : message.recipients()) {
-                    updated.put(r.address(), r);
-                }
-                List<DeliveryEvent> events = new ArrayList<>();
-                for (DeliveryOutcome o : outcomes) {
-                    updated.put(o.recipient(), updated.get(o.recipient()).with(RecipientStatus.SENT, o.dsn(), o.reason()));
-                    events.add(event(message, o.recipient(), DeliveryEvent.Status.SENT, o.relay(), o.dsn(), o.reason(),
-                            o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
-                }
-                finishAttempt(message, new ArrayList<>(updated.values()), List.of(), events);
+                AttemptOutcomes decided = new AttemptOutcomes(message, waited);
+                outcomes.forEach(decided::add);
+                decided.finish();
             } catch (RuntimeException e) {
                 retryAfterBug(id, e);
             } finally {
-                inFlight.remove(id);
-                finishDeleteRequested(id);
+                endFlight(id);
             }
         });
         return true;
+    }
+
+    /** What one attempt decided, recipient by recipient, until it is saved and published. */
+    private final class AttemptOutcomes {
+        private final SpooledMessage message;
+        private final double waited;
+        private final Map<String, Recipient> updated = new LinkedHashMap<>();
+        private final List<BounceMessage.Failed> failedNow = new ArrayList<>();
+        /** Published once the new state is saved, so a listener sees the queue as the event says. */
+        private final List<DeliveryEvent> events = new ArrayList<>();
+
+        AttemptOutcomes(SpooledMessage message, double waited) {
+            this.message = message;
+            this.waited = waited;
+            for (Recipient r : message.recipients()) {
+                updated.put(r.address(), r);
+            }
+        }
+
+        void add(DeliveryOutcome o) {
+            RecipientStatus status = switch (o.status()) {
+                case SENT -> RecipientStatus.SENT;
+                case BOUNCED -> RecipientStatus.FAILED;
+                case DEFERRED -> RecipientStatus.PENDING;
+            };
+            updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
+            if (o.status() == DeliveryOutcome.Status.BOUNCED) {
+                failedNow.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
+            }
+            events.add(event(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
+                    o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
+        }
+
+        void finish() {
+            finishAttempt(message, new ArrayList<>(updated.values()), failedNow, events);
+        }
     }
 
     /** Never lose a message to a bug: log it and try again later. */
@@ -402,10 +431,27 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    private void finishDeleteRequested(String id) {
+    /**
+     * Asked to attempt a message whose attempt is still running (a retry that came due while it
+     * finished, a flush): it runs again as soon as that attempt ends, so a due time is never lost.
+     */
+    private void requestRerun(String id) {
+        rerun.add(id);
+        // The running attempt may have ended in between; whoever takes the request submits it.
+        if (!inFlight.contains(id) && rerun.remove(id)) {
+            submit(id);
+        }
+    }
+
+    /** An attempt is over: operator deletes asked for meanwhile happen now, and a requested rerun starts. */
+    private void endFlight(String id) {
+        inFlight.remove(id);
         SpooledMessage deleted = deleteRequested.remove(id);
         if (deleted != null) {
             removeQuietly(deleted, id);
+        }
+        if (rerun.remove(id)) {
+            submit(id);
         }
     }
 
@@ -415,9 +461,7 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         if (!inFlight.add(id)) {
-            // Its previous attempt is still finishing (it may just have scheduled the retry that
-            // brought us here): look again at the next timer tick rather than lose that due time.
-            schedule(id, clock.instant());
+            requestRerun(id);
             return;
         }
         try {
@@ -436,13 +480,7 @@ public final class QueueManager implements AutoCloseable {
                 routes.putIfAbsent(key, route);
                 groups.computeIfAbsent(key, k -> new ArrayList<>()).add(r.address());
             }
-            Map<String, Recipient> updated = new LinkedHashMap<>();
-            for (Recipient r : message.recipients()) {
-                updated.put(r.address(), r);
-            }
-            List<BounceMessage.Failed> failedNow = new ArrayList<>();
-            // Published once the new state is saved, so a listener sees the queue as the event says.
-            List<DeliveryEvent> events = new ArrayList<>();
+            AttemptOutcomes decided = new AttemptOutcomes(message, waited);
             int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
             for (Map.Entry<String, List<String>> group : groups.entrySet()) {
                 List<String> rcpts = group.getValue();
@@ -451,27 +489,14 @@ public final class QueueManager implements AutoCloseable {
                     DeliveryRequest request = new DeliveryRequest(id, message.envelope().sender(), chunk,
                             message.contentLength(), message.eightBit(), () -> spool.openContent(message),
                             routes.get(group.getKey()), cfg);
-                    for (DeliveryOutcome o : deliver(group.getKey(), request, cfg)) {
-                        RecipientStatus status = switch (o.status()) {
-                            case SENT -> RecipientStatus.SENT;
-                            case BOUNCED -> RecipientStatus.FAILED;
-                            case DEFERRED -> RecipientStatus.PENDING;
-                        };
-                        updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
-                        if (o.status() == DeliveryOutcome.Status.BOUNCED) {
-                            failedNow.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
-                        }
-                        events.add(event(message, o.recipient(), toEventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
-                                o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
-                    }
+                    deliver(group.getKey(), request, cfg).forEach(decided::add);
                 }
             }
-            finishAttempt(message, new ArrayList<>(updated.values()), failedNow, events);
+            decided.finish();
         } catch (RuntimeException e) {
             retryAfterBug(id, e);
         } finally {
-            inFlight.remove(id);
-            finishDeleteRequested(id);
+            endFlight(id);
         }
     }
 
