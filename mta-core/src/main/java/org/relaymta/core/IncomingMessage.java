@@ -41,17 +41,7 @@ public final class IncomingMessage implements AutoCloseable {
 
     /** Makes the message durable (fsync) and queues it; returns the queue id. */
     public String commit() throws IOException {
-        done = true;
-        try {
-            canonical.finish();
-        } catch (IOException e) {
-            writer.abort();
-            throw e;
-        }
-        SpooledMessage message = writer.commit();
-        onCommitted.run();
-        queue.enqueue(message);
-        return message.id();
+        return SpoolWriter.awaitCommit(commitAsync(Runnable::run), writer.id());
     }
 
     /**

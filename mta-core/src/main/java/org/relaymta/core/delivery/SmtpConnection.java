@@ -163,18 +163,16 @@ final class SmtpConnection implements AutoCloseable {
 
     /** Streams the content (dot-stuffed, terminated) after a 354 and waits for the final reply. */
     SmtpReply sendContent(InputStream content, Duration transferTimeout, Duration doneTimeout) throws SmtpSessionException {
-        CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
-        ChannelFuture written = channel.writeAndFlush(new DotStuffedContent(content));
         // One wait instead of two (each costs a thread wake-up per message): a failed write fails the
         // reply; a timeout is reported for whichever part was still running.
-        CompletableFuture<SmtpReply> outcome = toCompletable(written).thenCompose(v -> reply);
+        Transfer transfer = startContent(content);
         try {
-            return outcome.get(transferTimeout.plus(doneTimeout).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return await(outcome, Duration.ZERO, written.isDone() ? "end of DATA" : "message content");
-        } catch (TimeoutException | ExecutionException e) {
-            return await(outcome, Duration.ZERO, written.isDone() ? "end of DATA" : "message content");
+            return transfer.reply().get(transferTimeout.plus(doneTimeout).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException | TimeoutException | ExecutionException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return await(transfer.reply(), Duration.ZERO, transfer.written().isDone() ? "end of DATA" : "message content");
         }
     }
 
@@ -183,9 +181,17 @@ final class SmtpConnection implements AutoCloseable {
      * or exceptionally (write failure, lost connection, or {@code timeout} on the event loop's timer).
      */
     CompletableFuture<SmtpReply> sendContentAsync(InputStream content, Duration timeout) {
+        return within(startContent(content).reply(), timeout);
+    }
+
+    /** The content being written, and the final reply that follows a successful write. */
+    private record Transfer(ChannelFuture written, CompletableFuture<SmtpReply> reply) {
+    }
+
+    private Transfer startContent(InputStream content) {
         CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
         ChannelFuture written = channel.writeAndFlush(new DotStuffedContent(content));
-        return within(toCompletable(written).thenCompose(v -> reply), timeout);
+        return new Transfer(written, toCompletable(written).thenCompose(v -> reply));
     }
 
     /** {@code future}, failed with a TimeoutException (and the connection closed) if not done within {@code timeout}. */

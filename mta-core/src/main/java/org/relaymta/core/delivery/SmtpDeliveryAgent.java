@@ -174,14 +174,8 @@ public final class SmtpDeliveryAgent {
 
     private SessionResult session(DeliveryRequest request, NextHop hop, Target target, Set<String> recipients,
                                   boolean withoutTls, long requestStarted) {
-        Route route = request.route();
-        TlsLevel level = withoutTls ? TlsLevel.NONE : route.tlsLevel();
-        boolean wrapper = route.wrapperMode() || target.port() == 465;
-        if (wrapper && !level.mandatory()) {
-            level = TlsLevel.ENCRYPT;
-        }
-        Optional<Credentials> credentials = route.credentialsFor(target.hostName(), hop);
-        String cacheKey = cacheKey(target, level, wrapper, credentials);
+        SessionPolicy policy = SessionPolicy.of(request.route(), hop, target, withoutTls);
+        String cacheKey = policy.cacheKey(target);
         ConnectionCache.Idle idle = cache.take(cacheKey);
         if (idle != null) {
             OpenSession reused = new OpenSession(idle.connection(), (Ehlo) idle.ehlo(), idle.tls());
@@ -191,16 +185,29 @@ public final class SmtpDeliveryAgent {
             }
         }
         SessionResult result = new SessionResult();
-        OpenSession open = open(request, hop, target, level, wrapper, credentials, withoutTls, result);
+        OpenSession open = open(request, hop, target, policy.level(), policy.wrapper(), policy.credentials(), withoutTls,
+                result);
         if (open == null) {
             return result;
         }
         return transaction(request, open, target, recipients, requestStarted, cacheKey, false);
     }
 
-    private static String cacheKey(Target target, TlsLevel level, boolean wrapper, Optional<Credentials> credentials) {
-        return target.relay() + "|" + level + "|" + wrapper + "|" + credentials.map(Credentials::key).orElse("-")
-                + "|" + credentials.map(Credentials::username).orElse("-");
+    /** How a session to a target is set up (TLS level, wrapper mode, credentials); equal policies share cached sessions. */
+    private record SessionPolicy(TlsLevel level, boolean wrapper, Optional<Credentials> credentials) {
+        static SessionPolicy of(Route route, NextHop hop, Target target, boolean withoutTls) {
+            TlsLevel level = withoutTls ? TlsLevel.NONE : route.tlsLevel();
+            boolean wrapper = route.wrapperMode() || target.port() == 465;
+            if (wrapper && !level.mandatory()) {
+                level = TlsLevel.ENCRYPT;
+            }
+            return new SessionPolicy(level, wrapper, route.credentialsFor(target.hostName(), hop));
+        }
+
+        String cacheKey(Target target) {
+            return target.relay() + "|" + level + "|" + wrapper + "|" + credentials.map(Credentials::key).orElse("-")
+                    + "|" + credentials.map(Credentials::username).orElse("-");
+        }
     }
 
     /**
@@ -221,12 +228,7 @@ public final class SmtpDeliveryAgent {
         if (target == null) {
             return null;
         }
-        TlsLevel level = route.tlsLevel();
-        boolean wrapper = route.wrapperMode() || target.port() == 465;
-        if (wrapper && !level.mandatory()) {
-            level = TlsLevel.ENCRYPT;
-        }
-        String key = cacheKey(target, level, wrapper, route.credentialsFor(target.hostName(), hop));
+        String key = SessionPolicy.of(route, hop, target, false).cacheKey(target);
         ConnectionCache.Idle idle = cache.take(key);
         if (idle == null) {
             return null;

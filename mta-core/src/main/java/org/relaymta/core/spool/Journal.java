@@ -66,12 +66,9 @@ final class Journal implements AutoCloseable {
     private long synced;
     private IOException failure;
     /** Commits waiting for the next fdatasync, in append order. */
-    private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
+    private final List<java.util.concurrent.CompletableFuture<Void>> waiters = new ArrayList<>();
     private Thread syncer;
     private boolean closed;
-
-    private record Waiter(long sequence, java.util.concurrent.CompletableFuture<Void> done) {
-    }
 
     Journal(Path dir) {
         this.dir = dir;
@@ -115,9 +112,9 @@ final class Journal implements AutoCloseable {
         segments.put(file, s);
     }
 
-    /** Appends one record (the queue-file bytes {@code body[0, length)}); durable only after {@link #sync}. */
+    /** Appends one record (the queue-file bytes {@code body[0, length)}); durable once {@link #durable} completes. */
     Appended append(byte[] body, int length) throws IOException {
-        byte[] prefix = String.format("%s%012d\n", RECORD, length).getBytes(StandardCharsets.US_ASCII);
+        byte[] prefix = prefix(length);
         synchronized (this) {
             throwIfFailed();
             if (current == null || current.size >= SEGMENT_LIMIT) {
@@ -134,7 +131,7 @@ final class Journal implements AutoCloseable {
                     written += s.channel.write(parts);
                 }
             } catch (IOException e) {
-                // A torn record at the end is ignored at recovery; later appends go to a fresh segment.
+                // A torn record at the end is ignored at recovery; the journal takes no more mail (sticky).
                 failure = new IOException("write to spool journal " + s.path + " failed: " + e.getMessage(), e);
                 throw failure;
             }
@@ -162,7 +159,7 @@ final class Journal implements AutoCloseable {
             return java.util.concurrent.CompletableFuture.failedFuture(new IOException("spool journal closed"));
         }
         java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
-        waiters.add(new Waiter(sequence, done));
+        waiters.add(done);
         if (syncer == null) {
             syncer = new Thread(this::syncLoop, "mta-spool-sync");
             syncer.setDaemon(true);
@@ -172,21 +169,9 @@ final class Journal implements AutoCloseable {
         return done;
     }
 
-    /** Blocking form of {@link #durable}. */
-    void sync(long sequence) throws IOException {
-        try {
-            durable(sequence).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for the spool journal fsync", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        }
-    }
-
     private void syncLoop() {
         while (true) {
-            List<Waiter> batch = new ArrayList<>();
+            List<java.util.concurrent.CompletableFuture<Void>> batch = new ArrayList<>();
             long covers;
             FileChannel channel;
             synchronized (this) {
@@ -234,11 +219,11 @@ final class Journal implements AutoCloseable {
                     synced = Math.max(synced, covers);
                 }
             }
-            for (Waiter w : batch) {
+            for (java.util.concurrent.CompletableFuture<Void> done : batch) {
                 if (error != null) {
-                    w.done().completeExceptionally(failure);
+                    done.completeExceptionally(failure);
                 } else {
-                    w.done().complete(null);
+                    done.complete(null);
                 }
             }
         }
@@ -343,6 +328,21 @@ final class Journal implements AutoCloseable {
         segments.clear();
         current = null;
         dirSync.close();
+    }
+
+    /** "RELAYMTA-REC " and the length in 12 digits: built by hand, as this runs once per received message. */
+    private static byte[] prefix(long length) {
+        byte[] b = new byte[PREFIX_LENGTH];
+        for (int i = 0; i < RECORD.length(); i++) {
+            b[i] = (byte) RECORD.charAt(i);
+        }
+        long v = length;
+        for (int i = PREFIX_LENGTH - 2; i >= RECORD.length(); i--) {
+            b[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        b[PREFIX_LENGTH - 1] = '\n';
+        return b;
     }
 
     /** Parses a record's length line; -1 when there is none (end of the segment, or a torn last record). */

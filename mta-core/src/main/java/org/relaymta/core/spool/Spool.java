@@ -114,9 +114,7 @@ public final class Spool implements AutoCloseable {
     SpooledMessage publish(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
                            boolean eightBit) throws IOException {
         queueSync.sync();
-        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, 0, envelope.arrival(),
-                QueueState.ACTIVE, false, eightBit, false);
+        return SpooledMessage.received(id, envelope, file, contentOffset, contentLength, eightBit, false);
     }
 
     /**
@@ -144,9 +142,8 @@ public final class Spool implements AutoCloseable {
                 throw new java.util.concurrent.CompletionException(failure);
             }
             recordFsync(System.nanoTime() - start);
-            List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-            return new SpooledMessage(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength,
-                    recipients, 0, envelope.arrival(), QueueState.ACTIVE, false, eightBit, true);
+            return SpooledMessage.received(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength,
+                    eightBit, true);
         });
     }
 
@@ -171,7 +168,8 @@ public final class Spool implements AutoCloseable {
         files.sort(null);
         for (Path file : files) {
             try {
-                if (trailer(file) == null) {
+                byte[] trailer = trailer(file);
+                if (trailer == null) {
                     if (removePartialFiles) {
                         log.info("spool: removing unacknowledged partial message {}", file.getFileName());
                         Files.deleteIfExists(file);
@@ -179,7 +177,7 @@ public final class Spool implements AutoCloseable {
                     }
                     continue;
                 }
-                messages.add(read(file));
+                messages.add(read(file, trailer));
             } catch (IOException | RuntimeException e) {
                 // Keep the file for an operator to look at; never delete what we cannot read.
                 log.error("spool: cannot read queued message {}: {}; left in place", file, e.getMessage());
@@ -214,8 +212,7 @@ public final class Spool implements AutoCloseable {
                 }
                 long trailerAt = body + length - TRAILER_LENGTH;
                 byte[] trailer = readAt(ch, trailerAt, TRAILER_LENGTH);
-                boolean eightBit = java.util.Arrays.equals(trailer, TRAILER_8BIT);
-                if (eightBit || java.util.Arrays.equals(trailer, TRAILER_7BIT)) {
+                if (live(trailer)) {
                     Header h = parseHeader(new java.io.BufferedInputStream(
                             java.nio.channels.Channels.newInputStream(ch.position(body)), 4096));
                     if (h.id() == null) {
@@ -225,11 +222,8 @@ public final class Spool implements AutoCloseable {
                         moved.add(trailerAt);
                     } else {
                         live++;
-                        Envelope envelope = new Envelope(h.sender(), h.recipients(), h.arrival(), h.client());
-                        messages.add(new SpooledMessage(h.id(), envelope, segment, body + h.length(),
-                                length - h.length() - TRAILER_LENGTH,
-                                envelope.recipients().stream().map(Recipient::pending).toList(), 0, h.arrival(),
-                                QueueState.ACTIVE, false, eightBit, true));
+                        messages.add(SpooledMessage.received(h.id(), h.envelope(), segment, body + h.length(),
+                                length - h.length() - TRAILER_LENGTH, eightBit(trailer), true));
                     }
                 }
                 pos = body + length;
@@ -264,17 +258,25 @@ public final class Spool implements AutoCloseable {
             if (size < TRAILER_LENGTH) {
                 return null;
             }
-            java.nio.ByteBuffer end = java.nio.ByteBuffer.allocate(TRAILER_LENGTH);
-            while (end.hasRemaining() && ch.read(end, size - TRAILER_LENGTH + end.position()) > 0) {
-                // read fully
-            }
-            byte[] b = end.array();
-            return java.util.Arrays.equals(b, TRAILER_7BIT) || java.util.Arrays.equals(b, TRAILER_8BIT) ? b : null;
+            byte[] b = readAt(ch, size - TRAILER_LENGTH, TRAILER_LENGTH);
+            return live(b) ? b : null;
         }
+    }
+
+    /** A trailer of an acknowledged message not yet finished. */
+    private static boolean live(byte[] trailer) {
+        return java.util.Arrays.equals(trailer, TRAILER_7BIT) || eightBit(trailer);
+    }
+
+    private static boolean eightBit(byte[] trailer) {
+        return java.util.Arrays.equals(trailer, TRAILER_8BIT);
     }
 
     /** The header lines of a spool file or journal record, and their length in bytes. */
     private record Header(String id, Instant arrival, String client, String sender, List<String> recipients, long length) {
+        Envelope envelope() {
+            return new Envelope(sender, recipients, arrival, client);
+        }
     }
 
     private static Header parseHeader(InputStream in) throws IOException {
@@ -323,22 +325,15 @@ public final class Spool implements AutoCloseable {
         return new Header(id, arrival, client, sender, rcpts, pos);
     }
 
-    SpooledMessage read(Path file) throws IOException {
-        String id = file.getFileName().toString();
+    /** A queue file whose live {@code trailer} was just read, with its saved state. */
+    private SpooledMessage read(Path file, byte[] trailer) throws IOException {
         long size = Files.size(file);
         Header h;
         try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 4096)) {
             h = parseHeader(in);
         }
-        Envelope envelope = new Envelope(h.sender(), h.recipients(), h.arrival(), h.client());
-        List<Recipient> recipients = envelope.recipients().stream().map(Recipient::pending).toList();
-        byte[] trailer = trailer(file);
-        if (trailer == null) {
-            throw new IOException("spool file has no trailer");
-        }
-        SpooledMessage message = new SpooledMessage(id, envelope, file, h.length(), size - h.length() - TRAILER_LENGTH,
-                recipients, 0, h.arrival(), QueueState.ACTIVE, false, java.util.Arrays.equals(trailer, TRAILER_8BIT), false);
-        return readState(message);
+        return readState(SpooledMessage.received(file.getFileName().toString(), h.envelope(), file, h.length(),
+                size - h.length() - TRAILER_LENGTH, eightBit(trailer), false));
     }
 
     private SpooledMessage readState(SpooledMessage message) throws IOException {

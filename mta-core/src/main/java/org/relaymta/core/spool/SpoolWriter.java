@@ -102,8 +102,13 @@ public final class SpoolWriter extends OutputStream {
 
     /** Makes the message durable (journal group commit, or file and directory fsync) and returns it. */
     public SpooledMessage commit() throws IOException {
+        return awaitCommit(commitAsync(Runnable::run), id);
+    }
+
+    /** Waits for a commit future, rethrowing its failure as it was thrown (IOException or unchecked). */
+    public static <T> T awaitCommit(java.util.concurrent.CompletableFuture<T> commit, String id) throws IOException {
         try {
-            return commitAsync(Runnable::run).get();
+            return commit.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while committing " + id, e);

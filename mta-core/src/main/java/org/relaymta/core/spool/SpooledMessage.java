@@ -29,6 +29,14 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
         recipients = List.copyOf(recipients);
     }
 
+    /** A message as just received (or found in the spool without saved state): every recipient pending, active. */
+    static SpooledMessage received(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
+                                   boolean eightBit, boolean journaled) {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength,
+                envelope.recipients().stream().map(Recipient::pending).toList(), 0, envelope.arrival(), QueueState.ACTIVE,
+                false, eightBit, journaled);
+    }
+
     public List<Recipient> pendingRecipients() {
         return recipients.stream().filter(r -> r.status() == RecipientStatus.PENDING).toList();
     }

@@ -704,11 +704,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private void write(String text) {
-        ctx.write(ctx.alloc().buffer(text.length()).writeBytes(text.getBytes(StandardCharsets.UTF_8)));
+        ctx.write(encode(text));
     }
 
     private ByteBuf line(String text) {
-        return ctx.alloc().buffer(text.length() + 2).writeBytes((text + "\r\n").getBytes(StandardCharsets.UTF_8));
+        return encode(text + "\r\n");
+    }
+
+    private ByteBuf encode(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return ctx.alloc().buffer(bytes.length).writeBytes(bytes);
     }
 
     private void closeWith(String text) {
