@@ -35,7 +35,7 @@ public final class ConfigLoader {
             "message_size_limit", "smtpd_forbid_bare_newline",
             "queue_run_delay", "minimal_backoff_time", "maximal_backoff_time", "maximal_queue_lifetime",
             "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
-            "default_destination_recipient_limit", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
+            "default_destination_recipient_limit", "bounce_size_limit", "queue_minfree", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
             "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
             "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_tls_CAfile",
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
@@ -212,7 +212,9 @@ public final class ConfigLoader {
                 durationParam(main, "bounce_queue_lifetime", 'd', qd.bounceQueueLifetime()),
                 durationParam(main, "delay_warning_time", 'h', qd.delayWarningTime()),
                 (int) longParam(main, "default_destination_concurrency_limit", qd.destinationConcurrencyLimit()),
-                (int) longParam(main, "default_destination_recipient_limit", qd.destinationRecipientLimit()));
+                (int) longParam(main, "default_destination_recipient_limit", qd.destinationRecipientLimit()),
+                longParam(main, "bounce_size_limit", qd.bounceSizeLimit()),
+                longParam(main, "queue_minfree", qd.queueMinfree()));
         SmtpClientSettings sd = SmtpClientSettings.postfixDefaults();
         List<String> mechanismFilter = stringParam(main, "smtp_sasl_mechanism_filter")
                 .map(v -> List.of(v.toUpperCase(Locale.ROOT).split("[,\\s]+"))).orElse(List.of());

@@ -107,9 +107,7 @@ public final class RelaySettings {
 
     /** Shortcut for the retry bounds, e.g. for tests or interactive tools. */
     public RelaySettings backoff(Duration minimal, Duration maximal) {
-        this.queue = new QueueSettings(queue.queueRunDelay(), minimal, maximal, queue.maximalQueueLifetime(),
-                queue.bounceQueueLifetime(), queue.delayWarningTime(), queue.destinationConcurrencyLimit(),
-                queue.destinationRecipientLimit());
+        this.queue = queue.withBackoff(minimal, maximal);
         return this;
     }
 

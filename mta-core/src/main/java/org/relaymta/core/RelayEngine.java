@@ -289,8 +289,9 @@ public final class RelayEngine implements AutoCloseable {
         return metrics;
     }
 
-    public QueueManager queue() {
-        return queue;
+    /** The queue: list, show, hold, release, delete, requeue, flush, wait until empty. */
+    public org.relaymta.core.queue.QueueControl queue() {
+        return queue.control();
     }
 
     public RelayConfig config() {
@@ -301,9 +302,18 @@ public final class RelayEngine implements AutoCloseable {
         return clock;
     }
 
-    /** False when the spool cannot accept mail (directory not writable, failed fsync). */
+    /** False when the spool cannot accept mail (directory not writable, failed fsync, too little free space). */
     public boolean healthy() {
-        return spool != null && spool.healthy();
+        return spool != null && spool.healthy() && hasRoomForMail();
+    }
+
+    /**
+     * Whether the spool's file system has room for another message, as Postfix checks before
+     * MAIL: free space at least {@code queue_minfree}, and at least 1.5 x {@code message_size_limit}.
+     */
+    public boolean hasRoomForMail() {
+        RelayConfig cfg = config.get();
+        return spool != null && spool.usableSpace() >= cfg.queue().requiredFreeSpace(cfg.messageSizeLimit());
     }
 
     public Path spoolDirectory() {

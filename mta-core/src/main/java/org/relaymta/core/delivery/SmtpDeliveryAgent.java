@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * transaction (EHLO, STARTTLS per policy, AUTH, MAIL, RCPT, DATA) until every recipient has a final
  * answer or the hosts are exhausted. What Postfix's {@code smtp} delivery agent does per request.
  */
-public final class SmtpDeliveryAgent {
+public final class SmtpDeliveryAgent implements DeliveryAgent {
     private static final Logger log = LoggerFactory.getLogger(SmtpDeliveryAgent.class);
     /** Postfix smtp_mx_session_limit: sessions per request before giving up. */
     static final int SESSION_LIMIT = 2;
@@ -73,6 +73,7 @@ public final class SmtpDeliveryAgent {
     }
 
     /** Runs one delivery request; returns one outcome per recipient. */
+    @Override
     public List<DeliveryOutcome> deliver(DeliveryRequest request) {
         long started = System.nanoTime();
         cacheTimeLimit = request.config().smtp().connectionCacheTimeLimit();
@@ -218,6 +219,7 @@ public final class SmtpDeliveryAgent {
      * accepted nothing (or refused the content), and the caller runs {@link #deliver}, which handles
      * every case.
      */
+    @Override
     public java.util.concurrent.CompletableFuture<List<DeliveryOutcome>> deliverOnCachedSession(DeliveryRequest request) {
         Route route = request.route();
         if (route.direct() || route.nextHops().isEmpty()) {

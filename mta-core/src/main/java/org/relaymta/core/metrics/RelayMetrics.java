@@ -49,16 +49,15 @@ public final class RelayMetrics implements DeliveryListener {
         return registry;
     }
 
-    /** Queue gauges: messages per queue and the age of the oldest one. */
+    /** Queue gauges: messages per queue and the age of the oldest one (from the index, no spool reads). */
     public void bindQueue(QueueManager queue, Clock clock) {
         for (QueueState state : QueueState.values()) {
-            Gauge.builder("mta.queue.messages", queue, q -> q.messages().stream().filter(m -> m.state() == state).count())
+            Gauge.builder("mta.queue.messages", queue, q -> q.countByState().get(state))
                     .tag("queue", state.postfixName()).description("Messages in the queue").register(registry);
         }
         Gauge.builder("mta.queue.oldest.age", queue, q -> {
-            List<SpooledMessage> all = q.messages();
-            return all.isEmpty() ? 0 : Duration.between(all.stream().map(m -> m.envelope().arrival()).min(Instant::compareTo)
-                    .orElse(clock.instant()), clock.instant()).toMillis() / 1000.0;
+            long oldest = q.oldestArrivalMillis();
+            return oldest < 0 ? 0 : Math.max(0, clock.millis() - oldest) / 1000.0;
         }).baseUnit("seconds").description("Age of the oldest queued message").register(registry);
     }
 

@@ -13,7 +13,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Builds an RFC 3464 delivery status notification (multipart/report; report-type=delivery-status)
  * with Postfix's wording: a human-readable part, the machine-readable {@code message/delivery-status}
- * part, and the original message's headers as {@code text/rfc822-headers}.
+ * part, and the original message: whole as {@code message/rfc822} up to Postfix's
+ * {@code bounce_size_limit}, else (and in delay warnings) its headers as {@code text/rfc822-headers}.
  */
 final class BounceMessage {
     private static final DateTimeFormatter RFC_5322 = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneId.of("UTC"));
@@ -30,7 +31,9 @@ final class BounceMessage {
     }
 
     static byte[] build(Kind kind, String reportingHost, String queueId, String sender, Instant arrival, Instant now,
-                        List<Failed> recipients, InputStream originalContent) throws IOException {
+                        List<Failed> recipients, InputStream originalContent, long originalSize, long sizeLimit)
+            throws IOException {
+        boolean whole = kind == Kind.FAILED && originalSize <= sizeLimit;
         String boundary = queueId + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + "/" + reportingHost;
         StringBuilder sb = new StringBuilder(2048);
         header(sb, "From", "MAILER-DAEMON@" + reportingHost + " (Mail Delivery System)");
@@ -89,12 +92,23 @@ final class BounceMessage {
         sb.append("\r\n");
 
         sb.append("--").append(boundary).append("\r\n");
-        header(sb, "Content-Description", "Undelivered Message Headers");
-        header(sb, "Content-Type", "text/rfc822-headers");
+        header(sb, "Content-Description", whole ? "Undelivered Message" : "Undelivered Message Headers");
+        header(sb, "Content-Type", whole ? "message/rfc822" : "text/rfc822-headers");
+        if (whole) {
+            header(sb, "Content-Transfer-Encoding", "8bit");
+        }
         sb.append("\r\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
-        out.write(originalHeaders(originalContent));
+        if (whole) {
+            byte[] original = originalContent.readNBytes((int) originalSize);
+            out.write(original);
+            if (original.length < 2 || original[original.length - 2] != '\r' || original[original.length - 1] != '\n') {
+                out.write(new byte[] {'\r', '\n'});
+            }
+        } else {
+            out.write(originalHeaders(originalContent));
+        }
         out.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
         return out.toByteArray();
     }

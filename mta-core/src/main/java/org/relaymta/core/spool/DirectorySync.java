@@ -8,15 +8,18 @@ import java.nio.file.StandardOpenOption;
 /**
  * Group commit of directory fsyncs: a caller that arrives while an fsync runs waits for the next
  * one, which then covers every rename made before it started. Nobody's fsync is skipped; concurrent
- * sessions share them. A failed fsync is sticky (as PostgreSQL learned, a retried fsync proves
- * nothing), so the spool stops acknowledging mail instead of pretending.
+ * sessions share them. A failed fsync fails every caller of its round (none of them is
+ * acknowledged); the next round fsyncs the directory afresh, which covers every entry it has then,
+ * so a file system that was full takes mail again once space is back.
  */
 final class DirectorySync {
     private final Path directory;
     private long requested;
     private long completed;
     private boolean syncing;
+    /** The failure of the last round, if it failed; cleared by the next successful one. */
     private IOException failure;
+    private long failedRound;
     /** Opened once: only the leader of a round uses it, so it needs no further locking. */
     private FileChannel channel;
 
@@ -30,7 +33,9 @@ final class DirectorySync {
         synchronized (this) {
             long mine = ++requested;
             while (true) {
-                throwIfFailed();
+                if (failure != null && failedRound >= mine) {
+                    throw failure;
+                }
                 if (completed >= mine) {
                     return;
                 }
@@ -60,17 +65,15 @@ final class DirectorySync {
             syncing = false;
             if (error != null) {
                 failure = new IOException("fsync of spool directory " + directory + " failed: " + error.getMessage(), error);
+                failedRound = covers;
             } else {
                 completed = covers;
+                failure = null;
             }
             notifyAll();
-            throwIfFailed();
-        }
-    }
-
-    private void throwIfFailed() throws IOException {
-        if (failure != null) {
-            throw failure;
+            if (error != null) {
+                throw failure;
+            }
         }
     }
 

@@ -22,7 +22,13 @@ import org.slf4j.LoggerFactory;
  * so a burst of messages costs one disk flush instead of a file create, an fsync and later an
  * unlink each. A finished record is marked by overwriting its trailer (no fsync: a crash before
  * the page cache reaches the disk only repeats a delivery). A segment is deleted once it is no
- * longer written to and every record in it is finished or moved to a queue file.
+ * longer written to and every record in it is finished or moved to a queue file; the segment being
+ * written is retired as soon as nothing in it is live, so a quiet relay holds no finished bytes.
+ *
+ * <p>A failed write or fdatasync (a full disk) fails the commits it concerns, which are never
+ * acknowledged, and abandons the segment: the next append starts a new one, so the journal takes
+ * mail again as soon as there is space, without a restart. Records acknowledged earlier were
+ * covered by an earlier fdatasync and stay valid in the abandoned segment.
  */
 final class Journal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Journal.class);
@@ -35,6 +41,8 @@ final class Journal implements AutoCloseable {
     static final byte[] TRAILER_DONE = "RELAYMTA-DONE\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final long SEGMENT_LIMIT = 32L * 1024 * 1024;
     private static final long GROUP_COMMIT_WINDOW_MILLIS = 1;
+    /** An empty segment being written is retired at once from this size on, else after a quiet second. */
+    private static final long RETIRE_SIZE = 1024 * 1024;
 
     /** One segment file; its channel stays open for appends (current segment) and done marks. */
     static final class Segment {
@@ -64,7 +72,12 @@ final class Journal implements AutoCloseable {
     // Group commit state, guarded by "this".
     private long appended;
     private long synced;
+    /** Append sequences whose fdatasync failed: (from, to], most recent last; never reported durable. */
+    private final java.util.ArrayDeque<long[]> lost = new java.util.ArrayDeque<>();
+    /** The last write or fdatasync failure, until an fdatasync succeeds again. */
     private IOException failure;
+    /** An fdatasync of {@link #current} runs outside the lock: the segment must not be retired meanwhile. */
+    private boolean forcing;
     /** Commits waiting for the next fdatasync, in append order. */
     private final List<java.util.concurrent.CompletableFuture<Void>> waiters = new ArrayList<>();
     private Thread syncer;
@@ -116,7 +129,6 @@ final class Journal implements AutoCloseable {
     Appended append(byte[] body, int length) throws IOException {
         byte[] prefix = prefix(length);
         synchronized (this) {
-            throwIfFailed();
             if (current == null || current.size >= SEGMENT_LIMIT) {
                 rotate();
             }
@@ -131,8 +143,10 @@ final class Journal implements AutoCloseable {
                     written += s.channel.write(parts);
                 }
             } catch (IOException e) {
-                // A torn record at the end is ignored at recovery; the journal takes no more mail (sticky).
+                // A torn record at the end is ignored at recovery, as long as nothing follows it:
+                // this segment takes no more appends.
                 failure = new IOException("write to spool journal " + s.path + " failed: " + e.getMessage(), e);
+                abandonCurrent();
                 throw failure;
             }
             s.size = start + total;
@@ -149,8 +163,11 @@ final class Journal implements AutoCloseable {
      * commit), and nobody waits in a thread of its own.
      */
     synchronized java.util.concurrent.CompletableFuture<Void> durable(long sequence) {
-        if (failure != null) {
-            return java.util.concurrent.CompletableFuture.failedFuture(failure);
+        for (long[] range : lost) {
+            if (sequence > range[0] && sequence <= range[1]) {
+                return java.util.concurrent.CompletableFuture.failedFuture(failure != null ? failure
+                        : new IOException("fsync of the spool journal failed"));
+            }
         }
         if (synced >= sequence) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
@@ -177,10 +194,15 @@ final class Journal implements AutoCloseable {
             synchronized (this) {
                 while (waiters.isEmpty() && !closed) {
                     try {
-                        wait();
+                        wait(1000);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return;
+                    }
+                    if (waiters.isEmpty()) {
+                        retireIfEmpty();
+                        // A quiet second since a failure: the next append tries afresh (health recovers).
+                        failure = null;
                     }
                 }
                 if (waiters.isEmpty()) {
@@ -201,6 +223,7 @@ final class Journal implements AutoCloseable {
                 channel = current == null ? null : current.channel;
                 batch.addAll(waiters);
                 waiters.clear();
+                forcing = channel != null;
             }
             IOException error = null;
             try {
@@ -211,17 +234,29 @@ final class Journal implements AutoCloseable {
             } catch (IOException e) {
                 error = e;
             }
+            IOException failed = null;
             synchronized (this) {
-                if (error != null && failure == null) {
-                    // Sticky: a failed fsync may have dropped pages; retrying proves nothing.
+                forcing = false;
+                if (error != null) {
+                    // A failed fsync may have dropped pages, and retrying it proves nothing: every
+                    // record not yet durable in this segment is lost (unacknowledged), and appends
+                    // go to a new segment.
                     failure = new IOException("fsync of the spool journal failed: " + error.getMessage(), error);
-                } else if (error == null) {
+                    failed = failure;
+                    if (current != null && current.channel == channel) {
+                        batch.addAll(waiters);
+                        waiters.clear();
+                        abandonCurrent();
+                    }
+                } else {
                     synced = Math.max(synced, covers);
+                    failure = null;
                 }
+                notifyAll();
             }
             for (java.util.concurrent.CompletableFuture<Void> done : batch) {
-                if (error != null) {
-                    done.completeExceptionally(failure);
+                if (failed != null) {
+                    done.completeExceptionally(failed);
                 } else {
                     done.complete(null);
                 }
@@ -233,9 +268,17 @@ final class Journal implements AutoCloseable {
     private void rotate() throws IOException {
         Segment old = current;
         if (old != null) {
-            old.channel.force(false);
+            try {
+                old.channel.force(false);
+            } catch (IOException e) {
+                failure = new IOException("fsync of the spool journal failed: " + e.getMessage(), e);
+                failWaiters(failure);
+                abandonCurrent();
+                throw failure;
+            }
             synced = appended;
             seal(old);
+            current = null;
         }
         Files.createDirectories(dir);
         Path file = dir.resolve(String.format("%016X%s", nextSegmentNumber++, SUFFIX));
@@ -245,6 +288,52 @@ final class Journal implements AutoCloseable {
         dirSync.sync();
         current = new Segment(file, ch, 0);
         segments.put(file, current);
+    }
+
+    /**
+     * Stops appending to the current segment after a failure (holding the lock): appends not yet
+     * durable are recorded as lost, so no commit of theirs completes, and the next append starts a
+     * new segment.
+     */
+    private void abandonCurrent() {
+        if (appended > synced) {
+            lost.addLast(new long[] {synced, appended});
+            if (lost.size() > 64) {
+                lost.removeFirst();
+            }
+            synced = appended;
+        }
+        Segment s = current;
+        current = null;
+        if (s != null) {
+            seal(s);
+        }
+    }
+
+    private void failWaiters(IOException e) {
+        for (java.util.concurrent.CompletableFuture<Void> w : waiters) {
+            w.completeExceptionally(e);
+        }
+        waiters.clear();
+    }
+
+    /**
+     * Deletes the segment being written when nothing in it is live and no commit waits (holding the
+     * lock): its space comes back now instead of after 32 MiB more appends. The next append starts
+     * a new segment.
+     */
+    private void retireIfEmpty() {
+        Segment s = current;
+        if (s == null || forcing || !waiters.isEmpty() || synced < appended) {
+            return;
+        }
+        synchronized (s) {
+            if (s.live > 0) {
+                return;
+            }
+        }
+        current = null;
+        seal(s);
     }
 
     private void seal(Segment s) {
@@ -262,19 +351,31 @@ final class Journal implements AutoCloseable {
         if (s == null) {
             return;
         }
+        if (markDone(s, trailerOffset) && s.size >= RETIRE_SIZE) {
+            // The segment being written is empty and already large: give its space back now.
+            synchronized (this) {
+                retireIfEmpty();
+            }
+        }
+    }
+
+    /** Returns true when the segment has no live record left and is still being written. */
+    private boolean markDone(Segment s, long trailerOffset) throws IOException {
         synchronized (s) {
             if (!s.channel.isOpen()) {
-                return;
+                return false;
             }
             ByteBuffer check = ByteBuffer.allocate(TRAILER_DONE.length);
             s.channel.read(check, trailerOffset);
             if (java.util.Arrays.equals(check.array(), TRAILER_DONE)) {
-                return;
+                return false;
             }
             s.channel.write(ByteBuffer.wrap(TRAILER_DONE), trailerOffset);
             if (--s.live <= 0 && s.sealed) {
                 delete(s);
+                return false;
             }
+            return s.live <= 0;
         }
     }
 
@@ -288,12 +389,7 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    private void throwIfFailed() throws IOException {
-        if (failure != null) {
-            throw failure;
-        }
-    }
-
+    /** False from a failed write or fdatasync until an fdatasync succeeds again (or the next quiet second). */
     synchronized boolean healthy() {
         return failure == null && dirSync.healthy();
     }

@@ -15,6 +15,11 @@ final class QueueIds {
         return String.format("%011X%05X", epochMillis & 0xFFFFFFFFFFFL, seq);
     }
 
+    /** The arrival time an id was made with (its first 11 hex digits). */
+    static long arrivalMillis(String id) {
+        return Long.parseLong(id.substring(0, 11), 16);
+    }
+
     static boolean looksLikeId(String name) {
         return name.length() == 16 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
     }

@@ -1,13 +1,10 @@
 package org.relaymta.core.spool;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -38,7 +35,7 @@ public final class Spool implements AutoCloseable {
     static final byte[] TRAILER_7BIT = "RELAYMTA-END 7\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     static final byte[] TRAILER_8BIT = "RELAYMTA-END 8\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     static final int TRAILER_LENGTH = TRAILER_7BIT.length;
-    private static final String STATE_SUFFIX = ".state";
+    static final String STATE_SUFFIX = ".state";
 
     private final Path root;
     private final Path queue;
@@ -46,7 +43,7 @@ public final class Spool implements AutoCloseable {
     private final Journal journal;
     private final QueueIds ids = new QueueIds();
     private final Clock clock;
-    private boolean removePartialFiles;
+    private SpoolScanner scanner;
     private volatile java.util.function.Consumer<java.time.Duration> fsyncObserver = d -> { };
 
     private Spool(Path root, Clock clock) {
@@ -61,7 +58,7 @@ public final class Spool implements AutoCloseable {
     public static Spool open(Path root, Clock clock) throws IOException {
         Spool spool = new Spool(root, clock);
         Files.createDirectories(spool.queue);
-        spool.removePartialFiles = true;
+        spool.scanner = new SpoolScanner(spool.queue, spool.journal, clock, true);
         return spool;
     }
 
@@ -70,7 +67,9 @@ public final class Spool implements AutoCloseable {
      * relay may be running on it) are skipped, never removed.
      */
     public static Spool openExisting(Path root, Clock clock) {
-        return new Spool(root, clock);
+        Spool spool = new Spool(root, clock);
+        spool.scanner = new SpoolScanner(spool.queue, spool.journal, clock, false);
+        return spool;
     }
 
     /** Receives the time each commit took to make a message durable (metrics). */
@@ -147,228 +146,27 @@ public final class Spool implements AutoCloseable {
         });
     }
 
+    /** Every queued message as much as scheduling needs (one small read per waiting message), oldest first. */
+    public List<StoredMessage> scan() throws IOException {
+        return scanner.scan();
+    }
+
+    /** One queued message in full, or empty when it is not (or no longer) in the spool. */
+    public java.util.Optional<SpooledMessage> load(String id) throws IOException {
+        return scanner.load(id);
+    }
+
     /** Every message in the queue, with its saved per-recipient state, oldest first. */
     public List<SpooledMessage> recover() throws IOException {
         List<SpooledMessage> messages = new ArrayList<>();
-        List<Path> files = new ArrayList<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(queue)) {
-            for (Path p : stream) {
-                String name = p.getFileName().toString();
-                if (QueueIds.looksLikeId(name)) {
-                    files.add(p);
-                } else if (removePartialFiles && name.endsWith(STATE_SUFFIX)
-                        && !Files.exists(queue.resolve(name.substring(0, name.length() - STATE_SUFFIX.length())))) {
-                    Files.deleteIfExists(p);
-                } else if (removePartialFiles && name.endsWith(".tmp")) {
-                    // Only at start: a running relay may be replacing a state file right now.
-                    Files.deleteIfExists(p);
-                }
+        for (StoredMessage s : scan()) {
+            if (s.journaled() != null) {
+                messages.add(s.journaled());
+            } else {
+                load(s.id()).ifPresent(messages::add);
             }
         }
-        files.sort(null);
-        for (Path file : files) {
-            try {
-                byte[] trailer = trailer(file);
-                if (trailer == null) {
-                    if (removePartialFiles) {
-                        log.info("spool: removing unacknowledged partial message {}", file.getFileName());
-                        Files.deleteIfExists(file);
-                        Files.deleteIfExists(queue.resolve(file.getFileName() + STATE_SUFFIX));
-                    }
-                    continue;
-                }
-                messages.add(read(file, trailer));
-            } catch (IOException | RuntimeException e) {
-                // Keep the file for an operator to look at; never delete what we cannot read.
-                log.error("spool: cannot read queued message {}: {}; left in place", file, e.getMessage());
-            }
-        }
-        java.util.Set<String> queued = new java.util.HashSet<>();
-        messages.forEach(m -> queued.add(m.id()));
-        for (Path segment : journal.segmentFiles()) {
-            try {
-                scanSegment(segment, queued, messages);
-            } catch (IOException | RuntimeException e) {
-                log.error("spool: cannot read journal segment {}: {}; left in place", segment, e.getMessage());
-            }
-        }
-        messages.sort(java.util.Comparator.comparing(SpooledMessage::id));
         return messages;
-    }
-
-    /** Adds the unfinished records of a journal segment; a record also present as a queue file was moved there. */
-    private void scanSegment(Path segment, java.util.Set<String> queued, List<SpooledMessage> messages) throws IOException {
-        int live = 0;
-        List<Long> moved = new ArrayList<>();
-        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
-            long size = ch.size();
-            long pos = 0;
-            while (pos + Journal.PREFIX_LENGTH <= size) {
-                long length = Journal.recordLength(readAt(ch, pos, Journal.PREFIX_LENGTH));
-                long body = pos + Journal.PREFIX_LENGTH;
-                if (length < TRAILER_LENGTH || body + length > size) {
-                    // A torn last record: its append never returned, so it was never acknowledged.
-                    break;
-                }
-                long trailerAt = body + length - TRAILER_LENGTH;
-                byte[] trailer = readAt(ch, trailerAt, TRAILER_LENGTH);
-                if (live(trailer)) {
-                    Header h = parseHeader(new java.io.BufferedInputStream(
-                            java.nio.channels.Channels.newInputStream(ch.position(body)), 4096));
-                    if (h.id() == null) {
-                        throw new IOException("journal record at " + pos + " has no id");
-                    }
-                    if (queued.contains(h.id())) {
-                        moved.add(trailerAt);
-                    } else {
-                        live++;
-                        messages.add(SpooledMessage.received(h.id(), h.envelope(), segment, body + h.length(),
-                                length - h.length() - TRAILER_LENGTH, eightBit(trailer), true));
-                    }
-                }
-                pos = body + length;
-            }
-        }
-        if (removePartialFiles && !moved.isEmpty()) {
-            // Moved to a queue file before a crash: mark them here, before the segment's live count
-            // exists (markDone would count them down although they were never counted up).
-            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-                for (long trailerAt : moved) {
-                    ch.write(java.nio.ByteBuffer.wrap(Journal.TRAILER_DONE), trailerAt);
-                }
-            }
-        }
-        journal.adopt(segment, live, removePartialFiles);
-    }
-
-    private static byte[] readAt(FileChannel ch, long position, int length) throws IOException {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(length);
-        while (b.hasRemaining()) {
-            if (ch.read(b, position + b.position()) < 0) {
-                break;
-            }
-        }
-        return b.hasRemaining() ? java.util.Arrays.copyOf(b.array(), b.position()) : b.array();
-    }
-
-    /** The trailer written at commit, or null when the file has none (never acknowledged). */
-    static byte[] trailer(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < TRAILER_LENGTH) {
-                return null;
-            }
-            byte[] b = readAt(ch, size - TRAILER_LENGTH, TRAILER_LENGTH);
-            return live(b) ? b : null;
-        }
-    }
-
-    /** A trailer of an acknowledged message not yet finished. */
-    private static boolean live(byte[] trailer) {
-        return java.util.Arrays.equals(trailer, TRAILER_7BIT) || eightBit(trailer);
-    }
-
-    private static boolean eightBit(byte[] trailer) {
-        return java.util.Arrays.equals(trailer, TRAILER_8BIT);
-    }
-
-    /** The header lines of a spool file or journal record, and their length in bytes. */
-    private record Header(String id, Instant arrival, String client, String sender, List<String> recipients, long length) {
-        Envelope envelope() {
-            return new Envelope(sender, recipients, arrival, client);
-        }
-    }
-
-    private static Header parseHeader(InputStream in) throws IOException {
-        String id = null;
-        Instant arrival = null;
-        String client = "";
-        String sender = null;
-        List<String> rcpts = new ArrayList<>();
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        long pos = 0;
-        boolean first = true;
-        while (true) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("truncated spool header");
-            }
-            pos++;
-            if (c != '\n') {
-                line.write(c);
-                continue;
-            }
-            String l = line.toString(StandardCharsets.UTF_8);
-            line.reset();
-            if (first) {
-                if (!l.equals(MAGIC)) {
-                    throw new IOException("not a spool file (bad magic)");
-                }
-                first = false;
-            } else if (l.equals("content")) {
-                break;
-            } else if (l.startsWith("id=")) {
-                id = l.substring(3);
-            } else if (l.startsWith("arrival=")) {
-                arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
-            } else if (l.startsWith("client=")) {
-                client = l.substring(7);
-            } else if (l.startsWith("sender=")) {
-                sender = l.substring(7);
-            } else if (l.startsWith("rcpt=")) {
-                rcpts.add(l.substring(5));
-            }
-        }
-        if (arrival == null || sender == null) {
-            throw new IOException("spool header lacks arrival or sender");
-        }
-        return new Header(id, arrival, client, sender, rcpts, pos);
-    }
-
-    /** A queue file whose live {@code trailer} was just read, with its saved state. */
-    private SpooledMessage read(Path file, byte[] trailer) throws IOException {
-        long size = Files.size(file);
-        Header h;
-        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 4096)) {
-            h = parseHeader(in);
-        }
-        return readState(SpooledMessage.received(file.getFileName().toString(), h.envelope(), file, h.length(),
-                size - h.length() - TRAILER_LENGTH, eightBit(trailer), false));
-    }
-
-    private SpooledMessage readState(SpooledMessage message) throws IOException {
-        Path stateFile = queue.resolve(message.id() + STATE_SUFFIX);
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(stateFile, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return message;
-        }
-        int attempts = 0;
-        Instant next = message.nextAttempt();
-        QueueState state = QueueState.DEFERRED;
-        boolean warned = false;
-        List<Recipient> recipients = new ArrayList<>();
-        for (String l : lines) {
-            if (l.startsWith("attempts=")) {
-                attempts = Integer.parseInt(l.substring(9));
-            } else if (l.startsWith("next=")) {
-                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
-            } else if (l.startsWith("queue=")) {
-                state = QueueState.valueOf(l.substring(6).toUpperCase(java.util.Locale.ROOT));
-            } else if (l.startsWith("warned=")) {
-                warned = Boolean.parseBoolean(l.substring(7));
-            } else if (l.startsWith("rcpt=")) {
-                String[] f = l.substring(5).split("\t", 4);
-                recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
-            }
-        }
-        if (recipients.size() != message.recipients().size()) {
-            log.warn("spool: state of {} does not match its envelope; delivering to all recipients", message.id());
-            recipients = message.recipients();
-        }
-        SpooledMessage restored = message.withState(recipients, attempts, next).withQueueState(state);
-        return warned ? restored.withDelayWarned() : restored;
     }
 
     /**
@@ -490,9 +288,28 @@ public final class Spool implements AutoCloseable {
         queueSync.close();
     }
 
-    /** False once a directory fsync failed: the spool must not acknowledge mail any more. */
+    /** False once a directory fsync failed, or while the journal cannot write. */
     public boolean healthy() {
         return queueSync.healthy() && journal.healthy() && Files.isWritable(queue);
+    }
+
+    private volatile java.nio.file.FileStore store;
+
+    /**
+     * Bytes the spool's file system has free for it: one statvfs, cheap next to an SMTP command, so
+     * every MAIL sees the disk as it is. {@code Long.MAX_VALUE} when the file system cannot tell.
+     */
+    public long usableSpace() {
+        try {
+            java.nio.file.FileStore fs = store;
+            if (fs == null) {
+                fs = Files.getFileStore(queue);
+                store = fs;
+            }
+            return fs.getUsableSpace();
+        } catch (IOException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
 }

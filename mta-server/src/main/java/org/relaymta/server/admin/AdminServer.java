@@ -7,11 +7,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
-import org.relaymta.core.queue.QueueManager;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueControl;
 import org.relaymta.core.spool.SpooledMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,9 +34,9 @@ public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
     private final HttpServer server;
-    private final QueueManager queue;
+    private final QueueControl queue;
 
-    public AdminServer(InetSocketAddress listen, QueueManager queue, Supplier<Health> health,
+    public AdminServer(InetSocketAddress listen, QueueControl queue, Supplier<Health> health,
                        Supplier<String> metrics) throws IOException {
         this.queue = queue;
         this.server = HttpServer.create(listen, 16);
@@ -70,16 +70,18 @@ public final class AdminServer implements AutoCloseable {
             String[] parts = path.replaceAll("/+$", "").split("/");
             // parts: "", "queue", [id|flush], [action]
             if (parts.length == 2 && method.equals("GET")) {
-                List<SpooledMessage> messages = queue.messages();
                 String query = Optional.ofNullable(exchange.getRequestURI().getQuery()).orElse("");
-                if (query.contains("format=table")) {
-                    respond(exchange, 200, "text/plain; charset=utf-8", QueueJson.table(messages));
-                } else {
-                    StringBuilder sb = new StringBuilder();
-                    for (SpooledMessage m : messages) {
-                        sb.append(QueueJson.line(m, false)).append('\n');
+                boolean table = query.contains("format=table");
+                exchange.getResponseHeaders().set("Content-Type", table ? "text/plain; charset=utf-8" : "application/x-ndjson");
+                exchange.sendResponseHeaders(200, 0);
+                // Streamed: a queue of 100,000 is never one string in memory.
+                try (java.io.Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(
+                        exchange.getResponseBody(), StandardCharsets.UTF_8), 65536)) {
+                    if (table) {
+                        QueueJson.table(queue::forEach, out);
+                    } else {
+                        QueueJson.lines(queue::forEach, out);
                     }
-                    respond(exchange, 200, "application/x-ndjson", sb.toString());
                 }
                 return;
             }
@@ -90,7 +92,8 @@ public final class AdminServer implements AutoCloseable {
             if (parts.length == 3 && method.equals("GET")) {
                 Optional<SpooledMessage> m = queue.message(parts[2]);
                 if (m.isEmpty()) {
-                    respond(exchange, 404, "text/plain; charset=utf-8", "no message " + parts[2] + " in the queue\n");
+                    respond(exchange, 404, "text/plain; charset=utf-8", "message " + parts[2]
+                            + " is not in the queue (delivered, bounced, deleted, or never queued)\n");
                     return;
                 }
                 exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
@@ -103,17 +106,21 @@ public final class AdminServer implements AutoCloseable {
             }
             if (parts.length == 4 && method.equals("POST")) {
                 String id = parts[2];
-                int n = switch (parts[3]) {
+                ActionResult result = switch (parts[3]) {
                     case "delete" -> queue.delete(id);
                     case "hold" -> queue.hold(id);
                     case "release" -> queue.release(id);
                     case "requeue" -> queue.requeue(id);
-                    default -> -1;
+                    default -> null;
                 };
-                if (n < 0) {
+                if (result == null) {
                     respond(exchange, 404, "text/plain; charset=utf-8", "unknown action " + parts[3] + "\n");
                 } else {
-                    respond(exchange, 200, "application/json", "{\"" + parts[3] + "\": " + n + "}\n");
+                    log.info("admin: {} {} from {}: {} done, {} in delivery, {} not found", parts[3], id,
+                            exchange.getRemoteAddress().getAddress().getHostAddress(), result.done().size(),
+                            result.inDelivery().size(), result.notFound().size());
+                    // 404 when a named message is not queued, so the CLI can exit non-zero.
+                    respond(exchange, result.notFound().isEmpty() ? 200 : 404, "application/json", result.json() + "\n");
                 }
                 return;
             }

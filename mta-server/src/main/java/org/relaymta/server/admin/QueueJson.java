@@ -5,6 +5,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 import org.relaymta.config.Json;
 import org.relaymta.core.spool.QueueState;
 import org.relaymta.core.spool.Recipient;
@@ -51,39 +52,88 @@ public final class QueueJson {
         return active || m.state() == QueueState.ACTIVE ? "active" : "deferred";
     }
 
-    /** The {@code mailq} table: '*' marks active messages, '!' held ones. */
+    /** The {@code mailq} table of a list. */
     public static String table(List<SpooledMessage> messages) {
-        if (messages.isEmpty()) {
-            return "Mail queue is empty\n";
+        java.io.StringWriter out = new java.io.StringWriter();
+        try {
+            table(messages::forEach, out);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
-        StringBuilder sb = new StringBuilder();
-        sb.append("-Queue ID-------- --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
-        long bytes = 0;
-        for (SpooledMessage m : messages) {
-            String mark = switch (queueName(m, false)) {
-                case "hold" -> "!";
-                case "active" -> "*";
-                default -> " ";
-            };
-            sb.append(String.format(Locale.ROOT, "%-17s %8d %20s  %s%n", m.id() + mark, m.contentLength(),
-                    MAILQ_TIME.format(m.envelope().arrival()),
-                    m.envelope().sender().isEmpty() ? "MAILER-DAEMON" : m.envelope().sender()));
-            String lastReason = null;
-            for (Recipient r : m.recipients()) {
-                if (r.status() != RecipientStatus.PENDING) {
-                    continue;
-                }
-                if (!r.lastReason().isEmpty() && !r.lastReason().equals(lastReason)) {
-                    sb.append(String.format(Locale.ROOT, "%48s(%s)%n", "", r.lastReason()));
-                    lastReason = r.lastReason();
-                }
-                sb.append(String.format(Locale.ROOT, "%48s%s%n", "", r.address()));
+        return out.toString();
+    }
+
+    /** The {@code mailq} table, written as the messages are visited: '*' marks active messages, '!' held ones. */
+    public static void table(Consumer<Consumer<SpooledMessage>> messages, java.io.Writer out) throws java.io.IOException {
+        long[] totals = new long[2];
+        java.io.IOException[] failed = new java.io.IOException[1];
+        messages.accept(m -> {
+            if (failed[0] != null) {
+                return;
             }
-            sb.append('\n');
-            bytes += m.contentLength();
+            try {
+                if (totals[1] == 0) {
+                    out.write("-Queue ID-------- --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
+                }
+                out.write(tableEntry(m));
+                totals[0] += m.contentLength();
+                totals[1]++;
+            } catch (java.io.IOException e) {
+                failed[0] = e;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
         }
-        sb.append(String.format(Locale.ROOT, "-- %d Kbytes in %d Request%s.%n", (bytes + 1023) / 1024, messages.size(),
-                messages.size() == 1 ? "" : "s"));
+        if (totals[1] == 0) {
+            out.write("Mail queue is empty\n");
+            return;
+        }
+        out.write(String.format(Locale.ROOT, "-- %d Kbytes in %d Request%s.%n", (totals[0] + 1023) / 1024, totals[1],
+                totals[1] == 1 ? "" : "s"));
+    }
+
+    /** {@code postqueue -j}: one JSON object per line, written as the messages are visited. */
+    public static void lines(Consumer<Consumer<SpooledMessage>> messages, java.io.Writer out) throws java.io.IOException {
+        java.io.IOException[] failed = new java.io.IOException[1];
+        messages.accept(m -> {
+            if (failed[0] != null) {
+                return;
+            }
+            try {
+                out.write(line(m, false));
+                out.write('\n');
+            } catch (java.io.IOException e) {
+                failed[0] = e;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+    }
+
+    private static String tableEntry(SpooledMessage m) {
+        StringBuilder sb = new StringBuilder();
+        String mark = switch (queueName(m, false)) {
+            case "hold" -> "!";
+            case "active" -> "*";
+            default -> " ";
+        };
+        sb.append(String.format(Locale.ROOT, "%-17s %8d %20s  %s%n", m.id() + mark, m.contentLength(),
+                MAILQ_TIME.format(m.envelope().arrival()),
+                m.envelope().sender().isEmpty() ? "MAILER-DAEMON" : m.envelope().sender()));
+        String lastReason = null;
+        for (Recipient r : m.recipients()) {
+            if (r.status() != RecipientStatus.PENDING) {
+                continue;
+            }
+            if (!r.lastReason().isEmpty() && !r.lastReason().equals(lastReason)) {
+                sb.append(String.format(Locale.ROOT, "%48s(%s)%n", "", r.lastReason()));
+                lastReason = r.lastReason();
+            }
+            sb.append(String.format(Locale.ROOT, "%48s%s%n", "", r.address()));
+        }
+        sb.append('\n');
         return sb.toString();
     }
 

@@ -12,12 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.relaymta.config.Env;
-import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueOperations;
 import org.relaymta.core.spool.Spool;
 import org.relaymta.core.spool.SpooledMessage;
 import org.relaymta.server.ServerSettings;
@@ -78,12 +77,13 @@ final class QueueCommand implements Runnable {
             }
         }
 
-        Spool offlineSpool() throws IOException {
+        /** The queue of the spool directory, when no relay answers: the same operations the relay runs. */
+        QueueOperations offline() throws IOException {
             Path dir = spoolDir != null ? spoolDir : Path.of(Env.system().get("MTA_SPOOL_DIR").orElse(ServerSettings.DEFAULT_SPOOL));
             if (!Files.isDirectory(dir.resolve("queue"))) {
                 throw new IOException("no relay answers at " + uri("/") + " and " + dir + " is not a spool directory");
             }
-            return Spool.openExisting(dir, Clock.systemUTC());
+            return QueueOperations.offline(Spool.openExisting(dir, Clock.systemUTC()), Clock.systemUTC());
         }
 
         @Override
@@ -125,14 +125,15 @@ final class QueueCommand implements Runnable {
             if (r.isPresent()) {
                 return print(r.get());
             }
-            List<SpooledMessage> messages = offlineSpool().recover();
+            QueueOperations queue = offline();
+            java.io.Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(System.out,
+                    java.nio.charset.StandardCharsets.UTF_8), 65536);
             if (json) {
-                for (SpooledMessage m : messages) {
-                    System.out.println(QueueJson.line(m, false));
-                }
+                QueueJson.lines(queue::forEach, out);
             } else {
-                System.out.print(QueueJson.table(messages));
+                QueueJson.table(queue::forEach, out);
             }
+            out.flush();
             return 0;
         }
     }
@@ -145,15 +146,9 @@ final class QueueCommand implements Runnable {
             if (r.isPresent()) {
                 return print(r.get());
             }
-            int n = 0;
-            Spool spool = offlineSpool();
-            for (SpooledMessage m : spool.recover()) {
-                if (m.state() == QueueState.DEFERRED) {
-                    spool.saveState(m.withNextAttempt(Instant.now()));
-                    n++;
-                }
-            }
-            System.out.println("{\"flushed\": " + n + "} (no relay running: due at its next start)");
+            int n = offline().flush();
+            System.out.println("{\"flushed\": " + n + "}");
+            System.err.println("mta queue: no relay running: due at its next start");
             return 0;
         }
     }
@@ -170,19 +165,19 @@ final class QueueCommand implements Runnable {
             if (r.isPresent()) {
                 return print(r.get());
             }
-            Spool spool = offlineSpool();
-            for (SpooledMessage m : spool.recover()) {
-                if (m.id().equals(id)) {
-                    System.out.print(QueueJson.showHeader(m));
-                    try (InputStream in = spool.openContent(m)) {
-                        in.transferTo(System.out);
-                    }
-                    System.out.flush();
-                    return 0;
-                }
+            QueueOperations queue = offline();
+            Optional<SpooledMessage> m = queue.message(id);
+            if (m.isEmpty()) {
+                System.err.println("mta queue: message " + id
+                        + " is not in the queue (delivered, bounced, deleted, or never queued)");
+                return 1;
             }
-            System.err.println("mta queue: no message " + id + " in the queue");
-            return 1;
+            System.out.print(QueueJson.showHeader(m.get()));
+            try (InputStream in = queue.content(m.get())) {
+                in.transferTo(System.out);
+            }
+            System.out.flush();
+            return 0;
         }
     }
 
@@ -193,23 +188,28 @@ final class QueueCommand implements Runnable {
 
         abstract String action();
 
-        abstract boolean applyOffline(Spool spool, SpooledMessage m) throws IOException;
+        abstract ActionResult apply(QueueOperations queue, String idOrAll) throws IOException;
 
         @Override
         int execute() throws IOException, InterruptedException {
             checkId(id, true);
             Optional<HttpResponse<String>> r = call("POST", "/queue/" + id + "/" + action());
             if (r.isPresent()) {
-                return print(r.get());
-            }
-            Spool spool = offlineSpool();
-            int n = 0;
-            for (SpooledMessage m : spool.recover()) {
-                if ((id.equals("ALL") || m.id().equals(id)) && applyOffline(spool, m)) {
-                    n++;
+                HttpResponse<String> response = r.get();
+                if (response.statusCode() == 404 && response.body().startsWith("{")) {
+                    System.out.print(response.body());
+                    System.err.println("mta queue: message " + id + " is not in the queue");
+                    return 1;
                 }
+                return print(response);
             }
-            System.out.println("{\"" + action() + "\": " + n + "} (no relay running: spool changed directly)");
+            ActionResult result = apply(offline(), id);
+            System.out.println(result.json());
+            System.err.println("mta queue: no relay running: spool changed directly");
+            if (!result.notFound().isEmpty()) {
+                System.err.println("mta queue: message " + id + " is not in the queue");
+                return 1;
+            }
             return 0;
         }
     }
@@ -220,9 +220,8 @@ final class QueueCommand implements Runnable {
             return "delete";
         }
 
-        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
-            spool.remove(m);
-            return true;
+        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
+            return queue.delete(idOrAll);
         }
     }
 
@@ -232,9 +231,8 @@ final class QueueCommand implements Runnable {
             return "hold";
         }
 
-        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
-            spool.saveState(m.withQueueState(QueueState.HOLD));
-            return true;
+        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
+            return queue.hold(idOrAll);
         }
     }
 
@@ -244,12 +242,8 @@ final class QueueCommand implements Runnable {
             return "release";
         }
 
-        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
-            if (m.state() != QueueState.HOLD) {
-                return false;
-            }
-            spool.saveState(m.withQueueState(QueueState.DEFERRED).withNextAttempt(Instant.now()));
-            return true;
+        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
+            return queue.release(idOrAll);
         }
     }
 
@@ -260,9 +254,8 @@ final class QueueCommand implements Runnable {
             return "requeue";
         }
 
-        boolean applyOffline(Spool spool, SpooledMessage m) throws IOException {
-            spool.saveState(m.withQueueState(QueueState.ACTIVE).withNextAttempt(Instant.now()));
-            return true;
+        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
+            return queue.requeue(idOrAll);
         }
     }
 

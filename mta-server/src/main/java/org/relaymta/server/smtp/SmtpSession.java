@@ -340,6 +340,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             reply(501, "5.1.7 Bad sender address syntax");
             return;
         }
+        if (!shared.engine.hasRoomForMail()) {
+            // Postfix's check before MAIL: refuse now rather than after the whole body.
+            log.warn("not enough free space in the spool's file system: refusing mail from {}", client);
+            reply(452, "4.3.1 Insufficient system storage");
+            return;
+        }
         for (String param : path.parameters()) {
             int eq = param.indexOf('=');
             String key = (eq < 0 ? param : param.substring(0, eq)).toUpperCase(Locale.ROOT);
@@ -350,6 +356,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                     try {
                         declared = Long.parseLong(value == null ? "" : value);
                     } catch (NumberFormatException e) {
+                        declared = -1;
+                    }
+                    if (declared < 0) {
                         reply(501, "5.5.4 Bad SIZE parameter");
                         return;
                     }

@@ -1,0 +1,317 @@
+package org.relaymta.core.queue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.Spool;
+import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.core.spool.StoredMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Operator actions over the queue index and the spool (Postfix's postqueue and postsuper), one
+ * implementation for the running engine and for {@code mta queue} on a spool no relay runs on.
+ * Each action on a message holds that message's {@link QueueEntry} monitor, the same one the end
+ * of a delivery attempt holds, so the two never interleave.
+ */
+public final class QueueOperations implements QueueControl {
+    private static final Logger log = LoggerFactory.getLogger(QueueOperations.class);
+    static final String ALL = "ALL";
+
+    /** What the queue manager does when an action changes when a message is due. */
+    interface Scheduling {
+        void due(QueueEntry entry, Instant when);
+
+        void cancel(QueueEntry entry);
+
+        void resumeDestinations();
+
+        void runDue();
+    }
+
+    private final QueueIndex index;
+    private final Spool spool;
+    private final Clock clock;
+    private final Scheduling scheduling;
+    /** No relay runs: due times changed by a flush must be saved in the spool for its next start. */
+    private final boolean offline;
+
+    QueueOperations(QueueIndex index, Spool spool, Clock clock, Scheduling scheduling) {
+        this(index, spool, clock, scheduling, false);
+    }
+
+    private QueueOperations(QueueIndex index, Spool spool, Clock clock, Scheduling scheduling, boolean offline) {
+        this.index = index;
+        this.spool = spool;
+        this.clock = clock;
+        this.scheduling = scheduling;
+        this.offline = offline;
+    }
+
+    /**
+     * Operations on a spool directory that no relay runs on (the caller makes sure of that): changes
+     * are written to the spool and take effect at the relay's next start.
+     */
+    public static QueueOperations offline(Spool spool, Clock clock) throws IOException {
+        QueueIndex index = new QueueIndex();
+        for (StoredMessage s : spool.scan()) {
+            index.put(new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled()));
+        }
+        return new QueueOperations(index, spool, clock, new Scheduling() {
+            @Override
+            public void due(QueueEntry entry, Instant when) {
+                // Nothing runs: the next start reads the due time saved with the state.
+            }
+
+            @Override
+            public void cancel(QueueEntry entry) {
+            }
+
+            @Override
+            public void resumeDestinations() {
+            }
+
+            @Override
+            public void runDue() {
+            }
+        }, true);
+    }
+
+    @Override
+    public List<SpooledMessage> messages() {
+        List<SpooledMessage> all = new ArrayList<>();
+        forEach(all::add);
+        return all;
+    }
+
+    @Override
+    public void forEach(Consumer<SpooledMessage> visitor) {
+        for (String id : index.ids()) {
+            message(id).ifPresent(visitor);
+        }
+    }
+
+    @Override
+    public Optional<SpooledMessage> message(String id) {
+        QueueEntry e = index.get(id);
+        if (e == null) {
+            return Optional.empty();
+        }
+        try {
+            synchronized (e) {
+                if (e.removed) {
+                    return Optional.empty();
+                }
+                Optional<SpooledMessage> m = load(e);
+                // In delivery: shown as active, whatever its saved queue says.
+                return e.inFlight ? m.map(x -> x.withQueueState(QueueState.ACTIVE)) : m;
+            }
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot read queued message " + id + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** The whole message as stored now; call holding the entry's monitor. */
+    Optional<SpooledMessage> load(QueueEntry e) throws IOException {
+        if (e.resident != null) {
+            return Optional.of(e.resident.withQueueState(e.state));
+        }
+        return spool.load(e.id);
+    }
+
+    @Override
+    public InputStream content(SpooledMessage message) throws IOException {
+        return spool.openContent(message);
+    }
+
+    @Override
+    public int size() {
+        return index.size();
+    }
+
+    @Override
+    public int flush() {
+        scheduling.resumeDestinations();
+        Instant now = clock.instant();
+        int n = 0;
+        for (QueueEntry e : index.entries()) {
+            synchronized (e) {
+                if (e.removed || e.state == QueueState.HOLD) {
+                    continue;
+                }
+                if (offline) {
+                    persistDue(e, now);
+                }
+                scheduling.due(e, now);
+                n++;
+            }
+        }
+        scheduling.runDue();
+        return n;
+    }
+
+    /** Offline, a flushed deferred message must carry its new due time in the spool. */
+    private void persistDue(QueueEntry e, Instant now) {
+        try {
+            if (e.state == QueueState.DEFERRED) {
+                Optional<SpooledMessage> m = load(e);
+                if (m.isPresent()) {
+                    spool.saveState(m.get().withNextAttempt(now));
+                }
+            }
+        } catch (IOException ex) {
+            log.error("queue: cannot save the due time of {}: {}", e.id, ex.getMessage());
+        }
+    }
+
+    @Override
+    public ActionResult hold(String idOrAll) throws IOException {
+        return act("hold", idOrAll, e -> {
+            if (e.inFlight) {
+                e.pending = QueueEntry.Pending.HOLD;
+                return false;
+            }
+            store(e, QueueState.HOLD, null);
+            scheduling.cancel(e);
+            return true;
+        });
+    }
+
+    @Override
+    public ActionResult release(String idOrAll) throws IOException {
+        return act("release", idOrAll, e -> {
+            if (e.inFlight) {
+                if (e.pending != QueueEntry.Pending.HOLD) {
+                    return null;
+                }
+                e.pending = QueueEntry.Pending.NONE;
+                return false;
+            }
+            if (e.state != QueueState.HOLD) {
+                return null;
+            }
+            Instant now = clock.instant();
+            store(e, QueueState.DEFERRED, now);
+            scheduling.due(e, now);
+            return true;
+        });
+    }
+
+    @Override
+    public ActionResult delete(String idOrAll) throws IOException {
+        return act("delete", idOrAll, e -> {
+            if (e.inFlight) {
+                e.pending = QueueEntry.Pending.DELETE;
+                return false;
+            }
+            Optional<SpooledMessage> m = load(e);
+            if (m.isPresent()) {
+                spool.remove(m.get());
+            }
+            e.removed = true;
+            index.remove(e);
+            scheduling.cancel(e);
+            return true;
+        });
+    }
+
+    @Override
+    public ActionResult requeue(String idOrAll) throws IOException {
+        scheduling.resumeDestinations();
+        return act("requeue", idOrAll, e -> {
+            if (e.inFlight) {
+                e.pending = QueueEntry.Pending.REQUEUE;
+                return false;
+            }
+            Instant now = clock.instant();
+            store(e, QueueState.ACTIVE, now);
+            scheduling.due(e, now);
+            return true;
+        });
+    }
+
+    /** Saves a new queue state (and due time, unless null) for an idle message; it leaves the journal if it was there. */
+    private void store(QueueEntry e, QueueState state, Instant due) throws IOException {
+        Optional<SpooledMessage> current = load(e);
+        if (current.isEmpty()) {
+            return;
+        }
+        SpooledMessage m = current.get().withQueueState(state);
+        if (due != null) {
+            m = m.withNextAttempt(due);
+        }
+        spool.saveState(m);
+        e.state = state;
+        e.resident = null;
+    }
+
+    /** One message's action, under its monitor: true done now, false in delivery (applied at its end), null not applicable. */
+    private interface Action {
+        Boolean apply(QueueEntry e) throws IOException;
+    }
+
+    private ActionResult act(String name, String idOrAll, Action action) throws IOException {
+        ActionResult.Builder result = new ActionResult.Builder(name);
+        boolean all = ALL.equals(idOrAll);
+        List<String> ids = all ? index.ids() : List.of(idOrAll);
+        for (String id : ids) {
+            QueueEntry e = index.get(id);
+            if (e == null) {
+                if (!all) {
+                    result.notFound(id);
+                }
+                continue;
+            }
+            Boolean done;
+            synchronized (e) {
+                if (e.removed) {
+                    if (!all) {
+                        result.notFound(id);
+                    }
+                    continue;
+                }
+                done = action.apply(e);
+            }
+            if (done == null) {
+                continue;
+            }
+            if (done) {
+                result.done(id);
+                log.info("{}: {} by operator", id, pastTense(name));
+            } else {
+                result.inDelivery(id);
+                log.info("{}: {} by operator when its delivery attempt ends", id, pastTense(name));
+            }
+        }
+        scheduling.runDue();
+        return result.build();
+    }
+
+    private static String pastTense(String action) {
+        return switch (action) {
+            case "hold" -> "placed on hold";
+            case "release" -> "released from hold";
+            case "delete" -> "removed";
+            default -> "requeued";
+        };
+    }
+
+    @Override
+    public void runDue() {
+        scheduling.runDue();
+    }
+
+    @Override
+    public boolean awaitEmpty(Duration timeout) throws InterruptedException {
+        return index.awaitEmpty(timeout);
+    }
+}

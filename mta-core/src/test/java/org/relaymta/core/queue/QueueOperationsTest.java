@@ -1,0 +1,49 @@
+package org.relaymta.core.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.spool.Envelope;
+import org.relaymta.core.spool.QueueState;
+import org.relaymta.core.spool.Spool;
+import org.relaymta.core.spool.SpoolWriter;
+import org.relaymta.core.spool.SpooledMessage;
+
+/** The operator actions on a spool that no relay runs on ({@code mta queue} offline): written to the spool for the next start. */
+class QueueOperationsTest {
+    @TempDir
+    Path root;
+
+    private final MovedClock clock = new MovedClock();
+
+    private String receive(Spool spool, String rcpt) throws Exception {
+        SpoolWriter w = spool.create(new Envelope("alice@one.test", List.of(rcpt), clock.instant(), "127.0.0.1"));
+        w.write("Subject: s\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
+        return w.commit().id();
+    }
+
+    @Test
+    void offlineHoldReleaseAndDeleteAreSavedInTheSpool() throws Exception {
+        Spool writer = Spool.open(root, clock);
+        String a = receive(writer, "a@ext.test");
+        String b = receive(writer, "b@ext.test");
+        writer.close();
+
+        QueueOperations ops = QueueOperations.offline(Spool.openExisting(root, clock), clock);
+        assertThat(ops.size()).isEqualTo(2);
+        assertThat(ops.hold(a).done()).containsExactly(a);
+        assertThat(ops.delete(b).done()).containsExactly(b);
+        assertThat(ops.delete(b).notFound()).as("deleted already").containsExactly(b);
+
+        QueueOperations again = QueueOperations.offline(Spool.openExisting(root, clock), clock);
+        assertThat(again.messages()).extracting(SpooledMessage::id, SpooledMessage::state)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(a, QueueState.HOLD));
+        assertThat(again.release("ALL").done()).containsExactly(a);
+        assertThat(QueueOperations.offline(Spool.openExisting(root, clock), clock).message(a).orElseThrow().state())
+                .isEqualTo(QueueState.DEFERRED);
+    }
+}
