@@ -43,7 +43,7 @@ export DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_
   MTA_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" MTA_SPOOL_DIR="$work/spool" MTA_CONFIG_DIR="$work/config"
 mkdir -p "$work/config"
 
-# Starts the relay; prints the seconds from exec to the listening line.
+# Starts the relay; sets relay_pid and started (seconds from exec to the listening line).
 start_relay() {
   local t0
   : > "$work/relay.log"
@@ -54,7 +54,7 @@ start_relay() {
     kill -0 "$relay_pid" 2>/dev/null || { cat "$work/relay.log" >&2; exit 1; }
     sleep 0.01
   done
-  echo "$(now) - $t0" | bc
+  started=$(echo "$(now) - $t0" | bc)
 }
 
 stop_relay() {
@@ -68,12 +68,13 @@ queued_files() { find "$work/spool/queue" -maxdepth 1 -name '????????????????' |
 (cd "$root" && ./mta --version >/dev/null)   # builds when needed, outside the measurement
 echo "queue restart: $N messages of $SIZE bytes, $SESSIONS sessions; machine: $(nproc) cores; MTA_JAVA_OPTS='${MTA_JAVA_OPTS:-(launcher defaults)}'"
 
-empty=$(start_relay)
+start_relay
+empty=$started
 stop_relay
 rm -rf "$work/spool"
 printf 'empty spool: listening after %.2f s\n' "$empty"
 
-start_relay >/dev/null
+start_relay
 t0=$(now)
 smtp-source -s "$SESSIONS" -m "$N" -l "$SIZE" -f bench@one.test -t sink@ext.test "127.0.0.1:$RELAY_PORT"
 t1=$(now)
@@ -92,7 +93,8 @@ printf 'offline mta queue list: %d messages in %.2f s, peak RSS %.0f MiB\n' \
 
 smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 1000 > "$work/sink.out" 2>&1 &
 sink_pid=$!
-listen=$(start_relay)
+start_relay
+listen=$started
 sleep 1
 printf 'restart with %d queued: listening after %.2f s; RSS 1 s later %s\n' "$N" "$listen" "$(rss "$relay_pid" VmRSS)"
 

@@ -36,15 +36,17 @@ final class AttemptFinisher {
     private final QueueIndex index;
     private final SenderNotifier notifier;
     private final DeliveryEvents events;
+    private final java.util.function.Consumer<SpooledMessage> enqueue;
 
-    AttemptFinisher(Spool spool, Supplier<RelayConfig> config, Clock clock, QueueIndex index, SenderNotifier notifier,
-                    DeliveryEvents events) {
+    AttemptFinisher(Spool spool, Supplier<RelayConfig> config, Clock clock, QueueIndex index, DeliveryEvents events,
+                    java.util.function.Consumer<SpooledMessage> enqueue) {
         this.spool = spool;
         this.config = config;
         this.clock = clock;
         this.index = index;
-        this.notifier = notifier;
+        this.notifier = new SenderNotifier(spool, clock);
         this.events = events;
+        this.enqueue = enqueue;
     }
 
     /**
@@ -79,8 +81,10 @@ final class AttemptFinisher {
             pending = false;
         }
         SpooledMessage next = message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
+        // Written before the original may leave the spool (they quote it), queued after its events.
+        List<SpooledMessage> notices = new ArrayList<>();
         if (!toBounce.isEmpty()) {
-            notifier.notify(next, BounceMessage.Kind.FAILED, toBounce, cfg);
+            notifier.notify(next, BounceMessage.Kind.FAILED, toBounce, cfg).ifPresent(notices::add);
         }
         if (pending && !next.delayWarned() && !cfg.queue().delayWarningTime().isZero()
                 && age.compareTo(cfg.queue().delayWarningTime()) >= 0) {
@@ -91,11 +95,12 @@ final class AttemptFinisher {
                             r.lastReason(), "none"));
                 }
             }
-            notifier.notify(next, BounceMessage.Kind.DELAYED, delayed, cfg);
+            notifier.notify(next, BounceMessage.Kind.DELAYED, delayed, cfg).ifPresent(notices::add);
             next = next.withDelayWarned();
         }
         Instant due = end(entry, next, pending, now);
         published.forEach(events::publish);
+        notices.forEach(enqueue);
         return due;
     }
 

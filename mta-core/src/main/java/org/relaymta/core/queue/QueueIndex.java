@@ -10,6 +10,49 @@ import org.relaymta.core.spool.QueueState;
 /** The in-memory queue: one compact {@link QueueEntry} per queued message, by id. */
 final class QueueIndex {
     private final Map<String, QueueEntry> entries = new ConcurrentHashMap<>();
+    /** Waiting messages found at start whose entries are still being read from the spool. */
+    private final java.util.concurrent.atomic.AtomicInteger loading = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** {@code n} more entries are being read from the spool; {@link #loaded()} once per entry read or skipped. */
+    void expect(int n) {
+        loading.addAndGet(n);
+    }
+
+    void loaded() {
+        if (loading.decrementAndGet() == 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /** Loading is over: entries not indexed by now never will be (partial files, or the queue closed). */
+    void doneLoading() {
+        loading.set(0);
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    /** How many entries found at start are not indexed yet. */
+    int stillLoading() {
+        return loading.get();
+    }
+
+    /** Waits until every entry found at start is indexed (operator actions need the whole queue). */
+    synchronized void awaitLoaded() {
+        boolean interrupted = false;
+        while (loading.get() > 0) {
+            try {
+                wait(100);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     QueueEntry get(String id) {
         return entries.get(id);
@@ -30,7 +73,7 @@ final class QueueIndex {
     /** Waits until the index is empty; false when {@code timeout} passed first. */
     synchronized boolean awaitEmpty(java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!entries.isEmpty()) {
+        while (!entries.isEmpty() || loading.get() > 0) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
@@ -64,7 +107,9 @@ final class QueueIndex {
         }
         for (QueueEntry e : entries.values()) {
             QueueState s = e.inFlight ? QueueState.ACTIVE : e.state;
-            counts.merge(s, 1, Integer::sum);
+            if (s != null) {
+                counts.merge(s, 1, Integer::sum);
+            }
         }
         return counts;
     }

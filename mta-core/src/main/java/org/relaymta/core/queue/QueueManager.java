@@ -28,6 +28,7 @@ import org.relaymta.core.spool.QueueState;
 import org.relaymta.core.spool.Recipient;
 import org.relaymta.core.spool.Spool;
 import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.core.spool.SpoolRecovery;
 import org.relaymta.core.spool.StoredMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,8 +76,7 @@ public final class QueueManager implements AutoCloseable {
         this.clock = clock;
         this.limiter = new DestinationLimiter(clock);
         this.events = new DeliveryEvents(clock);
-        this.finisher = new AttemptFinisher(spool, config, clock, index,
-                new SenderNotifier(spool, clock, this::enqueue), events);
+        this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, new QueueOperations.Scheduling() {
             @Override
             public void due(QueueEntry entry, Instant when) {
@@ -126,20 +126,47 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * Indexes every message in the spool (restart: the spool is the truth) and starts the queue
-     * scan. Reads one small state file per waiting message, never its content.
+     * scan. Journal records (never tried) are indexed now; the due times of waiting messages, one
+     * small state-file read each, are read by a loader thread while the relay already takes mail.
+     * Operator actions wait for it. Returns how many messages the spool holds.
      */
     public int recover() throws IOException {
-        List<StoredMessage> stored = spool.scan();
+        long started = System.nanoTime();
+        SpoolRecovery recovery = spool.recovery();
         Instant now = clock.instant();
-        for (StoredMessage s : stored) {
-            index.put(new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled()));
-            if (s.state() != QueueState.HOLD) {
-                // New mail and mail that was being delivered at the crash go now; deferred mail keeps its time.
-                scheduler.schedule(s.id(), s.state() == QueueState.DEFERRED ? s.nextAttempt() : now);
-            }
+        for (StoredMessage s : recovery.journaled()) {
+            index(s, now);
         }
+        int waiting = recovery.waitingIds().size();
+        index.expect(waiting);
+        Thread loader = new Thread(() -> {
+            long t0 = System.nanoTime();
+            recovery.readWaiting(s -> {
+                index(s, now);
+                index.loaded();
+            }, 2, () -> closed);
+            // Partial files skipped, or stopped by close(): nobody waits for them.
+            index.doneLoading();
+            if (waiting > 0) {
+                log.info("queue: {} waiting message(s) indexed in {} ms", waiting, (System.nanoTime() - t0) / 1_000_000);
+            }
+        }, "mta-queue-loader");
+        loader.setDaemon(true);
+        loader.start();
         timer.scheduleWithFixedDelay(this::runDue, 200, 200, TimeUnit.MILLISECONDS);
-        return stored.size();
+        if (waiting + recovery.journaled().size() > 0) {
+            log.info("queue: {} message(s) in the journal, {} waiting in queue files (spool read in {} ms)",
+                    recovery.journaled().size(), waiting, (System.nanoTime() - started) / 1_000_000);
+        }
+        return recovery.journaled().size() + waiting;
+    }
+
+    private void index(StoredMessage s, Instant now) {
+        index.put(new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled()));
+        if (s.state() != QueueState.HOLD) {
+            // New mail and mail that was being delivered at the crash go now; deferred mail keeps its time.
+            scheduler.schedule(s.id(), s.state() == QueueState.DEFERRED ? s.nextAttempt() : now);
+        }
     }
 
     /** Queues a newly received message for immediate delivery. */

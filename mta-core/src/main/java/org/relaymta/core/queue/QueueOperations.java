@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 import org.relaymta.core.spool.QueueState;
 import org.relaymta.core.spool.Spool;
 import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.core.spool.SpoolRecovery;
 import org.relaymta.core.spool.StoredMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,8 +64,13 @@ public final class QueueOperations implements QueueControl {
      */
     public static QueueOperations offline(Spool spool, Clock clock) throws IOException {
         QueueIndex index = new QueueIndex();
-        for (StoredMessage s : spool.scan()) {
+        SpoolRecovery recovery = spool.recovery();
+        for (StoredMessage s : recovery.journaled()) {
             index.put(new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled()));
+        }
+        // Their queue is read when an action or a listing needs it: a listing reads each message once.
+        for (String id : recovery.waitingIds()) {
+            index.put(new QueueEntry(id, 0, null, null));
         }
         return new QueueOperations(index, spool, clock, new Scheduling() {
             @Override
@@ -93,15 +99,65 @@ public final class QueueOperations implements QueueControl {
         return all;
     }
 
+    /** Messages are read from the spool by two threads ahead of the visitor, a batch at a time, in id order. */
     @Override
     public void forEach(Consumer<SpooledMessage> visitor) {
-        for (String id : index.ids()) {
-            message(id).ifPresent(visitor);
+        index.awaitLoaded();
+        List<String> ids = index.ids();
+        if (ids.size() <= LIST_BATCH) {
+            ids.forEach(id -> message(id).ifPresent(visitor));
+            return;
         }
+        java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "mta-queue-list");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            java.util.concurrent.Future<List<Optional<SpooledMessage>>> next = readers.submit(() -> read(ids, 0, readers));
+            for (int from = 0; from < ids.size(); from += LIST_BATCH) {
+                List<Optional<SpooledMessage>> batch = next.get();
+                int following = from + LIST_BATCH;
+                next = following < ids.size() ? readers.submit(() -> read(ids, following, readers)) : null;
+                batch.forEach(m -> m.ifPresent(visitor));
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            readers.shutdownNow();
+        }
+    }
+
+    private static final int LIST_BATCH = 512;
+
+    /** One batch of a listing: the second half read by the other reader thread meanwhile. */
+    private List<Optional<SpooledMessage>> read(List<String> ids, int from, java.util.concurrent.ExecutorService readers)
+            throws Exception {
+        int to = Math.min(ids.size(), from + LIST_BATCH);
+        int mid = (from + to) / 2;
+        List<Optional<SpooledMessage>> out = new ArrayList<>(to - from);
+        java.util.concurrent.Future<List<Optional<SpooledMessage>>> secondHalf = null;
+        try {
+            secondHalf = readers.submit(() -> ids.subList(mid, to).stream().map(this::loadOne).toList());
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // shutting down
+        }
+        for (String id : ids.subList(from, mid)) {
+            out.add(loadOne(id));
+        }
+        out.addAll(secondHalf != null ? secondHalf.get() : ids.subList(mid, to).stream().map(this::loadOne).toList());
+        return out;
+    }
+
+    private Optional<SpooledMessage> loadOne(String id) {
+        return message(id);
     }
 
     @Override
     public Optional<SpooledMessage> message(String id) {
+        index.awaitLoaded();
         QueueEntry e = index.get(id);
         if (e == null) {
             return Optional.empty();
@@ -125,7 +181,21 @@ public final class QueueOperations implements QueueControl {
         if (e.resident != null) {
             return Optional.of(e.resident.withQueueState(e.state));
         }
-        return spool.load(e.id);
+        Optional<SpooledMessage> m = spool.load(e.id);
+        m.ifPresent(x -> e.state = x.state());
+        return m;
+    }
+
+    /** The message's queue; read from the spool when not known yet (offline). Call holding the entry's monitor. */
+    private QueueState stateOf(QueueEntry e) {
+        if (e.state == null) {
+            try {
+                load(e);
+            } catch (IOException ex) {
+                log.error("queue: cannot read {}: {}", e.id, ex.getMessage());
+            }
+        }
+        return e.state;
     }
 
     @Override
@@ -135,17 +205,18 @@ public final class QueueOperations implements QueueControl {
 
     @Override
     public int size() {
-        return index.size();
+        return index.size() + index.stillLoading();
     }
 
     @Override
     public int flush() {
+        index.awaitLoaded();
         scheduling.resumeDestinations();
         Instant now = clock.instant();
         int n = 0;
         for (QueueEntry e : index.entries()) {
             synchronized (e) {
-                if (e.removed || e.state == QueueState.HOLD) {
+                if (e.removed || stateOf(e) == QueueState.HOLD) {
                     continue;
                 }
                 if (offline) {
@@ -162,7 +233,7 @@ public final class QueueOperations implements QueueControl {
     /** Offline, a flushed deferred message must carry its new due time in the spool. */
     private void persistDue(QueueEntry e, Instant now) {
         try {
-            if (e.state == QueueState.DEFERRED) {
+            if (stateOf(e) == QueueState.DEFERRED) {
                 Optional<SpooledMessage> m = load(e);
                 if (m.isPresent()) {
                     spool.saveState(m.get().withNextAttempt(now));
@@ -196,7 +267,7 @@ public final class QueueOperations implements QueueControl {
                 e.pending = QueueEntry.Pending.NONE;
                 return false;
             }
-            if (e.state != QueueState.HOLD) {
+            if (stateOf(e) != QueueState.HOLD) {
                 return null;
             }
             Instant now = clock.instant();
@@ -260,6 +331,7 @@ public final class QueueOperations implements QueueControl {
     }
 
     private ActionResult act(String name, String idOrAll, Action action) throws IOException {
+        index.awaitLoaded();
         ActionResult.Builder result = new ActionResult.Builder(name);
         boolean all = ALL.equals(idOrAll);
         List<String> ids = all ? index.ids() : List.of(idOrAll);

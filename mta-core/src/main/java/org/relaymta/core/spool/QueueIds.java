@@ -21,6 +21,15 @@ final class QueueIds {
     }
 
     static boolean looksLikeId(String name) {
-        return name.length() == 16 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
+        if (name.length() != 16) {
+            return false;
+        }
+        for (int i = 0; i < 16; i++) {
+            char c = name.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -151,6 +151,11 @@ public final class Spool implements AutoCloseable {
         return scanner.scan();
     }
 
+    /** A restart's view: journal records and waiting ids now, their due times from {@link SpoolRecovery#readWaiting}. */
+    public SpoolRecovery recovery() throws IOException {
+        return scanner.recovery();
+    }
+
     /** One queued message in full, or empty when it is not (or no longer) in the spool. */
     public java.util.Optional<SpooledMessage> load(String id) throws IOException {
         return scanner.load(id);

@@ -70,7 +70,8 @@ final class RunCommand implements Callable<Integer> {
                 + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir()
                 + (server.adminPort() > 0 ? ", admin " + hostPort(s.adminListen(), server.adminPort()) : "")
                 + (s.submissionListen() != null ? ", submission " + hostPort(s.submissionListen(), s.submissionListen().getPort()) : "")
-                + (s.smtpsListen() != null ? ", smtps " + hostPort(s.smtpsListen(), s.smtpsListen().getPort()) : ""));
+                + (s.smtpsListen() != null ? ", smtps " + hostPort(s.smtpsListen(), s.smtpsListen().getPort()) : "")
+                + startedIn());
         System.out.println("outbound: " + cfg.outboundSummary());
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -85,6 +86,14 @@ final class RunCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /** ", started in 0.84 s": from the process start (JVM start-up included) to listening. */
+    private static String startedIn() {
+        return ProcessHandle.current().info().startInstant()
+                .map(t -> String.format(java.util.Locale.ROOT, ", started in %.2f s",
+                        java.time.Duration.between(t, java.time.Instant.now()).toMillis() / 1000.0))
+                .orElse("");
     }
 
     private ServerSettings settings(Env env) {

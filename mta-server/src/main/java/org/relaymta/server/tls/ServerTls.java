@@ -43,7 +43,6 @@ import org.relaymta.config.ConfigException;
  */
 public final class ServerTls {
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
-    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
 
     private ServerTls() {
     }
@@ -54,8 +53,10 @@ public final class ServerTls {
             PrivateKey key = null;
             List<X509Certificate> chain = new ArrayList<>();
             JcaX509CertificateConverter certs = new JcaX509CertificateConverter();
-            // BouncyCastle's own key factories read every PEM key form (SEC1 "EC PRIVATE KEY", PKCS#1, PKCS#8).
-            JcaPEMKeyConverter keys = new JcaPEMKeyConverter().setProvider(BC);
+            // BouncyCastle's PEM parser turns every key form (SEC1 "EC PRIVATE KEY", PKCS#1, PKCS#8) into
+            // PKCS#8, which the JDK's key factories read: registering BouncyCastle's provider would cost
+            // a third of a second at every start.
+            JcaPEMKeyConverter keys = new JcaPEMKeyConverter();
             for (Path file : certFile.equals(keyFile) ? List.of(certFile) : List.of(keyFile, certFile)) {
                 try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser pem = new PEMParser(r)) {
                     Object o;
