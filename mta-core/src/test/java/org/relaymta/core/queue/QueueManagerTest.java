@@ -246,4 +246,35 @@ class QueueManagerTest {
         assertThat(control.awaitEmpty(Duration.ofSeconds(5))).isTrue();
         assertThat(agent.transactions.get()).as("one transaction for the message, one for the bounce").isEqualTo(2);
     }
+
+    @Test
+    void aRestartWithAThousandWaitingMessagesIndexesThemAllAndDeliversEachOnce() throws Exception {
+        agent.answer = FakeAgent::noSession;
+        int n = 1000;
+        for (int i = 0; i < n; i++) {
+            receive("r" + i + "@ext.test");
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+        }
+        queue.close(Duration.ofSeconds(2));
+        spool.close();
+        assertThat(root.resolve("journal")).as("every record moved to its queue file").satisfies(dir ->
+                assertThat(java.nio.file.Files.list(dir).count()).isLessThanOrEqualTo(1));
+
+        agent.attempted.clear();
+        startQueue();
+        assertThat(control.size()).isEqualTo(n);
+        assertThat(control.messages()).hasSize(n).allSatisfy(m -> assertThat(m.state()).isEqualTo(QueueState.DEFERRED));
+        agent.answer = FakeAgent::sent;
+        clock.advance(Duration.ofSeconds(301));
+        control.runDue();
+        for (int i = 0; i < n; i++) {
+            assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.SENT);
+        }
+        assertThat(control.awaitEmpty(Duration.ofSeconds(10))).isTrue();
+        assertThat(new java.util.HashSet<>(agent.attempted)).hasSize(n);
+        assertThat(agent.attempted).hasSize(n);
+        assertThat(spoolAfterRestart()).isEmpty();
+    }
 }
