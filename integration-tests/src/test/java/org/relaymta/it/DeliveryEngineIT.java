@@ -2,11 +2,13 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
@@ -347,6 +349,92 @@ class DeliveryEngineIT {
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
             assertThat(e.reason()).contains("response injection");
             assertThat(injecting.received).noneMatch(l -> l.startsWith("MAIL") || l.startsWith("AUTH"));
+        }
+    }
+
+    @Test
+    void aServerThatStallsAfterTheFinalDotIsGivenUpAfterDataDoneTimeoutNotTheSum() throws Exception {
+        java.util.concurrent.CountDownLatch dotSeen = new java.util.concurrent.CountDownLatch(1);
+        try (java.net.ServerSocket upstream = new java.net.ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                try (java.net.Socket s = upstream.accept()) {
+                    java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                            s.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+                    java.io.OutputStream out = s.getOutputStream();
+                    out.write("220 stall.test ESMTP\r\n".getBytes());
+                    String line;
+                    boolean data = false;
+                    while ((line = in.readLine()) != null) {
+                        if (data) {
+                            if (line.equals(".")) {
+                                dotSeen.countDown(); // and never answer
+                            }
+                            continue;
+                        }
+                        String reply = line.startsWith("EHLO") ? "250 stall.test" : line.equals("DATA") ? "354 go" : "250 ok";
+                        data = line.equals("DATA");
+                        out.write((reply + "\r\n").getBytes());
+                    }
+                } catch (IOException ignored) {
+                    // the relay hung up, as it should
+                }
+            });
+            server.setDaemon(true);
+            server.start();
+            try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getLocalPort())
+                    .mainCf("smtp_data_done_timeout = 1s").mainCf("smtp_data_xfer_timeout = 60s").start();
+                 TestSmtpClient client = relay.client()) {
+                assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: stall\r\n\r\nx\r\n")).startsWith("250");
+                assertThat(dotSeen.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                // The sum of the two timeouts would be 61 s.
+                DeliveryEvent e = relay.nextEvent(Duration.ofSeconds(15));
+                assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+                assertThat(e.reason()).contains("timed out while sending end of data -- message may be sent more than once");
+            }
+        }
+    }
+
+    @Test
+    void aLineLongerThan998BytesArrivesFoldedAndUnfoldsToTheOriginal() throws Exception {
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
+                () -> "250 2.1.5 ok", "8BITMIME");
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port()).start();
+             TestSmtpClient client = relay.client()) {
+            String longLine = "a".repeat(1500) + ".b" + "c".repeat(498);
+            // Sent dot-stuffed (the test client sends raw bytes): the message's line is ".starts with a dot".
+            String body = "Subject: long line\r\n\r\n" + longLine + "\r\n..starts with a dot\r\n";
+            assertThat(client.send("alice@one.test", "bob@ext.test", body)).startsWith("250");
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            List<String> lines = upstream.content;
+            assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(998));
+            // The relay adds its Received: header first; the message follows it.
+            String received = String.join("\r\n", lines);
+            String unfolded = received.replace("\r\n ", "");
+            assertThat(unfolded).endsWith("Subject: long line\r\n\r\n" + longLine + "\r\n..starts with a dot");
+        }
+    }
+
+    @Test
+    void aRejectedAuthEndsTheSessionWithQuit() throws Exception {
+        try (ScriptedSmtpServer upstream = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                if (cmd.startsWith("EHLO")) {
+                    return "250-scripted.test\n250 AUTH PLAIN LOGIN";
+                }
+                if (cmd.startsWith("AUTH")) {
+                    return "535 5.7.8 Authentication credentials invalid";
+                }
+                return cmd.equals("QUIT") ? "221 2.0.0 bye" : "250 2.0.0 ok";
+            });
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port())
+                     .env("RELAY_USER", "u").env("RELAY_PASSWORD", "wrong").mainCf("smtp_tls_security_level = none").start();
+             TestSmtpClient client = relay.client()) {
+            assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: auth\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.reason()).contains("535 5.7.8");
+            assertThat(upstream.received).anySatisfy(l -> assertThat(l).startsWith("AUTH PLAIN"));
+            assertThat(upstream.received.get(upstream.received.size() - 1)).isEqualTo("QUIT");
         }
     }
 }

@@ -37,7 +37,7 @@ public final class ConfigLoader {
             "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
             "default_destination_recipient_limit", "bounce_size_limit", "queue_minfree", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
             "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
-            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_tls_CAfile",
+            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_line_length_limit", "smtp_tls_CAfile",
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
             "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
             "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit");
@@ -231,7 +231,8 @@ public final class ConfigLoader {
                 durationParam(main, "smtp_connection_cache_time_limit", 's', sd.connectionCacheTimeLimit()),
                 mechanismFilter,
                 caFile(main),
-                tlsProtocols(main));
+                tlsProtocols(main),
+                (int) longParam(main, "smtp_line_length_limit", sd.lineLengthLimit()));
 
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,

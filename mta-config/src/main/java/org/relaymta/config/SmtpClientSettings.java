@@ -17,7 +17,11 @@ public record SmtpClientSettings(
         Duration connectionCacheTimeLimit,
         List<String> saslMechanismFilter,
         java.util.Optional<java.nio.file.Path> tlsCaFile,
-        List<String> tlsProtocols) {
+        List<String> tlsProtocols,
+        int lineLengthLimit) {
+
+    /** Postfix's {@code smtp_line_length_limit}: longer lines are broken with CR LF SPACE; 0 never breaks. */
+    public static final int DEFAULT_LINE_LENGTH_LIMIT = 998;
 
     /** TLS 1.2 is the floor for every level here. */
     public static final List<String> DEFAULT_TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -26,6 +30,6 @@ public record SmtpClientSettings(
         return new SmtpClientSettings(Duration.ofSeconds(30), Duration.ofSeconds(300), Duration.ofSeconds(300),
                 Duration.ofSeconds(300), Duration.ofSeconds(300), Duration.ofSeconds(120), Duration.ofSeconds(180),
                 Duration.ofSeconds(600), Duration.ofSeconds(300), Duration.ofSeconds(2), List.of(),
-                java.util.Optional.empty(), DEFAULT_TLS_PROTOCOLS);
+                java.util.Optional.empty(), DEFAULT_TLS_PROTOCOLS, DEFAULT_LINE_LENGTH_LIMIT);
     }
 }

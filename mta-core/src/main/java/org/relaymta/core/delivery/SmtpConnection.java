@@ -161,37 +161,64 @@ final class SmtpConnection implements AutoCloseable {
         return await(reply, timeout, "STARTTLS");
     }
 
-    /** Streams the content (dot-stuffed, terminated) after a 354 and waits for the final reply. */
-    SmtpReply sendContent(InputStream content, Duration transferTimeout, Duration doneTimeout) throws SmtpSessionException {
-        // One wait instead of two (each costs a thread wake-up per message): a failed write fails the
-        // reply; a timeout is reported for whichever part was still running.
-        Transfer transfer = startContent(content);
+    /**
+     * Streams the content (dot-stuffed, lines broken at {@code lineLimit}, terminated) after a 354
+     * and waits for the final reply; the transfer's own timers bound the wait (see {@link #startContent}).
+     */
+    SmtpReply sendContent(InputStream content, int lineLimit, Duration transferTimeout, Duration doneTimeout)
+            throws SmtpSessionException {
+        Transfer transfer = startContent(content, lineLimit, transferTimeout, doneTimeout);
         try {
-            return transfer.reply().get(transferTimeout.plus(doneTimeout).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException | TimeoutException | ExecutionException e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
+            return transfer.reply().get();
+        } catch (InterruptedException | ExecutionException e) {
             return await(transfer.reply(), Duration.ZERO, transfer.written().isDone() ? "end of DATA" : "message content");
         }
     }
 
-    /**
-     * Streams the content after a 354 without waiting: the future completes with the final reply,
-     * or exceptionally (write failure, lost connection, or {@code timeout} on the event loop's timer).
-     */
-    CompletableFuture<SmtpReply> sendContentAsync(InputStream content, Duration timeout) {
-        return within(startContent(content).reply(), timeout);
+    /** As {@link #sendContent} without waiting: the future completes with the final reply, or exceptionally. */
+    CompletableFuture<SmtpReply> sendContentAsync(InputStream content, int lineLimit, Duration transferTimeout,
+                                                  Duration doneTimeout) {
+        return startContent(content, lineLimit, transferTimeout, doneTimeout).reply();
     }
 
     /** The content being written, and the final reply that follows a successful write. */
     private record Transfer(ChannelFuture written, CompletableFuture<SmtpReply> reply) {
     }
 
-    private Transfer startContent(InputStream content) {
+    /**
+     * Postfix's timers: the transfer fails when it makes no progress for {@code transferTimeout}
+     * ({@code smtp_data_xfer_timeout}, between writes, however long the whole takes), and the final
+     * reply must come within {@code doneTimeout} ({@code smtp_data_done_timeout}) after the last byte.
+     */
+    private Transfer startContent(InputStream content, int lineLimit, Duration transferTimeout, Duration doneTimeout) {
+        DotStuffedContent chunks = new DotStuffedContent(content, lineLimit);
         CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
-        ChannelFuture written = channel.writeAndFlush(new DotStuffedContent(content));
-        return new Transfer(written, toCompletable(written).thenCompose(v -> reply));
+        CompletableFuture<SmtpReply> result = new CompletableFuture<>();
+        ChannelFuture written = channel.writeAndFlush(chunks);
+        long[] lastProgress = {-1};
+        io.netty.util.concurrent.ScheduledFuture<?> watchdog = channel.eventLoop().scheduleAtFixedRate(() -> {
+            long now = chunks.progress();
+            if (!written.isDone() && now == lastProgress[0]
+                    && result.completeExceptionally(new TimeoutException("conversation with " + peer + " timed out"))) {
+                channel.close();
+            }
+            lastProgress[0] = now;
+        }, transferTimeout.toMillis(), transferTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        written.addListener(f -> {
+            watchdog.cancel(false);
+            if (!f.isSuccess()) {
+                result.completeExceptionally(f.cause());
+                return;
+            }
+            within(reply, doneTimeout).whenComplete((r, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(e);
+                } else {
+                    result.complete(r);
+                }
+            });
+        });
+        return new Transfer(written, result);
     }
 
     /** {@code future}, failed with a TimeoutException (and the connection closed) if not done within {@code timeout}. */
@@ -250,6 +277,10 @@ final class SmtpConnection implements AutoCloseable {
             Throwable cause = e.getCause();
             if (cause instanceof SmtpSessionException s) {
                 throw s;
+            }
+            if (cause instanceof TimeoutException) {
+                throw new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
+                        "conversation with " + peer + " timed out while " + waitingFor(what), cause);
             }
             if (cause instanceof ClosedChannelException || (cause != null && cause.getMessage() != null
                     && cause.getMessage().contains("Connection reset"))) {

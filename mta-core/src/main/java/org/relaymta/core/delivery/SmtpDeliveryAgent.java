@@ -277,7 +277,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
             double setup = seconds(started);
             long transmitStart = System.nanoTime();
             InputStream opened = content;
-            conn.sendContentAsync(opened, timeouts.dataXferTimeout().plus(timeouts.dataDoneTimeout()))
+            conn.sendContentAsync(opened, timeouts.lineLengthLimit(), timeouts.dataXferTimeout(), timeouts.dataDoneTimeout())
                     .whenComplete((done, error) -> {
                         try {
                             opened.close();
@@ -537,7 +537,8 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
             }
             SmtpReply done;
             try (InputStream content = request.content().open()) {
-                done = conn.sendContent(content, timeouts.dataXferTimeout(), timeouts.dataDoneTimeout());
+                done = conn.sendContent(content, timeouts.lineLengthLimit(), timeouts.dataXferTimeout(),
+                        timeouts.dataDoneTimeout());
             }
             double transmitSeconds = seconds(transmitStart);
             if (done.positive()) {
@@ -581,7 +582,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private static boolean finishRejectedData(SmtpConnection conn, SmtpReply dataReply, SmtpClientSettings timeouts)
             throws SmtpSessionException {
         if (dataReply != null && dataReply.code() == 354) {
-            conn.sendContent(InputStream.nullInputStream(), timeouts.dataXferTimeout(), timeouts.dataDoneTimeout());
+            conn.sendContent(InputStream.nullInputStream(), 0, timeouts.dataXferTimeout(), timeouts.dataDoneTimeout());
         }
         return true;
     }
@@ -692,9 +693,10 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         if (reply.code() == 235) {
             return null;
         }
-        // smtp_sasl_auth_soft_bounce = yes: an AUTH rejection defers rather than bounces.
+        // smtp_sasl_auth_soft_bounce = yes: an AUTH rejection defers rather than bounces. The session
+        // ends politely (QUIT), as Postfix's does: servers count abandoned connections against us.
         String dsn = "4" + reply.enhancedStatus().substring(1);
-        conn.close();
+        conn.quit(timeouts.quitTimeout());
         return new Failure(dsn, "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay);
     }
 

@@ -39,6 +39,36 @@ class DotStuffedContentTest {
         assertThat(drain(new DotStuffedContent(trickle(in)))).isEqualTo(want);
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "abcdefgh\\r\\n | abcd\\r\\n efg\\r\\n h\\r\\n.\\r\\n",
+            "abcd\\r\\n | abcd\\r\\n.\\r\\n",
+            ".bcdefg\\r\\n.. | ..bcd\\r\\n efg\\r\\n...\\r\\n.\\r\\n",
+            "abcd.fgh\\r\\n | abcd\\r\\n .fg\\r\\n h\\r\\n.\\r\\n",
+    })
+    void breaksLinesLongerThanTheLimitWithCrLfSpace(String input, String expected) throws IOException {
+        byte[] in = input.replace("\\r", "\r").replace("\\n", "\n").getBytes(StandardCharsets.US_ASCII);
+        String want = expected.replace("\\r", "\r").replace("\\n", "\n");
+        assertThat(drain(new DotStuffedContent(new ByteArrayInputStream(in), 4))).isEqualTo(want);
+        assertThat(drain(new DotStuffedContent(trickle(in), 4))).isEqualTo(want);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aLongLineArrivesFoldedWithNoLineOver998AndUnfoldsToTheOriginal() throws IOException {
+        String line = "x".repeat(2000) + "." + "y".repeat(2500);
+        String message = "Subject: long\r\n\r\n" + line + "\r\nshort\r\n";
+        String sent = drain(new DotStuffedContent(new ByteArrayInputStream(message.getBytes(StandardCharsets.US_ASCII)),
+                998));
+        for (String l : sent.split("\r\n")) {
+            assertThat(l.length()).isLessThanOrEqualTo(998);
+        }
+        assertThat(sent).endsWith("\r\nshort\r\n.\r\n");
+        // Unfolding (RFC 5322 style: CRLF followed by white space) gives the original back.
+        assertThat(sent.substring(0, sent.length() - 3).replace("\r\n ", "")).isEqualTo(message);
+        assertThat(drain(new DotStuffedContent(new ByteArrayInputStream(message.getBytes(StandardCharsets.US_ASCII)), 0)))
+                .as("0: no limit").isEqualTo(message + ".\r\n");
+    }
+
     private static String drain(DotStuffedContent content) throws IOException {
         StringBuilder sb = new StringBuilder();
         ByteBuf chunk;
