@@ -435,6 +435,7 @@ class DeliveryEngineIT {
             assertThat(e.reason()).contains("535 5.7.8");
             assertThat(upstream.received).anySatisfy(l -> assertThat(l).startsWith("AUTH PLAIN"));
             assertThat(upstream.received.get(upstream.received.size() - 1)).isEqualTo("QUIT");
+            assertThat(relay.server.scrapeMetrics()).contains("mta_smtp_sessions_total{direction=\"out\",result=\"auth_failed\"} 1.0");
         }
     }
 }

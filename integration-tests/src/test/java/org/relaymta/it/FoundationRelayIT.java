@@ -72,6 +72,7 @@ class FoundationRelayIT {
             assertThat(first.logLine()).contains("status=sent", "dsn=2.0.0", "to=<" + first.recipient() + ">");
             assertThat(relay.server.scrapeMetrics()).containsPattern(
                     "mta_smtp_tls_sessions_total\\{cipher=\"TLS_[A-Z0-9_]+\",direction=\"out\",protocol=\"TLSv1\\.[23]\"\\} 1\\.0");
+            assertThat(relay.server.scrapeMetrics()).contains("mta_smtp_sessions_total{direction=\"out\",result=\"ok\"} 1.0");
 
             assertThat(greenMail.waitForIncomingEmail(5000, 2)).isTrue();
             MimeMessage[] received = greenMail.getReceivedMessages();

@@ -1,5 +1,8 @@
 package org.relaymta.core.delivery;
 
+import org.relaymta.core.delivery.sasl.SaslMechanism;
+import org.relaymta.core.delivery.sasl.SaslMechanisms;
+import org.relaymta.core.delivery.sasl.SaslTarget;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
@@ -7,7 +10,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -43,7 +45,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final TlsContexts tlsContexts = new TlsContexts();
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
-    private volatile java.util.function.Consumer<String> sessionObserver = tls -> { };
+    private volatile java.util.function.BiConsumer<String, String> sessionObserver = (result, tls) -> { };
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -56,7 +58,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     }
 
     /** Told about every new outbound session once it is ready for MAIL, with its TLS protocol and cipher (or ""). */
-    public void onSession(java.util.function.Consumer<String> observer) {
+    public void onSession(java.util.function.BiConsumer<String, String> observer) {
         this.sessionObserver = observer;
     }
 
@@ -317,9 +319,41 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         return mail.toString();
     }
 
-    /** Connects and runs greeting, EHLO, STARTTLS and AUTH per policy; null (with the failure set in {@code result}) if that fails. */
+    /**
+     * Connects and runs greeting, EHLO, STARTTLS and AUTH per policy; null (with the failure set in
+     * {@code result}) if that fails. Every session is reported to the observer with its result.
+     */
     private OpenSession open(DeliveryRequest request, NextHop hop, Target target, TlsLevel level, boolean wrapper,
                              Optional<Credentials> credentials, boolean withoutTls, SessionResult result) {
+        OpenSession session = openSession(request, hop, target, level, wrapper, credentials, withoutTls, result);
+        sessionObserver.accept(session != null ? "ok" : sessionResult(result), session != null ? session.tls() : "");
+        return session;
+    }
+
+    /** What became of a session that could not be used, for the session metrics. */
+    private static String sessionResult(SessionResult result) {
+        Failure f = result.sessionFailure;
+        if (result.retryWithoutTls || (f != null && (f.dsn().equals("4.7.5") || f.dsn().equals("4.7.4")
+                || f.reason().startsWith("TLS is required")))) {
+            return "tls_failed";
+        }
+        if (f == null) {
+            return "failed";
+        }
+        if (f.reason().startsWith("SASL authentication failed")) {
+            return "auth_failed";
+        }
+        if (f.reason().contains("refused to talk to me")) {
+            return "refused";
+        }
+        if (f.reason().contains("timed out")) {
+            return "timeout";
+        }
+        return f.relay().equals("none") ? "connect_failed" : "failed";
+    }
+
+    private OpenSession openSession(DeliveryRequest request, NextHop hop, Target target, TlsLevel level, boolean wrapper,
+                                    Optional<Credentials> credentials, boolean withoutTls, SessionResult result) {
         SmtpClientSettings timeouts = request.config().smtp();
         String hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";
         String relay = target.relay();
@@ -396,7 +430,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
                     log.warn("{}: credentials are configured for {} but it offers no AUTH; sending without authentication",
                             request.queueId(), relay);
                 } else {
-                    Failure authFailure = authenticate(conn, ehlo, credentials.get(), hostIp, relay,
+                    Failure authFailure = authenticate(conn, ehlo, credentials.get(), target, hostIp, relay,
                             timeouts, request.config().smtp().saslMechanismFilter());
                     if (authFailure != null) {
                         result.sessionFailure = authFailure;
@@ -405,7 +439,6 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
                 }
             }
             ok = true;
-            sessionObserver.accept(tls);
             return new OpenSession(conn, ehlo, tls);
         } catch (SmtpSessionException e) {
             result.sessionFailure = new Failure(e.kind() == SmtpSessionException.Kind.TLS ? "4.7.5" : "4.4.2",
@@ -652,43 +685,29 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         return ehlo;
     }
 
-    /** PLAIN preferred, then LOGIN; never an anonymous mechanism. Returns null on success. */
-    private static Failure authenticate(SmtpConnection conn, Ehlo ehlo, Credentials credentials, String hostIp,
-                                        String relay, SmtpClientSettings timeouts, List<String> filter)
+    /** A server that keeps challenging is not followed forever. */
+    private static final int MAX_SASL_ROUNDS = 5;
+
+    /**
+     * AUTH with the first mechanism of {@link SaslMechanisms} that the server offers, the filter
+     * allows and the credentials suit; never an anonymous one. Returns null on success.
+     */
+    private static Failure authenticate(SmtpConnection conn, Ehlo ehlo, Credentials credentials, Target target,
+                                        String hostIp, String relay, SmtpClientSettings timeouts, List<String> filter)
             throws SmtpSessionException {
-        String mechanism = null;
-        for (String candidate : List.of("PLAIN", "LOGIN", "CRAM-MD5")) {
-            if (ehlo.authMechanisms.contains(candidate) && (filter.isEmpty() || filter.contains(candidate))) {
-                mechanism = candidate;
-                break;
-            }
-        }
-        if (mechanism == null) {
+        Optional<SaslMechanism> chosen = SaslMechanisms.choose(ehlo.authMechanisms, filter, credentials);
+        if (chosen.isEmpty()) {
             return new Failure("4.7.0", "SASL authentication failed: server " + hostIp
                     + " offered no compatible authentication mechanism (offered: " + String.join(" ", ehlo.authMechanisms) + ")",
                     relay);
         }
-        Base64.Encoder b64 = Base64.getEncoder();
-        SmtpReply reply;
-        if (mechanism.equals("CRAM-MD5")) {
-            reply = conn.command("AUTH CRAM-MD5", timeouts.heloTimeout(), "AUTH");
-            if (reply.code() == 334) {
-                reply = conn.command(cramMd5Response(credentials, reply), timeouts.heloTimeout(), "AUTH");
-            }
-        } else if (mechanism.equals("PLAIN")) {
-            String token = b64.encodeToString(("\0" + credentials.username() + "\0" + credentials.password())
-                    .getBytes(StandardCharsets.UTF_8));
-            reply = conn.command("AUTH PLAIN " + token, timeouts.heloTimeout(), "AUTH");
-        } else {
-            reply = conn.command("AUTH LOGIN", timeouts.heloTimeout(), "AUTH");
-            if (reply.code() == 334) {
-                reply = conn.command(b64.encodeToString(credentials.username().getBytes(StandardCharsets.UTF_8)),
-                        timeouts.heloTimeout(), "AUTH");
-            }
-            if (reply.code() == 334) {
-                reply = conn.command(b64.encodeToString(credentials.password().getBytes(StandardCharsets.UTF_8)),
-                        timeouts.heloTimeout(), "AUTH");
-            }
+        SaslMechanism.Exchange exchange = chosen.get().start(credentials, new SaslTarget(target.hostName(), target.port()));
+        String initial = exchange.initialResponse();
+        SmtpReply reply = conn.command("AUTH " + chosen.get().name() + (initial == null ? "" : " " + initial),
+                timeouts.heloTimeout(), "AUTH");
+        for (int round = 0; reply.code() == 334 && round < MAX_SASL_ROUNDS; round++) {
+            String challenge = reply.lines().isEmpty() ? "" : reply.lines().get(0).strip();
+            reply = conn.command(exchange.respond(challenge), timeouts.heloTimeout(), "AUTH");
         }
         if (reply.code() == 235) {
             return null;
@@ -698,26 +717,6 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         String dsn = "4" + reply.enhancedStatus().substring(1);
         conn.quit(timeouts.quitTimeout());
         return new Failure(dsn, "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay);
-    }
-
-    /** RFC 2195: base64(user SP hex(HMAC-MD5(password, challenge))). */
-    static String cramMd5Response(Credentials credentials, SmtpReply challengeReply) {
-        try {
-            String challengeB64 = challengeReply.lines().isEmpty() ? "" : challengeReply.lines().get(0).strip();
-            byte[] challenge = Base64.getDecoder().decode(challengeB64);
-            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacMD5");
-            mac.init(new javax.crypto.spec.SecretKeySpec(credentials.password().getBytes(StandardCharsets.UTF_8), "HmacMD5"));
-            byte[] digest = mac.doFinal(challenge);
-            StringBuilder hex = new StringBuilder();
-            for (byte b : digest) {
-                hex.append(String.format("%02x", b));
-            }
-            return Base64.getEncoder().encodeToString((credentials.username() + " " + hex)
-                    .getBytes(StandardCharsets.UTF_8));
-        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
-            // A malformed challenge: answer "*" to cancel the exchange (RFC 4954).
-            return "*";
-        }
     }
 
     private static boolean isAscii(String s) {

@@ -26,7 +26,6 @@ public final class RelayMetrics implements DeliveryListener {
     private final Counter sessionsIn;
     private final Counter tlsIn;
     private final Counter authFailures;
-    private final Counter sessionsOut;
     private final Timer fsync;
     private final Timer acceptToDelivery;
 
@@ -35,7 +34,6 @@ public final class RelayMetrics implements DeliveryListener {
         this.received = Counter.builder("mta.messages.received").description("Messages accepted and spooled")
                 .register(registry);
         this.sessionsIn = Counter.builder("mta.smtp.sessions").tag("direction", "in").register(registry);
-        this.sessionsOut = Counter.builder("mta.smtp.sessions").tag("direction", "out").register(registry);
         this.tlsIn = Counter.builder("mta.smtp.tls.sessions").tag("direction", "in").register(registry);
         this.authFailures = Counter.builder("mta.smtp.auth.failures").description("Failed inbound AUTH attempts")
                 .register(registry);
@@ -90,9 +88,14 @@ public final class RelayMetrics implements DeliveryListener {
         authFailures.increment();
     }
 
-    /** A new outbound session; {@code tls} is "PROTOCOL CIPHER" or empty for plaintext. */
-    public void outboundSession(String tls) {
-        sessionsOut.increment();
+    /**
+     * An outbound session, counted by {@code result} ({@code ok}, {@code connect_failed}, {@code
+     * refused}, {@code tls_failed}, {@code auth_failed}, {@code timeout}, {@code failed}); {@code tls}
+     * is "PROTOCOL CIPHER" or empty for plaintext.
+     */
+    public void outboundSession(String result, String tls) {
+        Counter.builder("mta.smtp.sessions").tag("direction", "out").tag("result", result)
+                .register(registry).increment();
         if (!tls.isEmpty()) {
             String[] parts = tls.split(" ", 2);
             Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").tag("protocol", parts[0])
