@@ -438,4 +438,87 @@ class DeliveryEngineIT {
             assertThat(relay.server.scrapeMetrics()).contains("mta_smtp_sessions_total{direction=\"out\",result=\"auth_failed\"} 1.0");
         }
     }
+
+    /** A server that answers every connection with a 421 greeting and hangs up, and counts them. */
+    private static final class GreetingRefuser implements AutoCloseable {
+        final java.net.ServerSocket socket;
+        final AtomicInteger connections = new AtomicInteger();
+
+        GreetingRefuser(InetAddress bind, int port) throws IOException {
+            socket = new java.net.ServerSocket(port, 50, bind);
+            Thread t = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (java.net.Socket s = socket.accept()) {
+                        connections.incrementAndGet();
+                        s.getOutputStream().write("421 4.7.0 Too many connections, try later\r\n".getBytes(StandardCharsets.US_ASCII));
+                    } catch (IOException e) {
+                        // closed
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    @Test
+    void aServerRefusingAtTheGreetingIsNotHammeredByEveryQueuedMessage() throws Exception {
+        try (GreetingRefuser upstream = new GreetingRefuser(InetAddress.getLoopbackAddress(), 0);
+             RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port())
+                     .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s").start();
+             TestSmtpClient client = relay.client()) {
+            for (int i = 0; i < 50; i++) {
+                assertThat(client.send("alice@one.test", "r" + i + "@ext.test", "Subject: " + i + "\r\n\r\nx\r\n"))
+                        .startsWith("250");
+            }
+            int suspended = 0;
+            for (int i = 0; i < 50; i++) {
+                DeliveryEvent e = relay.nextEvent(WAIT);
+                assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+                assertThat(e.reason()).contains("421 4.7.0 Too many connections");
+                if (e.reason().startsWith("delivery temporarily suspended")) {
+                    suspended++;
+                }
+            }
+            // Only the deliveries already under way when the first refusal came back connected.
+            assertThat(upstream.connections.get()).as("connections for 50 queued messages").isLessThanOrEqualTo(10);
+            assertThat(suspended).isGreaterThanOrEqualTo(40);
+            assertThat(relay.server.scrapeMetrics()).contains("mta_smtp_sessions_total{direction=\"out\",result=\"refused\"}");
+        }
+    }
+
+    @Test
+    void aFailingFirstMxIsTriedLastAfterItsFirstFailure() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser second = Wiser.create(SMTPServer.port(port).bindAddress(ip("127.0.0.3")));
+        second.start();
+        try (GreetingRefuser first = new GreetingRefuser(ip("127.0.0.2"), port);
+             TestDnsServer dns = new TestDnsServer()
+                .mx("ext.test", "10 mx1.ext.test", "20 mx2.ext.test")
+                .address("mx1.ext.test", "127.0.0.2")
+                .address("mx2.ext.test", "127.0.0.3");
+             RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port)
+                     .mainCf("smtp_connection_cache_time_limit = 0s").start();
+             TestSmtpClient client = relay.client()) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(client.send("", "bob@ext.test", "Subject: mx " + i + "\r\n\r\nx\r\n")).startsWith("250");
+                DeliveryEvent e = relay.nextEvent(WAIT);
+                assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+                assertThat(e.relay()).isEqualTo("mx2.ext.test[127.0.0.3]:" + port);
+            }
+            assertThat(first.connections.get()).as("mx1 tried once, then after mx2").isEqualTo(1);
+            assertThat(second.getMessages()).hasSize(3);
+        } finally {
+            second.stop();
+        }
+    }
 }

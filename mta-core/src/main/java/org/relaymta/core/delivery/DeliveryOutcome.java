@@ -11,9 +11,17 @@ package org.relaymta.core.delivery;
  * @param tls        protocol and cipher when the session was encrypted, else empty
  * @param setupSeconds    connection setup time: DNS, connect, greeting, EHLO, TLS, AUTH
  * @param transmitSeconds message transmission time
+ * @param sessionFailed   no usable session could be had (connection refused, greeting refused, TLS or
+ *                        AUTH failure, DNS failure): the destination's throttling counts these
  */
 public record DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
-                              double setupSeconds, double transmitSeconds) {
+                              double setupSeconds, double transmitSeconds, boolean sessionFailed) {
+
+    /** An outcome whose session failed exactly when no session was made ({@code relay} is "none"). */
+    public DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
+                           double setupSeconds, double transmitSeconds) {
+        this(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, "none".equals(relay));
+    }
 
     public enum Status {
         SENT, DEFERRED, BOUNCED;

@@ -46,6 +46,8 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile java.util.function.BiConsumer<String, String> sessionObserver = (result, tls) -> { };
+    /** Servers that failed recently are tried after the others. */
+    private final RouteDatabase routes = new RouteDatabase();
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -68,9 +70,18 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     }
 
     /** A failure that applies to every recipient still undecided. */
-    private record Failure(String dsn, String reason, String relay) {
+    /** A failure for every recipient still undecided; {@code session}: no usable session was had. */
+    private record Failure(String dsn, String reason, String relay, boolean session) {
+        Failure(String dsn, String reason, String relay) {
+            this(dsn, reason, relay, "none".equals(relay));
+        }
+
         boolean permanent() {
             return dsn.startsWith("5");
+        }
+
+        Failure ofSession() {
+            return new Failure(dsn, reason, relay, true);
         }
     }
 
@@ -94,7 +105,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         for (NextHop hop : hops) {
             List<Target> targets;
             try {
-                targets = resolver.resolve(hop);
+                targets = routes.order(resolver.resolve(hop));
             } catch (ResolveException e) {
                 Failure f;
                 if (e.permanent() && route.defaultRelay()) {
@@ -121,6 +132,11 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
                 if (result.established && result.sessionFailure == null && !result.retryWithoutTls) {
                     // Where the next message for this hop will find a cached session.
                     lastTargets.put(hop, target);
+                }
+                if (result.sessionFailure != null && result.sessionFailure.session()) {
+                    routes.failed(target, request.config().queue().minimalBackoffTime());
+                } else if (result.established) {
+                    routes.succeeded(target);
                 }
                 for (DeliveryOutcome o : result.decided.values()) {
                     decided.put(o.recipient(), o);
@@ -152,7 +168,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
             DeliveryOutcome.Status status = f.permanent() && !anySoftFailure
                     ? DeliveryOutcome.Status.BOUNCED : DeliveryOutcome.Status.DEFERRED;
             String dsn = status == DeliveryOutcome.Status.DEFERRED && f.permanent() ? "4" + f.dsn().substring(1) : f.dsn();
-            decided.put(rcpt, new DeliveryOutcome(rcpt, status, dsn, f.reason(), f.relay(), "", setup, 0));
+            decided.put(rcpt, new DeliveryOutcome(rcpt, status, dsn, f.reason(), f.relay(), "", setup, 0, f.session()));
         }
         List<DeliveryOutcome> ordered = new ArrayList<>();
         for (String rcpt : request.recipients()) {
@@ -327,6 +343,10 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
                              Optional<Credentials> credentials, boolean withoutTls, SessionResult result) {
         OpenSession session = openSession(request, hop, target, level, wrapper, credentials, withoutTls, result);
         sessionObserver.accept(session != null ? "ok" : sessionResult(result), session != null ? session.tls() : "");
+        if (session == null && result.sessionFailure != null) {
+            // Connect, greeting, EHLO, TLS or AUTH failed: no usable session, for throttling and route memory.
+            result.sessionFailure = result.sessionFailure.ofSession();
+        }
         return session;
     }
 

@@ -99,13 +99,15 @@ final class DestinationLimiter {
     }
 
     /**
-     * Learns from one transaction's outcomes: when no session could be made at all the destination
-     * is suspended for {@code backoff}, so the rest of its queue is not sent at a dead host one
-     * message at a time; any session made lifts a suspension.
+     * Learns from one transaction's outcomes: when no usable session could be had (connection
+     * refused, a 421 or other refusal at the greeting, TLS or AUTH failure: Postfix's failed cohort,
+     * with {@code default_destination_concurrency_failed_cohort_limit} 1) the destination is
+     * suspended for {@code backoff}, so the rest of its queue is not sent at a failing host one
+     * message at a time; a usable session lifts a suspension.
      */
     void record(String destination, List<DeliveryOutcome> outcomes, Duration backoff) {
         boolean noSession = !outcomes.isEmpty() && outcomes.stream().allMatch(
-                o -> o.status() == DeliveryOutcome.Status.DEFERRED && o.relay().equals("none"));
+                o -> o.status() == DeliveryOutcome.Status.DEFERRED && o.sessionFailed());
         if (noSession) {
             DeliveryOutcome first = outcomes.get(0);
             suspended.put(destination, new Suspension(clock.instant().plus(backoff), first.dsn(), first.reason()));
