@@ -5,7 +5,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -19,13 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Supplier;
 import org.relaymta.config.RelayConfig;
-import org.relaymta.config.Route;
-import org.relaymta.config.Router;
 import org.relaymta.core.delivery.DeliveryAgent;
 import org.relaymta.core.delivery.DeliveryOutcome;
 import org.relaymta.core.delivery.DeliveryRequest;
 import org.relaymta.core.spool.QueueState;
-import org.relaymta.core.spool.Recipient;
 import org.relaymta.core.spool.Spool;
 import org.relaymta.core.spool.SpooledMessage;
 import org.relaymta.core.spool.SpoolRecovery;
@@ -64,10 +60,6 @@ public final class QueueManager implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
     private volatile boolean closed;
-
-    /** One SMTP transaction of an attempt: the recipients of a message that share a route. */
-    private record Transaction(String destination, Route route, List<String> recipients) {
-    }
 
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int workerThreads) {
         this.spool = spool;
@@ -280,8 +272,8 @@ public final class QueueManager implements AutoCloseable {
             double waited = waited(message);
             RelayConfig cfg = config.get();
             List<DeliveryOutcome> outcomes = new ArrayList<>();
-            for (Transaction tx : plan(message, cfg)) {
-                outcomes.addAll(deliver(tx, request(message, tx, cfg, null), cfg));
+            for (Transaction tx : Transaction.plan(message, cfg)) {
+                outcomes.addAll(deliver(tx, tx.request(message, cfg, () -> spool.openContent(message)), cfg));
             }
             due = finisher.finish(entry, message, outcomes, waited);
         } catch (RuntimeException e) {
@@ -298,7 +290,7 @@ public final class QueueManager implements AutoCloseable {
      */
     private boolean attemptOnCachedSession(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         RelayConfig cfg = config.get();
-        List<Transaction> plan = plan(message, cfg);
+        List<Transaction> plan = Transaction.plan(message, cfg);
         if (plan.size() != 1) {
             return false;
         }
@@ -310,7 +302,8 @@ public final class QueueManager implements AutoCloseable {
         double waited = waited(message);
         CompletableFuture<List<DeliveryOutcome>> running;
         try {
-            running = agent.deliverOnCachedSession(request(message, tx, cfg, inMemory));
+            running = agent.deliverOnCachedSession(tx.request(message, cfg,
+                    inMemory != null ? inMemory : () -> spool.openContent(message)));
         } catch (RuntimeException e) {
             log.warn("queue: fast delivery path of {} failed to start: {}", message.id(), e.toString());
             running = null;
@@ -340,31 +333,6 @@ public final class QueueManager implements AutoCloseable {
 
     private double waited(SpooledMessage message) {
         return Math.max(0, Duration.between(message.nextAttempt(), clock.instant()).toMillis() / 1000.0);
-    }
-
-    /** The transactions of an attempt: pending recipients grouped by route, split at the recipient limit. */
-    private static List<Transaction> plan(SpooledMessage message, RelayConfig cfg) {
-        Map<String, Route> routes = new LinkedHashMap<>();
-        Map<String, List<String>> groups = new LinkedHashMap<>();
-        for (Recipient r : message.pendingRecipients()) {
-            Route route = Router.route(cfg, message.envelope().sender(), r.address());
-            routes.putIfAbsent(route.groupingKey(), route);
-            groups.computeIfAbsent(route.groupingKey(), k -> new ArrayList<>()).add(r.address());
-        }
-        int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
-        List<Transaction> plan = new ArrayList<>();
-        groups.forEach((destination, rcpts) -> {
-            for (int i = 0; i < rcpts.size(); i += limit) {
-                plan.add(new Transaction(destination, routes.get(destination),
-                        List.copyOf(rcpts.subList(i, Math.min(rcpts.size(), i + limit)))));
-            }
-        });
-        return plan;
-    }
-
-    private DeliveryRequest request(SpooledMessage message, Transaction tx, RelayConfig cfg, DeliveryRequest.Content inMemory) {
-        return new DeliveryRequest(message.id(), message.envelope().sender(), tx.recipients(), message.contentLength(),
-                message.eightBit(), inMemory != null ? inMemory : () -> spool.openContent(message), tx.route(), cfg);
     }
 
     /** Runs one transaction on this thread under the destination's limit, unless the destination is suspended. */

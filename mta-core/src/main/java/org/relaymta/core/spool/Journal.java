@@ -29,6 +29,10 @@ import org.slf4j.LoggerFactory;
  * acknowledged, and abandons the segment: the next append starts a new one, so the journal takes
  * mail again as soon as there is space, without a restart. Records acknowledged earlier were
  * covered by an earlier fdatasync and stay valid in the abandoned segment.
+ *
+ * <p>Over 400 lines on purpose: appends, the group-commit sync thread, failure handling and
+ * retiring segments share one lock and one set of counters (appended, synced, lost ranges); split
+ * apart, each piece would need the others' invariants.
  */
 final class Journal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Journal.class);

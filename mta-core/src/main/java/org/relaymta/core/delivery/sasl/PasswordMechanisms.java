@@ -13,20 +13,28 @@ final class PasswordMechanisms {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Credentials whose password is a token reference ({@code {oauth2}profile}) are for token mechanisms. */
-    static boolean isPassword(Credentials c) {
-        return !c.password().startsWith("{oauth2}");
-    }
+    /** A mechanism that sends a password: not for credentials whose password is a token reference ({@code {oauth2}profile}). */
+    private abstract static class PasswordMechanism implements SaslMechanism {
+        private final String name;
 
-    static final class Plain implements SaslMechanism {
-        @Override
-        public String name() {
-            return "PLAIN";
+        PasswordMechanism(String name) {
+            this.name = name;
         }
 
         @Override
-        public boolean supports(Credentials credentials) {
-            return isPassword(credentials);
+        public final String name() {
+            return name;
+        }
+
+        @Override
+        public final boolean supports(Credentials credentials) {
+            return !credentials.password().startsWith("{oauth2}");
+        }
+    }
+
+    static final class Plain extends PasswordMechanism {
+        Plain() {
+            super("PLAIN");
         }
 
         @Override
@@ -46,15 +54,9 @@ final class PasswordMechanisms {
         }
     }
 
-    static final class Login implements SaslMechanism {
-        @Override
-        public String name() {
-            return "LOGIN";
-        }
-
-        @Override
-        public boolean supports(Credentials credentials) {
-            return isPassword(credentials);
+    static final class Login extends PasswordMechanism {
+        Login() {
+            super("LOGIN");
         }
 
         @Override
@@ -76,15 +78,9 @@ final class PasswordMechanisms {
         }
     }
 
-    static final class CramMd5 implements SaslMechanism {
-        @Override
-        public String name() {
-            return "CRAM-MD5";
-        }
-
-        @Override
-        public boolean supports(Credentials credentials) {
-            return isPassword(credentials);
+    static final class CramMd5 extends PasswordMechanism {
+        CramMd5() {
+            super("CRAM-MD5");
         }
 
         @Override
