@@ -232,9 +232,12 @@ class QueueManagerIT {
             relay.nextEvent(WAIT);
             String admin = "http://127.0.0.1:" + relay.server.adminPort();
             HttpClient http = HttpClient.newHttpClient();
+            String token = adminToken(relay);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(admin + "/queue")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).as("no token: no queue").isEqualTo(401);
 
-            String listing = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            String listing = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue")).header("Authorization", "Bearer " + token)
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
             List<String> lines = listing.lines().toList();
             assertThat(lines).hasSize(2);
             assertThat(lines.get(0)).startsWith("{\"queue_name\": \"deferred\", \"queue_id\": \"" + id1 + "\", \"arrival_time\": ")
@@ -242,24 +245,29 @@ class QueueManagerIT {
                             + "[{\"address\": \"bob@ext.test\", \"delay_reason\": \"connect to 127.0.0.1[127.0.0.1]:"
                             + upstreamPort + ": Connection refused\"}]}");
 
-            MtaProcessIT.Result cliList = runCli(relay, "queue", "list", "--json", "--admin", "127.0.0.1:" + relay.server.adminPort());
+            MtaProcessIT.Result cliList = runCli(relay, "queue", "list", "--json", "--admin", "127.0.0.1:" + relay.server.adminPort(),
+                    "--spool-dir", relay.spoolDir.toString());
             assertThat(cliList.stdout()).isEqualTo(listing);
 
-            assertThat(post(http, admin + "/queue/" + id1 + "/hold")).isEqualTo("{\"action\": \"hold\", \"count\": 1, \"done\": [\""
+            assertThat(post(http, token, admin + "/queue/" + id1 + "/hold")).isEqualTo("{\"action\": \"hold\", \"count\": 1, \"done\": [\""
                     + id1 + "\"], \"in_delivery\": [], \"not_found\": []}\n");
             assertThat(relay.server.engine().queue().message(id1).orElseThrow().state()).isEqualTo(QueueState.HOLD);
-            assertThat(http.send(HttpRequest.newBuilder(URI.create(admin + "/queue?format=table")).build(),
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(admin + "/queue?format=table"))
+                    .header("Authorization", "Bearer " + token).build(),
                     HttpResponse.BodyHandlers.ofString()).body()).contains(id1 + "!", "-- 1 Kbytes in 2 Requests.");
-            assertThat(post(http, admin + "/queue/" + id1 + "/release")).contains("\"count\": 1, \"done\": [\"" + id1 + "\"]");
-            assertThat(post(http, admin + "/queue/" + id2 + "/delete")).contains("\"count\": 1, \"done\": [\"" + id2 + "\"]");
-            assertThat(post(http, admin + "/queue/" + id2 + "/delete")).as("a second delete finds nothing")
+            assertThat(post(http, token, admin + "/queue/" + id1 + "/release")).contains("\"count\": 1, \"done\": [\"" + id1 + "\"]");
+            assertThat(post(http, token, admin + "/queue/" + id2 + "/delete")).contains("\"count\": 1, \"done\": [\"" + id2 + "\"]");
+            assertThat(post(http, token, admin + "/queue/" + id2 + "/delete")).as("a second delete finds nothing")
                     .contains("\"count\": 0", "\"not_found\": [\"" + id2 + "\"]");
-            MtaProcessIT.Result gone = runCli(relay, "queue", "show", id2, "--admin", "127.0.0.1:" + relay.server.adminPort());
+            MtaProcessIT.Result gone = runCli(relay, "queue", "show", id2, "--admin", "127.0.0.1:" + relay.server.adminPort(),
+                    "--spool-dir", relay.spoolDir.toString());
             assertThat(gone.exit()).as("show of a message that is gone").isEqualTo(1);
-            MtaProcessIT.Result notQueued = runCli(relay, "queue", "hold", id2, "--admin", "127.0.0.1:" + relay.server.adminPort());
+            MtaProcessIT.Result notQueued = runCli(relay, "queue", "hold", id2, "--admin", "127.0.0.1:" + relay.server.adminPort(),
+                    "--spool-dir", relay.spoolDir.toString());
             assertThat(notQueued.exit()).as("hold of an id that is not queued").isEqualTo(1);
             assertThat(relay.server.engine().queue().message(id2)).isEmpty();
-            String show = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue/" + id1)).build(),
+            String show = http.send(HttpRequest.newBuilder(URI.create(admin + "/queue/" + id1))
+                    .header("Authorization", "Bearer " + token).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(show).contains("queue_id: " + id1, "recipient: bob@ext.test status=pending", "Subject: one");
 
@@ -320,9 +328,13 @@ class QueueManagerIT {
         }
     }
 
-    private static String post(HttpClient http, String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+    private static String post(HttpClient http, String token, String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static String adminToken(RelayHarness relay) throws java.io.IOException {
+        return Files.readString(relay.spoolDir.resolve("admin.token")).strip();
     }
 
     private MtaProcessIT.Result runCli(RelayHarness relay, String... args) throws Exception {

@@ -90,8 +90,9 @@ class SecretsHygieneIT {
             Thread.sleep(1500);
             outputs.add(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
                     + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body());
+            String adminToken = Files.readString(temp.resolve("data/spool/admin.token")).strip();
             outputs.add(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
-                    + "/queue")).build(), HttpResponse.BodyHandlers.ofString()).body());
+                    + "/queue")).header("Authorization", "Bearer " + adminToken).build(), HttpResponse.BodyHandlers.ofString()).body());
         } finally {
             relay.destroy();
             relay.waitFor(20, TimeUnit.SECONDS);

@@ -63,6 +63,7 @@ public final class RelayEngine implements AutoCloseable {
     private EventLoopGroup group;
     private HostResolver resolver;
     private Spool spool;
+    private org.relaymta.core.spool.SpoolLock spoolLock;
     private QueueManager queue;
     private SmtpDeliveryAgent agent;
     private java.util.concurrent.ExecutorService submitter;
@@ -86,8 +87,22 @@ public final class RelayEngine implements AutoCloseable {
         return new Builder();
     }
 
-    /** Opens the spool, starts delivery, and schedules every message already in the spool. */
+    /**
+     * Takes the spool (one owner at a time: a second engine or relay on the same directory gets
+     * {@link org.relaymta.core.spool.SpoolLock.InUseException}), starts delivery, and schedules
+     * every message already in the spool.
+     */
     public RelayEngine start() throws IOException {
+        spoolLock = org.relaymta.core.spool.SpoolLock.acquire(spoolDir);
+        try {
+            return startOwned();
+        } catch (IOException | RuntimeException e) {
+            close(Duration.ZERO);
+            throw e;
+        }
+    }
+
+    private RelayEngine startOwned() throws IOException {
         spool = Spool.open(spoolDir, clock);
         spool.onFsync(metrics::fsync);
         group = new MultiThreadIoEventLoopGroup(2, r -> {
@@ -359,6 +374,9 @@ public final class RelayEngine implements AutoCloseable {
         if (group != null) {
             // A short quiet period lets the QUITs to cached sessions go out.
             group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        }
+        if (spoolLock != null) {
+            spoolLock.close();
         }
     }
 

@@ -7,6 +7,7 @@ import org.relaymta.config.ConfigWatcher;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.core.queue.DeliveryListener;
+import org.relaymta.server.admin.AdminAccess;
 import org.relaymta.server.admin.AdminServer;
 import org.relaymta.server.smtp.RelayListener;
 import org.relaymta.server.tls.ServerTls;
@@ -15,6 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /** The relay process: configuration, engine and SMTP listener, started and stopped together. */
 public final class RelayServer implements AutoCloseable {
+    /** In the spool directory: the running relay's admin address, for {@code mta queue}. */
+    public static final String ADMIN_ADDRESS_FILE = "admin.address";
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
 
     private final ServerSettings settings;
@@ -107,7 +110,18 @@ public final class RelayServer implements AutoCloseable {
         AdminServer adminServer = null;
         if (settings.adminListen() != null) {
             try {
-                adminServer = new AdminServer(settings.adminListen(), engine.queue(), this::health, registry::scrape);
+                AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
+                adminServer = new AdminServer(settings.adminListen(), engine.queue(), access, this::health, registry::scrape);
+                java.net.InetAddress bound = settings.adminListen().getAddress();
+                if (bound == null || !bound.isLoopbackAddress()) {
+                    log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "
+                            + "anyone who can reach it; queue listing and control need the admin token",
+                            bound == null ? "*" : bound.getHostAddress(), adminServer.port());
+                }
+                // Where mta queue finds this relay when its address is not given.
+                java.nio.file.Files.writeString(settings.spoolDir().resolve(ADMIN_ADDRESS_FILE),
+                        (bound == null || bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress()) + ":"
+                                + adminServer.port() + "\n");
             } catch (IOException e) {
                 close();
                 throw new IOException("cannot listen for admin requests on " + settings.adminListen().getAddress().getHostAddress()

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin endpoint (loopback by default): queue listing and control for {@code mta queue},
- * health, and metrics. Plain JDK HTTP server: no framework needed for a handful of routes.
+ * health, and metrics. Plain JDK HTTP server: no framework needed for a handful of routes. Who may
+ * call what is {@link AdminAccess}'s decision; a request must arrive within 10 s, and eight
+ * workers keep {@code /health} answering while a few clients stall.
  *
  * <pre>
  * GET  /queue                      postqueue -j lines
@@ -33,26 +35,73 @@ import org.slf4j.LoggerFactory;
 public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
+    static {
+        // The JDK server's own request deadline (read once, before the first server exists): a
+        // client that sends its request slowly is cut off instead of holding a worker.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", "10");
+        }
+        if (System.getProperty("sun.net.httpserver.clockTick") == null) {
+            System.setProperty("sun.net.httpserver.clockTick", "1000");
+        }
+    }
+
     private final HttpServer server;
     private final QueueControl queue;
+    private final AdminAccess access;
 
-    public AdminServer(InetSocketAddress listen, QueueControl queue, Supplier<Health> health,
+    public AdminServer(InetSocketAddress listen, QueueControl queue, AdminAccess access, Supplier<Health> health,
                        Supplier<String> metrics) throws IOException {
         this.queue = queue;
-        this.server = HttpServer.create(listen, 16);
-        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
+        this.access = access;
+        this.server = HttpServer.create(listen, 64);
+        server.setExecutor(Executors.newFixedThreadPool(8, r -> {
             Thread t = new Thread(r, "mta-admin");
             t.setDaemon(true);
             return t;
         }));
-        server.createContext("/queue", this::handleQueue);
-        server.createContext("/health", exchange -> {
+        server.createContext("/queue", guarded(true, this::handleQueue));
+        server.createContext("/health", guarded(false, exchange -> {
             Health h = health.get();
             respond(exchange, h.ok() ? 200 : 503, "application/json", h.json());
-        });
-        server.createContext("/metrics", exchange ->
-                respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.get()));
+        }));
+        server.createContext("/metrics", guarded(false, exchange ->
+                respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.get())));
         server.start();
+    }
+
+    /** Applies the access policy, and refuses request bodies (no route takes one). */
+    private com.sun.net.httpserver.HttpHandler guarded(boolean control, com.sun.net.httpserver.HttpHandler handler) {
+        return exchange -> {
+            try {
+                AdminAccess.Refusal refusal = access.check(exchange, control);
+                if (refusal != null) {
+                    if (control) {
+                        log.warn("admin: refused {} {} from {}: {}", exchange.getRequestMethod(),
+                                exchange.getRequestURI().getPath(), remote(exchange), refusal.error());
+                    }
+                    if (refusal.status() == 401) {
+                        exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mta\"");
+                    }
+                    respond(exchange, refusal.status(), "application/json", "{\"error\": "
+                            + org.relaymta.config.Json.string(refusal.error()) + "}\n");
+                    return;
+                }
+                String length = exchange.getRequestHeaders().getFirst("Content-Length");
+                if ((length != null && !length.strip().equals("0"))
+                        || exchange.getRequestHeaders().containsKey("Transfer-Encoding")) {
+                    respond(exchange, 413, "application/json", "{\"error\": \"request bodies are not accepted\"}\n");
+                    return;
+                }
+                handler.handle(exchange);
+            } finally {
+                exchange.close();
+            }
+        };
+    }
+
+    private static String remote(HttpExchange exchange) {
+        return exchange.getRemoteAddress() == null ? "unknown" : exchange.getRemoteAddress().getAddress().getHostAddress();
     }
 
     /** Health for {@code /health}: the body is a short JSON object. */
@@ -86,7 +135,9 @@ public final class AdminServer implements AutoCloseable {
                 return;
             }
             if (parts.length == 3 && parts[2].equals("flush") && method.equals("POST")) {
-                respond(exchange, 200, "application/json", "{\"flushed\": " + queue.flush() + "}\n");
+                int flushed = queue.flush();
+                log.info("admin: flush from {}: {} message(s)", remote(exchange), flushed);
+                respond(exchange, 200, "application/json", "{\"flushed\": " + flushed + "}\n");
                 return;
             }
             if (parts.length == 3 && method.equals("GET")) {
@@ -117,7 +168,7 @@ public final class AdminServer implements AutoCloseable {
                     respond(exchange, 404, "text/plain; charset=utf-8", "unknown action " + parts[3] + "\n");
                 } else {
                     log.info("admin: {} {} from {}: {} done, {} in delivery, {} not found", parts[3], id,
-                            exchange.getRemoteAddress().getAddress().getHostAddress(), result.done().size(),
+                            remote(exchange), result.done().size(),
                             result.inDelivery().size(), result.notFound().size());
                     // 404 when a named message is not queued, so the CLI can exit non-zero.
                     respond(exchange, result.notFound().isEmpty() ? 200 : 404, "application/json", result.json() + "\n");

@@ -18,6 +18,7 @@ import org.relaymta.config.Env;
 import org.relaymta.core.queue.ActionResult;
 import org.relaymta.core.queue.QueueOperations;
 import org.relaymta.core.spool.Spool;
+import org.relaymta.core.spool.SpoolLock;
 import org.relaymta.core.spool.SpooledMessage;
 import org.relaymta.server.ServerSettings;
 import org.relaymta.server.admin.QueueJson;
@@ -50,14 +51,15 @@ final class QueueCommand implements Runnable {
         String admin;
 
         @Option(names = "--spool-dir", paramLabel = "DIR",
-                description = "Spool directory to use when no relay runs (env MTA_SPOOL_DIR, default " + ServerSettings.DEFAULT_SPOOL + ").")
+                description = "Spool directory: where the running relay's admin token and address are, and the queue when no relay runs (env MTA_SPOOL_DIR, default " + ServerSettings.DEFAULT_SPOOL + ").")
         Path spoolDir;
 
         private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
         URI uri(String path) {
             Env env = Env.system();
-            String text = admin != null ? admin : env.get("MTA_ADMIN_LISTEN").orElse(ServerSettings.DEFAULT_ADMIN);
+            String text = admin != null ? admin : env.get("MTA_ADMIN_LISTEN").or(this::recordedAdminAddress)
+                    .orElse(ServerSettings.DEFAULT_ADMIN);
             InetSocketAddress a = ServerSettings.parseListen(text, admin != null ? "--admin" : "MTA_ADMIN_LISTEN");
             String host = a.getAddress() == null || a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
             if (host.contains(":")) {
@@ -66,9 +68,37 @@ final class QueueCommand implements Runnable {
             return URI.create("http://" + host + ":" + a.getPort() + path);
         }
 
+        /** The admin address the relay on this spool wrote at its start, if any. */
+        private Optional<String> recordedAdminAddress() {
+            try {
+                Path file = spoolDirectory().resolve(org.relaymta.server.RelayServer.ADMIN_ADDRESS_FILE);
+                return Files.isReadable(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+
+        /** MTA_ADMIN_TOKEN (or its __FILE), else the token the relay wrote into the spool directory. */
+        private Optional<String> token() {
+            Optional<String> configured = Env.system().get("MTA_ADMIN_TOKEN").map(String::strip).filter(t -> !t.isEmpty());
+            if (configured.isPresent()) {
+                return configured;
+            }
+            Path file = spoolDirectory().resolve(org.relaymta.server.admin.AdminAccess.TOKEN_FILE);
+            try {
+                return Files.isReadable(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+
         /** The relay's answer, or empty when no relay listens there. */
         Optional<HttpResponse<String>> call(String method, String path) throws IOException, InterruptedException {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30));
+            Optional<String> token = token();
+            if (token.isPresent()) {
+                b = b.header("Authorization", "Bearer " + token.get());
+            }
             b = method.equals("POST") ? b.POST(HttpRequest.BodyPublishers.noBody()) : b.GET();
             try {
                 return Optional.of(http.send(b.build(), HttpResponse.BodyHandlers.ofString()));
@@ -77,11 +107,24 @@ final class QueueCommand implements Runnable {
             }
         }
 
-        /** The queue of the spool directory, when no relay answers: the same operations the relay runs. */
+        Path spoolDirectory() {
+            return spoolDir != null ? spoolDir : Path.of(Env.system().get("MTA_SPOOL_DIR").orElse(ServerSettings.DEFAULT_SPOOL));
+        }
+
+        /**
+         * The queue of the spool directory, when no relay answers: the same operations the relay runs,
+         * under the spool's lock (held until this command exits), so nothing changes behind a relay's back.
+         */
         QueueOperations offline() throws IOException {
-            Path dir = spoolDir != null ? spoolDir : Path.of(Env.system().get("MTA_SPOOL_DIR").orElse(ServerSettings.DEFAULT_SPOOL));
+            Path dir = spoolDirectory();
             if (!Files.isDirectory(dir.resolve("queue"))) {
                 throw new IOException("no relay answers at " + uri("/") + " and " + dir + " is not a spool directory");
+            }
+            try {
+                SpoolLock.acquire(dir);
+            } catch (SpoolLock.InUseException e) {
+                throw new IOException(e.getMessage() + ", which does not answer at " + uri("/")
+                        + ": give its admin address with --admin HOST:PORT (nothing was changed)");
             }
             return QueueOperations.offline(Spool.openExisting(dir, Clock.systemUTC()), Clock.systemUTC());
         }
@@ -108,6 +151,11 @@ final class QueueCommand implements Runnable {
             if (response.statusCode() == 200) {
                 System.out.print(response.body());
                 return 0;
+            }
+            if (response.statusCode() == 401 || response.statusCode() == 403) {
+                System.err.println("mta queue: the relay at " + uri("/") + " refused the request: " + response.body().strip()
+                        + "; set MTA_ADMIN_TOKEN, or give the relay's spool with --spool-dir (its admin.token must be readable)");
+                return 1;
             }
             System.err.print("mta queue: " + response.body());
             return response.statusCode() == 404 ? 1 : 2;
