@@ -66,27 +66,46 @@ public final class ConfigWatcher implements AutoCloseable {
                 return false;
             }
             fingerprint = now;
-            RelayConfig previous = current.get();
-            RelayConfig next;
-            try {
-                next = loader.get();
-            } catch (ConfigException e) {
-                failures.incrementAndGet();
-                log.error("config: reload rejected, previous configuration stays in force: {}", e.getMessage());
-                return false;
-            }
-            onChange.accept(next);
-            reloads.incrementAndGet();
-            log.info("config: reloaded: {}", next.describeChangeFrom(previous));
-            for (String w : next.warnings()) {
-                log.warn("config: {}", w);
-            }
-            return true;
+            return reload("reloaded");
         } catch (RuntimeException e) {
             failures.incrementAndGet();
             log.error("config: reload check failed: {}", e.toString());
             return false;
         }
+    }
+
+    /**
+     * Reloads now whether or not the files look changed (SIGHUP, as Postfix's {@code postfix
+     * reload}); {@code trigger} names the cause in the log line. Returns true when it took effect.
+     */
+    public synchronized boolean reloadNow(String trigger) {
+        try {
+            fingerprint = fingerprint();
+            return reload("reloaded on " + trigger);
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            log.error("config: reload on {} failed: {}", trigger, e.toString());
+            return false;
+        }
+    }
+
+    private boolean reload(String what) {
+        RelayConfig previous = current.get();
+        RelayConfig next;
+        try {
+            next = loader.get();
+        } catch (ConfigException e) {
+            failures.incrementAndGet();
+            log.error("config: reload rejected, previous configuration stays in force: {}", e.getMessage());
+            return false;
+        }
+        onChange.accept(next);
+        reloads.incrementAndGet();
+        log.info("config: {}: {}", what, next.describeChangeFrom(previous));
+        for (String w : next.warnings()) {
+            log.warn("config: {}", w);
+        }
+        return true;
     }
 
     public long reloads() {

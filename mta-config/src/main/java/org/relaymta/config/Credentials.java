@@ -12,6 +12,11 @@ public record Credentials(String username, String password, String key) {
 
     /** Splits a {@code username:password} table value at the first colon (passwords may contain ':'). */
     public static Credentials parse(String value, String key, String where) {
+        if (value.isEmpty()) {
+            // "user:password" alone on a line is read as a key without a value: never echo it.
+            throw new ConfigException(where, "the line has no key: write 'KEY username:password' (a sender, @domain or"
+                    + " relay host, then the credentials); the line is not shown, as it may hold a password");
+        }
         int colon = value.indexOf(':');
         if (colon <= 0) {
             throw new ConfigException(where, "credentials for '" + key + "' must be written as username:password");

@@ -13,17 +13,22 @@ final class QueueIndex {
     /** Waiting messages found at start whose entries are still being read from the spool. */
     private final java.util.concurrent.atomic.AtomicInteger loading = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** {@code n} more entries are being read from the spool; {@link #loaded()} once per entry read or skipped. */
+    /** {@code n} more entries are being read from the spool, each indexed by {@link #putLoaded}. */
     void expect(int n) {
         loading.addAndGet(n);
     }
 
-    void loaded() {
+    /** Indexes an entry read at start, under the lock {@link #sizeWithLoading} takes: never counted twice. */
+    synchronized void putLoaded(QueueEntry entry) {
+        entries.put(entry.id, entry);
         if (loading.decrementAndGet() == 0) {
-            synchronized (this) {
-                notifyAll();
-            }
+            notifyAll();
         }
+    }
+
+    /** Messages queued: indexed, plus found at start and not indexed yet. */
+    synchronized int sizeWithLoading() {
+        return entries.size() + loading.get();
     }
 
     /** Loading is over: entries not indexed by now never will be (partial files, or the queue closed). */
@@ -32,11 +37,6 @@ final class QueueIndex {
         synchronized (this) {
             notifyAll();
         }
-    }
-
-    /** How many entries found at start are not indexed yet. */
-    int stillLoading() {
-        return loading.get();
     }
 
     /** Waits until every entry found at start is indexed (operator actions need the whole queue). */

@@ -127,16 +127,13 @@ public final class QueueManager implements AutoCloseable {
         SpoolRecovery recovery = spool.recovery();
         Instant now = clock.instant();
         for (StoredMessage s : recovery.journaled()) {
-            index(s, now);
+            index(s, now, false);
         }
         int waiting = recovery.waitingIds().size();
         index.expect(waiting);
         Thread loader = new Thread(() -> {
             long t0 = System.nanoTime();
-            recovery.readWaiting(s -> {
-                index(s, now);
-                index.loaded();
-            }, 2, () -> closed);
+            recovery.readWaiting(s -> index(s, now, true), 2, () -> closed);
             // Partial files skipped, or stopped by close(): nobody waits for them.
             index.doneLoading();
             if (waiting > 0) {
@@ -153,8 +150,13 @@ public final class QueueManager implements AutoCloseable {
         return recovery.journaled().size() + waiting;
     }
 
-    private void index(StoredMessage s, Instant now) {
-        index.put(new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled()));
+    private void index(StoredMessage s, Instant now, boolean loading) {
+        QueueEntry entry = new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled());
+        if (loading) {
+            index.putLoaded(entry);
+        } else {
+            index.put(entry);
+        }
         if (s.state() != QueueState.HOLD) {
             // New mail and mail that was being delivered at the crash go now; deferred mail keeps its time.
             scheduler.schedule(s.id(), s.state() == QueueState.DEFERRED ? s.nextAttempt() : now);

@@ -205,7 +205,7 @@ public final class QueueOperations implements QueueControl {
 
     @Override
     public int size() {
-        return index.size() + index.stillLoading();
+        return index.sizeWithLoading();
     }
 
     @Override

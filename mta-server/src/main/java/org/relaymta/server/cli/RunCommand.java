@@ -75,10 +75,15 @@ final class RunCommand implements Callable<Integer> {
         System.out.println("outbound: " + cfg.outboundSummary());
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.relaymta.server");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // SIGTERM / SIGINT: stop taking mail, finish or requeue deliveries in flight, QUIT cached sessions.
+            log.info("stopping");
             server.close();
+            log.info("stopped");
             stopped.countDown();
         }, "mta-shutdown"));
+        reloadOnHangup(server);
         try {
             // Serve until SIGTERM / SIGINT: the shutdown hook closes the server.
             stopped.await();
@@ -86,6 +91,23 @@ final class RunCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /**
+     * SIGHUP reloads the configuration at once (what logrotate, systemd's ExecReload and Postfix
+     * operators send); without a handler the JVM would exit on it.
+     */
+    @SuppressWarnings("restriction")
+    private static void reloadOnHangup(RelayServer server) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                Thread t = new Thread(() -> server.configWatcher().reloadNow("SIGHUP"), "mta-reload");
+                t.setDaemon(true);
+                t.start();
+            });
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // no SIGHUP on this platform: the file watcher still reloads
+        }
     }
 
     /** ", started in 0.84 s": from the process start (JVM start-up included) to listening. */
