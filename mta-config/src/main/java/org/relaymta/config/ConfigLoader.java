@@ -40,7 +40,7 @@ public final class ConfigLoader {
             "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_line_length_limit", "smtp_tls_CAfile",
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
             "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
-            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit");
+            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit", "syslog_name");
 
     private final Env env;
     private final Path configDir;
@@ -341,6 +341,12 @@ public final class ConfigLoader {
             throw new ConfigException(p.location(), p.name() + " leaves no supported protocol (TLSv1.2 and TLSv1.3 are supported)");
         }
         return List.copyOf(allowed);
+    }
+
+    /** One {@code postfix-main.cf} parameter as written (for settings read before the configuration, like logging). */
+    public Optional<String> parameter(String name) {
+        MainCf.Parameter p = readMainCf().get(name);
+        return p == null ? Optional.empty() : Optional.of(p.value());
     }
 
     private MainCf readMainCf() {

@@ -209,6 +209,7 @@ final class AttemptFinisher {
         index.remove(entry);
         try {
             spool.remove(message);
+            QueueManager.QMGR_LOG.info("{}: removed", entry.id);
         } catch (IOException e) {
             log.error("queue: cannot remove {} from the spool: {}", entry.id, e.getMessage());
         }

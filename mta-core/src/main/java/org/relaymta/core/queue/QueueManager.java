@@ -46,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
+    /** Postfix's qmgr lines (from=, removed) that log tools read. */
+    static final Logger QMGR_LOG = LoggerFactory.getLogger("org.relaymta.qmgr");
 
     private final Spool spool;
     private final Supplier<RelayConfig> config;
@@ -174,6 +176,8 @@ public final class QueueManager implements AutoCloseable {
      * Nothing keeps it after that attempt; the index holds envelopes only.
      */
     public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
+        QMGR_LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", message.id(), message.envelope().sender(),
+                message.contentLength(), message.recipients().size());
         QueueEntry entry = QueueEntry.of(message);
         index.put(entry);
         submit(entry, content);

@@ -26,7 +26,7 @@ public final class MtaCommand implements Runnable {
     public static void main(String[] args) {
         if (args.length == 0 || !args[0].equals("run")) {
             // A command's output is its answer (JSON, tables, messages): its log lines go to stderr.
-            System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+            org.relaymta.server.logging.RelayLog.toStandardError();
         }
         System.exit(new CommandLine(new MtaCommand()).execute(args));
     }

@@ -11,6 +11,7 @@ import org.relaymta.config.RelayConfig;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
 import picocli.CommandLine.Command;
+import org.relaymta.server.logging.RelayLog;
 import picocli.CommandLine.Option;
 
 /** {@code mta run}: start the relay and serve until stopped. */
@@ -50,13 +51,34 @@ final class RunCommand implements Callable<Integer> {
             description = "DNS servers for MX lookups (env MTA_DNS_SERVERS, default: /etc/resolv.conf).")
     String dns;
 
+    @Option(names = "--log-format", paramLabel = "plain|postfix|json",
+            description = "Log lines as today (plain), syslog style for Postfix's log tools (postfix, prefix from syslog_name), "
+                    + "or one JSON object per line (env MTA_LOG_FORMAT, default plain). MTA_LOG_LEVEL sets the level.")
+    String logFormat;
+
     @Override
     public Integer call() {
         Env env = Env.system();
         RelayServer server;
+        RelayLog.Format format;
+        org.slf4j.event.Level level;
+        try {
+            format = RelayLog.parseFormat(logFormat != null ? logFormat : env.get("MTA_LOG_FORMAT").orElse(null),
+                    RelayLog.Format.PLAIN);
+            level = RelayLog.parseLevel(env.get("MTA_LOG_LEVEL").orElse(null), org.slf4j.event.Level.INFO);
+        } catch (IllegalArgumentException e) {
+            System.err.println("mta: " + (logFormat != null ? "--log-format" : "MTA_LOG_FORMAT/MTA_LOG_LEVEL") + ": "
+                    + e.getMessage());
+            return 2;
+        }
         try {
             ServerSettings settings = settings(env);
+            org.relaymta.config.ConfigLoader files = new org.relaymta.config.ConfigLoader(env, settings.configDir());
+            String syslogName = files.parameter("syslog_name").orElse("postfix");
+            RelayLog.configure(format, level, syslogName, files.parameter("myhostname").or(() -> env.get("MTA_HOSTNAME"))
+                    .orElse("localhost"));
             server = RelayServer.start(settings);
+            RelayLog.configure(format, level, syslogName, server.config().myhostname());
         } catch (ConfigException e) {
             System.err.println("mta: configuration error: " + e.getMessage());
             return 2;

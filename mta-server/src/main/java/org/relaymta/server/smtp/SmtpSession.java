@@ -56,6 +56,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private ByteBuf input;
     private InetAddress clientIp;
     private String client = "unknown";
+    private static final org.slf4j.Logger SMTPD_LOG = org.slf4j.LoggerFactory.getLogger("org.relaymta.smtpd");
     private boolean admitted;
     private Phase phase = Phase.COMMAND;
     /** A spool commit or password check is running: input is left unread until it answers. */
@@ -441,6 +442,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         try {
             message = shared.engine.receive(new Envelope(sender, recipients, shared.engine.clock().instant(), client));
+            // Postfix's smtpd line for a new queue file (log tools count received mail by it); no reverse DNS here.
+            SMTPD_LOG.info("{}: client=unknown[{}]", message.queueId(), client);
             content = message.content();
             content.write(receivedHeader(message.queueId()).getBytes(StandardCharsets.UTF_8));
         } catch (IOException | RuntimeException e) {
@@ -516,8 +519,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 log.error("spool commit failed: {}", cause.getMessage());
                 endTransaction(451, "4.3.0 Error: queue file write error");
             } else {
-                log.info("{}: client={}, from=<{}>, nrcpt={}, size={}{}", queued, client, from, nrcpt, size,
-                        m.bareNewlines() > 0 ? ", bare newlines normalized=" + m.bareNewlines() : "");
+                if (m.bareNewlines() > 0) {
+                    log.info("{}: {} bare newline(s) normalized to CRLF (from=<{}>, nrcpt={}, size={})", queued,
+                            m.bareNewlines(), from, nrcpt, size);
+                }
                 endTransaction(250, "2.0.0 Ok: queued as " + queued);
             }
             resume();

@@ -1,0 +1,106 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** MTA_LOG_FORMAT=postfix is read by Debian's pflogsumm as a Postfix log (CI installs it; skipped elsewhere without it). */
+class PostfixLogFormatIT {
+    @TempDir
+    Path temp;
+
+    private static final Path PFLOGSUMM = Path.of("/usr/sbin/pflogsumm");
+
+    @Test
+    void pflogsummCountsReceivedDeliveredDeferredAndBouncedMail() throws Exception {
+        if (System.getenv("CI") == null) {
+            assumeTrue(Files.isExecutable(PFLOGSUMM), "Debian's pflogsumm is not installed: apt-get install pflogsumm");
+        }
+        Files.createDirectories(temp.resolve("config"));
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 2.1.5 ok")) {
+            ScriptedSmtpServer refusing = new ScriptedSmtpServer(line -> {
+                String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                if (cmd.startsWith("EHLO")) {
+                    return "250 scripted.test";
+                }
+                if (cmd.startsWith("RCPT TO:<NOBODY@")) {
+                    return "550 5.1.1 <nobody@ext.test>: Recipient address rejected";
+                }
+                if (cmd.startsWith("RCPT TO:<LATER@")) {
+                    return "451 4.3.0 try again later";
+                }
+                return cmd.equals("DATA") ? "354 go" : cmd.equals("QUIT") ? "221 bye" : "250 ok";
+            });
+            try (refusing) {
+                // Bounces (null sender) go to the accepting upstream; everything else meets the refusing one.
+                Files.write(temp.resolve("config/postfix-relaymap.cf"), List.of("<> [127.0.0.1]:" + upstream.port()));
+                Files.write(temp.resolve("config/postfix-main.cf"), List.of("myhostname = relay.example.test"));
+                Path log = temp.resolve("mail.log");
+                int port = RelayHarness.freePort();
+                Process relay = MtaProcessIT.mta(temp, Map.of("MTA_LISTEN", "127.0.0.1:" + port, "MTA_ADMIN_LISTEN", "off",
+                        "MTA_LOG_FORMAT", "postfix", "DEFAULT_RELAY_HOST", "[127.0.0.1]:" + refusing.port()), "run")
+                        .redirectOutput(log.toFile()).start();
+                try {
+                    assertThat(await(log, "outbound:", 1)).isTrue();
+                    try (TestSmtpClient c = new TestSmtpClient(port)) {
+                        c.command("EHLO client.test");
+                        for (String rcpt : List.of("ok1@ext.test", "ok2@ext.test", "nobody@ext.test", "later@ext.test")) {
+                            assertThat(c.send("alice@one.test", rcpt, "Subject: to " + rcpt + "\r\n\r\nbody\r\n")).startsWith("250");
+                        }
+                    }
+                    // ok1, ok2 and the bounce to alice sent; nobody bounced; later deferred.
+                    assertThat(await(log, "status=sent", 3)).as(Files.readString(log)).isTrue();
+                    assertThat(await(log, "status=bounced", 1)).isTrue();
+                    assertThat(await(log, "status=deferred", 1)).isTrue();
+                } finally {
+                    relay.destroy();
+                    relay.waitFor();
+                }
+                String text = Files.readString(log);
+                assertThat(text).containsPattern("(?m)^[A-Z][a-z]{2} [ 1-3][0-9] \\d{2}:\\d{2}:\\d{2} relay postfix/smtpd\\[\\d+\\]: "
+                        + "[0-9A-F]{16}: client=unknown\\[127\\.0\\.0\\.1\\]$");
+                assertThat(text).containsPattern("postfix/qmgr\\[\\d+\\]: [0-9A-F]{16}: from=<alice@one.test>, size=\\d+, nrcpt=1");
+                assertThat(text).containsPattern("postfix/smtp\\[\\d+\\]: [0-9A-F]{16}: to=<ok1@ext.test>, relay=");
+                assertThat(text).containsPattern("postfix/qmgr\\[\\d+\\]: [0-9A-F]{16}: removed");
+
+                Process summary = new ProcessBuilder(PFLOGSUMM.toString(), log.toString()).redirectErrorStream(true).start();
+                String report = new String(summary.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(summary.waitFor()).isZero();
+                assertThat(count(report, "received")).as(report).isEqualTo(4);
+                assertThat(count(report, "delivered")).isEqualTo(3);
+                assertThat(count(report, "deferred")).isEqualTo(1);
+                assertThat(count(report, "bounced")).isEqualTo(1);
+            }
+        }
+    }
+
+    /** The number before a word in pflogsumm's "Grand Totals". */
+    private static int count(String report, String word) {
+        Matcher m = Pattern.compile("(?m)^\\s+(\\d+)\\s+" + word + "\\b").matcher(report);
+        assertThat(m.find()).as("'" + word + "' in the report").isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** Waits (polling the log file, up to 30 s) until {@code text} occurs at least {@code times} times. */
+    private static boolean await(Path log, String text, int times) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).split(Pattern.quote(text), -1).length - 1 >= times) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+}

@@ -1,0 +1,156 @@
+package org.relaymta.server.logging;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Map;
+import org.relaymta.config.Json;
+import org.slf4j.event.Level;
+
+/**
+ * The relay's log output, in the format an operator's tools read ({@code MTA_LOG_FORMAT} or
+ * {@code mta run --log-format}):
+ * <ul>
+ *   <li>{@code plain}: {@code 2026-12-02T07:00:00.123Z [INFO] QueueManager - message};</li>
+ *   <li>{@code postfix}: syslog style, {@code Dec  2 07:00:00 host postfix/smtp[pid]: QUEUEID: ...},
+ *       the service named after the Postfix program that does the job ({@code smtpd} receives,
+ *       {@code qmgr} queues and removes, {@code smtp} delivers, {@code bounce} notifies), so that
+ *       pflogsumm and fail2ban filters read it; {@code syslog_name} sets the prefix;</li>
+ *   <li>{@code json}: one object per line for log shippers.</li>
+ * </ul>
+ * {@code MTA_LOG_LEVEL} sets the level (default info; Netty and test servers at warn).
+ */
+public final class RelayLog {
+    public enum Format { PLAIN, POSTFIX, JSON }
+
+    private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", Locale.ROOT)
+            .withZone(ZoneId.of("UTC"));
+    private static final DateTimeFormatter SYSLOG = DateTimeFormatter.ofPattern("MMM ppd HH:mm:ss", Locale.ROOT)
+            .withZone(ZoneId.systemDefault());
+    /** Logger names (prefixes) and the Postfix program that does that job. */
+    private static final Map<String, String> SERVICES = Map.of(
+            "org.relaymta.delivery", "smtp",
+            "org.relaymta.smtpd", "smtpd",
+            "org.relaymta.server.smtp", "smtpd",
+            "org.relaymta.qmgr", "qmgr",
+            "org.relaymta.core.queue.SenderNotifier", "bounce",
+            "org.relaymta.core.queue", "qmgr");
+
+    private static volatile Format format = orDefault(() -> parseFormat(System.getenv("MTA_LOG_FORMAT"), Format.PLAIN), Format.PLAIN);
+    private static volatile Level level = orDefault(() -> parseLevel(System.getenv("MTA_LOG_LEVEL"), Level.INFO), Level.INFO);
+    private static volatile String syslogName = "postfix";
+    private static volatile String hostname = "localhost";
+    private static volatile PrintStream out = System.out;
+    private static final long PID = ProcessHandle.current().pid();
+
+    private RelayLog() {
+    }
+
+    /** Before mta run has checked them (and said what is wrong), bad values must not break logging. */
+    private static <T> T orDefault(java.util.function.Supplier<T> parse, T otherwise) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            return otherwise;
+        }
+    }
+
+    /** {@code plain}, {@code postfix} or {@code json}; anything else is refused with the choices. */
+    public static Format parseFormat(String text, Format otherwise) {
+        if (text == null || text.isBlank()) {
+            return otherwise;
+        }
+        try {
+            return Format.valueOf(text.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("log format '" + text + "' is not one of plain, postfix, json");
+        }
+    }
+
+    public static Level parseLevel(String text, Level otherwise) {
+        if (text == null || text.isBlank()) {
+            return otherwise;
+        }
+        try {
+            return Level.valueOf(text.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("log level '" + text + "' is not one of error, warn, info, debug, trace");
+        }
+    }
+
+    /** Applies the format and level, and the host name and {@code syslog_name} the postfix format shows. */
+    public static void configure(Format f, Level l, String syslog, String host) {
+        format = f;
+        level = l;
+        syslogName = syslog == null || syslog.isBlank() ? "postfix" : syslog;
+        hostname = host == null || host.isBlank() ? "localhost" : host.split("\\.", 2)[0];
+    }
+
+    /** Commands whose output is their answer log to stderr. */
+    public static void toStandardError() {
+        out = System.err;
+    }
+
+    static boolean enabled(String logger, Level l) {
+        Level threshold = (logger.startsWith("io.netty") || logger.startsWith("org.subethamail")
+                || logger.startsWith("com.icegreen")) && level.toInt() < Level.WARN.toInt() ? Level.WARN : level;
+        return l.toInt() >= threshold.toInt();
+    }
+
+    static void write(String logger, Level l, String message, Throwable t) {
+        Instant now = Instant.now();
+        String line = switch (format) {
+            case PLAIN -> ISO.format(now) + " [" + l + "] " + shortName(logger) + " - " + message;
+            case POSTFIX -> SYSLOG.format(now) + " " + hostname + " " + syslogName + "/" + service(logger) + "[" + PID + "]: "
+                    + severity(logger, l) + message;
+            case JSON -> "{\"time\": " + Json.string(ISO.format(now)) + ", \"level\": " + Json.string(l.toString())
+                    + ", \"logger\": " + Json.string(logger) + ", \"service\": " + Json.string(service(logger))
+                    + ", \"message\": " + Json.string(message)
+                    + (t == null ? "" : ", \"exception\": " + Json.string(stackTrace(t))) + "}";
+        };
+        PrintStream o = out;
+        synchronized (o) {
+            o.println(line);
+            if (t != null && format != Format.JSON) {
+                t.printStackTrace(o);
+            }
+        }
+    }
+
+    private static String shortName(String logger) {
+        int dot = logger.lastIndexOf('.');
+        return dot < 0 ? logger : logger.substring(dot + 1);
+    }
+
+    static String service(String logger) {
+        String best = null;
+        for (String prefix : SERVICES.keySet()) {
+            if (logger.startsWith(prefix) && (best == null || prefix.length() > best.length())) {
+                best = prefix;
+            }
+        }
+        return best == null ? "relay" : SERVICES.get(best);
+    }
+
+    /** Postfix writes "warning: " and "error: " before such lines; delivery status lines carry none. */
+    private static String severity(String logger, Level l) {
+        if (logger.equals("org.relaymta.delivery")) {
+            return "";
+        }
+        return switch (l) {
+            case ERROR -> "error: ";
+            case WARN -> "warning: ";
+            default -> "";
+        };
+    }
+
+    private static String stackTrace(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
+    }
+}
