@@ -1,0 +1,98 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.subethamail.wiser.Wiser;
+import org.subethamail.wiser.WiserMessage;
+
+/** {@code mta sendmail} as cron and PHP call it: through the running relay, or into its spool. */
+class SendmailIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String MESSAGE = "To: a@ext.test, \"Bee\" <b@ext.test>\nBcc: hidden@ext.test\n"
+            + "Subject: nightly report\n\nall good\n.a line with a dot\n";
+
+    @TempDir
+    Path temp;
+
+    private MtaProcessIT.Result sendmail(Map<String, String> env, String stdin, String... args) throws Exception {
+        String[] command = new String[args.length + 1];
+        command[0] = "sendmail";
+        System.arraycopy(args, 0, command, 1, args.length);
+        Process p = MtaProcessIT.mta(temp, env, command).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return new MtaProcessIT.Result(p.exitValue(), out);
+    }
+
+    @Test
+    void dashTThroughTheRunningRelayTakesToCcBccAndRemovesBcc() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser upstream = Wiser.port(port);
+        upstream.start();
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).start()) {
+            MtaProcessIT.Result r = sendmail(Map.of("MTA_LISTEN", "127.0.0.1:" + relay.port()), MESSAGE, "-t", "-i",
+                    "-f", "cron@one.test", "-FCron Daemon", "-oem");
+            assertThat(r.exit()).as(r.stdout()).isZero();
+            for (int i = 0; i < 3; i++) {
+                assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            }
+            assertThat(upstream.getMessages()).extracting(WiserMessage::getEnvelopeReceiver)
+                    .containsExactlyInAnyOrder("a@ext.test", "b@ext.test", "hidden@ext.test");
+            WiserMessage m = upstream.getMessages().get(0);
+            assertThat(m.getEnvelopeSender()).isEqualTo("cron@one.test");
+            String data = new String(m.getData(), StandardCharsets.UTF_8);
+            assertThat(data).doesNotContain("Bcc:", "hidden@").contains("From: Cron Daemon <cron@one.test>",
+                    "Subject: nightly report", "\r\n.a line with a dot\r\n");
+        } finally {
+            upstream.stop();
+        }
+    }
+
+    @Test
+    void withoutARelayTheMessageWaitsInTheSpoolAndIsSentAtItsStart() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser upstream = Wiser.port(port);
+        upstream.start();
+        try {
+            Path spool = temp.resolve("spool");
+            MtaProcessIT.Result r = sendmail(Map.of("MTA_LISTEN", "127.0.0.1:" + RelayHarness.freePort(),
+                    "MTA_SPOOL_DIR", spool.toString()), "Subject: queued offline\n\nbody\n.\nnot part of it\n",
+                    "-f", "app@one.test", "x@ext.test");
+            assertThat(r.exit()).as(r.stdout()).isZero();
+            assertThat(r.stdout()).contains("no relay answers", "queued as");
+            try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).start()) {
+                assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            }
+            String data = new String(upstream.getMessages().get(0).getData(), StandardCharsets.UTF_8);
+            assertThat(data).contains("Subject: queued offline", "body").doesNotContain("not part of it");
+        } finally {
+            upstream.stop();
+        }
+    }
+
+    @Test
+    void badUsageAndMissingRecipientsExitWithSysexitsCodes() throws Exception {
+        Map<String, String> env = Map.of("MTA_LISTEN", "127.0.0.1:" + RelayHarness.freePort(),
+                "MTA_SPOOL_DIR", temp.resolve("spool").toString());
+        MtaProcessIT.Result mode = sendmail(env, "", "-bs");
+        assertThat(mode.exit()).isEqualTo(64);
+        assertThat(mode.stdout()).contains("mode -bs is not supported");
+        MtaProcessIT.Result none = sendmail(env, "Subject: x\n\ny\n", "-t");
+        assertThat(none.exit()).isEqualTo(65);
+        assertThat(none.stdout()).contains("no recipient addresses in the message header");
+        assertThat(sendmail(env, "x\n", "-f").exit()).isEqualTo(64);
+        assertThat(List.of(temp.resolve("spool").toFile().list() == null ? new String[0]
+                : temp.resolve("spool").toFile().list())).doesNotContain("queue");
+    }
+}
