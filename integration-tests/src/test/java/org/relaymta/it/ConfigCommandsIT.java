@@ -135,4 +135,32 @@ class ConfigCommandsIT {
         }
         assertThat(relay.server.configWatcher().reloads()).isEqualTo(count);
     }
+
+    @Test
+    void configShowsEachSettingWithItsSourceAndNeverASecret() throws Exception {
+        Files.createDirectories(temp.resolve("config"));
+        Files.write(temp.resolve("config/postfix-main.cf"), List.of("# overrides", "message_size_limit = 20000000",
+                "no_such_parameter = 1"));
+        Files.write(temp.resolve("config/postfix-sasl-password.cf"), List.of("@one.test ua:MapSecret42"));
+        Files.writeString(temp.resolve("password"), "EnvSecret17");
+        MtaProcessIT.Result r = mta(Map.of("DEFAULT_RELAY_HOST", "[smtp.r.test]:587", "RELAY_USER", "u",
+                "RELAY_PASSWORD__FILE", temp.resolve("password").toString(), "MTA_ADMIN_TOKEN", "TokenSecret9"),
+                null, "config", "--all");
+        assertThat(r.exit()).isZero();
+        assertThat(r.stdout()).containsPattern("(?m)^DEFAULT_RELAY_HOST = \\[smtp.r.test\\]:587 +# environment$")
+                .containsPattern("(?m)^RELAY_PASSWORD = \\*\\*\\*\\* +# environment, read from .*password \\(RELAY_PASSWORD__FILE\\)$")
+                .containsPattern("(?m)^message_size_limit = 20000000 +# postfix-main.cf:2$")
+                .containsPattern("(?m)^no_such_parameter = 1 +# postfix-main.cf:3 \\(unsupported: ignored\\)$")
+                .containsPattern("(?m)^minimal_backoff_time = 300s +# not set")
+                .contains("2 credentials (passwords not shown)");
+        assertThat(r.stdout() + stderr()).doesNotContain("EnvSecret17", "MapSecret42", "TokenSecret9");
+        assertThat(stderr()).contains("unsupported parameter 'no_such_parameter' is ignored");
+    }
+
+    @Test
+    void aMissingConfigDirectoryIsWarnedAbout() throws Exception {
+        MtaProcessIT.Result r = mta(Map.of(), null, "route", "a@one.test", "b@ext.test");
+        assertThat(r.exit()).isZero();
+        assertThat(r.stdout() + stderr()).contains("config directory ./config does not exist");
+    }
 }

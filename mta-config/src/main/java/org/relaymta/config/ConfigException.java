@@ -21,4 +21,24 @@ public class ConfigException extends RuntimeException {
     public String source() {
         return source;
     }
+
+    /** Why a file could not be read, in words ("permission denied"), not just the path the JDK puts in the message. */
+    public static String why(java.io.IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.NotDirectoryException) {
+            return "not a directory";
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        if (e instanceof java.nio.charset.CharacterCodingException) {
+            return "not valid text (" + e.getClass().getSimpleName() + ")";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
 }

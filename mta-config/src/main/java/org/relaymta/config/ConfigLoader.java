@@ -52,6 +52,9 @@ public final class ConfigLoader {
 
     public RelayConfig load() {
         List<String> warnings = new ArrayList<>();
+        if (!Files.isDirectory(configDir)) {
+            warnings.add("config directory " + configDir + " does not exist: only environment variables and defaults apply");
+        }
         List<Path> sources = new ArrayList<>(List.of(configDir.resolve(MAIN_CF_FILE), configDir.resolve(ACCOUNTS_FILE),
                 configDir.resolve(VIRTUAL_FILE)));
         MainCf main = readMainCf();
@@ -343,6 +346,16 @@ public final class ConfigLoader {
         return List.copyOf(allowed);
     }
 
+    /** The {@code postfix-main.cf} parameters as written, with their file:line, in file order. */
+    public java.util.Collection<MainCf.Parameter> parameters() {
+        return readMainCf().parameters().values();
+    }
+
+    /** Whether this relay understands a {@code postfix-main.cf} parameter (others are warned about and ignored). */
+    public static boolean supported(String parameter) {
+        return SUPPORTED_PARAMETERS.contains(parameter);
+    }
+
     /** One {@code postfix-main.cf} parameter as written (for settings read before the configuration, like logging). */
     public Optional<String> parameter(String name) {
         MainCf.Parameter p = readMainCf().get(name);
@@ -429,7 +442,7 @@ public final class ConfigLoader {
         try {
             return Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new ConfigException(file.toString(), "cannot read: " + e.getMessage(), e);
+            throw new ConfigException(file.toString(), "cannot read: " + ConfigException.why(e), e);
         }
     }
 

@@ -102,6 +102,9 @@ public final class ConfigWatcher implements AutoCloseable {
         onChange.accept(next);
         reloads.incrementAndGet();
         log.info("config: {}: {}", what, next.describeChangeFrom(previous));
+        for (String lost : next.tablesEmptiedSince(previous)) {
+            log.warn("config: {} (emptied or deleted?)", lost);
+        }
         for (String w : next.warnings()) {
             log.warn("config: {}", w);
         }

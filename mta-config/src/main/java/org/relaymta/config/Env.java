@@ -46,7 +46,7 @@ public final class Env {
                 String value = Files.readString(file, StandardCharsets.UTF_8).strip();
                 return value.isEmpty() ? Optional.empty() : Optional.of(value);
             } catch (IOException e) {
-                throw new ConfigException(name + "__FILE", "cannot read " + file + ": " + e.getMessage(), e);
+                throw new ConfigException(name + "__FILE", "cannot read " + file + ": " + ConfigException.why(e), e);
             }
         }
         String value = variables.get(name);

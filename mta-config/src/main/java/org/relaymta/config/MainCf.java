@@ -32,7 +32,7 @@ public final class MainCf {
         try {
             return parse(file.getFileName().toString(), Files.readAllLines(file, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new ConfigException(file.toString(), "cannot read: " + e.getMessage(), e);
+            throw new ConfigException(file.toString(), "cannot read: " + ConfigException.why(e), e);
         }
     }
 

@@ -43,7 +43,7 @@ public final class PostfixTable {
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new ConfigException(file.toString(), "cannot read: " + e.getMessage(), e);
+            throw new ConfigException(file.toString(), "cannot read: " + ConfigException.why(e), e);
         }
         return parse(name, lines);
     }

@@ -83,6 +83,21 @@ public record RelayConfig(
         return String.join(", ", parts);
     }
 
+    /** Tables that had entries in {@code previous} and have none now, with the counts. */
+    public List<String> tablesEmptiedSince(RelayConfig previous) {
+        List<String> lost = new java.util.ArrayList<>();
+        if (previous.senderRelayMap.size() > 0 && senderRelayMap.size() == 0) {
+            lost.add("the relay map lost all its " + previous.senderRelayMap.size() + " entries");
+        }
+        if (!previous.credentials.isEmpty() && credentials.isEmpty()) {
+            lost.add("the credentials lost all their " + previous.credentials.size() + " entries");
+        }
+        if (!previous.accounts.isEmpty() && accounts.isEmpty()) {
+            lost.add("the submission accounts lost all their " + previous.accounts.size() + " entries");
+        }
+        return lost;
+    }
+
     private static void compare(List<String> parts, String what, int before, int after) {
         if (before != after) {
             parts.add(what + " " + before + " -> " + after);

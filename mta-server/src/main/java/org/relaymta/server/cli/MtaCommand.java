@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = MtaCommand.Version.class,
         description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
-        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SendmailCommand.class,
+        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SendmailCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MtaCommand implements Runnable {
 
