@@ -24,14 +24,19 @@ class AdminSecurityIT {
             s.setSoTimeout(10_000);
             StringBuilder req = new StringBuilder(method + " " + path + " HTTP/1.1\r\n");
             boolean host = false;
+            int body = -1;
             for (String h : headers) {
                 req.append(h).append("\r\n");
                 host |= h.regionMatches(true, 0, "Host:", 0, 5);
+                if (h.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+                    body = Integer.parseInt(h.substring(15).strip());
+                }
             }
             if (!host) {
                 req.append("Host: 127.0.0.1:").append(port).append("\r\n");
             }
-            req.append("Content-Length: 0\r\nConnection: close\r\n\r\n");
+            req.append(body < 0 ? "Content-Length: 0\r\n" : "").append("Connection: close\r\n\r\n")
+                    .append("x".repeat(Math.max(0, body)));
             s.getOutputStream().write(req.toString().getBytes(StandardCharsets.US_ASCII));
             String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int bodyAt = response.indexOf("\r\n\r\n");
@@ -68,6 +73,9 @@ class AdminSecurityIT {
             assertThat(request(port, "GET", "/queue", "Authorization: Bearer " + token, "Host: localhost:" + port))
                     .startsWith("HTTP/1.1 200");
             assertThat(relay.server.engine().queue().size()).as("nothing was deleted").isEqualTo(1);
+            assertThat(request(port, "GET", "/health", "X-Padding: " + "a".repeat(20_000))).startsWith("HTTP/1.1 431");
+            assertThat(request(port, "POST", "/queue/flush", "Authorization: Bearer " + token, "Content-Length: 5"))
+                    .as("a request body").startsWith("HTTP/1.1 413");
 
             // Two clients that stall in the middle of their request do not stop /health.
             List<Socket> stalled = new ArrayList<>();

@@ -85,14 +85,36 @@ class SendmailIT {
     void badUsageAndMissingRecipientsExitWithSysexitsCodes() throws Exception {
         Map<String, String> env = Map.of("MTA_LISTEN", "127.0.0.1:" + RelayHarness.freePort(),
                 "MTA_SPOOL_DIR", temp.resolve("spool").toString());
-        MtaProcessIT.Result mode = sendmail(env, "", "-bs");
+        MtaProcessIT.Result mode = sendmail(env, "", "-bt");
         assertThat(mode.exit()).isEqualTo(64);
-        assertThat(mode.stdout()).contains("mode -bs is not supported");
+        assertThat(mode.stdout()).contains("mode -bt is not supported");
+        MtaProcessIT.Result noRelay = sendmail(env, "EHLO x\r\n", "-bs");
+        assertThat(noRelay.exit()).isEqualTo(75);
+        assertThat(noRelay.stdout()).startsWith("421 4.3.0 no relay answers");
         MtaProcessIT.Result none = sendmail(env, "Subject: x\n\ny\n", "-t");
         assertThat(none.exit()).isEqualTo(65);
         assertThat(none.stdout()).contains("no recipient addresses in the message header");
         assertThat(sendmail(env, "x\n", "-f").exit()).isEqualTo(64);
         assertThat(List.of(temp.resolve("spool").toFile().list() == null ? new String[0]
                 : temp.resolve("spool").toFile().list())).doesNotContain("queue");
+    }
+
+    @Test
+    void dashBsSpeaksSmtpOnStdinAndStdoutThroughTheRelay() throws Exception {
+        int port = RelayHarness.freePort();
+        Wiser upstream = Wiser.port(port);
+        upstream.start();
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).start()) {
+            String session = "EHLO script.test\r\nMAIL FROM:<script@one.test>\r\nRCPT TO:<bs@ext.test>\r\nDATA\r\n"
+                    + "Subject: over -bs\r\n\r\nhello\r\n.\r\nQUIT\r\n";
+            MtaProcessIT.Result r = sendmail(Map.of("MTA_LISTEN", "127.0.0.1:" + relay.port()), session, "-bs");
+            assertThat(r.exit()).as(r.stdout()).isZero();
+            assertThat(r.stdout()).startsWith("220 ").contains("250 2.0.0 Ok: queued as ", "221 ");
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(upstream.getMessages()).singleElement().extracting(WiserMessage::getEnvelopeReceiver)
+                    .isEqualTo("bs@ext.test");
+        } finally {
+            upstream.stop();
+        }
     }
 }

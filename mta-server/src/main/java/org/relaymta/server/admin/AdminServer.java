@@ -44,6 +44,13 @@ public final class AdminServer implements AutoCloseable {
         if (System.getProperty("sun.net.httpserver.clockTick") == null) {
             System.setProperty("sun.net.httpserver.clockTick", "1000");
         }
+        // Past 64 KiB of headers the JDK drops the connection; up to that, guarded() answers 431 above 8 KiB.
+        if (System.getProperty("sun.net.httpserver.maxReqHeaderSize") == null) {
+            System.setProperty("sun.net.httpserver.maxReqHeaderSize", "65536");
+        }
+        if (System.getProperty("sun.net.httpserver.maxReqHeaders") == null) {
+            System.setProperty("sun.net.httpserver.maxReqHeaders", "50");
+        }
     }
 
     private final HttpServer server;
@@ -87,6 +94,10 @@ public final class AdminServer implements AutoCloseable {
                             + org.relaymta.config.Json.string(refusal.error()) + "}\n");
                     return;
                 }
+                if (headerBytes(exchange) > MAX_HEADER_BYTES) {
+                    respond(exchange, 431, "application/json", "{\"error\": \"request headers too large\"}\n");
+                    return;
+                }
                 String length = exchange.getRequestHeaders().getFirst("Content-Length");
                 if ((length != null && !length.strip().equals("0"))
                         || exchange.getRequestHeaders().containsKey("Transfer-Encoding")) {
@@ -98,6 +109,19 @@ public final class AdminServer implements AutoCloseable {
                 exchange.close();
             }
         };
+    }
+
+    /** A handful of short headers is all an admin request needs. */
+    private static final int MAX_HEADER_BYTES = 8192;
+
+    private static int headerBytes(HttpExchange exchange) {
+        int n = exchange.getRequestURI().toString().length();
+        for (var e : exchange.getRequestHeaders().entrySet()) {
+            for (String v : e.getValue()) {
+                n += e.getKey().length() + v.length() + 4;
+            }
+        }
+        return n;
     }
 
     private static String remote(HttpExchange exchange) {

@@ -37,7 +37,7 @@ import picocli.CommandLine.Unmatched;
  * values, unknown {@code -o} options ignored); exit status per sysexits(3).
  */
 @Command(name = "sendmail", description = "Queue a message read on stdin, as sendmail(1): mta sendmail [-t] [-i|-oi] "
-        + "[-f sender] [-F name] [rcpt ...]")
+        + "[-f sender] [-F name] [-bs] [rcpt ...]")
 final class SendmailCommand implements Callable<Integer> {
     static final int EX_OK = 0;
     static final int EX_USAGE = 64;
@@ -52,6 +52,8 @@ final class SendmailCommand implements Callable<Integer> {
     /** What the command line says. */
     static final class Options {
         boolean extractRecipients;
+        /** -bs: SMTP on stdin and stdout. */
+        boolean smtpOnStdio;
         boolean dotEndsInput = true;
         String sender;
         String fullName;
@@ -92,8 +94,10 @@ final class SendmailCommand implements Callable<Integer> {
                     }
                 }
                 case 'b' -> {
-                    if (!a.equals("-bm")) {
-                        throw new IllegalArgumentException("mode " + a + " is not supported (only -bm, the default)");
+                    if (a.equals("-bs")) {
+                        o.smtpOnStdio = true;
+                    } else if (!a.equals("-bm")) {
+                        throw new IllegalArgumentException("mode " + a + " is not supported (only -bm, the default, and -bs)");
                     }
                 }
                 case 'v', 'U' -> {
@@ -115,6 +119,9 @@ final class SendmailCommand implements Callable<Integer> {
             return EX_USAGE;
         }
         Env env = Env.system();
+        if (o.smtpOnStdio) {
+            return smtpOnStdio(env);
+        }
         try {
             byte[] raw = readMessage(new BufferedInputStream(System.in), o.dotEndsInput);
             Path configDir = Path.of(env.get("MTA_CONFIG_DIR").orElse(ServerSettings.DEFAULT_CONFIG));
@@ -142,6 +149,37 @@ final class SendmailCommand implements Callable<Integer> {
             return EX_DATAERR;
         } catch (IOException e) {
             System.err.println("mta sendmail: " + e.getMessage());
+            return EX_TEMPFAIL;
+        }
+    }
+
+    /**
+     * -bs: the SMTP conversation on stdin and stdout is the relay's own listener (loopback is trusted),
+     * byte for byte; without a running relay the client gets a 421.
+     */
+    private static int smtpOnStdio(Env env) {
+        InetSocketAddress relay = ServerSettings.parseListen(env.get("MTA_LISTEN").orElse(ServerSettings.DEFAULT_LISTEN),
+                "MTA_LISTEN");
+        String host = relay.getAddress() == null || relay.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+                : relay.getAddress().getHostAddress();
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new InetSocketAddress(host, relay.getPort()), 10_000);
+            Thread upstream = new Thread(() -> {
+                try {
+                    System.in.transferTo(socket.getOutputStream());
+                    socket.shutdownOutput();
+                } catch (IOException e) {
+                    // the relay closed the session (QUIT, or an error it reported)
+                }
+            }, "mta-sendmail-stdin");
+            upstream.setDaemon(true);
+            upstream.start();
+            socket.getInputStream().transferTo(System.out);
+            System.out.flush();
+            return EX_OK;
+        } catch (IOException e) {
+            System.out.print("421 4.3.0 no relay answers at " + host + ":" + relay.getPort() + ": try again later\r\n");
+            System.out.flush();
             return EX_TEMPFAIL;
         }
     }
