@@ -217,4 +217,18 @@ class EmbeddedLibraryIT {
     static void sleep(long ms) throws InterruptedException {
         TimeUnit.MILLISECONDS.sleep(ms);
     }
+
+    @Test
+    void closeSaysQuitToTheCachedUpstreamSession() throws Exception {
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(java.net.InetAddress.getLoopbackAddress(), 0,
+                () -> "250 2.1.5 ok", "PIPELINING", "8BITMIME")) {
+            List<DeliveryEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            RelayEngine engine = relay(temp.resolve("spool"), upstream.port(), events);
+            engine.submit("app@one.test", List.of("x@ext.test"), "Subject: cached\r\n\r\nx\r\n".getBytes()).get();
+            awaitCount(events::size, 1);
+            assertThat(upstream.received).as("the session is cached, not ended").doesNotContain("QUIT");
+            engine.close();
+            awaitCount(() -> upstream.received.contains("QUIT") ? 1 : 0, 1);
+        }
+    }
 }
