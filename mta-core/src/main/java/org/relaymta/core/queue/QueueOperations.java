@@ -105,7 +105,7 @@ public final class QueueOperations implements QueueControl {
         index.awaitLoaded();
         List<String> ids = index.ids();
         if (ids.size() <= LIST_BATCH) {
-            ids.forEach(id -> message(id).ifPresent(visitor));
+            ids.forEach(id -> loadOne(id).ifPresent(visitor));
             return;
         }
         java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
@@ -151,8 +151,25 @@ public final class QueueOperations implements QueueControl {
         return out;
     }
 
+    /** One message of a listing: its summary (one small read for a waiting message). */
     private Optional<SpooledMessage> loadOne(String id) {
-        return message(id);
+        QueueEntry e = index.get(id);
+        if (e == null) {
+            return Optional.empty();
+        }
+        try {
+            synchronized (e) {
+                if (e.removed) {
+                    return Optional.empty();
+                }
+                Optional<SpooledMessage> m = e.resident != null ? Optional.of(e.resident.withQueueState(e.state))
+                        : spool.summary(e.id);
+                m.ifPresent(x -> e.state = e.resident != null ? e.state : x.state());
+                return e.inFlight ? m.map(x -> x.withQueueState(QueueState.ACTIVE)) : m;
+            }
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot read queued message " + id + ": " + ex.getMessage(), ex);
+        }
     }
 
     @Override
@@ -200,7 +217,13 @@ public final class QueueOperations implements QueueControl {
 
     @Override
     public InputStream content(SpooledMessage message) throws IOException {
-        return spool.openContent(message);
+        SpooledMessage located = message;
+        if (message.contentOffset() < 0) {
+            // From a listing (a summary): where the content starts is read now.
+            String id = message.id();
+            located = spool.load(id).orElseThrow(() -> new java.io.FileNotFoundException("message " + id + " is no longer queued"));
+        }
+        return spool.openContent(located);
     }
 
     @Override

@@ -156,6 +156,14 @@ public final class Spool implements AutoCloseable {
         return scanner.recovery();
     }
 
+    /**
+     * A queued message as a listing shows it: from its state file alone when that has the envelope
+     * summary, else in full. Its content position is not read: use {@link #load} to read the content.
+     */
+    public java.util.Optional<SpooledMessage> summary(String id) throws IOException {
+        return scanner.summary(id);
+    }
+
     /** One queued message in full, or empty when it is not (or no longer) in the spool. */
     public java.util.Optional<SpooledMessage> load(String id) throws IOException {
         return scanner.load(id);
@@ -225,6 +233,10 @@ public final class Spool implements AutoCloseable {
         sb.append("next=").append(message.nextAttempt().toEpochMilli()).append('\n');
         sb.append("queue=").append(message.state().postfixName()).append('\n');
         sb.append("warned=").append(message.delayWarned()).append('\n');
+        // What a listing shows, so it reads this file alone (the message file keeps the truth).
+        sb.append("arrival=").append(message.envelope().arrival().toEpochMilli()).append('\n');
+        sb.append("size=").append(message.contentLength()).append('\n');
+        sb.append("sender=").append(oneLine(message.envelope().sender())).append('\n');
         for (Recipient r : message.recipients()) {
             sb.append("rcpt=").append(r.status()).append('\t').append(oneLine(r.dsn())).append('\t')
                     .append(oneLine(r.lastReason())).append('\t').append(r.address()).append('\n');

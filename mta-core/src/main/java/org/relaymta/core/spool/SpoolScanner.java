@@ -189,6 +189,54 @@ final class SpoolScanner {
                 size - h.length() - Spool.TRAILER_LENGTH, eightBit(trailer), false)));
     }
 
+    /** From the state file alone when it carries arrival, size and sender (written since the listing needed them). */
+    Optional<SpooledMessage> summary(String id) throws IOException {
+        if (!QueueIds.looksLikeId(id)) {
+            return Optional.empty();
+        }
+        Path stateFile = queue.resolve(id + Spool.STATE_SUFFIX);
+        List<String> lines;
+        try (FileChannel ch = FileChannel.open(stateFile, StandardOpenOption.READ)) {
+            lines = List.of(new String(readAt(ch, 0, (int) ch.size()), StandardCharsets.UTF_8).split("\n"));
+        } catch (NoSuchFileException e) {
+            return load(id);
+        }
+        Instant arrival = null;
+        long size = -1;
+        String sender = null;
+        int attempts = 0;
+        Instant next = null;
+        QueueState state = QueueState.DEFERRED;
+        boolean warned = false;
+        List<Recipient> recipients = new ArrayList<>();
+        for (String l : lines) {
+            if (l.startsWith("arrival=")) {
+                arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
+            } else if (l.startsWith("size=")) {
+                size = Long.parseLong(l.substring(5));
+            } else if (l.startsWith("sender=")) {
+                sender = l.substring(7);
+            } else if (l.startsWith("attempts=")) {
+                attempts = Integer.parseInt(l.substring(9));
+            } else if (l.startsWith("next=")) {
+                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
+            } else if (l.startsWith("queue=")) {
+                state = QueueState.valueOf(l.substring(6).toUpperCase(Locale.ROOT));
+            } else if (l.startsWith("warned=")) {
+                warned = Boolean.parseBoolean(l.substring(7));
+            } else if (l.startsWith("rcpt=")) {
+                String[] f = l.substring(5).split("\t", 4);
+                recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
+            }
+        }
+        if (arrival == null || size < 0 || sender == null || next == null || !Files.exists(queue.resolve(id))) {
+            return load(id); // an older state file, or the message went meanwhile
+        }
+        Envelope envelope = new Envelope(sender, recipients.stream().map(Recipient::address).toList(), arrival, "");
+        return Optional.of(new SpooledMessage(id, envelope, queue.resolve(id), -1, size, recipients, attempts, next, state,
+                warned, false, false));
+    }
+
     private static final int HEAD_READ = 8192;
     private static final byte[] CONTENT_LINE = "\ncontent\n".getBytes(StandardCharsets.US_ASCII);
 

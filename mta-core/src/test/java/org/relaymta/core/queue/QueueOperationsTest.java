@@ -46,4 +46,30 @@ class QueueOperationsTest {
         assertThat(QueueOperations.offline(Spool.openExisting(root, clock), clock).message(a).orElseThrow().state())
                 .isEqualTo(QueueState.DEFERRED);
     }
+
+    @Test
+    void aListingReadsTheStateFileAloneAndContentStillComesWhole() throws Exception {
+        Spool spool = Spool.open(root, clock);
+        String id = receive(spool, "a@ext.test");
+        SpooledMessage full = spool.load(id).orElse(null);
+        assertThat(full).as("still in the journal").isNull();
+        SpooledMessage journaled = spool.recover().get(0);
+        spool.saveState(journaled.withQueueState(QueueState.DEFERRED)
+                .withState(List.of(journaled.recipients().get(0).with(org.relaymta.core.spool.RecipientStatus.PENDING,
+                        "4.4.1", "connect to x: refused")), 1, clock.instant().plusSeconds(300)));
+        spool.close();
+
+        Spool reopened = Spool.openExisting(root, clock);
+        SpooledMessage summary = reopened.summary(id).orElseThrow();
+        SpooledMessage loaded = reopened.load(id).orElseThrow();
+        assertThat(summary.contentOffset()).as("not read for a listing").isNegative();
+        assertThat(summary).usingRecursiveComparison().ignoringFields("contentOffset", "eightBit", "envelope.clientAddress")
+                .isEqualTo(loaded);
+        QueueOperations ops = QueueOperations.offline(reopened, clock);
+        SpooledMessage listed = ops.messages().get(0);
+        assertThat(listed.recipients().get(0).lastReason()).isEqualTo("connect to x: refused");
+        try (java.io.InputStream in = ops.content(listed)) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("Subject: s\r\n\r\nbody\r\n");
+        }
+    }
 }
