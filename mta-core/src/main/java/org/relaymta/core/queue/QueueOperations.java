@@ -153,6 +153,11 @@ public final class QueueOperations implements QueueControl {
 
     /** One message of a listing: its summary (one small read for a waiting message). */
     private Optional<SpooledMessage> loadOne(String id) {
+        return read(id, false);
+    }
+
+    /** A message as stored now ({@code whole}: with where its content starts), shown active while in delivery. */
+    private Optional<SpooledMessage> read(String id, boolean whole) {
         QueueEntry e = index.get(id);
         if (e == null) {
             return Optional.empty();
@@ -162,9 +167,8 @@ public final class QueueOperations implements QueueControl {
                 if (e.removed) {
                     return Optional.empty();
                 }
-                Optional<SpooledMessage> m = e.resident != null ? Optional.of(e.resident.withQueueState(e.state))
-                        : spool.summary(e.id);
-                m.ifPresent(x -> e.state = e.resident != null ? e.state : x.state());
+                Optional<SpooledMessage> m = whole || e.resident != null ? load(e) : spool.summary(e.id);
+                m.ifPresent(x -> e.state = x.state());
                 return e.inFlight ? m.map(x -> x.withQueueState(QueueState.ACTIVE)) : m;
             }
         } catch (IOException ex) {
@@ -175,22 +179,7 @@ public final class QueueOperations implements QueueControl {
     @Override
     public Optional<SpooledMessage> message(String id) {
         index.awaitLoaded();
-        QueueEntry e = index.get(id);
-        if (e == null) {
-            return Optional.empty();
-        }
-        try {
-            synchronized (e) {
-                if (e.removed) {
-                    return Optional.empty();
-                }
-                Optional<SpooledMessage> m = load(e);
-                // In delivery: shown as active, whatever its saved queue says.
-                return e.inFlight ? m.map(x -> x.withQueueState(QueueState.ACTIVE)) : m;
-            }
-        } catch (IOException ex) {
-            throw new UncheckedIOException("cannot read queued message " + id + ": " + ex.getMessage(), ex);
-        }
+        return read(id, true);
     }
 
     /** The whole message as stored now; call holding the entry's monitor. */

@@ -194,47 +194,13 @@ final class SpoolScanner {
         if (!QueueIds.looksLikeId(id)) {
             return Optional.empty();
         }
-        Path stateFile = queue.resolve(id + Spool.STATE_SUFFIX);
-        List<String> lines;
-        try (FileChannel ch = FileChannel.open(stateFile, StandardOpenOption.READ)) {
-            lines = List.of(new String(readAt(ch, 0, (int) ch.size()), StandardCharsets.UTF_8).split("\n"));
-        } catch (NoSuchFileException e) {
-            return load(id);
+        StateFile f = StateFile.read(queue.resolve(id + Spool.STATE_SUFFIX));
+        if (f == null || !f.hasSummary() || !Files.exists(queue.resolve(id))) {
+            return load(id); // never tried, an older state file, or the message went meanwhile
         }
-        Instant arrival = null;
-        long size = -1;
-        String sender = null;
-        int attempts = 0;
-        Instant next = null;
-        QueueState state = QueueState.DEFERRED;
-        boolean warned = false;
-        List<Recipient> recipients = new ArrayList<>();
-        for (String l : lines) {
-            if (l.startsWith("arrival=")) {
-                arrival = Instant.ofEpochMilli(Long.parseLong(l.substring(8)));
-            } else if (l.startsWith("size=")) {
-                size = Long.parseLong(l.substring(5));
-            } else if (l.startsWith("sender=")) {
-                sender = l.substring(7);
-            } else if (l.startsWith("attempts=")) {
-                attempts = Integer.parseInt(l.substring(9));
-            } else if (l.startsWith("next=")) {
-                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
-            } else if (l.startsWith("queue=")) {
-                state = QueueState.valueOf(l.substring(6).toUpperCase(Locale.ROOT));
-            } else if (l.startsWith("warned=")) {
-                warned = Boolean.parseBoolean(l.substring(7));
-            } else if (l.startsWith("rcpt=")) {
-                String[] f = l.substring(5).split("\t", 4);
-                recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
-            }
-        }
-        if (arrival == null || size < 0 || sender == null || next == null || !Files.exists(queue.resolve(id))) {
-            return load(id); // an older state file, or the message went meanwhile
-        }
-        Envelope envelope = new Envelope(sender, recipients.stream().map(Recipient::address).toList(), arrival, "");
-        return Optional.of(new SpooledMessage(id, envelope, queue.resolve(id), -1, size, recipients, attempts, next, state,
-                warned, false, false));
+        Envelope envelope = new Envelope(f.sender(), f.recipients().stream().map(Recipient::address).toList(), f.arrival(), "");
+        return Optional.of(new SpooledMessage(id, envelope, queue.resolve(id), -1, f.size(), f.recipients(), f.attempts(),
+                f.next(), f.state(), f.warned(), false, false));
     }
 
     private static final int HEAD_READ = 8192;
@@ -384,37 +350,17 @@ final class SpoolScanner {
     }
 
     private SpooledMessage readState(SpooledMessage message) throws IOException {
-        Path stateFile = queue.resolve(message.id() + Spool.STATE_SUFFIX);
-        List<String> lines;
-        try (FileChannel ch = FileChannel.open(stateFile, StandardOpenOption.READ)) {
-            lines = List.of(new String(readAt(ch, 0, (int) ch.size()), StandardCharsets.UTF_8).split("\n"));
-        } catch (NoSuchFileException e) {
+        StateFile f = StateFile.read(queue.resolve(message.id() + Spool.STATE_SUFFIX));
+        if (f == null) {
             return message;
         }
-        int attempts = 0;
-        Instant next = message.nextAttempt();
-        QueueState state = QueueState.DEFERRED;
-        boolean warned = false;
-        List<Recipient> recipients = new ArrayList<>();
-        for (String l : lines) {
-            if (l.startsWith("attempts=")) {
-                attempts = Integer.parseInt(l.substring(9));
-            } else if (l.startsWith("next=")) {
-                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
-            } else if (l.startsWith("queue=")) {
-                state = QueueState.valueOf(l.substring(6).toUpperCase(Locale.ROOT));
-            } else if (l.startsWith("warned=")) {
-                warned = Boolean.parseBoolean(l.substring(7));
-            } else if (l.startsWith("rcpt=")) {
-                String[] f = l.substring(5).split("\t", 4);
-                recipients.add(new Recipient(f[3], RecipientStatus.valueOf(f[0]), f[1], f[2]));
-            }
-        }
+        List<Recipient> recipients = f.recipients();
         if (recipients.size() != message.recipients().size()) {
             log.warn("spool: state of {} does not match its envelope; delivering to all recipients", message.id());
             recipients = message.recipients();
         }
-        SpooledMessage restored = message.withState(recipients, attempts, next).withQueueState(state);
-        return warned ? restored.withDelayWarned() : restored;
+        SpooledMessage restored = message.withState(recipients, f.attempts(), f.next() != null ? f.next() : message.nextAttempt())
+                .withQueueState(f.state());
+        return f.warned() ? restored.withDelayWarned() : restored;
     }
 }
