@@ -114,12 +114,13 @@ public final class QueueOperations implements QueueControl {
             return t;
         });
         try {
-            java.util.concurrent.Future<List<Optional<SpooledMessage>>> next = readers.submit(() -> read(ids, 0, readers));
+            List<java.util.concurrent.Future<List<SpooledMessage>>> next = readAhead(ids, 0, readers);
             for (int from = 0; from < ids.size(); from += LIST_BATCH) {
-                List<Optional<SpooledMessage>> batch = next.get();
-                int following = from + LIST_BATCH;
-                next = following < ids.size() ? readers.submit(() -> read(ids, following, readers)) : null;
-                batch.forEach(m -> m.ifPresent(visitor));
+                List<java.util.concurrent.Future<List<SpooledMessage>>> batch = next;
+                next = readAhead(ids, from + LIST_BATCH, readers);
+                for (java.util.concurrent.Future<List<SpooledMessage>> half : batch) {
+                    half.get().forEach(visitor);
+                }
             }
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
@@ -132,22 +133,22 @@ public final class QueueOperations implements QueueControl {
 
     private static final int LIST_BATCH = 512;
 
-    /** One batch of a listing: the second half read by the other reader thread meanwhile. */
-    private List<Optional<SpooledMessage>> read(List<String> ids, int from, java.util.concurrent.ExecutorService readers)
-            throws Exception {
+    /** The batch of a listing that starts at {@code from}, read in two halves, one per reader thread. */
+    private List<java.util.concurrent.Future<List<SpooledMessage>>> readAhead(List<String> ids, int from,
+                                                                          java.util.concurrent.ExecutorService readers) {
+        if (from >= ids.size()) {
+            return List.of();
+        }
         int to = Math.min(ids.size(), from + LIST_BATCH);
         int mid = (from + to) / 2;
-        List<Optional<SpooledMessage>> out = new ArrayList<>(to - from);
-        java.util.concurrent.Future<List<Optional<SpooledMessage>>> secondHalf = null;
-        try {
-            secondHalf = readers.submit(() -> ids.subList(mid, to).stream().map(this::loadOne).toList());
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // shutting down
+        return List.of(readers.submit(() -> read(ids.subList(from, mid))), readers.submit(() -> read(ids.subList(mid, to))));
+    }
+
+    private List<SpooledMessage> read(List<String> ids) {
+        List<SpooledMessage> out = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            loadOne(id).ifPresent(out::add);
         }
-        for (String id : ids.subList(from, mid)) {
-            out.add(loadOne(id));
-        }
-        out.addAll(secondHalf != null ? secondHalf.get() : ids.subList(mid, to).stream().map(this::loadOne).toList());
         return out;
     }
 

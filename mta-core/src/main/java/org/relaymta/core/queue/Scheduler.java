@@ -54,18 +54,7 @@ final class Scheduler {
         return ids;
     }
 
-    /** When {@code id} is due, or null when it is not scheduled. */
-    Instant dueTime(String id) {
-        Due d = byId.get(id);
-        return d == null ? null : Instant.ofEpochMilli(d.at());
-    }
-
     int size() {
         return byId.size();
-    }
-
-    void clear() {
-        due.clear();
-        byId.clear();
     }
 }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -112,17 +111,12 @@ final class SpoolScanner {
 
     /** A message that was tried or acted on: its state file says all; the file was complete before it was written. */
     private StoredMessage fromStateFile(String id) throws IOException {
-        QueueState state = QueueState.DEFERRED;
-        Instant arrival = Instant.ofEpochMilli(QueueIds.arrivalMillis(id));
-        Instant next = arrival;
-        for (String l : firstLines(queue.resolve(id + Spool.STATE_SUFFIX))) {
-            if (l.startsWith("next=")) {
-                next = Instant.ofEpochMilli(Long.parseLong(l.substring(5)));
-            } else if (l.startsWith("queue=")) {
-                state = QueueState.valueOf(l.substring(6).toUpperCase(Locale.ROOT));
-            }
+        StateFile f = StateFile.read(queue.resolve(id + Spool.STATE_SUFFIX));
+        if (f == null) {
+            return fromNewFile(id);
         }
-        return new StoredMessage(id, state, next, arrival, null);
+        Instant arrival = f.arrival() != null ? f.arrival() : Instant.ofEpochMilli(QueueIds.arrivalMillis(id));
+        return new StoredMessage(id, f.state(), f.next() != null ? f.next() : arrival, arrival, null);
     }
 
     /** A queue file never tried (a large message): complete only with its trailer. */
@@ -137,26 +131,6 @@ final class SpoolScanner {
         }
         Instant arrival = Instant.ofEpochMilli(QueueIds.arrivalMillis(id));
         return new StoredMessage(id, QueueState.ACTIVE, clock.instant(), arrival, null);
-    }
-
-    /** The lines in the first 256 bytes of a state file: "next=" and "queue=" are among its first lines. */
-    private static List<String> firstLines(Path file) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(256);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
-                // keep reading until 256 bytes or the end of the file
-            }
-        }
-        byte[] b = buf.array();
-        List<String> lines = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < buf.position(); i++) {
-            if (b[i] == '\n') {
-                lines.add(new String(b, start, i - start, StandardCharsets.UTF_8));
-                start = i + 1;
-            }
-        }
-        return lines;
     }
 
     /** One queued message in full (envelope, recipient states, where its content is), if it is still queued. */

@@ -54,11 +54,6 @@ public final class AdminAccess {
         return new AdminAccess(token, allowedHosts(listen));
     }
 
-    /** For tests and embedding: a given token. */
-    public static AdminAccess withToken(String token, InetSocketAddress listen) {
-        return new AdminAccess(token, allowedHosts(listen));
-    }
-
     private static String newToken(Path spoolDir) throws IOException {
         byte[] random = new byte[32];
         new SecureRandom().nextBytes(random);
