@@ -13,8 +13,8 @@ import java.util.Map;
  * for at most {@code smtp_connection_cache_time_limit} of idleness.
  */
 final class ConnectionCache {
-    /** A reusable session: the connection and what its EHLO said. */
-    record Idle(SmtpConnection connection, Object ehlo, String tls, long idleSinceNanos) {
+    /** A reusable session and when it became idle. */
+    record Idle(SmtpConnection connection, OpenSession session, long idleSinceNanos) {
     }
 
     private final Map<String, Deque<Idle>> idle = new HashMap<>();
@@ -66,7 +66,7 @@ final class ConnectionCache {
                 }
             }
         }
-        stale.forEach(i -> i.connection().quitAsync());
+        stale.forEach(i -> i.connection().quitNow());
     }
 
     void closeAll() {

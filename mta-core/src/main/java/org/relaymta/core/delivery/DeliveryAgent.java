@@ -6,13 +6,9 @@ import java.util.concurrent.CompletableFuture;
 /** Makes SMTP transactions for the queue manager; {@link SmtpDeliveryAgent} over Netty, a fake in unit tests. */
 public interface DeliveryAgent {
 
-    /** Runs one transaction on a delivery thread; one outcome per recipient, in the request's order. */
-    List<DeliveryOutcome> deliver(DeliveryRequest request);
-
     /**
-     * The same transaction on an idle cached session without a thread of its own, or null when none
-     * fits. The future completes with null when the attempt did not end cleanly; the caller then runs
-     * {@link #deliver}.
+     * Starts one delivery request without blocking the caller; the future completes with one
+     * outcome per recipient, in the request's order.
      */
-    CompletableFuture<List<DeliveryOutcome>> deliverOnCachedSession(DeliveryRequest request);
+    CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request);
 }

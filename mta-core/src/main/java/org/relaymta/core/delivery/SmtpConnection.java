@@ -1,13 +1,13 @@
 package org.relaymta.core.delivery;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -21,42 +21,43 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLSession;
 
 /**
- * One client connection to an SMTP server, driven by a delivery worker thread. The Netty pipeline
- * does the I/O; each command's reply arrives in order (a FIFO of pending replies, so pipelining
- * fits in), and the worker waits for it with the Postfix timeout of that stage.
+ * One client connection to an SMTP server, without a thread of its own: commands are written and
+ * each reply completes a future on the channel's event loop, in order (a FIFO of pending replies,
+ * so pipelining fits in). Every wait has the Postfix timeout of its stage; a failure completes the
+ * future with an {@link SmtpSessionException} worded as Postfix words it, and closes the channel.
+ * The session logic ({@link SessionOpener}, {@link MailTransaction}) chains on these futures.
  */
-final class SmtpConnection implements AutoCloseable {
+final class SmtpConnection {
     private static final String SSL_HANDLER = "ssl";
 
     private final Channel channel;
-    private final SmtpReplyDecoder decoder;
     private final ReplyHandler handler;
     private final String peer;
 
-    private SmtpConnection(Channel channel, SmtpReplyDecoder decoder, ReplyHandler handler, String peer) {
+    private SmtpConnection(Channel channel, ReplyHandler handler, String peer) {
         this.channel = channel;
-        this.decoder = decoder;
         this.handler = handler;
         this.peer = peer;
     }
 
     /**
      * Connects; with {@code implicitTls} set, TLS is negotiated before the greeting (wrapper mode).
-     * The greeting is then read with {@link #awaitReply(Duration, String)}.
+     * Completes once the connection is ready for {@link #greeting}, or fails with kind CONNECT or TLS.
      */
-    static SmtpConnection connect(EventLoopGroup group, InetSocketAddress address, String peerName, Duration timeout,
-                                  SslContext implicitTls, String tlsHostName) throws SmtpSessionException {
-        SmtpReplyDecoder decoder = new SmtpReplyDecoder();
-        ReplyHandler handler = new ReplyHandler(decoder);
+    static CompletableFuture<SmtpConnection> connect(EventLoopGroup group, InetSocketAddress address, String peerName,
+                                                     Duration timeout, SslContext implicitTls, String tlsHostName) {
         String peer = peerName + "[" + address.getAddress().getHostAddress() + "]:" + address.getPort();
+        ReplyHandler handler = new ReplyHandler();
+        // Register the greeting's pending slot before any byte can arrive.
+        handler.expect(null, null, 0);
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(NioSocketChannel.class)
@@ -66,77 +67,192 @@ final class SmtpConnection implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (implicitTls != null) {
-                            SslHandler ssl = implicitTls.newHandler(ch.alloc(), tlsHostName, address.getPort());
-                            ch.pipeline().addLast(SSL_HANDLER, ssl);
+                            ch.pipeline().addLast(SSL_HANDLER, implicitTls.newHandler(ch.alloc(), tlsHostName, address.getPort()));
                         }
-                        ch.pipeline().addLast("replies", decoder);
-                        ch.pipeline().addLast("chunks", new ChunkedWriteHandler());
-                        ch.pipeline().addLast("session", handler);
+                        install(ch, handler);
                     }
                 });
-        // Register the greeting's pending slot before any byte can arrive.
-        CompletableFuture<SmtpReply> greeting = handler.expect(false, null, null, 0);
-        ChannelFuture cf = b.connect(address);
-        try {
-            cf.await(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            cf.channel().close();
-            throw new SmtpSessionException(SmtpSessionException.Kind.CONNECT, "connect to " + peer + ": interrupted", e);
-        }
-        if (!cf.isSuccess()) {
-            cf.channel().close();
-            Throwable cause = cf.cause();
-            String why = cause == null ? "Connection timed out" : describe(cause);
-            throw new SmtpSessionException(SmtpSessionException.Kind.CONNECT, "connect to " + peer + ": " + why, cause);
-        }
-        SmtpConnection c = new SmtpConnection(cf.channel(), decoder, handler, peer);
-        c.handler.greeting = greeting;
-        if (implicitTls != null) {
+        CompletableFuture<SmtpConnection> result = new CompletableFuture<>();
+        b.connect(address).addListener((ChannelFuture cf) -> {
+            if (!cf.isSuccess()) {
+                cf.channel().close();
+                String why = cf.cause() == null ? "Connection timed out" : describe(cf.cause());
+                result.completeExceptionally(new SmtpSessionException(SmtpSessionException.Kind.CONNECT,
+                        "connect to " + peer + ": " + why, cf.cause()));
+                return;
+            }
+            SmtpConnection c = new SmtpConnection(cf.channel(), handler, peer);
+            if (implicitTls == null) {
+                result.complete(c);
+                return;
+            }
             SslHandler ssl = (SslHandler) cf.channel().pipeline().get(SSL_HANDLER);
-            c.await(toCompletable(ssl.handshakeFuture()), timeout, "TLS handshake");
-        }
-        return c;
+            c.within(toCompletable(ssl.handshakeFuture()), timeout, "TLS handshake").whenComplete((v, e) -> {
+                if (e == null) {
+                    result.complete(c);
+                } else {
+                    result.completeExceptionally(unwrap(e));
+                }
+            });
+        });
+        return result;
     }
 
-    /** Waits for the server greeting. */
-    SmtpReply awaitGreeting(Duration timeout) throws SmtpSessionException {
-        return await(handler.greeting, timeout, "initial server greeting");
+    /** A connection on a channel that is already open (tests drive one on an {@code EmbeddedChannel}). */
+    static SmtpConnection on(Channel channel, String peer) {
+        ReplyHandler handler = new ReplyHandler();
+        handler.expect(null, null, 0);
+        install(channel, handler);
+        return new SmtpConnection(channel, handler, peer);
     }
 
-    /** Sends one command line and waits for its reply. {@code logAs} replaces the line in errors (AUTH secrets). */
-    SmtpReply command(String line, Duration timeout, String logAs) throws SmtpSessionException {
-        CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
-        write(line);
-        return await(reply, timeout, logAs == null ? line : logAs);
+    private static void install(Channel ch, ReplyHandler handler) {
+        ch.pipeline().addLast("replies", handler.decoder);
+        ch.pipeline().addLast("chunks", new ChunkedWriteHandler());
+        ch.pipeline().addLast("session", handler);
     }
 
-    SmtpReply command(String line, Duration timeout) throws SmtpSessionException {
+    EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
+    /** The server greeting, within {@code timeout}. */
+    CompletableFuture<SmtpReply> greeting(Duration timeout) {
+        return within(handler.greeting(), timeout, "initial server greeting");
+    }
+
+    /** Sends one command line; its reply within {@code timeout}. {@code logAs} replaces the line in errors (AUTH secrets). */
+    CompletableFuture<SmtpReply> command(String line, Duration timeout, String logAs) {
+        CompletableFuture<SmtpReply> reply = handler.expect(null, null, 0);
+        channel.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
+        return within(reply, timeout, logAs == null ? line : logAs);
+    }
+
+    CompletableFuture<SmtpReply> command(String line, Duration timeout) {
         return command(line, timeout, null);
     }
 
     /**
-     * Sends several commands in one write (RFC 2920 PIPELINING) and returns their reply futures in
-     * order; wait for each with {@link #await(CompletableFuture, Duration, String)}.
+     * Sends several commands in one write (RFC 2920 PIPELINING) and returns their raw reply futures
+     * in order; wait for each with {@link #within}, timing each from when the previous one arrived.
      */
-    java.util.List<CompletableFuture<SmtpReply>> pipeline(java.util.List<String> lines) {
-        java.util.List<CompletableFuture<SmtpReply>> replies = new java.util.ArrayList<>(lines.size());
+    List<CompletableFuture<SmtpReply>> pipeline(List<String> lines) {
+        List<CompletableFuture<SmtpReply>> replies = new ArrayList<>(lines.size());
         StringBuilder batch = new StringBuilder();
         for (String line : lines) {
-            replies.add(handler.expect(false, null, null, 0));
+            replies.add(handler.expect(null, null, 0));
             batch.append(line).append("\r\n");
         }
         channel.writeAndFlush(Unpooled.copiedBuffer(batch, StandardCharsets.UTF_8));
         return replies;
     }
 
-    /** Waits for one reply of a pipelined batch. */
-    SmtpReply awaitReply(CompletableFuture<SmtpReply> reply, Duration timeout, String command) throws SmtpSessionException {
-        return await(reply, timeout, command);
+    /**
+     * Sends STARTTLS. On 220, the TLS handler is installed on the event loop before any further read,
+     * and bytes that arrived after the 220 abort the session (response injection). Completes with the
+     * reply; when it is 220, the handshake has completed.
+     */
+    CompletableFuture<SmtpReply> startTls(SslContext context, String hostName, int port, Duration timeout) {
+        CompletableFuture<SmtpReply> reply = handler.expect(context, hostName, port);
+        channel.writeAndFlush(Unpooled.copiedBuffer("STARTTLS\r\n", StandardCharsets.US_ASCII));
+        return within(reply, timeout, "STARTTLS");
     }
 
-    /** Sends QUIT and closes once it is written, without waiting: for idle cached connections. */
-    void quitAsync() {
+    /**
+     * Streams the content after a 354 (dot-stuffed, lines folded at {@code lineLimit}, terminated)
+     * and completes with the final reply. Postfix's timers: the transfer fails when it makes no
+     * progress for {@code transferTimeout} ({@code smtp_data_xfer_timeout}, between writes, however
+     * long the whole takes), and the final reply must come within {@code doneTimeout}
+     * ({@code smtp_data_done_timeout}) after the last byte.
+     */
+    CompletableFuture<SmtpReply> sendContent(InputStream content, int lineLimit, Duration transferTimeout,
+                                             Duration doneTimeout) {
+        DotStuffedContent chunks = new DotStuffedContent(content, lineLimit);
+        CompletableFuture<SmtpReply> reply = handler.expect(null, null, 0);
+        CompletableFuture<SmtpReply> result = new CompletableFuture<>();
+        ChannelFuture written = channel.writeAndFlush(chunks);
+        long[] lastProgress = {-1};
+        io.netty.util.concurrent.ScheduledFuture<?> watchdog = channel.eventLoop().scheduleAtFixedRate(() -> {
+            long now = chunks.progress();
+            if (!written.isDone() && now == lastProgress[0]) {
+                fail(result, new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
+                        "conversation with " + peer + " timed out while " + waitingFor("message content"), null));
+            }
+            lastProgress[0] = now;
+        }, transferTimeout.toMillis(), transferTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        written.addListener(f -> {
+            watchdog.cancel(false);
+            if (!f.isSuccess()) {
+                fail(result, session(f.cause(), "message content"));
+                return;
+            }
+            within(reply, doneTimeout, "end of DATA").whenComplete((r, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(unwrap(e));
+                } else {
+                    result.complete(r);
+                }
+            });
+        });
+        return result;
+    }
+
+    /**
+     * {@code future} bounded by {@code timeout}: completes as it does, or fails with an {@link
+     * SmtpSessionException} (the connection closed) on timeout, loss or protocol error while
+     * waiting for {@code what}.
+     */
+    <T> CompletableFuture<T> within(CompletableFuture<T> future, Duration timeout, String what) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        io.netty.util.concurrent.ScheduledFuture<?> timer = future.isDone() ? null
+                : channel.eventLoop().schedule(() -> fail(result, new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
+                        "conversation with " + peer + " timed out while " + waitingFor(what), null)),
+                timeout.toMillis(), TimeUnit.MILLISECONDS);
+        future.whenComplete((v, e) -> {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            if (e == null) {
+                result.complete(v);
+            } else {
+                fail(result, session(unwrap(e), what));
+            }
+        });
+        return result;
+    }
+
+    private void fail(CompletableFuture<?> future, SmtpSessionException e) {
+        if (future.completeExceptionally(e)) {
+            channel.close();
+        }
+    }
+
+    /** Protocol and cipher of the session when encrypted, else "". */
+    String tls() {
+        SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);
+        SSLSession session = ssl == null ? null : ssl.engine().getSession();
+        return session == null ? "" : session.getProtocol() + " " + session.getCipherSuite();
+    }
+
+    boolean open() {
+        return channel.isActive();
+    }
+
+    /**
+     * Ends the session politely: QUIT, then close on its reply or after {@code timeout}
+     * ({@code smtp_quit_timeout}, at most 2 s: the transaction's outcome is already known).
+     */
+    void quit(Duration timeout) {
+        if (!channel.isActive()) {
+            channel.close();
+            return;
+        }
+        Duration bound = timeout.compareTo(Duration.ofSeconds(2)) > 0 ? Duration.ofSeconds(2) : timeout;
+        command("QUIT", bound).whenComplete((r, e) -> channel.close());
+    }
+
+    /** Sends QUIT and closes once it is written, without waiting for the reply: for idle cached sessions. */
+    void quitNow() {
         if (channel.isActive()) {
             channel.writeAndFlush(Unpooled.copiedBuffer("QUIT\r\n", StandardCharsets.US_ASCII))
                     .addListener(f -> channel.close());
@@ -145,151 +261,26 @@ final class SmtpConnection implements AutoCloseable {
         }
     }
 
-    private void write(String line) {
-        ByteBuf buf = Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8);
-        channel.writeAndFlush(buf);
-    }
-
-    /**
-     * Sends STARTTLS. On 220, the TLS handler is installed on the event loop before any further read,
-     * and bytes that arrived after the 220 abort the session (response injection). Returns the reply;
-     * when it is 220, the handshake has completed.
-     */
-    SmtpReply startTls(SslContext context, String hostName, int port, Duration timeout) throws SmtpSessionException {
-        CompletableFuture<SmtpReply> reply = handler.expect(true, context, hostName, port);
-        write("STARTTLS");
-        return await(reply, timeout, "STARTTLS");
-    }
-
-    /**
-     * Streams the content (dot-stuffed, lines broken at {@code lineLimit}, terminated) after a 354
-     * and waits for the final reply; the transfer's own timers bound the wait (see {@link #startContent}).
-     */
-    SmtpReply sendContent(InputStream content, int lineLimit, Duration transferTimeout, Duration doneTimeout)
-            throws SmtpSessionException {
-        Transfer transfer = startContent(content, lineLimit, transferTimeout, doneTimeout);
-        try {
-            return transfer.reply().get();
-        } catch (InterruptedException | ExecutionException e) {
-            return await(transfer.reply(), Duration.ZERO, transfer.written().isDone() ? "end of DATA" : "message content");
-        }
-    }
-
-    /** As {@link #sendContent} without waiting: the future completes with the final reply, or exceptionally. */
-    CompletableFuture<SmtpReply> sendContentAsync(InputStream content, int lineLimit, Duration transferTimeout,
-                                                  Duration doneTimeout) {
-        return startContent(content, lineLimit, transferTimeout, doneTimeout).reply();
-    }
-
-    /** The content being written, and the final reply that follows a successful write. */
-    private record Transfer(ChannelFuture written, CompletableFuture<SmtpReply> reply) {
-    }
-
-    /**
-     * Postfix's timers: the transfer fails when it makes no progress for {@code transferTimeout}
-     * ({@code smtp_data_xfer_timeout}, between writes, however long the whole takes), and the final
-     * reply must come within {@code doneTimeout} ({@code smtp_data_done_timeout}) after the last byte.
-     */
-    private Transfer startContent(InputStream content, int lineLimit, Duration transferTimeout, Duration doneTimeout) {
-        DotStuffedContent chunks = new DotStuffedContent(content, lineLimit);
-        CompletableFuture<SmtpReply> reply = handler.expect(false, null, null, 0);
-        CompletableFuture<SmtpReply> result = new CompletableFuture<>();
-        ChannelFuture written = channel.writeAndFlush(chunks);
-        long[] lastProgress = {-1};
-        io.netty.util.concurrent.ScheduledFuture<?> watchdog = channel.eventLoop().scheduleAtFixedRate(() -> {
-            long now = chunks.progress();
-            if (!written.isDone() && now == lastProgress[0]
-                    && result.completeExceptionally(new TimeoutException("conversation with " + peer + " timed out"))) {
-                channel.close();
-            }
-            lastProgress[0] = now;
-        }, transferTimeout.toMillis(), transferTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        written.addListener(f -> {
-            watchdog.cancel(false);
-            if (!f.isSuccess()) {
-                result.completeExceptionally(f.cause());
-                return;
-            }
-            within(reply, doneTimeout).whenComplete((r, e) -> {
-                if (e != null) {
-                    result.completeExceptionally(e);
-                } else {
-                    result.complete(r);
-                }
-            });
-        });
-        return new Transfer(written, result);
-    }
-
-    /** {@code future}, failed with a TimeoutException (and the connection closed) if not done within {@code timeout}. */
-    <T> CompletableFuture<T> within(CompletableFuture<T> future, Duration timeout) {
-        if (future.isDone()) {
-            return future;
-        }
-        io.netty.util.concurrent.ScheduledFuture<?> timer = channel.eventLoop().schedule(() -> {
-            if (future.completeExceptionally(new TimeoutException("conversation with " + peer + " timed out"))) {
-                channel.close();
-            }
-        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-        future.whenComplete((v, e) -> timer.cancel(false));
-        return future;
-    }
-
-    SSLSession tlsSession() {
-        SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);
-        return ssl == null ? null : ssl.engine().getSession();
-    }
-
-    boolean open() {
-        return channel.isActive();
-    }
-
-    /** Sends QUIT and closes without waiting long: the transaction outcome is already known. */
-    void quit(Duration timeout) {
-        if (channel.isActive()) {
-            try {
-                command("QUIT", timeout.compareTo(Duration.ofSeconds(2)) > 0 ? Duration.ofSeconds(2) : timeout);
-            } catch (SmtpSessionException ignored) {
-                // the server may close first; nothing depends on the QUIT reply
-            }
-        }
-        close();
-    }
-
-    @Override
-    public void close() {
+    void close() {
         channel.close();
     }
 
-    private <T> T await(CompletableFuture<T> future, Duration timeout, String what) throws SmtpSessionException {
-        try {
-            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            channel.close();
-            throw new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
-                    "conversation with " + peer + " timed out while " + waitingFor(what), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            channel.close();
-            throw new SmtpSessionException(SmtpSessionException.Kind.LOST, "interrupted while " + waitingFor(what), e);
-        } catch (ExecutionException e) {
-            channel.close();
-            Throwable cause = e.getCause();
-            if (cause instanceof SmtpSessionException s) {
-                throw s;
-            }
-            if (cause instanceof TimeoutException) {
-                throw new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
-                        "conversation with " + peer + " timed out while " + waitingFor(what), cause);
-            }
-            if (cause instanceof ClosedChannelException || (cause != null && cause.getMessage() != null
-                    && cause.getMessage().contains("Connection reset"))) {
-                throw new SmtpSessionException(SmtpSessionException.Kind.LOST,
-                        "lost connection with " + peer + " while " + waitingFor(what), cause);
-            }
-            throw new SmtpSessionException(SmtpSessionException.Kind.PROTOCOL,
-                    "conversation with " + peer + " failed while " + waitingFor(what) + ": " + describe(cause), cause);
+    /** Postfix's wording of a failure while waiting for {@code what}. */
+    private SmtpSessionException session(Throwable cause, String what) {
+        if (cause instanceof SmtpSessionException s) {
+            return s;
         }
+        if (cause instanceof ClosedChannelException || (cause != null && cause.getMessage() != null
+                && cause.getMessage().contains("Connection reset"))) {
+            return new SmtpSessionException(SmtpSessionException.Kind.LOST,
+                    "lost connection with " + peer + " while " + waitingFor(what), cause);
+        }
+        return new SmtpSessionException(SmtpSessionException.Kind.PROTOCOL,
+                "conversation with " + peer + " failed while " + waitingFor(what) + ": " + describe(cause), cause);
+    }
+
+    static Throwable unwrap(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     private static String waitingFor(String what) {
@@ -303,7 +294,7 @@ final class SmtpConnection implements AutoCloseable {
     }
 
     private static String commandName(String line) {
-        String upper = line.toUpperCase();
+        String upper = line.toUpperCase(java.util.Locale.ROOT);
         if (upper.startsWith("MAIL FROM")) {
             return "MAIL FROM";
         }
@@ -340,7 +331,8 @@ final class SmtpConnection implements AutoCloseable {
             if (done.isSuccess()) {
                 f.complete(null);
             } else {
-                f.completeExceptionally(done.cause());
+                f.completeExceptionally(new SmtpSessionException(SmtpSessionException.Kind.TLS,
+                        "TLS handshake failed: " + describe(done.cause()), done.cause()));
             }
         });
         return f;
@@ -348,24 +340,27 @@ final class SmtpConnection implements AutoCloseable {
 
     /** Matches replies to waiting commands in order and performs the STARTTLS switch on the event loop. */
     private static final class ReplyHandler extends SimpleChannelInboundHandler<SmtpReply> {
-        private final SmtpReplyDecoder decoder;
+        final SmtpReplyDecoder decoder = new SmtpReplyDecoder();
         private final Deque<Pending> pending = new ArrayDeque<>();
-        volatile CompletableFuture<SmtpReply> greeting;
+        private CompletableFuture<SmtpReply> greeting;
         private Throwable failure;
 
-        ReplyHandler(SmtpReplyDecoder decoder) {
-            this.decoder = decoder;
+        private record Pending(CompletableFuture<SmtpReply> future, SslContext tls, String host, int port) {
         }
 
-        private record Pending(CompletableFuture<SmtpReply> future, boolean startTls, SslContext tls, String host, int port) {
+        synchronized CompletableFuture<SmtpReply> greeting() {
+            return greeting;
         }
 
-        synchronized CompletableFuture<SmtpReply> expect(boolean startTls, SslContext tls, String host, int port) {
+        synchronized CompletableFuture<SmtpReply> expect(SslContext tls, String host, int port) {
             CompletableFuture<SmtpReply> f = new CompletableFuture<>();
+            if (greeting == null) {
+                greeting = f;
+            }
             if (failure != null) {
                 f.completeExceptionally(failure);
             } else {
-                pending.addLast(new Pending(f, startTls, tls, host, port));
+                pending.addLast(new Pending(f, tls, host, port));
             }
             return f;
         }
@@ -382,7 +377,7 @@ final class SmtpConnection implements AutoCloseable {
                 ctx.close();
                 return;
             }
-            if (p.startTls() && reply.code() == 220) {
+            if (p.tls() != null && reply.code() == 220) {
                 if (decoder.hasBufferedBytes()) {
                     p.future().completeExceptionally(new SmtpSessionException(SmtpSessionException.Kind.TLS,
                             "server sent data after its 220 reply to STARTTLS (possible response injection)", null));

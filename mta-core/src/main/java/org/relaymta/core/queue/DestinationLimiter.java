@@ -3,10 +3,14 @@ package org.relaymta.core.queue;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import org.relaymta.core.delivery.DeliveryOutcome;
 
 /**
@@ -20,16 +24,28 @@ final class DestinationLimiter {
     record Suspension(Instant until, String dsn, String reason) {
     }
 
-    private static final class Slots {
-        int used;
+    /** A transaction waiting for a slot: started by the executor when one frees. */
+    private record Waiter(int limit, Runnable start) {
     }
 
     private final Clock clock;
-    private final Map<String, Slots> slots = new ConcurrentHashMap<>();
+    private final Executor executor;
+    private final int totalLimit;
     private final Map<String, Suspension> suspended = new ConcurrentHashMap<>();
+    /** Slots in use per destination, waiting transactions per destination (in arrival order); guarded by this. */
+    private final Map<String, Integer> used = new HashMap<>();
+    private final LinkedHashMap<String, ArrayDeque<Waiter>> waiting = new LinkedHashMap<>();
+    private int total;
 
-    DestinationLimiter(Clock clock) {
+    /**
+     * @param executor   where a waiting transaction starts when a slot frees (not the releasing thread,
+     *                   which may be an event loop)
+     * @param totalLimit transactions running at once over all destinations
+     */
+    DestinationLimiter(Clock clock, Executor executor, int totalLimit) {
         this.clock = clock;
+        this.executor = executor;
+        this.totalLimit = Math.max(1, totalLimit);
     }
 
     /** The destination's suspension if it is still in force. */
@@ -45,57 +61,93 @@ final class DestinationLimiter {
         return Optional.of(s);
     }
 
-    /** Takes a delivery slot if one of {@code limit} is free. */
-    boolean tryAcquire(String destination, int limit) {
-        Slots s = slots.computeIfAbsent(destination, k -> new Slots());
-        synchronized (s) {
-            if (s.used >= Math.max(1, limit)) {
-                return false;
-            }
-            s.used++;
-            return true;
+    /** Takes a slot if one of {@code limit} (and of the total) is free. */
+    synchronized boolean tryAcquire(String destination, int limit) {
+        if (!free(destination, limit)) {
+            return false;
         }
+        take(destination);
+        return true;
     }
 
-    /** Waits for a delivery slot (a delivery thread waits, like a qmgr that does not start more). */
-    void acquire(String destination, int limit) {
-        Slots s = slots.computeIfAbsent(destination, k -> new Slots());
-        synchronized (s) {
-            boolean interrupted = false;
-            while (s.used >= Math.max(1, limit)) {
-                try {
-                    s.wait(1000);
-                } catch (InterruptedException e) {
-                    interrupted = true;
+    /**
+     * Runs {@code start} holding a slot: now on this thread if one is free, else on the executor
+     * when one frees (a qmgr that does not start more, without a thread waiting).
+     */
+    void acquire(String destination, int limit, Runnable start) {
+        synchronized (this) {
+            if (!free(destination, limit) || waiting.containsKey(destination)) {
+                waiting.computeIfAbsent(destination, k -> new ArrayDeque<>()).addLast(new Waiter(limit, start));
+                return;
+            }
+            take(destination);
+        }
+        start.run();
+    }
+
+    /** Gives a slot back; the longest-waiting transaction that now fits starts. */
+    void release(String destination) {
+        Waiter next = null;
+        synchronized (this) {
+            Integer n = used.get(destination);
+            if (n == null) {
+                return;
+            }
+            if (n <= 1) {
+                used.remove(destination);
+            } else {
+                used.put(destination, n - 1);
+            }
+            total--;
+            String chosen = null;
+            ArrayDeque<Waiter> own = waiting.get(destination);
+            if (own != null && free(destination, own.peekFirst().limit())) {
+                chosen = destination;
+            } else {
+                for (Map.Entry<String, ArrayDeque<Waiter>> e : waiting.entrySet()) {
+                    if (free(e.getKey(), e.getValue().peekFirst().limit())) {
+                        chosen = e.getKey();
+                        break;
+                    }
                 }
             }
-            s.used++;
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+            if (chosen != null) {
+                ArrayDeque<Waiter> q = waiting.remove(chosen);
+                next = q.pollFirst();
+                if (!q.isEmpty()) {
+                    // To the back: destinations take turns for freed slots.
+                    waiting.put(chosen, q);
+                }
+                take(chosen);
+            }
+        }
+        if (next != null) {
+            Runnable start = next.start();
+            try {
+                executor.execute(start);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                release(destination);
             }
         }
     }
 
-    void release(String destination) {
-        Slots s = slots.get(destination);
-        if (s == null) {
-            return;
-        }
-        synchronized (s) {
-            s.used = Math.max(0, s.used - 1);
-            s.notify();
-        }
+    private boolean free(String destination, int limit) {
+        return total < totalLimit && used.getOrDefault(destination, 0) < Math.max(1, limit);
+    }
+
+    private void take(String destination) {
+        used.merge(destination, 1, Integer::sum);
+        total++;
     }
 
     /** Deliveries running to {@code destination} now. */
-    int inUse(String destination) {
-        Slots s = slots.get(destination);
-        if (s == null) {
-            return 0;
-        }
-        synchronized (s) {
-            return s.used;
-        }
+    synchronized int inUse(String destination) {
+        return used.getOrDefault(destination, 0);
+    }
+
+    /** Transactions waiting for a slot, over all destinations. */
+    synchronized int waiting() {
+        return waiting.values().stream().mapToInt(ArrayDeque::size).sum();
     }
 
     /**

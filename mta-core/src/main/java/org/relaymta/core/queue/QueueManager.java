@@ -37,9 +37,9 @@ import org.slf4j.LoggerFactory;
  * (how many, and which destinations are suspended), {@link AttemptFinisher} (what an attempt's
  * outcome means), {@link QueueOperations} (operator actions), {@link DeliveryEvents}.
  *
- * <p>A fresh message whose recipients share one route is first offered to an idle cached session
- * (the agent's event-loop fast path); everything else, and a fast attempt that did not end
- * cleanly, runs on a delivery thread.
+ * <p>An {@link Attempt} runs each message's transactions; no thread waits for a server. A fresh
+ * message whose recipients share one route starts on the thread that queued it, with the content
+ * still in memory; a waiting message is read from the spool on a queue thread first.
  *
  * <p>Time comes from the injected clock; {@link #runDue()} starts what is due, so tests move a
  * clock instead of sleeping through backoff intervals.
@@ -61,14 +61,20 @@ public final class QueueManager implements AutoCloseable {
     private final QueueOperations operations;
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
+    /** Attempts started and not finished, for a clean stop. */
+    private final java.util.Set<Attempt> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int workerThreads) {
+    /**
+     * @param concurrency transactions in delivery at once over all destinations; also the most
+     *                    queue threads (reading the spool, finishing attempts) that run at once
+     */
+    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
         this.spool = spool;
         this.config = config;
         this.agent = agent;
         this.clock = clock;
-        this.limiter = new DestinationLimiter(clock);
+        this.limiter = new DestinationLimiter(clock, this::execute, concurrency);
         this.events = new DeliveryEvents(clock);
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, new QueueOperations.Scheduling() {
@@ -95,8 +101,8 @@ public final class QueueManager implements AutoCloseable {
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, named("mta-queue-timer"));
         t.setRemoveOnCancelPolicy(true);
         this.timer = t;
-        this.workers = new ThreadPoolExecutor(workerThreads, workerThreads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), named("mta-delivery"));
+        this.workers = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), named("mta-queue"));
         this.workers.allowCoreThreadTimeOut(true);
     }
 
@@ -222,8 +228,11 @@ public final class QueueManager implements AutoCloseable {
         }
         if (fresh == null) {
             execute(() -> attempt(entry));
-        } else if (!attemptOnCachedSession(entry, fresh, inMemory)) {
-            execute(() -> attempt(entry, fresh));
+        } else {
+            Attempt attempt = newAttempt(entry, fresh, inMemory);
+            if (!attempt.tryStartAlone()) {
+                execute(attempt::next);
+            }
         }
     }
 
@@ -247,7 +256,7 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** An attempt of a waiting message, on a delivery thread: read it from the spool and run it. */
+    /** An attempt of a waiting message, on a queue thread: read it from the spool and start it. */
     private void attempt(QueueEntry entry) {
         SpooledMessage message;
         synchronized (entry) {
@@ -268,99 +277,24 @@ public final class QueueManager implements AutoCloseable {
             }
             entry.inFlight = true;
         }
-        attempt(entry, message);
+        newAttempt(entry, message, null).next();
     }
 
-    /** One delivery attempt of a message whose entry is marked in flight: all its pending recipients. */
-    private void attempt(QueueEntry entry, SpooledMessage message) {
-        Instant due;
-        try {
-            double waited = waited(message);
-            RelayConfig cfg = config.get();
-            List<DeliveryOutcome> outcomes = new ArrayList<>();
-            for (Transaction tx : Transaction.plan(message, cfg)) {
-                outcomes.addAll(deliver(tx, tx.request(message, cfg, () -> spool.openContent(message)), cfg));
-            }
-            due = finisher.finish(entry, message, outcomes, waited);
-        } catch (RuntimeException e) {
-            due = finisher.abandon(entry, e);
-        }
+    private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
+        DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
+        Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
+                this::execute, this::attemptDone);
+        running.add(attempt);
+        return attempt;
+    }
+
+    private void attemptDone(Attempt attempt, QueueEntry entry, Instant due) {
+        running.remove(attempt);
         scheduleNext(entry, due);
-    }
-
-    /**
-     * The fast path for the common case, a fresh message whose recipients share one route: its
-     * transaction runs on an idle cached session without a delivery thread (no wake-ups while the
-     * server answers). Returns false when it does not apply; anything but a clean delivery goes on
-     * as a normal attempt on a delivery thread.
-     */
-    private boolean attemptOnCachedSession(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
-        RelayConfig cfg = config.get();
-        List<Transaction> plan = Transaction.plan(message, cfg);
-        if (plan.size() != 1) {
-            return false;
-        }
-        Transaction tx = plan.get(0);
-        if (limiter.suspension(tx.destination()).isPresent()
-                || !limiter.tryAcquire(tx.destination(), cfg.queue().destinationConcurrencyLimit())) {
-            return false;
-        }
-        double waited = waited(message);
-        CompletableFuture<List<DeliveryOutcome>> running;
-        try {
-            running = agent.deliverOnCachedSession(tx.request(message, cfg,
-                    inMemory != null ? inMemory : () -> spool.openContent(message)));
-        } catch (RuntimeException e) {
-            log.warn("queue: fast delivery path of {} failed to start: {}", message.id(), e.toString());
-            running = null;
-        }
-        if (running == null) {
-            limiter.release(tx.destination());
-            return false;
-        }
-        running.whenComplete((outcomes, failure) -> {
-            limiter.release(tx.destination());
-            if (failure != null || outcomes == null) {
-                // Still in flight: the normal attempt follows at once.
-                execute(() -> attempt(entry, message));
-                return;
-            }
-            limiter.recordSuccess(tx.destination());
-            Instant due;
-            try {
-                due = finisher.finish(entry, message, outcomes, waited);
-            } catch (RuntimeException e) {
-                due = finisher.abandon(entry, e);
-            }
-            scheduleNext(entry, due);
-        });
-        return true;
     }
 
     private double waited(SpooledMessage message) {
         return Math.max(0, Duration.between(message.nextAttempt(), clock.instant()).toMillis() / 1000.0);
-    }
-
-    /** Runs one transaction on this thread under the destination's limit, unless the destination is suspended. */
-    private List<DeliveryOutcome> deliver(Transaction tx, DeliveryRequest request, RelayConfig cfg) {
-        var suspended = limiter.suspension(tx.destination());
-        if (suspended.isPresent()) {
-            List<DeliveryOutcome> deferred = new ArrayList<>();
-            for (String rcpt : tx.recipients()) {
-                deferred.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, suspended.get().dsn(),
-                        "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0));
-            }
-            return deferred;
-        }
-        limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit());
-        List<DeliveryOutcome> outcomes;
-        try {
-            outcomes = agent.deliver(request);
-        } finally {
-            limiter.release(tx.destination());
-        }
-        limiter.record(tx.destination(), outcomes, cfg.queue().minimalBackoffTime());
-        return outcomes;
     }
 
     private void scheduleNext(QueueEntry entry, Instant due) {
@@ -382,9 +316,14 @@ public final class QueueManager implements AutoCloseable {
     public void close(Duration grace) {
         closed = true;
         timer.shutdownNow();
-        workers.shutdown();
+        long deadline = System.nanoTime() + grace.toNanos();
         try {
-            if (!workers.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+            // Transactions in progress end with their final reply; their outcome is recorded.
+            while (!running.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            workers.shutdown();
+            if (!workers.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 workers.shutdownNow();
             }
         } catch (InterruptedException e) {

@@ -66,8 +66,26 @@ final class FakeAgent implements DeliveryAgent {
         return entered.tryAcquire(n, 5, TimeUnit.SECONDS);
     }
 
+    /** Gated transactions wait on a thread of their own, as a real one waits for its server. */
+    private final java.util.concurrent.ExecutorService waiting = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "fake-agent");
+        t.setDaemon(true);
+        return t;
+    });
+
     @Override
-    public List<DeliveryOutcome> deliver(DeliveryRequest request) {
+    public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
+        if (gated) {
+            return CompletableFuture.supplyAsync(() -> answer(request), waiting);
+        }
+        try {
+            return CompletableFuture.completedFuture(answer(request));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private List<DeliveryOutcome> answer(DeliveryRequest request) {
         transactions.incrementAndGet();
         entered.release();
         if (gated) {
@@ -92,10 +110,5 @@ final class FakeAgent implements DeliveryAgent {
             out.add(answer.apply(rcpt));
         }
         return out;
-    }
-
-    @Override
-    public CompletableFuture<List<DeliveryOutcome>> deliverOnCachedSession(DeliveryRequest request) {
-        return null;
     }
 }
