@@ -28,6 +28,7 @@ public final class RelayMetrics implements DeliveryListener {
     private final Counter authFailures;
     private final Timer fsync;
     private final Timer acceptToDelivery;
+    private final Timer dataReply;
 
     public RelayMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -39,6 +40,11 @@ public final class RelayMetrics implements DeliveryListener {
                 .register(registry);
         this.fsync = Timer.builder("mta.spool.fsync").description("Time to make a received message durable")
                 .publishPercentiles(0.5, 0.99).register(registry);
+        // What a sending client waits for after its final dot; buckets too, so a run's p99 is a difference of counts.
+        this.dataReply = Timer.builder("mta.smtp.data.reply")
+                .description("From the end of DATA to the reply (spool commit included)").publishPercentiles(0.5, 0.99)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
         this.acceptToDelivery = Timer.builder("mta.delivery.latency")
                 .description("From acceptance to the upstream's 250").publishPercentiles(0.5, 0.9, 0.99).register(registry);
     }
@@ -101,6 +107,11 @@ public final class RelayMetrics implements DeliveryListener {
             Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").tag("protocol", parts[0])
                     .tag("cipher", parts.length > 1 ? parts[1] : "unknown").register(registry).increment();
         }
+    }
+
+    /** The time from a client's end of DATA to the relay's reply. */
+    public void dataReply(Duration d) {
+        dataReply.record(d);
     }
 
     public void fsync(Duration d) {

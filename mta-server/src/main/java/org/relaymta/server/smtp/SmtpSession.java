@@ -512,6 +512,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         int nrcpt = recipients.size();
         String from = sender;
         pause();
+        long endOfData = System.nanoTime();
         m.commitAsync(shared.workers).whenComplete((queued, failed) -> ctx.executor().execute(() -> {
             if (failed != null) {
                 Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null
@@ -524,6 +525,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                             m.bareNewlines(), from, nrcpt, size);
                 }
                 endTransaction(250, "2.0.0 Ok: queued as " + queued);
+                shared.engine.metrics().dataReply(java.time.Duration.ofNanos(System.nanoTime() - endOfData));
             }
             resume();
         }));
