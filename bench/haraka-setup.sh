@@ -6,11 +6,14 @@
 #   bench/haraka-setup.sh DIR LISTEN_PORT SMARTHOST_PORT USER PASSWORD
 set -euo pipefail
 dir=$1 port=$2 sink=$3 user=$4 password=$5
-mkdir -p "$dir/config" "$dir/queue"
+mkdir -p "$dir"
 if [ ! -x "$dir/node_modules/Haraka/bin/haraka" ]; then
   (cd "$dir" && npm install --silent --no-audit --no-fund Haraka@3 >/dev/null 2>&1) \
     || { echo "npm install Haraka failed" >&2; exit 1; }
 fi
+# An instance directory with Haraka's default configuration, then ours over it.
+[ -f "$dir/config/connection.ini" ] || node "$dir/node_modules/Haraka/bin/haraka" -i "$dir" >/dev/null
+mkdir -p "$dir/queue"
 cd "$dir/config"
 printf '[main]\nlisten=127.0.0.1:%s\nnodes=0\n' "$port" > smtp.ini
 printf 'relay\nqueue/smtp_forward\n' > plugins
@@ -28,6 +31,6 @@ max_connections=20
 INI
 printf '[main]\nconcurrency_max=20\nenable_tls=true\n' > outbound.ini
 printf '[outbound]\nrejectUnauthorized=false\n' > tls.ini
-printf 'LOGWARN\n' > loglevel
+printf '[main]\nlevel=warn\n' > log.ini
 printf 'bench.haraka.test\n' > me
 printf 'ext.test\n' > host_list

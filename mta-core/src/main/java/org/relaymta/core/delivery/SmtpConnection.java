@@ -167,7 +167,7 @@ final class SmtpConnection {
      */
     CompletableFuture<SmtpReply> sendContent(InputStream content, int lineLimit, Duration transferTimeout,
                                              Duration doneTimeout) {
-        DotStuffedContent chunks = new DotStuffedContent(content, lineLimit);
+        DotStuffedContent chunks = new DotStuffedContent(content, lineLimit, channel.pipeline().get(SSL_HANDLER) != null);
         CompletableFuture<SmtpReply> reply = handler.expect(null, null, 0);
         CompletableFuture<SmtpReply> result = new CompletableFuture<>();
         ChannelFuture written = channel.writeAndFlush(chunks);

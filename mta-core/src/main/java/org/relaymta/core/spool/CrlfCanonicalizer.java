@@ -31,31 +31,42 @@ public final class CrlfCanonicalizer extends FilterOutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        int runStart = off;
         int end = off + len;
-        for (int i = off; i < end; i++) {
-            byte c = b[i];
-            if (pendingCr) {
-                pendingCr = false;
-                if (c == LF) {
-                    // CR was written already; this LF completes a proper CRLF.
-                    continue;
-                }
+        int i = off;
+        int runStart = off;
+        if (pendingCr && i < end) {
+            pendingCr = false;
+            if (b[i] == LF) {
+                // CR was written already; this LF (written with the run) completes a proper CRLF.
+                i++;
+            } else {
                 // Bare CR: finish it as a line end before going on.
-                flushRun(b, runStart, i);
                 out.write(LF);
                 bareNewlines++;
-                runStart = i;
             }
-            if (c == CR) {
-                flushRun(b, runStart, i + 1);
-                runStart = i + 1;
-                pendingCr = true;
+        }
+        while (i < end) {
+            byte c = b[i];
+            // Most bytes are neither CR nor LF: one comparison for printable ASCII.
+            if (c > CR || (c != CR && c != LF)) {
+                i++;
             } else if (c == LF) {
                 flushRun(b, runStart, i);
                 out.write(CRLF);
                 bareNewlines++;
-                runStart = i + 1;
+                runStart = ++i;
+            } else if (i + 1 == end) {
+                // A CR at the end of this write: the next byte decides.
+                flushRun(b, runStart, end);
+                runStart = ++i;
+                pendingCr = true;
+            } else if (b[i + 1] == LF) {
+                i += 2;
+            } else {
+                flushRun(b, runStart, i + 1);
+                out.write(LF);
+                bareNewlines++;
+                runStart = ++i;
             }
         }
         flushRun(b, runStart, end);

@@ -69,6 +69,79 @@ class DotStuffedContentTest {
                 .as("0: no limit").isEqualTo(message + ".\r\n");
     }
 
+    /**
+     * The line-at-a-time implementation against the rule stated byte by byte (a dot after CR LF is
+     * doubled; a character arriving when the line already holds {@code limit} characters is moved
+     * to a continuation line that starts with a space), on random CRLF-canonical content with dots,
+     * long lines and 8-bit bytes, read in random pieces.
+     */
+    @org.junit.jupiter.api.Test
+    void matchesTheByteByByteRuleOnRandomContent() throws IOException {
+        java.util.Random random = new java.util.Random(42);
+        for (int round = 0; round < 300; round++) {
+            StringBuilder text = new StringBuilder();
+            int lines = random.nextInt(20);
+            for (int l = 0; l < lines; l++) {
+                int length = random.nextInt(4) == 0 ? random.nextInt(3000) : random.nextInt(80);
+                for (int c = 0; c < length; c++) {
+                    int kind = random.nextInt(20);
+                    text.append(kind == 0 ? '.' : kind == 1 ? (char) 0xE9 : (char) ('a' + random.nextInt(26)));
+                }
+                text.append("\r\n");
+            }
+            if (random.nextBoolean()) {
+                text.append(".tail");
+            }
+            byte[] in = text.toString().getBytes(StandardCharsets.ISO_8859_1);
+            int limit = new int[] {0, 1, 2, 5, 78, 998}[random.nextInt(6)];
+            int piece = 1 + random.nextInt(40);
+            InputStream pieces = new ByteArrayInputStream(in) {
+                @Override
+                public synchronized int read(byte[] b, int off, int len) {
+                    return super.read(b, off, Math.min(piece, len));
+                }
+            };
+            assertThat(drainBytes(new DotStuffedContent(pieces, limit))).as("round %d, limit %d", round, limit)
+                    .isEqualTo(reference(in, limit));
+        }
+    }
+
+    private static String reference(byte[] in, int limit) {
+        StringBuilder out = new StringBuilder();
+        boolean lineStart = true;
+        int length = 0;
+        for (int i = 0; i < in.length; i++) {
+            char c = (char) (in[i] & 0xff);
+            if (lineStart && c == '.') {
+                out.append('.');
+            }
+            if (c == '\r' || c == '\n') {
+                length = 0;
+            } else if (limit > 0 && length >= limit) {
+                out.append("\r\n ");
+                length = 2;
+            } else {
+                length++;
+            }
+            out.append(c);
+            lineStart = c == '\n' && i > 0 && in[i - 1] == '\r';
+        }
+        if (!lineStart && in.length > 0) {
+            out.append("\r\n");
+        }
+        return out.append(".\r\n").toString();
+    }
+
+    private static String drainBytes(DotStuffedContent content) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        ByteBuf chunk;
+        while ((chunk = content.readChunk(ByteBufAllocator.DEFAULT)) != null) {
+            sb.append(chunk.toString(StandardCharsets.ISO_8859_1));
+            chunk.release();
+        }
+        return sb.toString();
+    }
+
     private static String drain(DotStuffedContent content) throws IOException {
         StringBuilder sb = new StringBuilder();
         ByteBuf chunk;
