@@ -12,7 +12,7 @@ if [ ! -x "$dir/node_modules/Haraka/bin/haraka" ]; then
     || { echo "npm install Haraka failed" >&2; exit 1; }
 fi
 # An instance directory with Haraka's default configuration, then ours over it.
-[ -f "$dir/config/connection.ini" ] || node "$dir/node_modules/Haraka/bin/haraka" -i "$dir" >/dev/null
+[ -f "$dir/config/connection.ini" ] || node "$dir/node_modules/Haraka/bin/haraka" -i "$dir" >/dev/null 2>&1
 mkdir -p "$dir/queue"
 cd "$dir/config"
 printf '[main]\nlisten=127.0.0.1:%s\nnodes=0\n' "$port" > smtp.ini

@@ -33,6 +33,7 @@ final class Attempt {
     private final AttemptFinisher finisher;
     private final Executor slow;
     private final Done done;
+    private final java.util.function.BooleanSupplier stopping;
     private final List<Transaction> plan;
     private final List<DeliveryOutcome> outcomes = new ArrayList<>();
     private int next;
@@ -42,7 +43,8 @@ final class Attempt {
      *             queue files) instead of the event loop that completed the delivery
      */
     Attempt(QueueEntry entry, SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, double waited,
-            DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done) {
+            DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done,
+            java.util.function.BooleanSupplier stopping) {
         this.entry = entry;
         this.message = message;
         this.cfg = cfg;
@@ -53,6 +55,7 @@ final class Attempt {
         this.finisher = finisher;
         this.slow = slow;
         this.done = done;
+        this.stopping = stopping;
         this.plan = Transaction.plan(message, cfg);
     }
 
@@ -93,6 +96,16 @@ final class Attempt {
 
     /** Runs a transaction holding its destination's slot. */
     private void send(Transaction tx) {
+        if (stopping.getAsBoolean()) {
+            // The relay stops: no new transaction. What was decided is recorded; the rest stays spooled.
+            limiter.release(tx.destination());
+            if (outcomes.isEmpty()) {
+                done.finished(this, entry, null);
+            } else {
+                finishHere();
+            }
+            return;
+        }
         if (deferIfSuspended(tx)) {
             // Suspended while this waited for its slot.
             limiter.release(tx.destination());

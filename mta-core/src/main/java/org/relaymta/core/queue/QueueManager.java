@@ -66,8 +66,8 @@ public final class QueueManager implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * @param concurrency transactions in delivery at once over all destinations; also the most
-     *                    queue threads (reading the spool, finishing attempts) that run at once
+     * @param concurrency transactions in delivery at once over all destinations (no thread is held
+     *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
         this.spool = spool;
@@ -101,7 +101,8 @@ public final class QueueManager implements AutoCloseable {
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, named("mta-queue-timer"));
         t.setRemoveOnCancelPolicy(true);
         this.timer = t;
-        this.workers = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
+        int threads = Math.min(concurrency, 8);
+        this.workers = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), named("mta-queue"));
         this.workers.allowCoreThreadTimeOut(true);
     }
@@ -283,7 +284,7 @@ public final class QueueManager implements AutoCloseable {
     private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
         Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
-                this::execute, this::attemptDone);
+                this::execute, this::attemptDone, () -> closed);
         running.add(attempt);
         return attempt;
     }
