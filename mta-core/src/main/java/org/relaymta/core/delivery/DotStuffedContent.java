@@ -91,6 +91,9 @@ final class DotStuffedContent implements ChunkedInput<ByteBuf> {
                         }
                     }
                     int lf = i;
+                    while (lf + 8 <= n && !hasLf((long) LONGS.get(buffer, lf))) {
+                        lf += 8;
+                    }
                     while (lf < n && buffer[lf] != '\n') {
                         lf++;
                     }
@@ -134,6 +137,15 @@ final class DotStuffedContent implements ChunkedInput<ByteBuf> {
         }
         end.writeByte('.').writeByte('\r').writeByte('\n');
         return end;
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Whether any of the eight bytes is LF (the "has zero byte" test on word ^ 0x0A0A...). */
+    private static boolean hasLf(long word) {
+        long x = word ^ 0x0A0A0A0A0A0A0A0AL;
+        return ((x - 0x0101010101010101L) & ~x & 0x8080808080808080L) != 0;
     }
 
     @Override

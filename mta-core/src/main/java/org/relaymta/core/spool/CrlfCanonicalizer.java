@@ -46,8 +46,14 @@ public final class CrlfCanonicalizer extends FilterOutputStream {
             }
         }
         while (i < end) {
+            // Most bytes are neither CR nor LF: skipped eight at a time, then one comparison each.
+            while (i + 8 <= end && !hasCrOrLf((long) LONGS.get(b, i))) {
+                i += 8;
+            }
+            if (i == end) {
+                break;
+            }
             byte c = b[i];
-            // Most bytes are neither CR nor LF: one comparison for printable ASCII.
             if (c > CR || (c != CR && c != LF)) {
                 i++;
             } else if (c == LF) {
@@ -75,6 +81,18 @@ public final class CrlfCanonicalizer extends FilterOutputStream {
             byte last = b[end - 1];
             atLineStart = last == LF || (last == CR);
         }
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /** Whether any of the eight bytes is CR or LF (the classic "has zero byte" test on word ^ pattern). */
+    static boolean hasCrOrLf(long word) {
+        long cr = word ^ (ONES * CR);
+        long lf = word ^ (ONES * LF);
+        return ((((cr - ONES) & ~cr) | ((lf - ONES) & ~lf)) & HIGHS) != 0;
     }
 
     private void flushRun(byte[] b, int from, int to) throws IOException {

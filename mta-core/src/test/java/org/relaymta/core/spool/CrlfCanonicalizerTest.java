@@ -44,6 +44,41 @@ class CrlfCanonicalizerTest {
         assertThat(c.bareNewlines()).isEqualTo(bare);
     }
 
+    /** Random text with CR, LF, CRLF and 8-bit bytes, in random pieces, against the rule applied byte by byte. */
+    @org.junit.jupiter.api.Test
+    void matchesTheByteByByteRuleOnRandomInput() throws IOException {
+        java.util.Random random = new java.util.Random(7);
+        for (int round = 0; round < 500; round++) {
+            StringBuilder in = new StringBuilder();
+            int length = random.nextInt(200);
+            for (int i = 0; i < length; i++) {
+                int k = random.nextInt(30);
+                in.append(k == 0 ? '\r' : k == 1 ? '\n' : k == 2 ? "\r\n" : k == 3 ? String.valueOf((char) 0x8D)
+                        : String.valueOf((char) ('a' + random.nextInt(26))));
+            }
+            String text = in.toString();
+            StringBuilder want = new StringBuilder();
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c == '\r') {
+                    want.append("\r\n");
+                    if (i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                        i++;
+                    }
+                } else if (c == '\n') {
+                    want.append("\r\n");
+                } else {
+                    want.append(c);
+                }
+            }
+            if (want.length() > 0 && !want.toString().endsWith("\r\n")) {
+                want.append("\r\n");
+            }
+            int chunk = 1 + random.nextInt(50);
+            assertThat(canonical(text, chunk)).as("round %d chunk %d", round, chunk).isEqualTo(want.toString());
+        }
+    }
+
     private static String unescape(String s) {
         return s.replace("\\r", "\r").replace("\\n", "\n");
     }
