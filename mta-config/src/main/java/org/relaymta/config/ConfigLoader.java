@@ -40,7 +40,8 @@ public final class ConfigLoader {
             "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_line_length_limit", "smtp_tls_CAfile",
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
             "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
-            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit", "syslog_name");
+            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit", "syslog_name",
+            "smtpd_recipient_overshoot_limit", "smtpd_client_connection_rate_limit", "anvil_rate_time_unit");
 
     private final Env env;
     private final Path configDir;
@@ -270,9 +271,13 @@ public final class ConfigLoader {
                 (int) longParam(main, "smtpd_client_connection_count_limit", d.clientConnectionLimit()),
                 (int) longParam(main, "default_process_limit", d.sessionLimit()),
                 (int) longParam(main, "smtpd_recipient_limit", d.recipientLimit()),
-                durationParam(main, "smtpd_timeout", 's', d.timeout()),
+                stressParam(main, "smtpd_timeout", false, d.timeout()),
                 durationParam(main, "smtpd_error_sleep_time", 's', d.errorSleepTime()),
-                (int) longParam(main, "smtpd_hard_error_limit", d.hardErrorLimit()));
+                (int) longParam(main, "smtpd_hard_error_limit", d.hardErrorLimit()),
+                (int) longParam(main, "smtpd_recipient_overshoot_limit", d.recipientOvershootLimit()),
+                (int) longParam(main, "smtpd_client_connection_rate_limit", d.clientConnectionRateLimit()),
+                durationParam(main, "anvil_rate_time_unit", 's', d.rateTimeUnit()),
+                stressParam(main, "smtpd_timeout", true, d.stressTimeout()));
     }
 
     /** {@code user@domain|{SCHEME}hash} lines of postfix-accounts.cf. */
@@ -482,6 +487,27 @@ public final class ConfigLoader {
     private static Duration durationParam(MainCf main, String name, char defaultUnit, Duration defaultValue) {
         MainCf.Parameter p = main.get(name);
         return p == null ? defaultValue : Durations.parse(p.value(), defaultUnit, p.location());
+    }
+
+    private static final java.util.regex.Pattern STRESS =
+            java.util.regex.Pattern.compile("\\$\\{stress\\?\\{?([^}:]*)\\}?:\\{?([^}]*)\\}?\\}(\\w*)");
+
+    /**
+     * A duration that may differ under stress, written as Postfix does: {@code ${stress?{10}:{300}}s}.
+     * A plain value applies in both states, except that the stress default stays when it is shorter.
+     */
+    private static Duration stressParam(MainCf main, String name, boolean stress, Duration defaultValue) {
+        MainCf.Parameter p = main.get(name);
+        if (p == null) {
+            return defaultValue;
+        }
+        java.util.regex.Matcher m = STRESS.matcher(p.value().strip());
+        if (m.matches()) {
+            String value = (stress ? m.group(1) : m.group(2)).strip() + m.group(3);
+            return Durations.parse(value, 's', p.location());
+        }
+        Duration plain = Durations.parse(p.value(), 's', p.location());
+        return stress && defaultValue.compareTo(plain) < 0 ? defaultValue : plain;
     }
 
     private static String localHostName() {

@@ -104,6 +104,14 @@ public record RelayConfig(
         }
     }
 
+    /**
+     * Some account's hash (the first), to check an unknown user's password against at the same
+     * cost as a known one's, so response time does not tell which users exist.
+     */
+    public Optional<String> anyAccountHash() {
+        return accounts.values().stream().findFirst();
+    }
+
     /** The account's password hash ({@code {SHA512-CRYPT}$6$...}), if the user exists. */
     public Optional<String> accountHash(String user) {
         return Optional.ofNullable(accounts.get(user.toLowerCase(java.util.Locale.ROOT)));

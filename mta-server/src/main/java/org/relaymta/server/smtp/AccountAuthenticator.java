@@ -1,38 +1,53 @@
 package org.relaymta.server.smtp;
 
+import java.net.InetAddress;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.relaymta.config.RelayConfig;
-import org.relaymta.core.metrics.RelayMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Checks inbound SMTP AUTH credentials against docker-mailserver's {@code postfix-accounts.cf},
- * read from the current configuration snapshot (account changes apply without restart). After
- * repeated failures from one address each further answer is delayed by {@code smtpd_error_sleep_time}
- * more, as Postfix slows such clients down. Passwords are never logged.
+ * read from the current configuration snapshot (account changes apply without restart).
+ * <ul>
+ * <li>An unknown user's password is checked against another account's hash, so the answer takes
+ *     as long as for a known user and timing tells nothing.</li>
+ * <li>Failures are counted per client address over all its sessions ({@link AuthFailureBudget});
+ *     after a few, each answer is held back {@code smtpd_error_sleep_time} more, and past the
+ *     budget AUTH is refused outright.</li>
+ * <li>Failures are logged as Postfix logs them ({@code unknown[IP]: SASL LOGIN authentication
+ *     failed: ...}), which fail2ban's Postfix filters match. Passwords are never logged.</li>
+ * </ul>
  */
 final class AccountAuthenticator {
-    private static final Logger log = LoggerFactory.getLogger(AccountAuthenticator.class);
+    private static final Logger log = LoggerFactory.getLogger("org.relaymta.smtpd");
     private static final int FREE_FAILURES = 3;
     private static final int MAX_SLEEP_STEPS = 10;
+    /** A SHA512-CRYPT hash (salt, default 5000 rounds) nobody can match: the cost of a check when there are no accounts. */
+    private static final String DUMMY_HASH =
+            "{SHA512-CRYPT}$6$S8iX3DAf1wUt3W7g$2EbbMZ.s4wzP1W4KvzFE9vF9p8Z3XbE2lCj3Hn7SnG8eS0jLQh1g7l5mBv0lYq6Hk8J2nQ2r4pL1cVbG6tY0u.";
 
     private final Supplier<RelayConfig> config;
-    private final RelayMetrics metrics;
-    private final Map<String, Integer> failuresByAddress = new ConcurrentHashMap<>();
+    private final SmtpReceiver receiver;
+    private final AuthFailureBudget budget;
 
-    AccountAuthenticator(Supplier<RelayConfig> config, RelayMetrics metrics) {
+    AccountAuthenticator(Supplier<RelayConfig> config, SmtpReceiver receiver, Clock clock) {
         this.config = config;
-        this.metrics = metrics;
+        this.receiver = receiver;
+        this.budget = new AuthFailureBudget(clock);
+    }
+
+    /** Whether this address may try AUTH now (false: it used up its failures for the window). */
+    boolean allows(InetAddress client) {
+        return client == null || budget.allows(client);
     }
 
     /** How long to hold back the answer to this client's next attempt. */
-    Duration delayFor(String client) {
-        int failures = failuresByAddress.getOrDefault(client, 0);
+    Duration delayFor(InetAddress client) {
+        int failures = client == null ? 0 : budget.failuresOf(client);
         if (failures < FREE_FAILURES) {
             return Duration.ZERO;
         }
@@ -40,16 +55,31 @@ final class AccountAuthenticator {
     }
 
     /** True when the password matches the account's hash. Slow by design (crypt rounds): call off the event loop. */
-    boolean check(String mechanism, String user, String password, String client) {
-        Optional<String> hash = config.get().accountHash(user);
-        if (hash.isPresent() && PasswordHashes.matches(hash.get(), password)) {
-            failuresByAddress.remove(client);
-            log.info("client={}, sasl_method={}, sasl_username={}", client, mechanism, user);
+    boolean check(String mechanism, String user, String password, InetAddress client) {
+        RelayConfig cfg = config.get();
+        Optional<String> hash = cfg.accountHash(user);
+        boolean ok;
+        if (hash.isPresent()) {
+            ok = PasswordHashes.matches(hash.get(), password);
+        } else {
+            // The same work as for a known user; the result does not matter.
+            PasswordHashes.matches(cfg.anyAccountHash().orElse(DUMMY_HASH), password);
+            ok = false;
+        }
+        String ip = client == null ? "unknown" : client.getHostAddress();
+        if (ok) {
+            if (client != null) {
+                budget.succeeded(client);
+            }
+            log.info("client=unknown[{}], sasl_method={}, sasl_username={}", ip, mechanism, user);
             return true;
         }
-        failuresByAddress.merge(client, 1, Integer::sum);
-        metrics.authFailure();
-        log.warn("client={}: SASL {} authentication failed for {}", client, mechanism, printable(user));
+        if (client != null) {
+            budget.failed(client);
+        }
+        receiver.authFailed();
+        log.warn("unknown[{}]: SASL {} authentication failed: authentication failure, sasl_username={}", ip, mechanism,
+                printable(user));
         return false;
     }
 

@@ -40,21 +40,21 @@ public final class RelayListener implements AutoCloseable {
 
     /** Parts shared by all listeners of one relay: event loops, worker pool, limits, accounts. */
     public static final class Shared implements AutoCloseable {
-        final RelayEngine engine;
+        final SmtpReceiver receiver;
         final Supplier<RelayConfig> config;
         final SSLContext tls;
-        final AccountAuthenticator authenticator;
         final SessionLimiter limiter;
+        final java.util.Map<String, Verb> verbs;
         final EventLoopGroup loops;
         /** Spool commits (fsync) and password checks: blocking work kept off the event loops. */
         final ExecutorService workers;
 
         public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
-            this.engine = engine;
+            this.receiver = SmtpReceiver.of(engine);
             this.config = config;
             this.tls = tls;
-            this.authenticator = new AccountAuthenticator(config, engine.metrics());
-            this.limiter = new SessionLimiter(config, engine.metrics());
+            this.limiter = new SessionLimiter(config, engine.clock());
+            this.verbs = Verbs.standard(new AccountAuthenticator(config, receiver, engine.clock()), receiver);
             // The engine's event loops serve inbound sessions too: fewer threads, more work per wake-up.
             this.loops = engine.eventLoops();
             AtomicInteger n = new AtomicInteger();
@@ -102,8 +102,10 @@ public final class RelayListener implements AutoCloseable {
                         if (mode == Mode.SMTPS) {
                             ch.pipeline().addLast("tls", new SslHandler(ServerTls.serverEngine(shared.tls)));
                         }
-                        long idle = Math.max(1, config.listener().timeout().toMillis());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
+                        // Ticks at the shorter (stress) timeout; the session decides which one applies now.
+                        long tick = Math.max(1, Math.min(config.listener().timeout(true).toMillis(),
+                                config.listener().timeout(false).toMillis()));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(tick, 0, 0, TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("smtp", new SmtpSession(shared, mode, config, mode == Mode.SMTPS));
                     }
                 });

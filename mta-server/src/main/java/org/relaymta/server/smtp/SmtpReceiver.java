@@ -1,0 +1,70 @@
+package org.relaymta.server.smtp;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import org.relaymta.core.IncomingMessage;
+import org.relaymta.core.RelayEngine;
+import org.relaymta.core.spool.Envelope;
+
+/**
+ * What the listener needs of the relay behind it, and nothing more: take a message, say whether
+ * the spool has room, tell the time, and count what happened. {@link #of(RelayEngine)} adapts the engine.
+ */
+interface SmtpReceiver {
+    /** Starts a message; its content is written, then committed (fsync) before the 250. */
+    IncomingMessage receive(Envelope envelope) throws IOException;
+
+    /** False when the spool cannot take mail now (full file system, failed fsync). */
+    boolean hasRoomForMail();
+
+    Instant now();
+
+    void sessionOpened();
+
+    void tlsSessionEnded();
+
+    void authFailed();
+
+    /** The time from a client's end of DATA to the 250. */
+    void dataReplied(Duration d);
+
+    static SmtpReceiver of(RelayEngine engine) {
+        return new SmtpReceiver() {
+            @Override
+            public IncomingMessage receive(Envelope envelope) throws IOException {
+                return engine.receive(envelope);
+            }
+
+            @Override
+            public boolean hasRoomForMail() {
+                return engine.hasRoomForMail();
+            }
+
+            @Override
+            public Instant now() {
+                return engine.clock().instant();
+            }
+
+            @Override
+            public void sessionOpened() {
+                engine.metrics().inboundSession(false);
+            }
+
+            @Override
+            public void tlsSessionEnded() {
+                engine.metrics().inboundTls();
+            }
+
+            @Override
+            public void authFailed() {
+                engine.metrics().authFailure();
+            }
+
+            @Override
+            public void dataReplied(Duration d) {
+                engine.metrics().dataReply(d);
+            }
+        };
+    }
+}
