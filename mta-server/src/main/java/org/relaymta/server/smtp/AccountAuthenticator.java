@@ -40,9 +40,17 @@ final class AccountAuthenticator {
         this.budget = new AuthFailureBudget(clock);
     }
 
-    /** Whether this address may try AUTH now (false: it used up its failures for the window). */
-    boolean allows(InetAddress client) {
-        return client == null || budget.allows(client);
+    /** Whether this address has attempts left now (false: refuse its AUTH); reserves nothing. */
+    boolean mayTry(InetAddress client) {
+        return client == null || budget.mayTry(client);
+    }
+
+    /**
+     * Reserves one attempt for a password about to be checked, or returns false when the address
+     * has none left; {@link #check} settles it.
+     */
+    boolean begin(InetAddress client) {
+        return client == null || budget.begin(client);
     }
 
     /** How long to hold back the answer to this client's next attempt. */

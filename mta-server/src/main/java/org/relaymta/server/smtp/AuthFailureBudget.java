@@ -13,8 +13,9 @@ import java.util.Map;
 /**
  * Failed AUTH attempts per client address, shared by all its sessions: after {@link #LIMIT}
  * failures within {@link #WINDOW} the address gets {@code 421 4.7.0} at AUTH until the oldest of
- * them is that old. Parallel sessions therefore add no guesses. Entries expire with their window,
- * and the table is capped, so a spray of addresses cannot grow it without bound.
+ * them is that old. A check in progress counts against the budget until it succeeds, so parallel
+ * sessions add no guesses. Entries expire with their window, and the table is capped, so a spray
+ * of addresses cannot grow it without bound.
  */
 final class AuthFailureBudget {
     static final int LIMIT = 10;
@@ -23,27 +24,36 @@ final class AuthFailureBudget {
 
     private final Clock clock;
     private final Map<InetAddress, Deque<Instant>> failures = new LinkedHashMap<>();
+    private final Map<InetAddress, Integer> inProgress = new java.util.HashMap<>();
 
     AuthFailureBudget(Clock clock) {
         this.clock = clock;
     }
 
-    /** Whether the address has failures left (false: refuse its AUTH for now). */
-    synchronized boolean allows(InetAddress client) {
-        Deque<Instant> recent = failures.get(client);
-        if (recent == null) {
-            return true;
+    /**
+     * Starts an attempt if the address has failures left, counting it as one until {@link #failed}
+     * or {@link #succeeded}; false: refuse its AUTH for now.
+     */
+    synchronized boolean begin(InetAddress client) {
+        int pending = inProgress.getOrDefault(client, 0);
+        if (failuresOf(client) + pending >= LIMIT) {
+            return false;
         }
-        expire(recent, clock.instant());
-        if (recent.isEmpty()) {
-            failures.remove(client);
-            return true;
-        }
-        return recent.size() < LIMIT;
+        inProgress.put(client, pending + 1);
+        return true;
+    }
+
+    synchronized boolean mayTry(InetAddress client) {
+        return failuresOf(client) + inProgress.getOrDefault(client, 0) < LIMIT;
+    }
+
+    private void finished(InetAddress client) {
+        inProgress.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
     }
 
     /** Failures within the window, after this one. */
     synchronized int failed(InetAddress client) {
+        finished(client);
         Instant now = clock.instant();
         if (failures.size() >= MAX_CLIENTS && !failures.containsKey(client)) {
             evictExpired(now);
@@ -67,11 +77,15 @@ final class AuthFailureBudget {
             return 0;
         }
         expire(recent, clock.instant());
+        if (recent.isEmpty()) {
+            failures.remove(client);
+        }
         return recent.size();
     }
 
     /** A success from the address forgets its failures. */
     synchronized void succeeded(InetAddress client) {
+        finished(client);
         failures.remove(client);
     }
 

@@ -35,9 +35,8 @@ final class AuthVerb implements Verb {
             session.reply(538, "5.7.11 Encryption required for requested authentication mechanism");
             return;
         }
-        if (!authenticator.allows(state.clientIp())) {
-            session.closeWith("421 4.7.0 " + state.config().myhostname()
-                    + " Error: too many failed authentications from " + state.client() + "; try again later");
+        if (!authenticator.mayTry(state.clientIp())) {
+            refuse(session);
             return;
         }
         String[] words = arg.split("\\s+");
@@ -73,6 +72,21 @@ final class AuthVerb implements Verb {
         }
     }
 
+    /** The client's failures for the window are used up (over all its sessions): 421 and close. */
+    private static void refuse(SmtpSession session) {
+        SessionState state = session.state();
+        session.closeWith("421 4.7.0 " + state.config().myhostname() + " Error: too many failed authentications from "
+                + state.client() + "; try again later");
+    }
+
+    private void verify(SmtpSession session, String mechanism, String user, String password) {
+        if (!authenticator.begin(session.state().clientIp())) {
+            refuse(session);
+            return;
+        }
+        session.verify(authenticator, mechanism, user, password);
+    }
+
     /** One 334 response: "*" cancels; otherwise its base64 is decoded and handed on. */
     private static void response(SmtpSession session, String line, java.util.function.Consumer<String> next) {
         if (line.equals("*")) {
@@ -86,7 +100,7 @@ final class AuthVerb implements Verb {
         session.expectResponse((s, line) -> response(s, line, encoded -> {
             String password = decode(s, encoded);
             if (password != null) {
-                s.verify(authenticator, "LOGIN", user, password);
+                verify(s, "LOGIN", user, password);
             }
         }));
         session.reply(334, "UGFzc3dvcmQ6");
@@ -102,7 +116,7 @@ final class AuthVerb implements Verb {
             session.reply(501, "5.5.2 Invalid AUTH PLAIN response");
             return;
         }
-        session.verify(authenticator, "PLAIN", parts[1], parts[2]);
+        verify(session, "PLAIN", parts[1], parts[2]);
     }
 
     /** The decoded text, or null after answering 501 for bad base64. */

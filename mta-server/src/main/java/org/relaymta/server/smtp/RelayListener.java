@@ -50,13 +50,19 @@ public final class RelayListener implements AutoCloseable {
         final ExecutorService workers;
 
         public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
-            this.receiver = SmtpReceiver.of(engine);
+            this(SmtpReceiver.of(engine), config, tls, engine.eventLoops(), engine.clock());
+        }
+
+        /** Listeners in front of any receiver (tests drive sessions on an {@code EmbeddedChannel}). */
+        Shared(SmtpReceiver receiver, Supplier<RelayConfig> config, SSLContext tls, EventLoopGroup loops,
+               java.time.Clock clock) {
+            this.receiver = receiver;
             this.config = config;
             this.tls = tls;
-            this.limiter = new SessionLimiter(config, engine.clock());
-            this.verbs = Verbs.standard(new AccountAuthenticator(config, receiver, engine.clock()), receiver);
+            this.limiter = new SessionLimiter(config, clock);
+            this.verbs = Verbs.standard(new AccountAuthenticator(config, receiver, clock), receiver);
             // The engine's event loops serve inbound sessions too: fewer threads, more work per wake-up.
-            this.loops = engine.eventLoops();
+            this.loops = loops;
             AtomicInteger n = new AtomicInteger();
             this.workers = Executors.newCachedThreadPool(r -> {
                 Thread t = new Thread(r, "mta-smtpd-worker-" + n.incrementAndGet());

@@ -1,0 +1,96 @@
+package org.relaymta.server.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.config.RelayConfig;
+
+class PolicyHooksTest {
+    @TempDir
+    Path dir;
+
+    private SessionState session(RelayListener.Mode mode, String ip, String... mainCf) throws Exception {
+        RelayConfig cfg = ListenerTestConfig.load(dir, mainCf);
+        return new SessionState(mode, cfg, InetAddress.getByName(ip), false);
+    }
+
+    @Test
+    void recipientsOverTheLimitAre452AndCountAsErrorsOnlyPastTheOvershoot() throws Exception {
+        SessionState s = session(RelayListener.Mode.RELAY, "127.0.0.1", "smtpd_recipient_limit = 2",
+                "smtpd_recipient_overshoot_limit = 3");
+        RecipientLimit hook = new RecipientLimit();
+        s.startTransaction("a@one.test");
+        assertThat(hook.rcpt(s, "r1@x.test").declined()).isTrue();
+        s.recipients().add("r1@x.test");
+        s.recipients().add("r2@x.test");
+        for (int i = 1; i <= 3; i++) {
+            HookResult r = hook.rcpt(s, "over@x.test");
+            assertThat(r.code()).isEqualTo(452);
+            assertThat(r.text()).isEqualTo("4.5.3 Error: too many recipients");
+            assertThat(r.countsAsError()).as("overshoot %d", i).isFalse();
+        }
+        assertThat(hook.rcpt(s, "over@x.test").countsAsError()).as("past the overshoot limit").isTrue();
+        s.resetTransaction();
+        s.startTransaction("a@one.test");
+        s.recipients().add("r1@x.test");
+        s.recipients().add("r2@x.test");
+        assertThat(hook.rcpt(s, "over@x.test").countsAsError()).as("a new transaction starts over").isFalse();
+    }
+
+    @Test
+    void relayAccessForMynetworksOrAuthenticatedOnly() throws Exception {
+        RelayAccess hook = new RelayAccess();
+        assertThat(hook.rcpt(session(RelayListener.Mode.RELAY, "127.0.0.1", "mynetworks = 127.0.0.0/8"), "b@x.test")
+                .declined()).isTrue();
+        SessionState outside = session(RelayListener.Mode.RELAY, "192.0.2.9", "mynetworks = 127.0.0.0/8");
+        HookResult denied = hook.rcpt(outside, "b@x.test");
+        assertThat(denied.code()).isEqualTo(554);
+        assertThat(denied.text()).isEqualTo("5.7.1 <b@x.test>: Relay access denied");
+        outside.authenticated("alice@one.test");
+        assertThat(hook.rcpt(outside, "b@x.test").declined()).isTrue();
+        assertThat(hook.rcpt(session(RelayListener.Mode.SUBMISSION, "127.0.0.1", "mynetworks = 127.0.0.0/8"), "b@x.test")
+                .code()).as("submission: mynetworks is not enough").isEqualTo(554);
+    }
+
+    @Test
+    void submissionNeedsAuthBeforeMailAndAFullSpoolSays452() throws Exception {
+        SessionState sub = session(RelayListener.Mode.SUBMISSION, "192.0.2.9");
+        MailPath path = MailPath.parse("FROM:<a@one.test>", "FROM:");
+        assertThat(new SubmissionGate().mail(sub, path).code()).isEqualTo(530);
+        sub.authenticated("alice@one.test");
+        assertThat(new SubmissionGate().mail(sub, path).declined()).isTrue();
+        assertThat(new SubmissionGate().mail(session(RelayListener.Mode.RELAY, "127.0.0.1"), path).declined()).isTrue();
+
+        FakeReceiver receiver = new FakeReceiver();
+        assertThat(new SpoolSpace(receiver).mail(sub, path).declined()).isTrue();
+        receiver.room = false;
+        HookResult full = new SpoolSpace(receiver).mail(sub, path);
+        assertThat(full.action()).isEqualTo(HookResult.Action.DENYSOFT);
+        assertThat(full.code() + " " + full.text()).isEqualTo("452 4.3.1 Insufficient system storage");
+    }
+
+    @Test
+    void mailParametersAndPaths() {
+        assertThat(MailVerb.parameter("SIZE=100", 1000)).isNull();
+        assertThat(MailVerb.parameter("SIZE=-1", 1000)).startsWith("501 5.5.4");
+        assertThat(MailVerb.parameter("SIZE=+5", 1000)).startsWith("501 5.5.4");
+        assertThat(MailVerb.parameter("SIZE=", 1000)).startsWith("501 5.5.4");
+        assertThat(MailVerb.parameter("SIZE=1001", 1000)).startsWith("552 5.3.4");
+        assertThat(MailVerb.parameter("SIZE=99999999999999999999", 0)).as("no limit: any size").isNull();
+        assertThat(MailVerb.parameter("BODY=8BITMIME", 0)).isNull();
+        assertThat(MailVerb.parameter("X=1", 0)).startsWith("555");
+
+        MailPath quoted = MailPath.parse("FROM:<\"a b\"@c.test> SIZE=5", "FROM:");
+        assertThat(quoted.address()).isEqualTo("\"a b\"@c.test");
+        assertThat(quoted.parameters()).containsExactly("SIZE=5");
+        assertThat(MailPath.plausible("\"a b\"@c.test")).isTrue();
+        assertThat(MailPath.plausible("a b@c.test")).as("a space outside quotes").isFalse();
+        assertThat(MailPath.plausible("\"a\u0000b\"@c.test")).isFalse();
+        assertThat(MailPath.plausible("\"unterminated@c.test")).isFalse();
+        assertThat(MailPath.mailbox("x@[192.0.2.1]")).isTrue();
+        assertThat(MailPath.parse("TO:<\"a>b\"@c.test>", "TO:").address()).isEqualTo("\"a>b\"@c.test");
+    }
+}
