@@ -30,6 +30,10 @@ final class SessionLimiter {
     private final Map<InetAddress, Integer> perClient = new HashMap<>();
     private final Map<InetAddress, Deque<Long>> recentConnects = new HashMap<>();
     private int total;
+    /** When sessions were last at the stress mark (clock millis), or never. */
+    private long stressSeenMillis = Long.MIN_VALUE / 2;
+    /** Stress lasts this long after sessions drop under the mark, as a Postfix smtpd started under stress keeps it. */
+    static final long STRESS_HOLD_MILLIS = 60_000;
 
     SessionLimiter(Supplier<RelayConfig> config, Clock clock) {
         this.config = config;
@@ -62,6 +66,7 @@ final class SessionLimiter {
         }
         perClient.merge(client, 1, Integer::sum);
         total++;
+        underStress();
         return null;
     }
 
@@ -88,9 +93,18 @@ final class SessionLimiter {
         perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
     }
 
-    /** Sessions at 80% of {@code default_process_limit} or more: Postfix's stress mode. */
+    /**
+     * Sessions at 80% of {@code default_process_limit} or more, now or within the last minute:
+     * Postfix's stress mode. The minute keeps a flood of idle sessions draining instead of stopping
+     * just under the mark.
+     */
     synchronized boolean underStress() {
-        return total * 5 >= config.get().listener().sessionLimit() * 4;
+        long now = clock.millis();
+        if (total * 5 >= config.get().listener().sessionLimit() * 4) {
+            stressSeenMillis = now;
+            return true;
+        }
+        return now - stressSeenMillis < STRESS_HOLD_MILLIS;
     }
 
     synchronized int sessions() {

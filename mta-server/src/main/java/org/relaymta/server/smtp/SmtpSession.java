@@ -56,6 +56,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean closing;
     private int errors;
     private long lastInputNanos = System.nanoTime();
+
     /** The handler of the next line when a command asked for one (AUTH's 334 exchanges). */
     private BiConsumer<SmtpSession, String> response;
     private MessageIntake intake;
@@ -123,8 +124,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /**
      * The idle handler ticks at the stress timeout; whether this session has been idle too long
-     * depends on whether the listener is under stress now ({@code smtpd_timeout}, Postfix's
-     * {@code ${stress?{10}:{300}}}).
+     * depends on whether the listener is under stress ({@code smtpd_timeout}, Postfix's
+     * {@code ${stress?{10}:{300}}}; see {@link SessionLimiter#underStress}).
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
@@ -135,11 +136,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (busy || closing) {
             return;
         }
-        boolean stress = shared.limiter.underStress();
-        Duration limit = config.listener().timeout(stress);
+        boolean stressed = shared.limiter.underStress();
+        Duration limit = config.listener().timeout(stressed);
         if (System.nanoTime() - lastInputNanos >= limit.toNanos()) {
             log.info("timeout after {} from {}{}", phase == Phase.DATA ? "DATA" : "command", state.client(),
-                    stress ? " (under stress)" : "");
+                    stressed ? " (under stress)" : "");
             abortMessage();
             closeWith("421 4.4.2 " + config.myhostname() + " Error: timeout exceeded");
         }

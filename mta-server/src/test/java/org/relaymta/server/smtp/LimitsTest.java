@@ -47,7 +47,9 @@ class LimitsTest {
         limiter.release(trusted);
         limiter.release(trusted);
         limiter.release(trusted);
-        assertThat(limiter.underStress()).as("7 of 10").isFalse();
+        assertThat(limiter.underStress()).as("7 of 10, but stress was seen within the minute").isTrue();
+        clock.advance(Duration.ofMillis(SessionLimiter.STRESS_HOLD_MILLIS));
+        assertThat(limiter.underStress()).as("7 of 10 for a minute").isFalse();
     }
 
     @Test
