@@ -86,13 +86,8 @@ final class AccountAuthenticator {
             budget.failed(client);
         }
         receiver.authFailed();
-        log.warn("unknown[{}]: SASL {} authentication failed: authentication failure, sasl_username={}", ip, mechanism,
-                printable(user));
+        // Exactly Postfix's line: fail2ban filters anchor their expression at its end.
+        log.warn("unknown[{}]: SASL {} authentication failed: authentication failure", ip, mechanism);
         return false;
-    }
-
-    private static String printable(String s) {
-        String t = s.length() > 64 ? s.substring(0, 64) : s;
-        return t.replaceAll("[^\\x20-\\x7e]", "?");
     }
 }
