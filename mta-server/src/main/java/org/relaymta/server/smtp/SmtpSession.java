@@ -12,11 +12,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import org.relaymta.config.BareNewlinePolicy;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.IncomingMessage;
 import org.relaymta.core.spool.Envelope;
@@ -31,6 +29,10 @@ import org.slf4j.LoggerFactory;
  * leave the event loop (the spool commit before {@code 250}, a password check) during which the
  * rest of the input stays unread. What the session knows is in {@link SessionState}; policy is in
  * the hooks the verbs ask.
+ *
+ * <p>Over 400 lines: the input loop, reply accounting, timeouts and the pause/resume around the two
+ * waits all act on this channel's state and order, so they stay together; what a command means,
+ * policy and content handling are in the verbs, hooks and {@link MessageIntake}.
  */
 final class SmtpSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
@@ -363,50 +365,21 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         cancelDeadline();
         MessageIntake done = intake;
         intake = null;
-        IncomingMessage m = done.message();
-        switch (done.outcome()) {
-            case TOO_BIG -> {
-                m.abort();
-                log.info("reject: DATA from {}: 552 5.3.4 message size {} exceeds limit {}", state.client(), done.bytes(),
-                        config.messageSizeLimit());
-                endTransaction(552, "5.3.4 Error: message file too big");
-                return;
-            }
-            case WRITE_FAILED -> {
-                m.abort();
-                log.error("spool write failed: {}", done.writeFailure().getMessage());
-                endTransaction(451, "4.3.0 Error: queue file write error");
-                return;
-            }
-            default -> {
-                // complete: checked and committed below
-            }
-        }
-        if (m.bareNewlines() > 0 && config.bareNewlinePolicy() == BareNewlinePolicy.REJECT) {
-            m.abort();
-            endTransaction(550, "5.5.2 Error: bare <LF> or <CR> received");
-            return;
-        }
-        long size = done.bytes();
-        int nrcpt = state.recipients().size();
-        String from = state.sender();
         pause();
         long endOfData = System.nanoTime();
-        m.commitAsync(shared.workers).whenComplete((queued, failed) -> ctx.executor().execute(() -> {
-            if (failed != null) {
-                Throwable cause = failed instanceof CompletionException && failed.getCause() != null ? failed.getCause() : failed;
-                log.error("spool commit failed: {}", cause.getMessage());
-                endTransaction(451, "4.3.0 Error: queue file write error");
-            } else {
-                if (m.bareNewlines() > 0) {
-                    log.info("{}: {} bare newline(s) normalized to CRLF (from=<{}>, nrcpt={}, size={})", queued,
-                            m.bareNewlines(), from, nrcpt, size);
-                }
-                endTransaction(250, "2.0.0 Ok: queued as " + queued);
-                shared.receiver.dataReplied(Duration.ofNanos(System.nanoTime() - endOfData));
-            }
-            resume();
-        }));
+        done.finish(state.client(), config.messageSizeLimit(), config.bareNewlinePolicy(), state.sender(),
+                state.recipients().size(), shared.workers).whenComplete((reply, failed) -> ctx.executor().execute(() -> {
+                    if (reply == null) {
+                        log.error("end of data failed", failed);
+                        endTransaction(451, "4.3.0 Error: queue file write error");
+                    } else {
+                        endTransaction(reply.code(), reply.text());
+                        if (reply.accepted()) {
+                            shared.receiver.dataReplied(Duration.ofNanos(System.nanoTime() - endOfData));
+                        }
+                    }
+                    resume();
+                }));
     }
 
     /** A reply to the end of DATA ends the mail transaction (RFC 5321 4.1.1.4), whatever the code. */
