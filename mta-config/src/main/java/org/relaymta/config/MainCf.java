@@ -37,6 +37,14 @@ public final class MainCf {
     }
 
     public static MainCf parse(String fileName, List<String> lines) {
+        return parse(fileName, lines, false);
+    }
+
+    /**
+     * {@code secrets}: the file holds secrets (oauth2-clients.cf): names may be dotted
+     * ({@code PROFILE.key}) and a malformed line is never echoed in the error.
+     */
+    static MainCf parse(String fileName, List<String> lines, boolean secrets) {
         Map<String, Parameter> params = new LinkedHashMap<>();
         String name = null;
         StringBuilder value = null;
@@ -55,23 +63,37 @@ public final class MainCf {
                 continue;
             }
             if (name != null) {
-                params.put(name, new Parameter(name, value.toString().strip(), fileName + ":" + startLine));
+                put(params, name, value, fileName, startLine, secrets);
             }
             int eq = stripped.indexOf('=');
             if (eq <= 0) {
-                throw new ConfigException(fileName + ":" + (i + 1), "expected 'name = value', got '" + stripped + "'");
+                throw new ConfigException(fileName + ":" + (i + 1), secrets
+                        ? "expected 'name = value' (the line is not shown, as it may hold a secret)"
+                        : "expected 'name = value', got '" + stripped + "'");
             }
             name = stripped.substring(0, eq).strip();
-            if (!name.matches("[A-Za-z0-9_]+")) {
-                throw new ConfigException(fileName + ":" + (i + 1), "invalid parameter name '" + name + "'");
+            if (!name.matches(secrets ? "[A-Za-z0-9_-]+\\.[A-Za-z0-9_]+" : "[A-Za-z0-9_]+")) {
+                throw new ConfigException(fileName + ":" + (i + 1), secrets
+                        ? "invalid name '" + name + "': write PROFILE.key = value"
+                        : "invalid parameter name '" + name + "'");
             }
             value = new StringBuilder(stripped.substring(eq + 1).strip());
             startLine = i + 1;
         }
         if (name != null) {
-            params.put(name, new Parameter(name, value.toString().strip(), fileName + ":" + startLine));
+            put(params, name, value, fileName, startLine, secrets);
         }
         return new MainCf(params);
+    }
+
+    private static void put(Map<String, Parameter> params, String name, StringBuilder value, String fileName, int line,
+                            boolean secrets) {
+        Parameter earlier = params.get(name);
+        if (secrets && earlier != null) {
+            // A later line silently winning in a file of credentials is more often a mistake than intended.
+            throw new ConfigException(fileName + ":" + line, name + " is set twice (first at " + earlier.location() + ")");
+        }
+        params.put(name, new Parameter(name, value.toString().strip(), fileName + ":" + line));
     }
 
     public Parameter get(String name) {
