@@ -57,7 +57,7 @@ public final class ConfigLoader {
             warnings.add("config directory " + configDir + " does not exist: only environment variables and defaults apply");
         }
         List<Path> sources = new ArrayList<>(List.of(configDir.resolve(MAIN_CF_FILE), configDir.resolve(ACCOUNTS_FILE),
-                configDir.resolve(VIRTUAL_FILE)));
+                configDir.resolve(VIRTUAL_FILE), configDir.resolve(OAuth2Profiles.FILE)));
         MainCf main = readMainCf();
         for (String name : main.parameters().keySet()) {
             if (!SUPPORTED_PARAMETERS.contains(name)) {
@@ -238,10 +238,20 @@ public final class ConfigLoader {
                 tlsProtocols(main),
                 (int) longParam(main, "smtp_line_length_limit", sd.lineLengthLimit()));
 
+        Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
+        for (Credentials c : credentials.values()) {
+            if (c.password().startsWith("{oauth2}")) {
+                String profile = c.password().substring("{oauth2}".length()).strip();
+                if (!oauth2.containsKey(profile)) {
+                    throw new ConfigException("credentials for " + c.key(), "password {oauth2}" + profile
+                            + " names an OAuth2 profile that " + OAuth2Profiles.FILE + " does not define");
+                }
+            }
+        }
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts);
+                listenerSettings(main), accounts, oauth2);
     }
 
     private ListenerSettings listenerSettings(MainCf main) {

@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param sources               files this snapshot was read from (watched for hot reload)
  * @param listener              inbound SMTP policy
  * @param accounts              submission users from {@code postfix-accounts.cf}: lower-cased address to {@code {SCHEME}hash}
+ * @param oauth2Profiles        OAuth2 clients from {@code oauth2-clients.cf}, by profile name
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -49,7 +50,8 @@ public record RelayConfig(
         List<String> warnings,
         List<java.nio.file.Path> sources,
         ListenerSettings listener,
-        Map<String, String> accounts) {
+        Map<String, String> accounts,
+        Map<String, OAuth2Profile> oauth2Profiles) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

@@ -67,6 +67,20 @@ class OAuth2ProfilesTest {
     }
 
     @Test
+    void credentialsNamingAProfileLoadOnlyWhenItExists() throws IOException {
+        Map<String, String> env = Map.of("DEFAULT_RELAY_HOST", "[smtp.office365.com]:587", "RELAY_USER", "relay@contoso.com",
+                "RELAY_PASSWORD", "{oauth2}m365");
+        assertThatThrownBy(() -> new ConfigLoader(new Env(env), dir).load())
+                .hasMessageContaining("{oauth2}m365 names an OAuth2 profile that oauth2-clients.cf does not define");
+        Files.write(dir.resolve(OAuth2Profiles.FILE), List.of("m365.provider = microsoft", "m365.tenant = contoso.com",
+                "m365.client_id = app", "m365.client_secret = hunter2"));
+        RelayConfig cfg = new ConfigLoader(new Env(env), dir).load();
+        assertThat(cfg.oauth2Profiles()).containsOnlyKeys("m365");
+        assertThat(cfg.sources()).contains(dir.resolve(OAuth2Profiles.FILE));
+        assertThat(cfg.toString()).doesNotContain("hunter2");
+    }
+
+    @Test
     void mistakesNameFileLineAndNeverTheSecret() {
         assertThatThrownBy(() -> load("m365.provider = microsoft", "m365.client_id = a", "m365.client_secret = hunter2"))
                 .hasMessageContaining("oauth2-clients.cf:1").hasMessageContaining("m365.tenant")
