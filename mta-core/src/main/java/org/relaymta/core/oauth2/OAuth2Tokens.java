@@ -1,0 +1,228 @@
+package org.relaymta.core.oauth2;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.relaymta.config.OAuth2Profile;
+import org.relaymta.config.RelayConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Access tokens per OAuth2 profile: cached, handed out while fresh (until 80% of their lifetime),
+ * fetched by one request at a time per profile however many sessions want one, and dropped when a
+ * server refused them. Grants: client credentials, refresh token (a rotated refresh token is
+ * written back atomically, owner-only, before the new access token is used), and Google's JWT
+ * bearer for service accounts (RS256, signed with the JDK). Nothing here logs or reports a token,
+ * a secret or a refresh token.
+ */
+public final class OAuth2Tokens {
+    private static final Logger log = LoggerFactory.getLogger(OAuth2Tokens.class);
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Supplier<RelayConfig> config;
+    private final Clock clock;
+    private final HttpClient http;
+    private final Map<String, AccessToken> cache = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
+
+    public OAuth2Tokens(Supplier<RelayConfig> config, Clock clock) {
+        this(config, clock, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
+    }
+
+    OAuth2Tokens(Supplier<RelayConfig> config, Clock clock, HttpClient http) {
+        this.config = config;
+        this.clock = clock;
+        this.http = http;
+    }
+
+    /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */
+    public CompletableFuture<AccessToken> token(String profile) {
+        AccessToken cached = cache.get(profile);
+        if (cached != null && cached.fresh(clock.instant())) {
+            return CompletableFuture.completedFuture(cached);
+        }
+        CompletableFuture<AccessToken> mine = new CompletableFuture<>();
+        CompletableFuture<AccessToken> running = inFlight.putIfAbsent(profile, mine);
+        if (running != null) {
+            return running;
+        }
+        fetch(profile).whenComplete((t, e) -> {
+            inFlight.remove(profile, mine);
+            if (e != null) {
+                mine.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause() : e);
+            } else {
+                cache.put(profile, t);
+                mine.complete(t);
+            }
+        });
+        return mine;
+    }
+
+    /** The cached token's value if it has not expired (for a session being opened now), else null. */
+    public String current(String profile) {
+        AccessToken t = cache.get(profile);
+        return t != null && clock.instant().isBefore(t.expires()) ? t.value() : null;
+    }
+
+    /** A server refused {@code value}: it is not handed out again. */
+    public void invalidate(String profile, String value) {
+        cache.computeIfPresent(profile, (k, t) -> t.value().equals(value) ? null : t);
+    }
+
+    private CompletableFuture<AccessToken> fetch(String name) {
+        OAuth2Profile p = config.get().oauth2Profiles().get(name);
+        if (p == null) {
+            return CompletableFuture.failedFuture(new OAuth2Exception("no OAuth2 profile '" + name + "'"));
+        }
+        Map<String, String> form = new LinkedHashMap<>();
+        String refreshToken = null;
+        try {
+            switch (p.grant()) {
+                case CLIENT_CREDENTIALS -> {
+                    form.put("grant_type", "client_credentials");
+                    form.put("client_id", p.clientId());
+                    form.put("client_secret", p.clientSecret().orElse(""));
+                    form.put("scope", p.scope());
+                }
+                case REFRESH_TOKEN -> {
+                    Path file = p.refreshTokenFile().orElseThrow();
+                    if (!Files.exists(file)) {
+                        throw new OAuth2Exception("OAuth2 profile " + name + ": no refresh token in " + file
+                                + " (run: mta oauth2 login " + name + ")");
+                    }
+                    refreshToken = Files.readString(file, StandardCharsets.UTF_8).strip();
+                    form.put("grant_type", "refresh_token");
+                    form.put("refresh_token", refreshToken);
+                    form.put("client_id", p.clientId());
+                    p.clientSecret().ifPresent(s -> form.put("client_secret", s));
+                    form.put("scope", p.scope());
+                }
+                case JWT_BEARER -> {
+                    form.put("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+                    form.put("assertion", serviceAccountJwt(p));
+                }
+            }
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(new OAuth2Exception("OAuth2 profile " + name + ": cannot read "
+                    + e.getMessage(), null));
+        } catch (OAuth2Exception e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        StringBuilder body = new StringBuilder();
+        form.forEach((k, v) -> body.append(body.length() == 0 ? "" : "&").append(k).append('=')
+                .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+        HttpRequest request = HttpRequest.newBuilder(p.tokenUrl()).timeout(REQUEST_TIMEOUT)
+                .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        Instant asked = clock.instant();
+        String oldRefresh = refreshToken;
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((response, error) -> {
+            if (error != null) {
+                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
+                        + " unreachable: " + error.getClass().getSimpleName(), null);
+            }
+            Map<String, Object> json;
+            try {
+                json = Json.object(response.body());
+            } catch (IllegalArgumentException e) {
+                json = Map.of();
+            }
+            if (response.statusCode() / 100 != 2 || !(json.get("access_token") instanceof String)) {
+                String code = json.get("error") instanceof String s ? s : "HTTP " + response.statusCode();
+                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
+                        + " refused: " + code);
+            }
+            long expiresIn = json.get("expires_in") instanceof Number n ? n.longValue()
+                    : json.get("expires_in") instanceof String s ? Long.parseLong(s) : 3600;
+            if (json.get("refresh_token") instanceof String rotated && !rotated.equals(oldRefresh)
+                    && p.refreshTokenFile().isPresent()) {
+                // Microsoft rotates refresh tokens: the new one must be on disk before anything relies on it.
+                writeSecret(p.refreshTokenFile().get(), rotated);
+                log.info("oauth2: profile {}: refresh token rotated and saved to {}", name, p.refreshTokenFile().get());
+            }
+            String scope = json.get("scope") instanceof String s ? s : p.scope();
+            log.info("oauth2: profile {}: new access token, expires in {} s", name, expiresIn);
+            return new AccessToken((String) json.get("access_token"), asked, asked.plusSeconds(expiresIn), scope);
+        });
+    }
+
+    /** The endpoint for messages: scheme, host and path, never a query string. */
+    private static String endpoint(URI uri) {
+        return uri.getScheme() + "://" + uri.getAuthority() + uri.getPath();
+    }
+
+    /** Writes {@code secret} to {@code file} atomically and owner-only. */
+    static void writeSecret(Path file, String secret) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tmp, secret + "\n", StandardCharsets.UTF_8);
+            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new OAuth2Exception("cannot save the rotated refresh token to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Google's service-account assertion: RS256 over header.claims, for the profile's subject and scope. */
+    private String serviceAccountJwt(OAuth2Profile p) throws IOException {
+        Map<String, Object> sa;
+        try {
+            sa = Json.object(Files.readString(p.serviceAccountFile().orElseThrow(), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new OAuth2Exception("OAuth2 profile " + p.name() + ": " + p.serviceAccountFile().get()
+                    + " is not a service account JSON file");
+        }
+        if (!(sa.get("client_email") instanceof String email) || !(sa.get("private_key") instanceof String pem)) {
+            throw new OAuth2Exception("OAuth2 profile " + p.name() + ": " + p.serviceAccountFile().get()
+                    + " lacks client_email or private_key");
+        }
+        long now = clock.instant().getEpochSecond();
+        String aud = p.tokenUrl().toString();
+        StringBuilder claims = new StringBuilder("{\"iss\":").append(Json.quote(email))
+                .append(",\"scope\":").append(Json.quote(p.scope())).append(",\"aud\":").append(Json.quote(aud))
+                .append(",\"iat\":").append(now).append(",\"exp\":").append(now + 3600);
+        p.subject().ifPresent(s -> claims.append(",\"sub\":").append(Json.quote(s)));
+        claims.append('}');
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        String signingInput = b64.encodeToString("{\"alg\":\"RS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+                + "." + b64.encodeToString(claims.toString().getBytes(StandardCharsets.UTF_8));
+        try {
+            String body = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+            PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
+            Signature sig = Signature.getInstance("SHA256withRSA");
+            sig.initSign(key);
+            sig.update(signingInput.getBytes(StandardCharsets.US_ASCII));
+            return signingInput + "." + b64.encodeToString(sig.sign());
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            throw new OAuth2Exception("OAuth2 profile " + p.name() + ": the service account's private key cannot be used ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+}
