@@ -38,6 +38,8 @@ final class DeliveryAttempt {
     private boolean anySoftFailure;
     private int sessionCount;
     private int nextHop;
+    /** A server refused an OAuth2 token once in this attempt: the retry with a new one was had. */
+    private boolean tokenRetried;
 
     DeliveryAttempt(DeliveryRequest request, RouteSelector routes, Sessions sessions, int directPort) {
         this.request = request;
@@ -170,6 +172,11 @@ final class DeliveryAttempt {
         return sessions.open(request, hop, target, policy, withoutTls).thenCompose(opened -> {
             if (opened.retryWithoutTls()) {
                 return session(hop, target, true);
+            }
+            if (opened.tokenRefused() && !tokenRetried) {
+                // A 535 for a cached token (revoked, or expired early): once more with a freshly fetched one.
+                tokenRetried = true;
+                return session(hop, target, withoutTls);
             }
             if (opened.session() == null) {
                 Failure f = opened.failure().ofSession();

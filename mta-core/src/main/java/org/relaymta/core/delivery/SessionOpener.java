@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.Credentials;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
+import org.relaymta.core.delivery.sasl.OAuth2Mechanisms;
 import org.relaymta.core.delivery.sasl.SaslMechanism;
 import org.relaymta.core.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.delivery.sasl.SaslTarget;
@@ -28,7 +29,11 @@ final class SessionOpener {
      * positively. {@code retryWithoutTls}: level {@code may} and the TLS handshake failed, so the
      * same server is to be tried again in plain text.
      */
-    record Opened(OpenSession session, Failure failure, boolean established, boolean retryWithoutTls) {
+    record Opened(OpenSession session, Failure failure, boolean established, boolean retryWithoutTls,
+                  boolean tokenRefused) {
+        Opened(OpenSession session, Failure failure, boolean established, boolean retryWithoutTls) {
+            this(session, failure, established, retryWithoutTls, false);
+        }
     }
 
     private final SessionPolicy policy;
@@ -47,6 +52,11 @@ final class SessionOpener {
     private boolean established;
     private SaslMechanism.Exchange sasl;
     private int saslRounds;
+    private final SaslMechanisms mechanisms;
+    private final org.relaymta.core.oauth2.OAuth2Tokens tokens;
+    /** The profile and token this session authenticates with, when OAuth2. */
+    private String tokenProfile;
+    private String tokenUsed;
 
     /**
      * @param tlsContext  the context for the policy's level (null for level none)
@@ -55,6 +65,15 @@ final class SessionOpener {
      */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls) {
+        this(target, policy, tlsContext, tlsHostName, helo, timeouts, queueId, withoutTls, null);
+    }
+
+    /** {@code tokens}: where OAuth2 access tokens come from (null: no OAuth2 profiles). */
+    SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
+                  SmtpClientSettings timeouts, String queueId, boolean withoutTls,
+                  org.relaymta.core.oauth2.OAuth2Tokens tokens) {
+        this.tokens = tokens;
+        this.mechanisms = new SaslMechanisms(tokens == null ? p -> null : tokens::current);
         this.policy = policy;
         this.tlsContext = tlsContext;
         this.tlsHostName = tlsHostName;
@@ -197,7 +216,7 @@ final class SessionOpener {
             ready(caps);
             return;
         }
-        Optional<SaslMechanism> chosen = SaslMechanisms.choose(caps.authMechanisms(), timeouts.saslMechanismFilter(),
+        Optional<SaslMechanism> chosen = mechanisms.pick(caps.authMechanisms(), timeouts.saslMechanismFilter(),
                 credentials.get());
         if (chosen.isEmpty()) {
             fail(new Failure("4.7.0", "SASL authentication failed: server " + hostIp
@@ -205,7 +224,20 @@ final class SessionOpener {
                     + String.join(" ", caps.authMechanisms()) + ")", relay));
             return;
         }
-        sasl = chosen.get().start(credentials.get(), new SaslTarget(hostName, port));
+        if (conn.tls().isEmpty() && OAuth2Mechanisms.profileOf(credentials.get()) != null) {
+            // A bearer token is as good as a password to whoever reads it: never in plaintext.
+            fail(new Failure("4.7.0", "SASL authentication failed: OAuth2 needs TLS, but the session with " + hostIp
+                    + " is not encrypted", relay));
+            return;
+        }
+        tokenProfile = OAuth2Mechanisms.profileOf(credentials.get());
+        tokenUsed = tokenProfile == null || tokens == null ? null : tokens.current(tokenProfile);
+        try {
+            sasl = chosen.get().start(credentials.get(), new SaslTarget(hostName, port));
+        } catch (IllegalStateException e) {
+            fail(new Failure("4.7.0", "SASL authentication failed: " + e.getMessage(), relay));
+            return;
+        }
         String initial = sasl.initialResponse();
         then(conn.command("AUTH " + chosen.get().name() + (initial == null ? "" : " " + initial),
                 timeouts.heloTimeout(), "AUTH"), reply -> authAnswered(reply, caps));
@@ -224,8 +256,14 @@ final class SessionOpener {
         // smtp_sasl_auth_soft_bounce = yes: an AUTH rejection defers rather than bounces. The session
         // ends politely (QUIT), as Postfix's does: servers count abandoned connections against us.
         conn.quit(timeouts.quitTimeout());
+        boolean tokenRefused = tokenUsed != null;
+        if (tokenRefused) {
+            // The server refused this token: it is not handed out again; the caller may try once with a new one.
+            tokens.invalidate(tokenProfile, tokenUsed);
+        }
         result.complete(new Opened(null, new Failure("4" + reply.enhancedStatus().substring(1),
-                "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay), established, false));
+                "SASL authentication failed; server " + hostIp + " said: " + reply.oneLine(), relay), established, false,
+                tokenRefused));
     }
 
     private void ready(Capabilities caps) {

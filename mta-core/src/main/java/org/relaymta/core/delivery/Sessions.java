@@ -19,9 +19,12 @@ final class Sessions {
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile BiConsumer<String, String> observer = (result, tls) -> { };
+    private final org.relaymta.core.oauth2.OAuth2Tokens tokens;
 
-    Sessions(EventLoopGroup group) {
+    /** {@code tokens}: OAuth2 access tokens for {@code {oauth2}} credentials (null: none configured). */
+    Sessions(EventLoopGroup group, org.relaymta.core.oauth2.OAuth2Tokens tokens) {
         this.group = group;
+        this.tokens = tokens;
         group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -40,9 +43,32 @@ final class Sessions {
         return cache.take(key);
     }
 
-    /** Connects to {@code target} and opens a session per {@code policy}. */
+    /**
+     * Connects to {@code target} and opens a session per {@code policy}. With OAuth2 credentials a
+     * fresh access token is had first (one request per profile, shared); without one there is no
+     * session, and the mail is deferred ({@code 4.7.0}), never bounced.
+     */
     CompletableFuture<SessionOpener.Opened> open(DeliveryRequest request, NextHop hop, Target target, SessionPolicy policy,
                                                  boolean withoutTls) {
+        String profile = policy.credentials().map(org.relaymta.core.delivery.sasl.OAuth2Mechanisms::profileOf).orElse(null);
+        if (profile == null || tokens == null) {
+            return connectAndOpen(request, hop, target, policy, withoutTls);
+        }
+        return tokens.token(profile).handle((token, error) -> error).thenCompose(error -> {
+            if (error == null) {
+                return connectAndOpen(request, hop, target, policy, withoutTls);
+            }
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            SessionOpener.Opened none = new SessionOpener.Opened(null, new Failure("4.7.0",
+                    "SASL authentication failed: no OAuth2 access token: " + cause.getMessage(), "none"), false, false);
+            observer.accept("auth_failed", "");
+            return CompletableFuture.completedFuture(none);
+        });
+    }
+
+    private CompletableFuture<SessionOpener.Opened> connectAndOpen(DeliveryRequest request, NextHop hop, Target target,
+                                                                   SessionPolicy policy, boolean withoutTls) {
         SmtpClientSettings settings = request.config().smtp();
         String tlsHostName = policy.level() == TlsLevel.SECURE ? hop.host() : target.hostName();
         CompletableFuture<SmtpConnection> connecting;
@@ -51,7 +77,7 @@ final class Sessions {
             connecting = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), settings.connectTimeout(),
                     policy.wrapper() ? context : null, tlsHostName);
             return new SessionOpener(target, policy, context, tlsHostName, request.config().myhostname(), settings,
-                    request.queueId(), withoutTls).open(connecting).thenApply(this::observed);
+                    request.queueId(), withoutTls, tokens).open(connecting).thenApply(this::observed);
         } catch (IllegalStateException e) {
             // The TLS context cannot be built (bad smtp_tls_CAfile): no session for anything at this level.
             return CompletableFuture.completedFuture(new SessionOpener.Opened(null,

@@ -20,8 +20,14 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
      */
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort) {
+        this(group, resolver, directPort, null);
+    }
+
+    /** {@code tokens}: OAuth2 access tokens for credentials written {@code {oauth2}PROFILE}. */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
+                             org.relaymta.core.oauth2.OAuth2Tokens tokens) {
         this.routes = new RouteSelector(resolver);
-        this.sessions = new Sessions(group);
+        this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
     }
 

@@ -1,0 +1,200 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.queue.DeliveryEvent;
+import org.subethamail.smtp.AuthenticationHandler;
+import org.subethamail.smtp.AuthenticationHandlerFactory;
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.wiser.Wiser;
+
+/**
+ * OAuth2 relay authentication over real sockets, no internet: a token endpoint in the test (the
+ * JDK's HttpServer) and an upstream (SubEthaSMTP) that offers STARTTLS and XOAUTH2 and accepts
+ * only tokens the endpoint issued and has not revoked, answering the error challenge otherwise.
+ */
+class OAuth2RelayIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path temp;
+    private HttpServer endpoint;
+    private Wiser upstream;
+    private final AtomicInteger tokenRequests = new AtomicInteger();
+    private final Set<String> liveTokens = ConcurrentHashMap.newKeySet();
+    private final Set<String> authenticatedWith = ConcurrentHashMap.newKeySet();
+    private volatile String acceptedSecret = "good-secret";
+    private final MutableClock clock = new MutableClock();
+
+    @BeforeEach
+    void start() throws Exception {
+        endpoint = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        endpoint.createContext("/token", exchange -> {
+            Map<String, String> form = new HashMap<>();
+            for (String pair : new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8).split("&")) {
+                int eq = pair.indexOf('=');
+                form.put(pair.substring(0, eq), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+            tokenRequests.incrementAndGet();
+            String body;
+            int status;
+            if (acceptedSecret.equals(form.get("client_secret"))) {
+                String token = "tok-" + tokenRequests.get();
+                liveTokens.add(token);
+                body = "{\"access_token\":\"" + token + "\",\"expires_in\":100,\"token_type\":\"Bearer\"}";
+                status = 200;
+            } else {
+                body = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret.\"}";
+                status = 401;
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        endpoint.start();
+
+        int port = RelayHarness.freePort();
+        AuthenticationHandlerFactory xoauth2 = new AuthenticationHandlerFactory() {
+            @Override
+            public List<String> getAuthenticationMechanisms() {
+                return List.of("XOAUTH2");
+            }
+
+            @Override
+            public AuthenticationHandler create() {
+                return new AuthenticationHandler() {
+                    private boolean challenged;
+                    private String identity;
+
+                    @Override
+                    public Optional<String> auth(String clientInput, MessageContext context) throws RejectException {
+                        if (challenged) {
+                            // The client's (empty) answer to the error challenge: now the failure.
+                            throw new RejectException(535, "5.7.8 Username and Password not accepted");
+                        }
+                        String[] words = clientInput.trim().split(" ");
+                        String decoded = new String(Base64.getDecoder().decode(words[words.length - 1]), StandardCharsets.UTF_8);
+                        // user=USER ^A auth=Bearer TOKEN ^A ^A
+                        String[] parts = decoded.split("\u0001");
+                        String user = parts[0].substring("user=".length());
+                        String token = parts[1].substring("auth=Bearer ".length());
+                        if (!decoded.endsWith("\u0001\u0001") || !liveTokens.contains(token)) {
+                            challenged = true;
+                            return Optional.of("334 " + Base64.getEncoder().encodeToString(
+                                    "{\"status\":\"401\",\"schemes\":\"bearer\"}".getBytes(StandardCharsets.UTF_8)));
+                        }
+                        identity = user;
+                        authenticatedWith.add(token);
+                        return Optional.empty();
+                    }
+
+                    @Override
+                    public Object getIdentity() {
+                        return identity;
+                    }
+                };
+            }
+        };
+        upstream = Wiser.create(SMTPServer.port(port).bindAddress(InetAddress.getLoopbackAddress())
+                .startTlsSocketFactory(TestCertificates.selfSignedServerContext("localhost")).requireTLS()
+                .authenticationHandlerFactory(xoauth2).requireAuth());
+        upstream.start();
+
+        Files.writeString(temp.resolve("config-secret"), "good-secret\n");
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.stop(0);
+        upstream.stop();
+    }
+
+    private RelayHarness relay() throws Exception {
+        RelayHarness relay = new RelayHarness(temp).clock(clock).mainCf("smtp_connection_cache_time_limit = 1s")
+                .env("DEFAULT_RELAY_HOST", "[localhost]:" + upstream.getServer().getPort())
+                .env("RELAY_USER", "relay@contoso.test").env("RELAY_PASSWORD", "{oauth2}app");
+        Files.writeString(relay.configDir.resolve("app.secret"), "good-secret\n");
+        Files.write(relay.configDir.resolve("oauth2-clients.cf"), List.of("app.provider = generic",
+                "app.token_url = http://127.0.0.1:" + endpoint.getAddress().getPort() + "/token",
+                "app.client_id = relay-app", "app.client_secret_file = app.secret", "app.scope = smtp"));
+        return relay.start();
+    }
+
+    /** Cached sessions are closed after smtp_connection_cache_time_limit (1 s here) of wall-clock idleness. */
+    private static void idleSessionsClosed() throws InterruptedException {
+        Thread.sleep(1700);
+    }
+
+    @Test
+    void mailFlowsWithOneTokenRequestPerLifetimeAndARevokedTokenIsReplacedOnce() throws Exception {
+        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(client.send("a@one.test", "bob" + i + "@ext.test", "Subject: " + i + "\r\n\r\nx\r\n")).startsWith("250");
+                DeliveryEvent e = relay.nextEvent(WAIT);
+                assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            }
+            assertThat(tokenRequests).as("one token for five messages").hasValue(1);
+
+            // The provider revokes the token early: the 535 drops it, and one new token carries the mail.
+            // (An authenticated session stays usable while cached; AUTH comes with the next new session.)
+            liveTokens.clear();
+            idleSessionsClosed();
+            assertThat(client.send("a@one.test", "carol@ext.test", "Subject: revoked\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent revoked = relay.nextEvent(WAIT);
+            assertThat(revoked.status()).as(revoked.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(tokenRequests).hasValue(2);
+
+            // Refreshed ahead of expiry: at 81% of its 100 s the next message gets a new token.
+            clock.advance(Duration.ofSeconds(81));
+            idleSessionsClosed();
+            assertThat(client.send("a@one.test", "dave@ext.test", "Subject: later\r\n\r\nx\r\n")).startsWith("250");
+            assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(tokenRequests).hasValue(3);
+            assertThat(authenticatedWith).containsExactlyInAnyOrder("tok-1", "tok-2", "tok-3");
+            assertThat(upstream.getMessages()).hasSize(7);
+        }
+    }
+
+    @Test
+    void aRevokedClientSecretDefersWithoutShowingItAndAFixedOneLetsMailFlow() throws Exception {
+        acceptedSecret = "rotated-secret";
+        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: held\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            assertThat(e.dsn()).isEqualTo("4.7.0");
+            assertThat(e.reason()).contains("invalid_client").doesNotContain("good-secret");
+            assertThat(upstream.getMessages()).isEmpty();
+
+            Files.writeString(relay.configDir.resolve("app.secret"), "rotated-secret\n");
+            relay.server.configWatcher().reloadNow("test");
+            relay.server.engine().queue().flush();
+            DeliveryEvent after = relay.nextEvent(WAIT);
+            assertThat(after.status()).as(after.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(upstream.getMessages()).hasSize(1);
+        }
+    }
+}
