@@ -174,6 +174,10 @@ class OAuth2RelayIT {
             assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
             assertThat(tokenRequests).hasValue(3);
             assertThat(authenticatedWith).containsExactlyInAnyOrder("tok-1", "tok-2", "tok-3");
+            String metrics = relay.server.scrapeMetrics();
+            assertThat(metrics).contains("mta_oauth2_token_requests_total{profile=\"app\",result=\"ok\"} 3.0")
+                    .containsPattern("mta_oauth2_token_expiry_seconds\\{profile=\"app\"\\} (9[0-9]|100)\\.")
+                    .doesNotContain("tok-");
             assertThat(upstream.getMessages()).hasSize(7);
         }
     }
@@ -187,6 +191,8 @@ class OAuth2RelayIT {
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
             assertThat(e.dsn()).isEqualTo("4.7.0");
             assertThat(e.reason()).contains("invalid_client").doesNotContain("good-secret");
+            assertThat(relay.server.scrapeMetrics())
+                    .contains("mta_oauth2_token_requests_total{profile=\"app\",result=\"invalid_client\"}");
             assertThat(upstream.getMessages()).isEmpty();
 
             Files.writeString(relay.configDir.resolve("app.secret"), "rotated-secret\n");

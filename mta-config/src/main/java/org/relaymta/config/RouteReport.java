@@ -71,7 +71,7 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
         field(sb, "nexthops", "[" + String.join(", ", hops) + "]");
         field(sb, "mx_lookup", Boolean.toString(mxLookup));
         field(sb, "credentials", credentials.map(c -> "{\"username\": " + Json.string(c.username())
-                + ", \"key\": " + Json.string(c.key()) + "}").orElse("null"));
+                + ", \"key\": " + Json.string(c.key()) + ", \"auth\": " + Json.string(authKind(c)) + "}").orElse("null"));
         field(sb, "tls_level", Json.string(route.tlsLevel().postfixName()));
         field(sb, "wrapper_mode", Boolean.toString(wrapperMode));
         sb.setLength(sb.length() - 2);
@@ -100,9 +100,16 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
             sb.append("next hop:    ").append(String.join(", ", route.nextHops().stream().map(NextHop::asWritten).toList()))
                     .append(mxLookup ? " (MX lookup)" : " (no MX lookup: A/AAAA only)").append('\n');
         }
-        sb.append("credentials: ").append(credentials.map(c -> c.username() + " (key " + c.key() + ")")
+        sb.append("credentials: ").append(credentials.map(c -> c.username() + " (key " + c.key() + ", "
+                        + authKind(c) + ")")
                 .orElse(route.saslEnabled() ? "none found" : "none (AUTH not configured)")).append('\n');
         sb.append("TLS level:   ").append(route.tlsLevel().postfixName()).append(wrapperMode ? " (wrapper mode)" : "");
         return sb.toString();
+    }
+
+    /** What the credentials authenticate with, never the secret: "password", or "OAuth2 profile NAME". */
+    static String authKind(Credentials c) {
+        return c.password().startsWith("{oauth2}") ? "OAuth2 profile " + c.password().substring("{oauth2}".length()).strip()
+                : "password";
     }
 }

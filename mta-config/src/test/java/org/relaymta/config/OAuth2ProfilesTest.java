@@ -78,6 +78,9 @@ class OAuth2ProfilesTest {
         assertThat(cfg.oauth2Profiles()).containsOnlyKeys("m365");
         assertThat(cfg.sources()).contains(dir.resolve(OAuth2Profiles.FILE));
         assertThat(cfg.toString()).doesNotContain("hunter2");
+        RouteReport report = RouteReport.explain(cfg, "a@one.test", "b@ext.test");
+        assertThat(report.toText()).contains("relay@contoso.com (key [smtp.office365.com]:587, OAuth2 profile m365)");
+        assertThat(report.toJson()).contains("\"auth\": \"OAuth2 profile m365\"").doesNotContain("hunter2");
     }
 
     @Test

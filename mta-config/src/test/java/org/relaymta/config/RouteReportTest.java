@@ -50,7 +50,7 @@ class RouteReportTest {
         assertThat(json("BOSS+x@One.Test", "bob@ext.test")).isEqualTo("{\"sender\": \"BOSS+x@One.Test\", "
                 + "\"recipient\": \"bob@ext.test\", \"source\": \"sender_map\", \"map_key\": \"boss@one.test\", "
                 + "\"nexthops\": [\"[smtp.b.test]:587\"], \"mx_lookup\": false, "
-                + "\"credentials\": {\"username\": \"ub\", \"key\": \"boss@one.test\"}, \"tls_level\": \"encrypt\", "
+                + "\"credentials\": {\"username\": \"ub\", \"key\": \"boss@one.test\", \"auth\": \"password\"}, \"tls_level\": \"encrypt\", "
                 + "\"wrapper_mode\": false}");
         assertThat(json("x@other.test", null)).contains("\"recipient\": null", "\"source\": \"direct\"",
                 "\"credentials\": null", "\"tls_level\": \"encrypt\"").doesNotContain("pa").doesNotContain("pb");
@@ -81,7 +81,7 @@ class RouteReportTest {
         assertThat(local.credentials()).isEmpty();
         RouteReport other = RouteReport.explain(cfg, "x@other.test", "b@ext.test");
         assertThat(other.toJson()).contains("\"nexthops\": [\"[2001:db8::1]:587\", \"relay2.test\"]",
-                "\"credentials\": {\"username\": \"u\", \"key\": \"[2001:db8::1]:587\"}");
+                "\"credentials\": {\"username\": \"u\", \"key\": \"[2001:db8::1]:587\", \"auth\": \"password\"}");
         assertThat(other.route().nextHops().get(0).host()).isEqualTo("2001:db8::1");
         assertThat(other.route().nextHops().get(1).mxLookup()).isTrue();
     }

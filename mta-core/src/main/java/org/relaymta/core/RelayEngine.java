@@ -111,7 +111,9 @@ public final class RelayEngine implements AutoCloseable {
             return t;
         }, NioIoHandler.newFactory());
         resolver = new DnsHostResolver(group, dnsServers);
-        agent = new SmtpDeliveryAgent(group, resolver, directPort, new org.relaymta.core.oauth2.OAuth2Tokens(config, clock));
+        org.relaymta.core.oauth2.OAuth2Tokens tokens = new org.relaymta.core.oauth2.OAuth2Tokens(config, clock);
+        metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
+        agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens);
         agent.onSession(metrics::outboundSession);
         // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
         int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());

@@ -109,6 +109,20 @@ public final class RelayMetrics implements DeliveryListener {
         }
     }
 
+    /**
+     * OAuth2 token meters: {@code mta_oauth2_token_requests_total{profile,result}} and, per profile
+     * of the current configuration, {@code mta_oauth2_token_expiry_seconds{profile}} (until the
+     * cached token expires).
+     */
+    public void bindOAuth2(org.relaymta.core.oauth2.OAuth2Tokens tokens, java.util.Collection<String> profiles) {
+        tokens.onRequest((profile, result) -> Counter.builder("mta.oauth2.token.requests").tag("profile", profile)
+                .tag("result", result).description("Token endpoint requests").register(registry).increment());
+        for (String profile : profiles) {
+            Gauge.builder("mta.oauth2.token.expiry", tokens, t -> t.secondsToExpiry(profile)).tag("profile", profile)
+                    .baseUnit("seconds").description("Until the cached access token expires").register(registry);
+        }
+    }
+
     /** The time from a client's end of DATA to the relay's reply. */
     public void dataReply(Duration d) {
         dataReply.record(d);

@@ -46,6 +46,18 @@ public final class OAuth2Tokens {
     private final HttpClient http;
     private final Map<String, AccessToken> cache = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
+    private volatile java.util.function.BiConsumer<String, String> requests = (profile, result) -> { };
+
+    /** Told about every token request: the profile and "ok" or the endpoint's error code (or "unreachable"). */
+    public void onRequest(java.util.function.BiConsumer<String, String> observer) {
+        this.requests = observer;
+    }
+
+    /** Seconds until the cached token of {@code profile} expires (negative when expired, NaN when none). */
+    public double secondsToExpiry(String profile) {
+        AccessToken t = cache.get(profile);
+        return t == null ? Double.NaN : (t.expires().toEpochMilli() - clock.millis()) / 1000.0;
+    }
 
     public OAuth2Tokens(Supplier<RelayConfig> config, Clock clock) {
         this(config, clock, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
@@ -141,6 +153,7 @@ public final class OAuth2Tokens {
         String oldRefresh = refreshToken;
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((response, error) -> {
             if (error != null) {
+                requests.accept(name, "unreachable");
                 throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
                         + " unreachable: " + error.getClass().getSimpleName(), null);
             }
@@ -151,7 +164,9 @@ public final class OAuth2Tokens {
                 json = Map.of();
             }
             if (response.statusCode() / 100 != 2 || !(json.get("access_token") instanceof String)) {
-                String code = json.get("error") instanceof String s ? s : "HTTP " + response.statusCode();
+                String code = json.get("error") instanceof String s && s.matches("[A-Za-z0-9_.-]{1,64}") ? s
+                        : "HTTP " + response.statusCode();
+                requests.accept(name, code);
                 throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
                         + " refused: " + code);
             }
@@ -164,6 +179,7 @@ public final class OAuth2Tokens {
                 log.info("oauth2: profile {}: refresh token rotated and saved to {}", name, p.refreshTokenFile().get());
             }
             String scope = json.get("scope") instanceof String s ? s : p.scope();
+            requests.accept(name, "ok");
             log.info("oauth2: profile {}: new access token, expires in {} s", name, expiresIn);
             return new AccessToken((String) json.get("access_token"), asked, asked.plusSeconds(expiresIn), scope);
         });
