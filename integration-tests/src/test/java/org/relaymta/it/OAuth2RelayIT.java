@@ -143,6 +143,33 @@ class OAuth2RelayIT {
         return relay.start();
     }
 
+    /** {@code mta oauth2 token PROFILE} as a process: the expiry and scope, never the token or the secret. */
+    @Test
+    void theTokenCommandChecksAProfileWithoutPrintingSecrets() throws Exception {
+        Path config = temp.resolve("config");
+        Files.createDirectories(config);
+        Files.writeString(config.resolve("app.secret"), "good-secret\n");
+        Files.write(config.resolve("oauth2-clients.cf"), List.of("app.provider = generic",
+                "app.token_url = http://127.0.0.1:" + endpoint.getAddress().getPort() + "/token",
+                "app.client_id = relay-app", "app.client_secret_file = app.secret", "app.scope = smtp"));
+        Map<String, String> env = Map.of("MTA_CONFIG_DIR", config.toString());
+        Process ok = MtaProcessIT.mta(temp, env, "oauth2", "token", "app").start();
+        String out = new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(ok.waitFor()).isZero();
+        assertThat(out).contains("profile app: access token issued, expires ").containsPattern("\\(in (99|100) s\\), scope smtp")
+                .doesNotContain("tok-").doesNotContain("good-secret");
+
+        acceptedSecret = "something-else";
+        Process refused = MtaProcessIT.mta(temp, env, "oauth2", "token", "app").start();
+        String err = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(refused.waitFor()).isEqualTo(1);
+        assertThat(err).contains("refused: invalid_client").doesNotContain("good-secret");
+        Process unknown = MtaProcessIT.mta(temp, env, "oauth2", "token", "nope").start();
+        String unknownErr = new String(unknown.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(unknown.waitFor()).isEqualTo(2);
+        assertThat(unknownErr).contains("no profile 'nope' in oauth2-clients.cf (profiles: app)");
+    }
+
     /** Cached sessions are closed after smtp_connection_cache_time_limit (1 s here) of wall-clock idleness. */
     private static void idleSessionsClosed() throws InterruptedException {
         Thread.sleep(1700);

@@ -1,0 +1,65 @@
+package org.relaymta.server.cli;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.ConfigLoader;
+import org.relaymta.config.Env;
+import org.relaymta.config.RelayConfig;
+import org.relaymta.core.oauth2.AccessToken;
+import org.relaymta.core.oauth2.OAuth2Tokens;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code mta oauth2 token PROFILE}: checks a profile of oauth2-clients.cf end to end by fetching a token. */
+@Command(name = "oauth2", description = "OAuth2 relay authentication (profiles in oauth2-clients.cf).",
+        subcommands = {OAuth2Command.Token.class})
+final class OAuth2Command implements Runnable {
+    @Override
+    public void run() {
+        System.err.println("mta oauth2: give a subcommand: token PROFILE");
+    }
+
+    @Command(name = "token", description = {"Fetches an access token for PROFILE from its token endpoint and prints "
+            + "its expiry and scope (never the token). Exit 0 when one was issued, 1 when the endpoint refused, "
+            + "2 for a configuration error."})
+    static final class Token implements Callable<Integer> {
+        @Mixin
+        ConfigDirOption configDir;
+
+        @Parameters(index = "0", paramLabel = "PROFILE", description = "Profile name in oauth2-clients.cf.")
+        String profile;
+
+        @Override
+        public Integer call() {
+            Env env = Env.system();
+            RelayConfig config;
+            try {
+                config = new ConfigLoader(env, configDir.resolve(env)).load();
+            } catch (ConfigException e) {
+                System.err.println("mta: configuration error: " + e.getMessage());
+                return 2;
+            }
+            if (!config.oauth2Profiles().containsKey(profile)) {
+                System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf (profiles: "
+                        + String.join(", ", new java.util.TreeSet<>(config.oauth2Profiles().keySet())) + ")");
+                return 2;
+            }
+            Clock clock = Clock.systemUTC();
+            try {
+                AccessToken token = new OAuth2Tokens(() -> config, clock).token(profile).join();
+                long seconds = Duration.between(clock.instant(), token.expires()).toSeconds();
+                System.out.println("profile " + profile + ": access token issued, expires " + token.expires() + " (in "
+                        + seconds + " s), scope " + token.scope());
+                return 0;
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                System.err.println("mta oauth2: " + cause.getMessage());
+                return 1;
+            }
+        }
+    }
+}
