@@ -47,6 +47,8 @@ class OAuth2RelayIT {
     private final Set<String> authenticatedWith = ConcurrentHashMap.newKeySet();
     private volatile String acceptedSecret = "good-secret";
     private final MutableClock clock = new MutableClock();
+    /** What the upstream offers: XOAUTH2 (Microsoft, Google) or only OAUTHBEARER (RFC 7628). */
+    private volatile String mechanism = "XOAUTH2";
 
     @BeforeEach
     void start() throws Exception {
@@ -80,7 +82,7 @@ class OAuth2RelayIT {
         AuthenticationHandlerFactory xoauth2 = new AuthenticationHandlerFactory() {
             @Override
             public List<String> getAuthenticationMechanisms() {
-                return List.of("XOAUTH2");
+                return List.of(mechanism);
             }
 
             @Override
@@ -97,10 +99,22 @@ class OAuth2RelayIT {
                         }
                         String[] words = clientInput.trim().split(" ");
                         String decoded = new String(Base64.getDecoder().decode(words[words.length - 1]), StandardCharsets.UTF_8);
-                        // user=USER ^A auth=Bearer TOKEN ^A ^A
-                        String[] parts = decoded.split("\u0001");
-                        String user = parts[0].substring("user=".length());
-                        String token = parts[1].substring("auth=Bearer ".length());
+                        String user;
+                        String token;
+                        if (words[1].equalsIgnoreCase("OAUTHBEARER")) {
+                            // n,a=USER,^Ahost=H^Aport=P^Aauth=Bearer TOKEN^A^A
+                            String[] parts = decoded.split("\u0001");
+                            user = parts[0].substring("n,a=".length(), parts[0].length() - 1);
+                            token = parts[3].substring("auth=Bearer ".length());
+                            if (!parts[1].equals("host=localhost") || !parts[2].startsWith("port=")) {
+                                throw new RejectException(501, "5.5.2 malformed OAUTHBEARER response");
+                            }
+                        } else {
+                            // user=USER ^A auth=Bearer TOKEN ^A ^A
+                            String[] parts = decoded.split("\u0001");
+                            user = parts[0].substring("user=".length());
+                            token = parts[1].substring("auth=Bearer ".length());
+                        }
                         if (!decoded.endsWith("\u0001\u0001") || !liveTokens.contains(token)) {
                             challenged = true;
                             return Optional.of("334 " + Base64.getEncoder().encodeToString(
@@ -206,6 +220,23 @@ class OAuth2RelayIT {
                     .containsPattern("mta_oauth2_token_expiry_seconds\\{profile=\"app\"\\} (9[0-9]|100)\\.")
                     .doesNotContain("tok-");
             assertThat(upstream.getMessages()).hasSize(7);
+        }
+    }
+
+    /** A server that offers only OAUTHBEARER gets RFC 7628's response, and its error challenge the ^A answer. */
+    @Test
+    void oauthbearerWhenThatIsAllTheServerOffers() throws Exception {
+        mechanism = "OAUTHBEARER";
+        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+            assertThat(client.send("a@one.test", "bob@ext.test", "Subject: bearer\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            liveTokens.clear();
+            idleSessionsClosed();
+            assertThat(client.send("a@one.test", "carol@ext.test", "Subject: again\r\n\r\nx\r\n")).startsWith("250");
+            DeliveryEvent again = relay.nextEvent(WAIT);
+            assertThat(again.status()).as(again.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(authenticatedWith).containsExactlyInAnyOrder("tok-1", "tok-2");
         }
     }
 
