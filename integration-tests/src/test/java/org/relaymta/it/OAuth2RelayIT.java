@@ -178,6 +178,19 @@ class OAuth2RelayIT {
         String err = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(refused.waitFor()).isEqualTo(1);
         assertThat(err).contains("refused: invalid_client").doesNotContain("good-secret");
+        Process domain = MtaProcessIT.mta(temp, env, "setup", "relay", "add-domain", "contoso.test", "smtp.office365.com",
+                "587").start();
+        assertThat(domain.waitFor()).isZero();
+        Process auth = MtaProcessIT.mta(temp, env, "setup", "relay", "add-auth", "contoso.test", "relay@contoso.test",
+                "--oauth2", "app").start();
+        assertThat(auth.waitFor()).isZero();
+        assertThat(Files.readString(config.resolve("postfix-sasl-password.cf")))
+                .contains("@contoso.test relay@contoso.test:{oauth2}app");
+        Process route = MtaProcessIT.mta(temp, env, "route", "a@contoso.test", "b@ext.test").start();
+        String routed = new String(route.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(route.waitFor()).isZero();
+        assertThat(routed).contains("relay@contoso.test").contains("OAuth2 profile app");
+
         Process unknown = MtaProcessIT.mta(temp, env, "oauth2", "token", "nope").start();
         String unknownErr = new String(unknown.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(unknown.waitFor()).isEqualTo(2);

@@ -60,10 +60,24 @@ final class SetupCommand implements Runnable {
         }
 
         @Command(name = "add-auth", mixinStandardHelpOptions = true,
-                description = "Authenticate mail from DOMAIN as USERNAME (prompts twice for the password when it is not given).")
+                description = {"Authenticate mail from DOMAIN as USERNAME (prompts twice for the password when it is not given).",
+                        "With --oauth2 PROFILE, authenticate with tokens of that profile of oauth2-clients.cf instead."})
         int addAuth(@Parameters(paramLabel = "DOMAIN") String domain, @Parameters(paramLabel = "USERNAME") String username,
-                    @Parameters(paramLabel = "PASSWORD", arity = "0..1") String password) {
+                    @Parameters(paramLabel = "PASSWORD", arity = "0..1") String password,
+                    @picocli.CommandLine.Option(names = "--oauth2", paramLabel = "PROFILE",
+                            description = "OAuth2 profile (XOAUTH2 / OAUTHBEARER) instead of a password.") String oauth2) {
             String secret = password;
+            if (oauth2 != null) {
+                if (password != null) {
+                    System.err.println("mta setup: give a PASSWORD or --oauth2 PROFILE, not both");
+                    return 2;
+                }
+                if (!oauth2.matches("[A-Za-z0-9_-]+")) {
+                    System.err.println("mta setup: invalid OAuth2 profile name '" + oauth2 + "'");
+                    return 2;
+                }
+                secret = "{oauth2}" + oauth2;
+            }
             if (secret == null) {
                 try {
                     secret = promptPassword();
