@@ -46,6 +46,8 @@ class OAuth2RelayIT {
     private final Set<String> liveTokens = ConcurrentHashMap.newKeySet();
     private final Set<String> authenticatedWith = ConcurrentHashMap.newKeySet();
     private volatile String acceptedSecret = "good-secret";
+    /** The one refresh token the endpoint accepts now: each use rotates it, as Microsoft's do. */
+    private volatile String currentRefresh = "refresh-0";
     private final MutableClock clock = new MutableClock();
     /** What the upstream offers: XOAUTH2 (Microsoft, Google) or only OAUTHBEARER (RFC 7628). */
     private volatile String mechanism = "XOAUTH2";
@@ -62,7 +64,19 @@ class OAuth2RelayIT {
             tokenRequests.incrementAndGet();
             String body;
             int status;
-            if (acceptedSecret.equals(form.get("client_secret"))) {
+            if ("refresh_token".equals(form.get("grant_type"))) {
+                if (form.get("refresh_token").equals(currentRefresh)) {
+                    String token = "tok-" + tokenRequests.get();
+                    liveTokens.add(token);
+                    currentRefresh = "refresh-" + tokenRequests.get();
+                    body = "{\"access_token\":\"" + token + "\",\"expires_in\":100,\"refresh_token\":\"" + currentRefresh
+                            + "\"}";
+                    status = 200;
+                } else {
+                    body = "{\"error\":\"invalid_grant\"}";
+                    status = 400;
+                }
+            } else if (acceptedSecret.equals(form.get("client_secret"))) {
                 String token = "tok-" + tokenRequests.get();
                 liveTokens.add(token);
                 body = "{\"access_token\":\"" + token + "\",\"expires_in\":100,\"token_type\":\"Bearer\"}";
@@ -234,6 +248,33 @@ class OAuth2RelayIT {
                     .doesNotContain("tok-");
             assertThat(upstream.getMessages()).hasSize(7);
         }
+    }
+
+    /** A rotated refresh token is saved before use, and a restarted relay goes on from it. */
+    @Test
+    void aRotatedRefreshTokenSurvivesARestart() throws Exception {
+        Path config = temp.resolve("config");
+        for (int run = 0; run < 2; run++) {
+            RelayHarness relay = new RelayHarness(temp).clock(clock)
+                    .env("DEFAULT_RELAY_HOST", "[localhost]:" + upstream.getServer().getPort())
+                    .env("RELAY_USER", "boss@contoso.test").env("RELAY_PASSWORD", "{oauth2}delegated");
+            if (run == 0) {
+                Files.writeString(config.resolve("delegated.token"), "refresh-0\n");
+                Files.write(config.resolve("oauth2-clients.cf"), List.of("delegated.provider = microsoft",
+                        "delegated.tenant = contoso.test", "delegated.client_id = app",
+                        "delegated.refresh_token_file = delegated.token",
+                        "delegated.token_url = http://127.0.0.1:" + endpoint.getAddress().getPort() + "/token"));
+            }
+            try (RelayHarness started = relay.start(); TestSmtpClient client = started.client()) {
+                assertThat(client.send("a@one.test", "bob@ext.test", "Subject: run " + run + "\r\n\r\nx\r\n")).startsWith("250");
+                DeliveryEvent e = started.nextEvent(WAIT);
+                assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            }
+            assertThat(Files.readString(config.resolve("delegated.token")).strip()).as("after run %d", run)
+                    .isEqualTo(currentRefresh);
+        }
+        assertThat(tokenRequests).as("each start used the refresh token the one before saved").hasValue(2);
+        assertThat(upstream.getMessages()).hasSize(2);
     }
 
     /** A server that offers only OAUTHBEARER gets RFC 7628's response, and its error challenge the ^A answer. */
