@@ -43,6 +43,7 @@ class OAuth2RelayIT {
     private HttpServer endpoint;
     private Wiser upstream;
     private final AtomicInteger tokenRequests = new AtomicInteger();
+    private final AtomicInteger devicePolls = new AtomicInteger();
     private final Set<String> liveTokens = ConcurrentHashMap.newKeySet();
     private final Set<String> authenticatedWith = ConcurrentHashMap.newKeySet();
     private volatile String acceptedSecret = "good-secret";
@@ -55,6 +56,14 @@ class OAuth2RelayIT {
     @BeforeEach
     void start() throws Exception {
         endpoint = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        endpoint.createContext("/devicecode", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            byte[] bytes = ("{\"device_code\":\"DC\",\"user_code\":\"WXYZ-1234\",\"verification_uri\":"
+                    + "\"https://microsoft.com/devicelogin\",\"expires_in\":60,\"interval\":0}").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
         endpoint.createContext("/token", exchange -> {
             Map<String, String> form = new HashMap<>();
             for (String pair : new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8).split("&")) {
@@ -64,7 +73,12 @@ class OAuth2RelayIT {
             tokenRequests.incrementAndGet();
             String body;
             int status;
-            if ("refresh_token".equals(form.get("grant_type"))) {
+            if ("urn:ietf:params:oauth:grant-type:device_code".equals(form.get("grant_type"))) {
+                boolean first = devicePolls.getAndIncrement() == 0;
+                body = first ? "{\"error\":\"authorization_pending\"}"
+                        : "{\"access_token\":\"tok-d\",\"refresh_token\":\"refresh-0\",\"expires_in\":100}";
+                status = first ? 400 : 200;
+            } else if ("refresh_token".equals(form.get("grant_type"))) {
                 if (form.get("refresh_token").equals(currentRefresh)) {
                     String token = "tok-" + tokenRequests.get();
                     liveTokens.add(token);
@@ -248,6 +262,24 @@ class OAuth2RelayIT {
                     .doesNotContain("tok-");
             assertThat(upstream.getMessages()).hasSize(7);
         }
+    }
+
+    /** {@code mta oauth2 login}: the device code to enter, the wait, the refresh token saved; then mail flows with it. */
+    @Test
+    void loginByDeviceCodeSavesTheFirstRefreshToken() throws Exception {
+        Path config = temp.resolve("config");
+        Files.createDirectories(config);
+        Files.write(config.resolve("oauth2-clients.cf"), List.of("delegated.provider = microsoft",
+                "delegated.tenant = contoso.test", "delegated.client_id = app", "delegated.refresh_token_file = delegated.token",
+                "delegated.token_url = http://127.0.0.1:" + endpoint.getAddress().getPort() + "/token"));
+        Process login = MtaProcessIT.mta(temp, Map.of("MTA_CONFIG_DIR", config.toString()), "oauth2", "login", "delegated")
+                .start();
+        String out = new String(login.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(login.waitFor()).as(out).isZero();
+        assertThat(out).contains("https://microsoft.com/devicelogin").contains("WXYZ-1234")
+                .contains("signed in; refresh token saved to").doesNotContain("refresh-0").doesNotContain("tok-d");
+        assertThat(Files.readString(config.resolve("delegated.token")).strip()).isEqualTo("refresh-0");
+        assertThat(devicePolls).as("pending once, then signed in").hasValue(2);
     }
 
     /** A rotated refresh token is saved before use, and a restarted relay goes on from it. */

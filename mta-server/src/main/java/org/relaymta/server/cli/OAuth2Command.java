@@ -16,11 +16,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code mta oauth2 token PROFILE}: checks a profile of oauth2-clients.cf end to end by fetching a token. */
 @Command(name = "oauth2", description = "OAuth2 relay authentication (profiles in oauth2-clients.cf).",
-        subcommands = {OAuth2Command.Token.class})
+        subcommands = {OAuth2Command.Token.class, OAuth2Command.Login.class})
 final class OAuth2Command implements Runnable {
     @Override
     public void run() {
-        System.err.println("mta oauth2: give a subcommand: token PROFILE");
+        System.err.println("mta oauth2: give a subcommand: token PROFILE, login PROFILE");
     }
 
     @Command(name = "token", description = {"Fetches an access token for PROFILE from its token endpoint and prints "
@@ -58,6 +58,48 @@ final class OAuth2Command implements Runnable {
             } catch (CompletionException e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
                 System.err.println("mta oauth2: " + cause.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    @Command(name = "login", description = {"Gets the first refresh token of a delegated PROFILE (grant refresh_token) "
+            + "by the device code flow: prints a code to enter at the provider's sign-in page, waits for the sign-in, "
+            + "and saves the refresh token to the profile's refresh_token_file (owner-only). Never prints a token."})
+    static final class Login implements Callable<Integer> {
+        @Mixin
+        ConfigDirOption configDir;
+
+        @Parameters(index = "0", paramLabel = "PROFILE", description = "Profile name in oauth2-clients.cf.")
+        String profile;
+
+        @Override
+        public Integer call() {
+            Env env = Env.system();
+            RelayConfig config;
+            try {
+                config = new ConfigLoader(env, configDir.resolve(env)).load();
+            } catch (ConfigException e) {
+                System.err.println("mta: configuration error: " + e.getMessage());
+                return 2;
+            }
+            org.relaymta.config.OAuth2Profile p = config.oauth2Profiles().get(profile);
+            if (p == null) {
+                System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf");
+                return 2;
+            }
+            try {
+                new org.relaymta.core.oauth2.DeviceLogin().login(p, prompt -> {
+                    System.out.println(prompt.message());
+                    System.out.flush();
+                });
+                System.out.println("profile " + profile + ": signed in; refresh token saved to " + p.refreshTokenFile().get());
+                return 0;
+            } catch (org.relaymta.core.oauth2.OAuth2Exception | java.io.IOException e) {
+                System.err.println("mta oauth2: " + e.getMessage());
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return 1;
             }
         }
