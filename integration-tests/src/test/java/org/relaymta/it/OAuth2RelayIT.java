@@ -339,12 +339,22 @@ class OAuth2RelayIT {
                     .contains("mta_oauth2_token_requests_total{profile=\"app\",result=\"invalid_client\"}");
             assertThat(upstream.getMessages()).isEmpty();
 
+            for (int i = 0; i < 2; i++) {
+                relay.server.engine().queue().flush();
+                assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+            }
+            assertThat(relay.server.health().json()).as("/health says what needs an operator")
+                    .contains("\"status\": \"ok\"")
+                    .contains("oauth2 profile app: 3 token requests failed in a row (last: invalid_client)")
+                    .doesNotContain("good-secret");
+
             Files.writeString(relay.configDir.resolve("app.secret"), "rotated-secret\n");
             relay.server.configWatcher().reloadNow("test");
             relay.server.engine().queue().flush();
             DeliveryEvent after = relay.nextEvent(WAIT);
             assertThat(after.status()).as(after.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
             assertThat(upstream.getMessages()).hasSize(1);
+            assertThat(relay.server.health().json()).contains("\"warnings\": []");
         }
     }
 }

@@ -66,6 +66,7 @@ public final class RelayEngine implements AutoCloseable {
     private org.relaymta.core.spool.SpoolLock spoolLock;
     private QueueManager queue;
     private SmtpDeliveryAgent agent;
+    private org.relaymta.core.oauth2.OAuth2Tokens tokens;
     private java.util.concurrent.ExecutorService submitter;
     private org.relaymta.config.ConfigWatcher watcher;
     private volatile boolean closed;
@@ -111,7 +112,7 @@ public final class RelayEngine implements AutoCloseable {
             return t;
         }, NioIoHandler.newFactory());
         resolver = new DnsHostResolver(group, dnsServers);
-        org.relaymta.core.oauth2.OAuth2Tokens tokens = new org.relaymta.core.oauth2.OAuth2Tokens(config, clock);
+        tokens = new org.relaymta.core.oauth2.OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
         agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens);
         agent.onSession(metrics::outboundSession);
@@ -300,6 +301,11 @@ public final class RelayEngine implements AutoCloseable {
     /** The engine's Netty event loops (outbound SMTP, DNS); an inbound listener may share them. */
     public EventLoopGroup eventLoops() {
         return group;
+    }
+
+    /** What OAuth2 relay authentication needs an operator for (failing token requests, refresh tokens near their end). */
+    public java.util.List<String> oauth2Warnings() {
+        return tokens == null ? java.util.List.of() : tokens.warnings();
     }
 
     public RelayMetrics metrics() {

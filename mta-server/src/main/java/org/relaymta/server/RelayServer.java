@@ -150,8 +150,14 @@ public final class RelayServer implements AutoCloseable {
         boolean spoolOk = engine.healthy();
         boolean listening = listener.running();
         boolean ok = spoolOk && listening;
+        StringBuilder warnings = new StringBuilder();
+        for (String w : engine.oauth2Warnings()) {
+            warnings.append(warnings.length() == 0 ? "" : ", ").append('"').append(w.replace("\\", "\\\\").replace("\"", "\\\""))
+                    .append('"');
+        }
         return new AdminServer.Health(ok, "{\"status\": \"" + (ok ? "ok" : "unavailable") + "\", \"listener\": "
-                + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size() + "}\n");
+                + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size()
+                + ", \"warnings\": [" + warnings + "]}\n");
     }
 
     /** Ports of the submission and implicit-TLS listeners, in the order started. */

@@ -47,10 +47,59 @@ public final class OAuth2Tokens {
     private final Map<String, AccessToken> cache = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
     private volatile java.util.function.BiConsumer<String, String> requests = (profile, result) -> { };
+    /** Per profile: token requests that failed in a row, and the last failure's code. */
+    private final Map<String, Failures> failures = new ConcurrentHashMap<>();
+    /** Microsoft refresh tokens end after 90 days unused (each refresh rotates and renews them). */
+    static final Duration MICROSOFT_REFRESH_LIFETIME = Duration.ofDays(90);
+    static final Duration WARN_BEFORE = Duration.ofDays(7);
+
+    private record Failures(int inARow, String last) {
+    }
 
     /** Told about every token request: the profile and "ok" or the endpoint's error code (or "unreachable"). */
     public void onRequest(java.util.function.BiConsumer<String, String> observer) {
-        this.requests = observer;
+        this.requests = (profile, result) -> {
+            if (result.equals("ok")) {
+                failures.remove(profile);
+            } else {
+                failures.merge(profile, new Failures(1, result), (a, b) -> new Failures(a.inARow() + 1, b.last()));
+            }
+            observer.accept(profile, result);
+        };
+    }
+
+    /**
+     * What an operator should act on before mail stops: token requests that keep failing, a
+     * delegated profile without a refresh token, a Microsoft refresh token within a week of its end.
+     */
+    public java.util.List<String> warnings() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        Instant now = clock.instant();
+        for (OAuth2Profile p : config.get().oauth2Profiles().values()) {
+            Failures f = failures.get(p.name());
+            if (f != null && f.inARow() >= 3) {
+                out.add("oauth2 profile " + p.name() + ": " + f.inARow() + " token requests failed in a row (last: "
+                        + f.last() + ")");
+            }
+            if (p.grant() == OAuth2Profile.Grant.REFRESH_TOKEN && p.refreshTokenFile().isPresent()) {
+                Path file = p.refreshTokenFile().get();
+                if (!Files.exists(file)) {
+                    out.add("oauth2 profile " + p.name() + ": no refresh token in " + file + " (run: mta oauth2 login "
+                            + p.name() + ")");
+                } else if (p.provider() == OAuth2Profile.Provider.MICROSOFT) {
+                    try {
+                        Instant ends = Files.getLastModifiedTime(file).toInstant().plus(MICROSOFT_REFRESH_LIFETIME);
+                        if (ends.minus(WARN_BEFORE).isBefore(now)) {
+                            out.add("oauth2 profile " + p.name() + ": the refresh token ends around " + ends
+                                    + " unless it is used (send mail, or run: mta oauth2 token " + p.name() + ")");
+                        }
+                    } catch (IOException e) {
+                        out.add("oauth2 profile " + p.name() + ": cannot read " + file);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Seconds until the cached token of {@code profile} expires (negative when expired, NaN when none). */
@@ -67,6 +116,7 @@ public final class OAuth2Tokens {
         this.config = config;
         this.clock = clock;
         this.http = http;
+        onRequest((profile, result) -> { });
     }
 
     /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */

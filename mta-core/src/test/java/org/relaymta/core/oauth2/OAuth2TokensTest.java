@@ -160,6 +160,36 @@ class OAuth2TokensTest {
     }
 
     @Test
+    void warningsForFailingRequestsAMissingRefreshTokenAndOneNearItsEnd() throws Exception {
+        Path token = dir.resolve("m365.token");
+        Files.writeString(token, "refresh-0\n");
+        Files.setLastModifiedTime(token, java.nio.file.attribute.FileTime.from(clock.instant().minus(Duration.ofDays(84))));
+        OAuth2Tokens t = tokens("app.provider = generic", "app.token_url = " + url(), "app.client_id = id",
+                "app.client_secret = hunter2",
+                "m365.provider = microsoft", "m365.tenant = t", "m365.token_url = " + url(), "m365.client_id = id",
+                "m365.refresh_token_file = m365.token",
+                "gone.provider = microsoft", "gone.tenant = t", "gone.client_id = id", "gone.refresh_token_file = gone.token");
+        assertThat(t.warnings()).containsExactlyInAnyOrder(
+                "oauth2 profile m365: the refresh token ends around " + clock.instant().plus(Duration.ofDays(6))
+                        + " unless it is used (send mail, or run: mta oauth2 token m365)",
+                "oauth2 profile gone: no refresh token in " + dir.resolve("gone.token") + " (run: mta oauth2 login gone)");
+        status = 401;
+        reply = "{\"error\":\"invalid_client\"}";
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> t.token("app").join()).isNotNull();
+        }
+        assertThat(t.warnings()).contains("oauth2 profile app: 3 token requests failed in a row (last: invalid_client)")
+                .noneMatch(w -> w.contains("hunter2"));
+        status = 200;
+        reply = null;
+        t.token("app").get();
+        t.token("m365").get();
+        assertThat(t.warnings()).as("a success clears the failures; the used refresh token was renewed")
+                .containsExactly("oauth2 profile gone: no refresh token in " + dir.resolve("gone.token")
+                        + " (run: mta oauth2 login gone)");
+    }
+
+    @Test
     void aServiceAccountAssertionVerifiesWithItsPublicKey() throws Exception {
         KeyPairGenerator gen = KeyPairGenerator.getInstance("RSA");
         gen.initialize(2048);
