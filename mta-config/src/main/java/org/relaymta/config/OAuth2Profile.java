@@ -20,10 +20,11 @@ import java.util.Optional;
  * @param serviceAccountFile a Google service account's JSON key file
  * @param subject            the mailbox a Google service account acts for (domain-wide delegation)
  * @param location           {@code oauth2-clients.cf:LINE} of the profile's first key, for errors
+ * @param authUrl            the authorization endpoint for a browser sign-in ({@code auth_url}, or the provider's)
  */
 public record OAuth2Profile(String name, Provider provider, Grant grant, URI tokenUrl, String clientId,
                             Optional<String> clientSecret, String scope, Optional<Path> refreshTokenFile,
-                            Optional<Path> serviceAccountFile, Optional<String> subject, String location) {
+                            Optional<Path> serviceAccountFile, Optional<String> subject, String location, URI authUrl) {
 
     public enum Provider {
         MICROSOFT("microsoft"), GOOGLE("google"), GOOGLE_SERVICE_ACCOUNT("google-service-account"), GENERIC("generic");

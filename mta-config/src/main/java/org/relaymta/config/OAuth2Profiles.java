@@ -23,7 +23,7 @@ public final class OAuth2Profiles {
     public static final String FILE = "oauth2-clients.cf";
 
     static final Set<String> KEYS = Set.of("provider", "tenant", "client_id", "client_secret", "client_secret_file",
-            "scope", "grant", "refresh_token_file", "service_account_file", "subject", "token_url");
+            "scope", "grant", "refresh_token_file", "service_account_file", "subject", "token_url", "auth_url");
 
     private OAuth2Profiles() {
     }
@@ -137,8 +137,23 @@ public final class OAuth2Profiles {
             case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> "https://mail.google.com/";
             case GENERIC -> "";
         });
+        URI authUrl;
+        if (keys.containsKey("auth_url")) {
+            try {
+                authUrl = URI.create(keys.get("auth_url").value());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(keys.get("auth_url").location(), "auth_url is not a URL");
+            }
+        } else {
+            String t = tokenUrl.toString();
+            authUrl = switch (chosen) {
+                case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> URI.create("https://accounts.google.com/o/oauth2/v2/auth");
+                // Microsoft's and most others' authorize endpoint sits beside the token endpoint.
+                case MICROSOFT, GENERIC -> URI.create(t.endsWith("/token") ? t.substring(0, t.length() - 5) + "authorize" : t);
+            };
+        }
         return new OAuth2Profile(name, chosen, grant, tokenUrl, clientId.orElse(""), secret, scope, refreshFile,
-                serviceAccount, value(keys, "subject"), where);
+                serviceAccount, value(keys, "subject"), where, authUrl);
     }
 
     /** The grant given, or the one the provider and keys imply. */

@@ -59,7 +59,7 @@ public final class DeviceLogin {
         }
         if (p.provider() == OAuth2Profile.Provider.GOOGLE) {
             throw new OAuth2Exception("profile " + p.name() + ": Google does not allow the device flow for mail;"
-                    + " the loopback-redirect login is not built yet");
+                    + " sign in with a browser instead (BrowserLogin, mta oauth2 login)");
         }
         Map<String, Object> device = post(deviceEndpoint(p.tokenUrl()), Map.of("client_id", p.clientId(), "scope", p.scope()),
                 p.name());

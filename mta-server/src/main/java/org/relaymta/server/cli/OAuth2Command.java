@@ -63,15 +63,20 @@ final class OAuth2Command implements Runnable {
         }
     }
 
-    @Command(name = "login", description = {"Gets the first refresh token of a delegated PROFILE (grant refresh_token) "
-            + "by the device code flow: prints a code to enter at the provider's sign-in page, waits for the sign-in, "
-            + "and saves the refresh token to the profile's refresh_token_file (owner-only). Never prints a token."})
+    @Command(name = "login", description = {"Gets the first refresh token of a delegated PROFILE (grant refresh_token): "
+            + "by the device code flow (prints a code to enter at the provider's sign-in page), or for Google and with "
+            + "--browser by a browser sign-in with a loopback redirect (PKCE); saves the refresh token to the profile's "
+            + "refresh_token_file (owner-only). Never prints a token."})
     static final class Login implements Callable<Integer> {
         @Mixin
         ConfigDirOption configDir;
 
         @Parameters(index = "0", paramLabel = "PROFILE", description = "Profile name in oauth2-clients.cf.")
         String profile;
+
+        @picocli.CommandLine.Option(names = "--browser",
+                description = "Sign in with a browser and a loopback redirect instead of a device code (always so for Google).")
+        boolean browser;
 
         @Override
         public Integer call() {
@@ -89,10 +94,20 @@ final class OAuth2Command implements Runnable {
                 return 2;
             }
             try {
-                new org.relaymta.core.oauth2.DeviceLogin().login(p, prompt -> {
-                    System.out.println(prompt.message());
-                    System.out.flush();
-                });
+                if (p.provider() == org.relaymta.config.OAuth2Profile.Provider.GOOGLE || browser) {
+                    // Google allows no device flow for mail: a browser sign-in with a loopback redirect.
+                    new org.relaymta.core.oauth2.BrowserLogin().login(p, url -> {
+                        System.out.println("Open this address in a browser on this machine (or forward the port"
+                                + " it redirects to) and sign in:");
+                        System.out.println(url);
+                        System.out.flush();
+                    }, java.time.Duration.ofMinutes(10));
+                } else {
+                    new org.relaymta.core.oauth2.DeviceLogin().login(p, prompt -> {
+                        System.out.println(prompt.message());
+                        System.out.flush();
+                    });
+                }
                 System.out.println("profile " + profile + ": signed in; refresh token saved to " + p.refreshTokenFile().get());
                 return 0;
             } catch (org.relaymta.core.oauth2.OAuth2Exception | java.io.IOException e) {
