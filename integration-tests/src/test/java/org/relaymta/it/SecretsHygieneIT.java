@@ -27,6 +27,9 @@ class SecretsHygieneIT {
     private static final String MAP_PASSWORD = "Map-Secret-91c2";
     private static final String ACCOUNT_PASSWORD = "Account-Secret-5d4e";
     private static final String TYPED_WRONG = "Typed-Wrong-0b8f";
+    private static final String OAUTH_SECRET = "OAuth-Secret-3e9d";
+    private static final String ACCESS_TOKEN = "Access-Token-8a1c";
+    private static final String REFRESH_TOKEN = "Refresh-Token-c55b";
 
     @TempDir
     Path temp;
@@ -37,13 +40,29 @@ class SecretsHygieneIT {
         int listenPort = RelayHarness.freePort();
         int submissionPort = RelayHarness.freePort();
         int adminPort = RelayHarness.freePort();
+        // A token endpoint: OAuth2 credentials get a token (the upstream offers no XOAUTH2, so it is never sent).
+        com.sun.net.httpserver.HttpServer tokenEndpoint = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        tokenEndpoint.createContext("/token", ex -> {
+            ex.getRequestBody().readAllBytes();
+            byte[] b = ("{\"access_token\":\"" + ACCESS_TOKEN + "\",\"refresh_token\":\"" + REFRESH_TOKEN
+                    + "\",\"expires_in\":3600}").getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        tokenEndpoint.start();
         GreenMail greenMail = new GreenMail(new ServerSetup(upstreamPort, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS));
         greenMail.setUser("relayuser", "relayuser", "the-right-one");
         greenMail.start();
         Path config = temp.resolve("config");
         Files.createDirectories(config);
         Files.writeString(config.resolve("postfix-main.cf"), "smtp_tls_wrappermode = yes\nsmtpd_error_sleep_time = 0s\n");
-        Files.write(config.resolve("postfix-sasl-password.cf"), List.of("@two.test mapuser:" + MAP_PASSWORD));
+        Files.write(config.resolve("postfix-sasl-password.cf"), List.of("@two.test mapuser:" + MAP_PASSWORD,
+                "@three.test oauthuser:{oauth2}app"));
+        Files.write(config.resolve("oauth2-clients.cf"), List.of("app.provider = generic", "app.client_id = app-id",
+                "app.client_secret = " + OAUTH_SECRET,
+                "app.token_url = http://127.0.0.1:" + tokenEndpoint.getAddress().getPort() + "/token"));
         Files.setPosixFilePermissions(config.resolve("postfix-sasl-password.cf"),
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         Files.write(config.resolve("postfix-accounts.cf"),
@@ -70,6 +89,7 @@ class SecretsHygieneIT {
                 c.command("EHLO client.test");
                 assertThat(c.send("a@one.test", "bob@ext.test", "Subject: s1\r\n\r\nx\r\n")).startsWith("250");
                 assertThat(c.send("b@two.test", "bob@ext.test", "Subject: s2\r\n\r\nx\r\n")).startsWith("250");
+                assertThat(c.send("c@three.test", "bob@ext.test", "Subject: s3\r\n\r\nx\r\n")).startsWith("250");
             }
             // Submission AUTH: a wrong password and a right one.
             for (String password : List.of(TYPED_WRONG, ACCOUNT_PASSWORD)) {
@@ -97,20 +117,24 @@ class SecretsHygieneIT {
             relay.destroy();
             relay.waitFor(20, TimeUnit.SECONDS);
             greenMail.stop();
+            tokenEndpoint.stop(0);
         }
         outputs.add(Files.readString(temp.resolve("run.log")));
         for (String[] args : List.of(new String[] {"--help"}, new String[] {"run", "--help"},
                 new String[] {"route", "--json", "b@two.test", "x@ext.test"}, new String[] {"route", "a@one.test"},
-                new String[] {"setup", "relay", "list"}, new String[] {"queue", "list", "--json", "--admin", "127.0.0.1:1"})) {
+                new String[] {"setup", "relay", "list"}, new String[] {"queue", "list", "--json", "--admin", "127.0.0.1:1"},
+                new String[] {"route", "c@three.test", "x@ext.test"}, new String[] {"config"})) {
             Process p = MtaProcessIT.mta(temp, env, args).start();
             outputs.add(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             p.waitFor(30, TimeUnit.SECONDS);
         }
         String all = String.join("\n", outputs);
-        assertThat(all).contains("SASL authentication failed", "status=deferred", "mapuser", "alice@one.test");
+        assertThat(all).contains("SASL authentication failed", "status=deferred", "mapuser", "alice@one.test",
+                "OAuth2 profile app", "mta_oauth2_token_requests_total");
         // The credentials file was written with the default umask: the relay says it should be 0600.
         assertThat(outputs.get(2)).contains("postfix-sasl-password.cf is readable by others", "chmod 600");
-        for (String secret : List.of(RELAY_PASSWORD, MAP_PASSWORD, ACCOUNT_PASSWORD, TYPED_WRONG)) {
+        for (String secret : List.of(RELAY_PASSWORD, MAP_PASSWORD, ACCOUNT_PASSWORD, TYPED_WRONG, OAUTH_SECRET, ACCESS_TOKEN,
+                REFRESH_TOKEN)) {
             assertThat(all).as("output must not contain " + secret).doesNotContain(secret)
                     .doesNotContain(Base64.getEncoder().encodeToString(secret.getBytes(StandardCharsets.UTF_8)));
         }

@@ -115,12 +115,20 @@ public final class RelayMetrics implements DeliveryListener {
      * cached token expires).
      */
     public void bindOAuth2(org.relaymta.core.oauth2.OAuth2Tokens tokens, java.util.Collection<String> profiles) {
-        tokens.onRequest((profile, result) -> Counter.builder("mta.oauth2.token.requests").tag("profile", profile)
-                .tag("result", result).description("Token endpoint requests").register(registry).increment());
+        tokens.onRequest((profile, result) -> {
+            Counter.builder("mta.oauth2.token.requests").tag("profile", profile).tag("result", result)
+                    .description("Token endpoint requests").register(registry).increment();
+            // A profile added by a reload gets its gauge with its first token (registering is idempotent).
+            expiryGauge(tokens, profile);
+        });
         for (String profile : profiles) {
-            Gauge.builder("mta.oauth2.token.expiry", tokens, t -> t.secondsToExpiry(profile)).tag("profile", profile)
-                    .baseUnit("seconds").description("Until the cached access token expires").register(registry);
+            expiryGauge(tokens, profile);
         }
+    }
+
+    private void expiryGauge(org.relaymta.core.oauth2.OAuth2Tokens tokens, String profile) {
+        Gauge.builder("mta.oauth2.token.expiry", tokens, t -> t.secondsToExpiry(profile)).tag("profile", profile)
+                .baseUnit("seconds").description("Until the cached access token expires").register(registry);
     }
 
     /** The time from a client's end of DATA to the relay's reply. */
