@@ -114,10 +114,30 @@ final class RelayHarness implements AutoCloseable {
         }
     }
 
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT =
+            new java.util.concurrent.atomic.AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 500) * 20);
+
+    /**
+     * A free port below the kernel's ephemeral range (32768 and up here): a port the test picks now
+     * and binds later must not be taken meanwhile by an outgoing connection's local end, which
+     * happened with ports the kernel handed out (BindException in a busy run).
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        for (int tries = 0; tries < 2000; tries++) {
+            int port = NEXT_PORT.getAndIncrement();
+            if (port >= 32000) {
+                NEXT_PORT.set(20000);
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException inUse) {
+                // taken: the next one
+            }
         }
+        throw new IOException("no free port between 20000 and 32000");
     }
 
     @Override
