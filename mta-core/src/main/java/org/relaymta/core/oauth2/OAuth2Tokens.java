@@ -45,6 +45,8 @@ public final class OAuth2Tokens {
     private final Clock clock;
     private final HttpClient http;
     private final Map<String, AccessToken> cache = new ConcurrentHashMap<>();
+    /** What each cached token was issued for: a reload that changes the profile makes it stale. */
+    private final Map<String, String> issuedFor = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
     private volatile java.util.function.BiConsumer<String, String> requests = (profile, result) -> { };
     /** Per profile: token requests that failed in a row, and the last failure's code. */
@@ -122,6 +124,11 @@ public final class OAuth2Tokens {
     /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */
     public CompletableFuture<AccessToken> token(String profile) {
         AccessToken cached = cache.get(profile);
+        if (cached != null && !fingerprint(profile).equals(issuedFor.get(profile))) {
+            // The profile changed (a reload with another client, secret, scope or endpoint): not for this one.
+            cache.remove(profile, cached);
+            cached = null;
+        }
         if (cached != null && cached.fresh(clock.instant())) {
             return CompletableFuture.completedFuture(cached);
         }
@@ -137,10 +144,27 @@ public final class OAuth2Tokens {
                         ? e.getCause() : e);
             } else {
                 cache.put(profile, t);
+                issuedFor.put(profile, fingerprint(profile));
                 mine.complete(t);
             }
         });
         return mine;
+    }
+
+    /** The profile as configured now, hashed (no secret is kept in the clear beside the cache). */
+    private String fingerprint(String name) {
+        OAuth2Profile p = config.get().oauth2Profiles().get(name);
+        if (p == null) {
+            return "";
+        }
+        String all = p.grant() + "|" + p.tokenUrl() + "|" + p.clientId() + "|" + p.clientSecret().orElse("") + "|" + p.scope()
+                + "|" + p.subject().orElse("") + "|" + p.serviceAccountFile().map(Object::toString).orElse("");
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(all.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The cached token's value if it has not expired (for a session being opened now), else null. */

@@ -95,10 +95,29 @@ class OAuth2TokensTest {
         server.stop(0);
     }
 
+    private final java.util.concurrent.atomic.AtomicReference<RelayConfig> current = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** Tokens over the configuration of these lines; calling it again reloads that configuration. */
     private OAuth2Tokens tokens(String... profileLines) throws Exception {
+        reload(profileLines);
+        return new OAuth2Tokens(current::get, clock);
+    }
+
+    private void reload(String... profileLines) throws Exception {
         Files.write(dir.resolve("oauth2-clients.cf"), List.of(profileLines));
-        RelayConfig cfg = new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[relay.test]:587")), dir).load();
-        return new OAuth2Tokens(() -> cfg, clock);
+        current.set(new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[relay.test]:587")), dir).load());
+    }
+
+    @Test
+    void aReloadThatChangesTheProfileDropsItsCachedToken() throws Exception {
+        OAuth2Tokens t = tokens("app.provider = generic", "app.token_url = " + url(), "app.client_id = id",
+                "app.client_secret = old-secret");
+        assertThat(t.token("app").get().value()).isEqualTo("token-1");
+        reload("app.provider = generic", "app.token_url = " + url(), "app.client_id = id", "app.client_secret = old-secret");
+        assertThat(t.token("app").get().value()).as("the same profile: the token stays").isEqualTo("token-1");
+        reload("app.provider = generic", "app.token_url = " + url(), "app.client_id = id", "app.client_secret = new-secret");
+        assertThat(t.token("app").get().value()).as("another secret: a new token").isEqualTo("token-2");
+        assertThat(requests.get(1)).containsEntry("client_secret", "new-secret");
     }
 
     private String url() {
