@@ -240,8 +240,8 @@ public final class ConfigLoader {
 
         Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
         for (Credentials c : credentials.values()) {
-            if (c.password().startsWith("{oauth2}")) {
-                String profile = c.password().substring("{oauth2}".length()).strip();
+            String profile = c.oauth2Profile().orElse(null);
+            if (profile != null) {
                 if (!oauth2.containsKey(profile)) {
                     throw new ConfigException("credentials for " + c.key(), "password {oauth2}" + profile
                             + " names an OAuth2 profile that " + OAuth2Profiles.FILE + " does not define");

@@ -24,6 +24,15 @@ public record Credentials(String username, String password, String key) {
         return new Credentials(value.substring(0, colon), value.substring(colon + 1), key);
     }
 
+    /** A password written this way names an OAuth2 profile of oauth2-clients.cf instead. */
+    public static final String OAUTH2_PREFIX = "{oauth2}";
+
+    /** The OAuth2 profile the password names ({@code {oauth2}NAME}), or empty for a plain password. */
+    public java.util.Optional<String> oauth2Profile() {
+        return password.startsWith(OAUTH2_PREFIX)
+                ? java.util.Optional.of(password.substring(OAUTH2_PREFIX.length()).strip()) : java.util.Optional.empty();
+    }
+
     @Override
     public String toString() {
         return "Credentials[username=" + username + ", password=****, key=" + key + "]";

@@ -109,7 +109,6 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
 
     /** What the credentials authenticate with, never the secret: "password", or "OAuth2 profile NAME". */
     static String authKind(Credentials c) {
-        return c.password().startsWith("{oauth2}") ? "OAuth2 profile " + c.password().substring("{oauth2}".length()).strip()
-                : "password";
+        return c.oauth2Profile().map(p -> "OAuth2 profile " + p).orElse("password");
     }
 }

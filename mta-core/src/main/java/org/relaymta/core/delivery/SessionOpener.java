@@ -6,7 +6,6 @@ import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.Credentials;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
-import org.relaymta.core.delivery.sasl.OAuth2Mechanisms;
 import org.relaymta.core.delivery.sasl.SaslMechanism;
 import org.relaymta.core.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.delivery.sasl.SaslTarget;
@@ -65,15 +64,21 @@ final class SessionOpener {
      */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls) {
-        this(target, policy, tlsContext, tlsHostName, helo, timeouts, queueId, withoutTls, null);
+        this(target, policy, tlsContext, tlsHostName, helo, timeouts, queueId, withoutTls, null, WITHOUT_TOKENS);
     }
 
-    /** {@code tokens}: where OAuth2 access tokens come from (null: no OAuth2 profiles). */
+    /** The mechanisms when no OAuth2 tokens are at hand. */
+    private static final SaslMechanisms WITHOUT_TOKENS = new SaslMechanisms(p -> null);
+
+    /**
+     * @param tokens     where OAuth2 access tokens come from (null: no OAuth2 profiles)
+     * @param mechanisms the client mechanisms, reading {@code tokens} (one set for all sessions)
+     */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls,
-                  org.relaymta.core.oauth2.OAuth2Tokens tokens) {
+                  org.relaymta.core.oauth2.OAuth2Tokens tokens, SaslMechanisms mechanisms) {
         this.tokens = tokens;
-        this.mechanisms = new SaslMechanisms(tokens == null ? p -> null : tokens::current);
+        this.mechanisms = mechanisms;
         this.policy = policy;
         this.tlsContext = tlsContext;
         this.tlsHostName = tlsHostName;
@@ -224,13 +229,13 @@ final class SessionOpener {
                     + String.join(" ", caps.authMechanisms()) + ")", relay));
             return;
         }
-        if (conn.tls().isEmpty() && OAuth2Mechanisms.profileOf(credentials.get()) != null) {
+        tokenProfile = credentials.get().oauth2Profile().orElse(null);
+        if (conn.tls().isEmpty() && tokenProfile != null) {
             // A bearer token is as good as a password to whoever reads it: never in plaintext.
             fail(new Failure("4.7.0", "SASL authentication failed: OAuth2 needs TLS, but the session with " + hostIp
                     + " is not encrypted", relay));
             return;
         }
-        tokenProfile = OAuth2Mechanisms.profileOf(credentials.get());
         tokenUsed = tokenProfile == null || tokens == null ? null : tokens.current(tokenProfile);
         try {
             sasl = chosen.get().start(credentials.get(), new SaslTarget(hostName, port));

@@ -20,11 +20,13 @@ final class Sessions {
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile BiConsumer<String, String> observer = (result, tls) -> { };
     private final org.relaymta.core.oauth2.OAuth2Tokens tokens;
+    private final org.relaymta.core.delivery.sasl.SaslMechanisms mechanisms;
 
     /** {@code tokens}: OAuth2 access tokens for {@code {oauth2}} credentials (null: none configured). */
     Sessions(EventLoopGroup group, org.relaymta.core.oauth2.OAuth2Tokens tokens) {
         this.group = group;
         this.tokens = tokens;
+        this.mechanisms = new org.relaymta.core.delivery.sasl.SaslMechanisms(tokens == null ? p -> null : tokens::current);
         group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -50,7 +52,7 @@ final class Sessions {
      */
     CompletableFuture<SessionOpener.Opened> open(DeliveryRequest request, NextHop hop, Target target, SessionPolicy policy,
                                                  boolean withoutTls) {
-        String profile = policy.credentials().map(org.relaymta.core.delivery.sasl.OAuth2Mechanisms::profileOf).orElse(null);
+        String profile = policy.credentials().flatMap(org.relaymta.config.Credentials::oauth2Profile).orElse(null);
         if (profile == null || tokens == null) {
             return connectAndOpen(request, hop, target, policy, withoutTls);
         }
@@ -77,7 +79,7 @@ final class Sessions {
             connecting = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), settings.connectTimeout(),
                     policy.wrapper() ? context : null, tlsHostName);
             return new SessionOpener(target, policy, context, tlsHostName, request.config().myhostname(), settings,
-                    request.queueId(), withoutTls, tokens).open(connecting).thenApply(this::observed);
+                    request.queueId(), withoutTls, tokens, mechanisms).open(connecting).thenApply(this::observed);
         } catch (IllegalStateException e) {
             // The TLS context cannot be built (bad smtp_tls_CAfile): no session for anything at this level.
             return CompletableFuture.completedFuture(new SessionOpener.Opened(null,

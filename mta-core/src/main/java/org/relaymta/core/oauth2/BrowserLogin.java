@@ -4,11 +4,9 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -42,7 +40,7 @@ public final class BrowserLogin {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
-    private static String form(Map<String, String> fields) {
+    private static String query(Map<String, String> fields) {
         StringBuilder b = new StringBuilder();
         fields.forEach((k, v) -> b.append(b.length() == 0 ? "" : "&").append(k).append('=')
                 .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
@@ -101,7 +99,7 @@ public final class BrowserLogin {
             params.put("code_challenge", challenge);
             params.put("code_challenge_method", "S256");
             params.put("state", state);
-            showUrl.accept(p.authUrl() + "?" + form(params));
+            showUrl.accept(p.authUrl() + "?" + query(params));
             String authorization;
             try {
                 authorization = code.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -117,28 +115,16 @@ public final class BrowserLogin {
             p.clientSecret().ifPresent(s -> exchange.put("client_secret", s));
             exchange.put("redirect_uri", redirect);
             exchange.put("code_verifier", verifier);
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(p.tokenUrl()).timeout(Duration.ofSeconds(30))
-                    .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(form(exchange))).build(), HttpResponse.BodyHandlers.ofString());
-            Map<String, Object> json;
-            try {
-                json = Json.object(response.body());
-            } catch (IllegalArgumentException e) {
-                json = Map.of();
-            }
-            if (!(json.get("refresh_token") instanceof String refresh)) {
-                String error = json.get("error") instanceof String s && s.matches("[A-Za-z0-9_.-]{1,64}") ? s
-                        : "HTTP " + response.statusCode() + " without a refresh token";
+            HttpResponse<String> response = http.send(TokenEndpoint.post(p.tokenUrl(), exchange),
+                    HttpResponse.BodyHandlers.ofString());
+            Map<String, Object> json = TokenEndpoint.json(response.body());
+            if (json == null || !(json.get("refresh_token") instanceof String refresh)) {
+                String error = TokenEndpoint.errorCode(json, "HTTP " + response.statusCode() + " without a refresh token");
                 throw new OAuth2Exception("profile " + p.name() + ": the code exchange failed: " + error);
             }
             OAuth2Tokens.writeSecret(p.refreshTokenFile().get(), refresh);
         } finally {
             server.stop(0);
         }
-    }
-
-    /** For messages: the authorization endpoint without its query. */
-    static String endpoint(URI uri) {
-        return uri.getScheme() + "://" + uri.getAuthority() + uri.getPath();
     }
 }

@@ -2,11 +2,8 @@ package org.relaymta.core.oauth2;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -100,27 +97,18 @@ public final class DeviceLogin {
     }
 
     private static String error(Map<String, Object> json) {
-        return json.get("error") instanceof String s && s.matches("[A-Za-z0-9_.-]{1,64}") ? s : "no usable answer";
+        return TokenEndpoint.errorCode(json, "no usable answer");
     }
 
     private Map<String, Object> post(URI uri, Map<String, String> form, String profile) throws IOException, InterruptedException {
-        StringBuilder body = new StringBuilder();
-        form.forEach((k, v) -> body.append(body.length() == 0 ? "" : "&").append(k).append('=')
-                .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
         HttpResponse<String> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            response = http.send(TokenEndpoint.post(uri, form), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new OAuth2Exception("profile " + profile + ": " + uri.getScheme() + "://" + uri.getAuthority()
-                    + uri.getPath() + " unreachable: " + e.getClass().getSimpleName());
+            throw new OAuth2Exception("profile " + profile + ": " + TokenEndpoint.name(uri) + " unreachable: "
+                    + e.getClass().getSimpleName());
         }
-        try {
-            return Json.object(response.body());
-        } catch (IllegalArgumentException e) {
-            return Map.of("error", "HTTP_" + response.statusCode());
-        }
+        Map<String, Object> json = TokenEndpoint.json(response.body());
+        return json != null ? json : Map.of("error", "HTTP_" + response.statusCode());
     }
 }

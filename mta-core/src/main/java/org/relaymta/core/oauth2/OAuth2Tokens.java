@@ -1,8 +1,6 @@
 package org.relaymta.core.oauth2;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -39,14 +37,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class OAuth2Tokens {
     private static final Logger log = LoggerFactory.getLogger(OAuth2Tokens.class);
-    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
     private final Supplier<RelayConfig> config;
     private final Clock clock;
     private final HttpClient http;
     private final Map<String, AccessToken> cache = new ConcurrentHashMap<>();
     /** What each cached token was issued for: a reload that changes the profile makes it stale. */
-    private final Map<String, String> issuedFor = new ConcurrentHashMap<>();
+    private final Map<String, OAuth2Profile> issuedFor = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
     private volatile java.util.function.BiConsumer<String, String> requests = (profile, result) -> { };
     /** Per profile: token requests that failed in a row, and the last failure's code. */
@@ -124,7 +121,7 @@ public final class OAuth2Tokens {
     /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */
     public CompletableFuture<AccessToken> token(String profile) {
         AccessToken cached = cache.get(profile);
-        if (cached != null && !fingerprint(profile).equals(issuedFor.get(profile))) {
+        if (cached != null && !java.util.Objects.equals(config.get().oauth2Profiles().get(profile), issuedFor.get(profile))) {
             // The profile changed (a reload with another client, secret, scope or endpoint): not for this one.
             cache.remove(profile, cached);
             cached = null;
@@ -137,34 +134,19 @@ public final class OAuth2Tokens {
         if (running != null) {
             return running;
         }
-        fetch(profile).whenComplete((t, e) -> {
+        OAuth2Profile asked = config.get().oauth2Profiles().get(profile);
+        fetch(profile, asked).whenComplete((t, e) -> {
             inFlight.remove(profile, mine);
             if (e != null) {
                 mine.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null
                         ? e.getCause() : e);
             } else {
                 cache.put(profile, t);
-                issuedFor.put(profile, fingerprint(profile));
+                issuedFor.put(profile, asked);
                 mine.complete(t);
             }
         });
         return mine;
-    }
-
-    /** The profile as configured now, hashed (no secret is kept in the clear beside the cache). */
-    private String fingerprint(String name) {
-        OAuth2Profile p = config.get().oauth2Profiles().get(name);
-        if (p == null) {
-            return "";
-        }
-        String all = p.grant() + "|" + p.tokenUrl() + "|" + p.clientId() + "|" + p.clientSecret().orElse("") + "|" + p.scope()
-                + "|" + p.subject().orElse("") + "|" + p.serviceAccountFile().map(Object::toString).orElse("");
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(all.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** The cached token's value if it has not expired (for a session being opened now), else null. */
@@ -178,8 +160,7 @@ public final class OAuth2Tokens {
         cache.computeIfPresent(profile, (k, t) -> t.value().equals(value) ? null : t);
     }
 
-    private CompletableFuture<AccessToken> fetch(String name) {
-        OAuth2Profile p = config.get().oauth2Profiles().get(name);
+    private CompletableFuture<AccessToken> fetch(String name, OAuth2Profile p) {
         if (p == null) {
             return CompletableFuture.failedFuture(new OAuth2Exception("no OAuth2 profile '" + name + "'"));
         }
@@ -217,31 +198,21 @@ public final class OAuth2Tokens {
         } catch (OAuth2Exception e) {
             return CompletableFuture.failedFuture(e);
         }
-        StringBuilder body = new StringBuilder();
-        form.forEach((k, v) -> body.append(body.length() == 0 ? "" : "&").append(k).append('=')
-                .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
-        HttpRequest request = HttpRequest.newBuilder(p.tokenUrl()).timeout(REQUEST_TIMEOUT)
-                .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        HttpRequest request = TokenEndpoint.post(p.tokenUrl(), form);
         Instant asked = clock.instant();
         String oldRefresh = refreshToken;
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((response, error) -> {
             if (error != null) {
                 requests.accept(name, "unreachable");
-                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
+                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + TokenEndpoint.name(p.tokenUrl())
                         + " unreachable: " + error.getClass().getSimpleName(), null);
             }
-            Map<String, Object> json;
-            try {
-                json = Json.object(response.body());
-            } catch (IllegalArgumentException e) {
-                json = Map.of();
-            }
+            Map<String, Object> parsed = TokenEndpoint.json(response.body());
+            Map<String, Object> json = parsed == null ? Map.of() : parsed;
             if (response.statusCode() / 100 != 2 || !(json.get("access_token") instanceof String)) {
-                String code = json.get("error") instanceof String s && s.matches("[A-Za-z0-9_.-]{1,64}") ? s
-                        : "HTTP " + response.statusCode();
+                String code = TokenEndpoint.errorCode(json, "HTTP " + response.statusCode());
                 requests.accept(name, code);
-                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + endpoint(p.tokenUrl())
+                throw new OAuth2Exception("OAuth2 profile " + name + ": token endpoint " + TokenEndpoint.name(p.tokenUrl())
                         + " refused: " + code);
             }
             long expiresIn = json.get("expires_in") instanceof Number n ? n.longValue()
@@ -257,11 +228,6 @@ public final class OAuth2Tokens {
             log.info("oauth2: profile {}: new access token, expires in {} s", name, expiresIn);
             return new AccessToken((String) json.get("access_token"), asked, asked.plusSeconds(expiresIn), scope);
         });
-    }
-
-    /** The endpoint for messages: scheme, host and path, never a query string. */
-    private static String endpoint(URI uri) {
-        return uri.getScheme() + "://" + uri.getAuthority() + uri.getPath();
     }
 
     /** Writes {@code secret} to {@code file} atomically and owner-only. */

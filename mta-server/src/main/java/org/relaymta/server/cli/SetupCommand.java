@@ -76,7 +76,7 @@ final class SetupCommand implements Runnable {
                     System.err.println("mta setup: invalid OAuth2 profile name '" + oauth2 + "'");
                     return 2;
                 }
-                secret = "{oauth2}" + oauth2;
+                secret = org.relaymta.config.Credentials.OAUTH2_PREFIX + oauth2;
             }
             if (secret == null) {
                 try {

@@ -15,16 +15,7 @@ import org.relaymta.config.Credentials;
  * OAUTHBEARER) and reads the final 535.
  */
 public final class OAuth2Mechanisms {
-    /** The prefix of a password that names an OAuth2 profile instead. */
-    public static final String PREFIX = "{oauth2}";
-
     private OAuth2Mechanisms() {
-    }
-
-    /** The profile named by the credentials' password, or null when it is a plain password. */
-    public static String profileOf(Credentials credentials) {
-        String p = credentials.password();
-        return p.startsWith(PREFIX) ? p.substring(PREFIX.length()).strip() : null;
     }
 
     private static String b64(String s) {
@@ -47,11 +38,11 @@ public final class OAuth2Mechanisms {
 
         @Override
         public final boolean supports(Credentials credentials) {
-            return profileOf(credentials) != null;
+            return credentials.oauth2Profile().isPresent();
         }
 
         String token(Credentials c) {
-            String profile = profileOf(c);
+            String profile = c.oauth2Profile().orElseThrow();
             String token = tokens.apply(profile);
             if (token == null) {
                 throw new IllegalStateException("no access token for OAuth2 profile " + profile);

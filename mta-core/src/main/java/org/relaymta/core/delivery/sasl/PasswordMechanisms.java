@@ -28,7 +28,7 @@ final class PasswordMechanisms {
 
         @Override
         public final boolean supports(Credentials credentials) {
-            return !credentials.password().startsWith("{oauth2}");
+            return credentials.oauth2Profile().isEmpty();
         }
     }
 
