@@ -39,30 +39,7 @@ class OAuth2TokensTest {
     private final AtomicInteger issued = new AtomicInteger();
     private volatile int status = 200;
     private volatile String reply;
-    private final MovedClock clock = new MovedClock();
-
-    static final class MovedClock extends java.time.Clock {
-        private java.time.Instant now = java.time.Instant.parse("2026-12-02T10:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return java.time.ZoneOffset.UTC;
-        }
-
-        @Override
-        public java.time.Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public java.time.Instant instant() {
-            return now;
-        }
-    }
+    private final org.relaymta.core.queue.MovedClock clock = new org.relaymta.core.queue.MovedClock();
 
     @BeforeEach
     void start() throws Exception {

@@ -14,4 +14,18 @@ final class ConfigDirOption {
     Path resolve(Env env) {
         return configDir != null ? configDir : Path.of(env.get("MTA_CONFIG_DIR").orElse(ServerSettings.DEFAULT_CONFIG));
     }
+
+    /**
+     * The configuration as {@code mta run} would load it from the process environment, or null
+     * after the error was printed (the command then exits 2).
+     */
+    org.relaymta.config.RelayConfig load() {
+        Env env = Env.system();
+        try {
+            return new org.relaymta.config.ConfigLoader(env, resolve(env)).load();
+        } catch (org.relaymta.config.ConfigException e) {
+            System.err.println("mta: configuration error: " + e.getMessage());
+            return null;
+        }
+    }
 }

@@ -4,9 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
-import org.relaymta.config.ConfigException;
-import org.relaymta.config.ConfigLoader;
-import org.relaymta.config.Env;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.core.oauth2.AccessToken;
 import org.relaymta.core.oauth2.OAuth2Tokens;
@@ -35,12 +32,8 @@ final class OAuth2Command implements Runnable {
 
         @Override
         public Integer call() {
-            Env env = Env.system();
-            RelayConfig config;
-            try {
-                config = new ConfigLoader(env, configDir.resolve(env)).load();
-            } catch (ConfigException e) {
-                System.err.println("mta: configuration error: " + e.getMessage());
+            RelayConfig config = configDir.load();
+            if (config == null) {
                 return 2;
             }
             if (!config.oauth2Profiles().containsKey(profile)) {
@@ -80,12 +73,8 @@ final class OAuth2Command implements Runnable {
 
         @Override
         public Integer call() {
-            Env env = Env.system();
-            RelayConfig config;
-            try {
-                config = new ConfigLoader(env, configDir.resolve(env)).load();
-            } catch (ConfigException e) {
-                System.err.println("mta: configuration error: " + e.getMessage());
+            RelayConfig config = configDir.load();
+            if (config == null) {
                 return 2;
             }
             org.relaymta.config.OAuth2Profile p = config.oauth2Profiles().get(profile);

@@ -1,9 +1,6 @@
 package org.relaymta.server.cli;
 
 import java.util.concurrent.Callable;
-import org.relaymta.config.ConfigException;
-import org.relaymta.config.ConfigLoader;
-import org.relaymta.config.Env;
 import org.relaymta.config.RelayConfig;
 import org.relaymta.config.RouteReport;
 import picocli.CommandLine.Command;
@@ -30,12 +27,8 @@ final class RouteCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Env env = Env.system();
-        RelayConfig config;
-        try {
-            config = new ConfigLoader(env, configDir.resolve(env)).load();
-        } catch (ConfigException e) {
-            System.err.println("mta: configuration error: " + e.getMessage());
+        RelayConfig config = configDir.load();
+        if (config == null) {
             return 2;
         }
         RouteReport report;

@@ -7,9 +7,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.relaymta.config.ConfigException;
-import org.relaymta.config.ConfigLoader;
 import org.relaymta.config.Credentials;
 import org.relaymta.config.Env;
 import org.relaymta.config.NextHop;
@@ -119,12 +117,8 @@ final class SetupCommand implements Runnable {
         @Command(name = "list", mixinStandardHelpOptions = true,
                 description = "Show the effective relay mappings and credentials (passwords masked).")
         int list() {
-            Env env = Env.system();
-            RelayConfig cfg;
-            try {
-                cfg = new ConfigLoader(env, configDir.resolve(env)).load();
-            } catch (ConfigException e) {
-                System.err.println("mta: configuration error: " + e.getMessage());
+            RelayConfig cfg = configDir.load();
+            if (cfg == null) {
                 return 2;
             }
             System.out.println("default relay host: " + cfg.defaultRelayText().orElse("none (direct delivery)"));
