@@ -34,6 +34,10 @@ import javax.net.ssl.SSLSession;
  * so pipelining fits in). Every wait has the Postfix timeout of its stage; a failure completes the
  * future with an {@link SmtpSessionException} worded as Postfix words it, and closes the channel.
  * The session logic ({@link SessionOpener}, {@link MailTransaction}) chains on these futures.
+ *
+ * <p>Over 400 lines: the reply FIFO, the STARTTLS switch, the content transfer timers and the
+ * wording of every failure act on the same channel and pending-reply state; splitting them would
+ * spread that state across classes.
  */
 final class SmtpConnection {
     private static final String SSL_HANDLER = "ssl";
