@@ -1,8 +1,7 @@
 package org.relaymta.core;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -99,21 +98,33 @@ public final class RelayEngine implements AutoCloseable {
     public RelayEngine start() throws IOException {
         spoolLock = org.relaymta.core.spool.SpoolLock.acquire(spoolDir);
         try {
-            return startOwned();
+            startOwned();
+            org.relaymta.core.mail.RunningEngines.started(this);
+            return this;
         } catch (IOException | RuntimeException e) {
             close(Duration.ZERO);
             throw e;
         }
     }
 
-    private RelayEngine startOwned() throws IOException {
-        spool = Spool.open(spoolDir, clock);
-        spool.onFsync(metrics::fsync);
-        group = new MultiThreadIoEventLoopGroup(2, r -> {
+    /**
+     * NIO event loops through the one constructor that Netty 4.1 and 4.2 both have (deprecated in
+     * 4.2, where it builds the same MultiThreadIoEventLoopGroup): the library then runs beside
+     * whichever Netty line the application pins, without a second relocated copy of Netty.
+     */
+    @SuppressWarnings("deprecation")
+    private static EventLoopGroup newEventLoops() {
+        return new NioEventLoopGroup(2, r -> {
             Thread t = new Thread(r, "mta-netty");
             t.setDaemon(true);
             return t;
-        }, NioIoHandler.newFactory());
+        });
+    }
+
+    private RelayEngine startOwned() throws IOException {
+        spool = Spool.open(spoolDir, clock);
+        spool.onFsync(metrics::fsync);
+        group = newEventLoops();
         resolver = new DnsHostResolver(group, dnsServers);
         tokens = new org.relaymta.core.oauth2.OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
@@ -355,6 +366,7 @@ public final class RelayEngine implements AutoCloseable {
     /** Stops taking mail, lets running deliveries finish up to {@code grace}, and stops; the rest stays spooled. */
     public void close(Duration grace) {
         closed = true;
+        org.relaymta.core.mail.RunningEngines.stopped(this);
         if (watcher != null) {
             watcher.close();
         }
