@@ -72,6 +72,8 @@ public final class RelayEngine implements AutoCloseable {
     private java.util.concurrent.ExecutorService submitter;
     private org.relaymta.config.ConfigWatcher watcher;
     private volatile boolean closed;
+    private boolean stopped;
+    private final Duration shutdownGrace;
 
     private RelayEngine(Builder b) {
         this.spoolDir = Objects.requireNonNull(b.spoolDir, "spoolDir");
@@ -82,6 +84,7 @@ public final class RelayEngine implements AutoCloseable {
         this.directPort = b.directPort;
         this.listeners = List.copyOf(b.listeners);
         this.deliveryThreads = b.deliveryThreads;
+        this.shutdownGrace = b.shutdownGrace;
         this.metrics = new RelayMetrics(b.meterRegistry != null ? b.meterRegistry
                 : new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     }
@@ -357,14 +360,20 @@ public final class RelayEngine implements AutoCloseable {
         return spoolDir;
     }
 
-    /** Finishes running deliveries (up to 10 s) and stops; queued mail stays in the spool. */
+    /** Finishes running deliveries (up to the builder's {@code shutdownGrace}, 10 s by default) and stops; queued mail stays in the spool. */
     @Override
     public void close() {
-        close(Duration.ofSeconds(10));
+        close(shutdownGrace);
     }
 
     /** Stops taking mail, lets running deliveries finish up to {@code grace}, and stops; the rest stays spooled. */
     public void close(Duration grace) {
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+        }
         closed = true;
         org.relaymta.core.mail.RunningEngines.stopped(this);
         if (watcher != null) {
@@ -411,6 +420,7 @@ public final class RelayEngine implements AutoCloseable {
         private int directPort = 25;
         private final List<DeliveryListener> listeners = new ArrayList<>();
         private int deliveryThreads;
+        private Duration shutdownGrace = Duration.ofSeconds(10);
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private WatchedConfig watchedConfig;
 
@@ -443,6 +453,12 @@ public final class RelayEngine implements AutoCloseable {
                     new org.relaymta.config.ConfigLoader(e, dir).load());
             this.watchedConfig = new WatchedConfig(dir, e, current);
             return config(current::get);
+        }
+
+        /** How long {@link RelayEngine#close()} lets running deliveries finish (default 10 s). */
+        public Builder shutdownGrace(Duration grace) {
+            this.shutdownGrace = Objects.requireNonNull(grace, "grace");
+            return this;
         }
 
         public Builder clock(Clock clock) {

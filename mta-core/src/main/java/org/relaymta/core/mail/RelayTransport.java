@@ -5,7 +5,6 @@ import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
 import jakarta.mail.SendFailedException;
 import jakarta.mail.Session;
-import jakarta.mail.Transport;
 import jakarta.mail.URLName;
 import jakarta.mail.event.TransportEvent;
 import jakarta.mail.internet.InternetAddress;
@@ -13,29 +12,88 @@ import jakarta.mail.internet.MimeMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import org.eclipse.angus.mail.smtp.SMTPTransport;
 import org.relaymta.core.RelayEngine;
 
 /**
- * A Jakarta Mail {@link Transport} for protocol {@code relaymta}: {@code Transport.send(message)}
- * returns once the message is durable in the embedded relay's spool, not once it is delivered;
- * the relay then routes, retries and bounces like Postfix. The relay instance travels in the
- * session's properties under {@link #RELAY_PROPERTY} (no global registry), see
- * {@link RelayEngine#mailSession()}. The envelope sender is {@code mail.relaymta.from}, else the
- * message's Sender or first From address.
+ * The Jakarta Mail transport of protocol {@code relaymta}: {@code Transport.send(message)} returns
+ * once the message is durable in an embedded relay's spool, not once it is delivered; the relay
+ * then routes, retries and bounces like Postfix.
+ *
+ * <p>Why it extends Angus's SMTP transport: {@code Transport.send} does not read
+ * {@code mail.transport.protocol}; it picks the transport by address type ({@code rfc822}) through
+ * {@code mail.transport.protocol.rfc822}, else the classpath's {@code javamail.address.map}
+ * (the last one wins), and that protocol's provider (the first one wins). This jar therefore maps
+ * {@code rfc822} to {@code relaymta} and also offers itself as the {@code smtp} provider, so that
+ * whichever of this jar and Angus comes first on the classpath, a session whose
+ * {@code mail.transport.protocol} is {@code relaymta} reaches the relay. Every other session gets
+ * exactly Angus's SMTP transport (this class adds nothing to it then, and casts to
+ * {@code SMTPTransport} keep working).
+ *
+ * <p>The relay is the {@link RelayEngine} under {@link #RELAY_PROPERTY} (what
+ * {@link RelayEngine#mailSession()} sets), else the running engine whose spool directory is
+ * {@link #SPOOL_PROPERTY}, else the only running engine. The envelope sender is
+ * {@link #FROM_PROPERTY}, else the message's Sender or first From address.
  */
-public final class RelayTransport extends Transport {
+public class RelayTransport extends SMTPTransport {
     public static final String PROTOCOL = "relaymta";
     public static final String RELAY_PROPERTY = "mail.relaymta.relay";
+    public static final String SPOOL_PROPERTY = "mail.relaymta.spool";
     public static final String FROM_PROPERTY = "mail.relaymta.from";
 
+    private final boolean relayed;
+    private boolean open;
+
     public RelayTransport(Session session, URLName urlname) {
-        super(session, urlname);
+        // As SMTP (mail.smtp.* properties) whatever name the provider was found under.
+        super(session, smtp(urlname));
+        this.relayed = wantsRelay(session);
+    }
+
+    private static URLName smtp(URLName url) {
+        if (url == null) {
+            return null;
+        }
+        return new URLName("smtp", url.getHost(), url.getPort(), url.getFile(), url.getUsername(), url.getPassword());
+    }
+
+    /** Whether the session asks for the relay: the protocol named, or an engine handed in. */
+    static boolean wantsRelay(Session session) {
+        return PROTOCOL.equalsIgnoreCase(strip(session.getProperty("mail.transport.protocol")))
+                || PROTOCOL.equalsIgnoreCase(strip(session.getProperty("mail.transport.protocol.rfc822")))
+                || session.getProperties().get(RELAY_PROPERTY) instanceof RelayEngine;
+    }
+
+    private static String strip(String value) {
+        return value == null ? null : value.strip();
     }
 
     @Override
-    protected boolean protocolConnect(String host, int port, String user, String password) throws MessagingException {
+    protected synchronized boolean protocolConnect(String host, int port, String user, String password)
+            throws MessagingException {
+        if (!relayed) {
+            return super.protocolConnect(host, port, user, password);
+        }
         relay();
+        open = true;
         return true;
+    }
+
+    @Override
+    public synchronized boolean isConnected() {
+        // SMTPTransport.isConnected() probes its socket with NOOP; the relay has none.
+        return relayed ? open : super.isConnected();
+    }
+
+    @Override
+    public synchronized void close() throws MessagingException {
+        if (!relayed) {
+            super.close();
+            return;
+        }
+        open = false;
+        setConnected(false);
+        notifyConnectionListeners(jakarta.mail.event.ConnectionEvent.CLOSED);
     }
 
     private RelayEngine relay() throws MessagingException {
@@ -43,12 +101,15 @@ public final class RelayTransport extends Transport {
         if (relay instanceof RelayEngine engine) {
             return engine;
         }
-        throw new MessagingException("no relay in the mail session: create it with RelayEngine.mailSession(), or put the "
-                + "RelayEngine under the property " + RELAY_PROPERTY);
+        return RunningEngines.find(session.getProperty(SPOOL_PROPERTY));
     }
 
     @Override
-    public void sendMessage(Message message, Address[] addresses) throws MessagingException {
+    public synchronized void sendMessage(Message message, Address[] addresses) throws MessagingException {
+        if (!relayed) {
+            super.sendMessage(message, addresses);
+            return;
+        }
         if (!(message instanceof MimeMessage mime)) {
             throw new MessagingException("the relaymta transport sends MimeMessages only");
         }

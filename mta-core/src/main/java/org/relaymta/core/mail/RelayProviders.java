@@ -1,0 +1,23 @@
+package org.relaymta.core.mail;
+
+import jakarta.mail.Provider;
+
+/** The providers this jar registers through {@code ServiceLoader}; {@link RelayTransport} says why {@code smtp} too. */
+public final class RelayProviders {
+    private RelayProviders() {
+    }
+
+    /** Protocol {@code relaymta}. */
+    public static final class Relay extends Provider {
+        public Relay() {
+            super(Type.TRANSPORT, RelayTransport.PROTOCOL, RelayTransport.class.getName(), "Relay MTA", null);
+        }
+    }
+
+    /** Protocol {@code smtp}: Angus's SMTP transport unless the session asks for the relay. */
+    public static final class Smtp extends Provider {
+        public Smtp() {
+            super(Type.TRANSPORT, "smtp", RelayTransport.class.getName(), "Relay MTA", null);
+        }
+    }
+}
