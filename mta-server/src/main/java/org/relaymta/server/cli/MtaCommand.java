@@ -25,6 +25,12 @@ public final class MtaCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        // The relay's own log format for the mta process. Chosen here rather than by a
+        // ServiceLoader entry, so that an application embedding mta-server keeps its own SLF4J backend.
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", org.relaymta.server.logging.RelayLogProvider.class.getName());
+            System.setProperty("slf4j.internal.verbosity", "WARN");   // no "Attempting to load provider" line
+        }
         if (args.length == 0 || !args[0].equals("run")) {
             // A command's output is its answer (JSON, tables, messages): its log lines go to stderr.
             org.relaymta.server.logging.RelayLog.toStandardError();
