@@ -22,8 +22,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.config.RelaySettings;
+import org.relaymta.core.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
-import org.relaymta.core.queue.DeliveryEvent;
 import org.subethamail.wiser.Wiser;
 
 /** The relay as a library inside an application: submit, events, Jakarta Mail transport, close and restart. */

@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.queue.DeliveryEvent;
-import org.relaymta.core.spool.QueueState;
-import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.QueueState;
+import org.relaymta.core.QueuedMessage;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 
@@ -47,9 +47,9 @@ class QueueManagerIT {
             assertThat(deferred.dsn()).isEqualTo("4.3.0");
             assertThat(deferred.reason()).contains("said: 451 4.3.0 try again later (in reply to RCPT TO command)");
 
-            SpooledMessage queued = relay.server.engine().queue().messages().get(0);
+            QueuedMessage queued = relay.server.engine().queue().messages().get(0);
             assertThat(queued.state()).isEqualTo(QueueState.DEFERRED);
-            assertThat(Duration.between(queued.envelope().arrival(), queued.nextAttempt())).isEqualTo(Duration.ofSeconds(300));
+            assertThat(Duration.between(queued.arrival(), queued.nextAttempt())).isEqualTo(Duration.ofSeconds(300));
             assertThat(queued.recipients().get(0).lastReason()).contains("451 4.3.0");
 
             clock.advance(Duration.ofSeconds(299));

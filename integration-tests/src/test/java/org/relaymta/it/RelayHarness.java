@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.relaymta.config.Env;
-import org.relaymta.core.queue.DeliveryEvent;
+import org.relaymta.config.internal.Env;
+import org.relaymta.core.DeliveryEvent;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
 

@@ -27,10 +27,10 @@ import org.apache.commons.codec.digest.Crypt;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.queue.DeliveryEvent;
+import org.relaymta.config.internal.Env;
+import org.relaymta.core.DeliveryEvent;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
-import org.relaymta.config.Env;
 import org.subethamail.wiser.Wiser;
 
 /** Authenticated submission with docker-mailserver accounts, and what /metrics and /health show. */

@@ -3,6 +3,14 @@ package org.relaymta.config;
 /**
  * A configuration input is invalid. The message always names where the bad value came from:
  * an environment variable, or a file and line number.
+ *
+ * <pre>{@code
+ * try {
+ *     builder.configDirectory(Path.of("/tmp/docker-mailserver"), System.getenv());
+ * } catch (ConfigException e) {
+ *     System.err.println(e.source() + ": " + e.getMessage());   // postfix-relaymap.cf:12: ...
+ * }
+ * }</pre>
  */
 public class ConfigException extends RuntimeException {
     private final String source;

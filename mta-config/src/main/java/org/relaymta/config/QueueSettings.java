@@ -2,7 +2,16 @@ package org.relaymta.config;
 
 import java.time.Duration;
 
-/** Queue manager timing and limits, Postfix names and defaults (relay-semantics section 8). */
+/**
+ * Queue manager timing and limits, with Postfix's names and defaults ({@code queue_run_delay},
+ * {@code minimal_backoff_time}, {@code maximal_queue_lifetime}, ...).
+ *
+ * <pre>{@code
+ * QueueSettings q = QueueSettings.postfixDefaults();
+ * RelaySettings settings = RelaySettings.defaults().queue(new QueueSettings(q.queueRunDelay(),
+ *         q.minimalBackoffTime(), q.maximalBackoffTime(), Duration.ofDays(1), ...));   // or backoff(min, max)
+ * }</pre>
+ */
 public record QueueSettings(
         Duration queueRunDelay,
         Duration minimalBackoffTime,

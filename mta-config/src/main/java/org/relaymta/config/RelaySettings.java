@@ -7,6 +7,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.relaymta.config.internal.BareNewlinePolicy;
+import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.ListenerSettings;
+import org.relaymta.config.internal.Networks;
+import org.relaymta.config.internal.NextHop;
+import org.relaymta.config.internal.PostfixTable;
+import org.relaymta.config.internal.RelayConfig;
 
 /**
  * Relay settings as Java values, for applications that embed the relay without a config
@@ -15,10 +22,12 @@ import java.util.Optional;
  * ({@code user@domain}, {@code @domain}, {@code <>}), an empty next hop is an opt-out.
  *
  * <pre>{@code
- * RelayConfig config = RelaySettings.defaults()
+ * RelaySettings settings = RelaySettings.defaults()
  *         .defaultRelayHost("[email-smtp.eu-west-1.amazonaws.com]:587")
  *         .credentials("AKIA...", secret)
- *         .build();
+ *         .senderRelay("@billing.example.com", "[smtp.sendgrid.net]:587")
+ *         .backoff(Duration.ofMinutes(1), Duration.ofMinutes(30));
+ * RelayEngine relay = RelayEngine.builder().spoolDirectory(spool).settings(settings).build().start();
  * }</pre>
  */
 public final class RelaySettings {

@@ -3,7 +3,14 @@ package org.relaymta.config;
 import java.time.Duration;
 import java.util.List;
 
-/** Outbound SMTP client timeouts and options, Postfix names and defaults (relay-semantics section 8). */
+/**
+ * Outbound SMTP client timeouts and options, with Postfix's names and defaults
+ * ({@code smtp_connect_timeout}, {@code smtp_helo_timeout}, ...).
+ *
+ * <pre>{@code
+ * RelaySettings settings = RelaySettings.defaults().smtp(SmtpClientSettings.postfixDefaults());
+ * }</pre>
+ */
 public record SmtpClientSettings(
         Duration connectTimeout,
         Duration heloTimeout,

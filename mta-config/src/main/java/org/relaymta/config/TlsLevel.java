@@ -2,7 +2,13 @@ package org.relaymta.config;
 
 import java.util.Locale;
 
-/** Postfix {@code smtp_tls_security_level} values supported by the delivery client. */
+/**
+ * Postfix {@code smtp_tls_security_level} values supported by the delivery client.
+ *
+ * <pre>{@code
+ * RelaySettings.defaults().defaultRelayHost("[smtp.example.com]:587").tlsLevel(TlsLevel.VERIFY);
+ * }</pre>
+ */
 public enum TlsLevel {
     /** Never use TLS. */
     NONE,

@@ -4,7 +4,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -13,16 +12,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import org.relaymta.config.RelayConfig;
-import org.relaymta.core.delivery.DnsHostResolver;
-import org.relaymta.core.delivery.HostResolver;
-import org.relaymta.core.delivery.SmtpDeliveryAgent;
-import org.relaymta.core.metrics.RelayMetrics;
-import org.relaymta.core.queue.DeliveryListener;
-import org.relaymta.core.queue.QueueManager;
-import org.relaymta.core.spool.Envelope;
-import org.relaymta.core.spool.Spool;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.IncomingMessage;
+import org.relaymta.core.internal.delivery.DnsHostResolver;
+import org.relaymta.core.internal.delivery.HostResolver;
+import org.relaymta.core.internal.delivery.SmtpDeliveryAgent;
+import org.relaymta.core.internal.metrics.RelayMetrics;
+import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.spool.Envelope;
+import org.relaymta.core.internal.spool.Spool;
 
 /**
  * The relay engine, and the library's entry point: durable spool, queue manager and SMTP
@@ -58,19 +58,19 @@ public final class RelayEngine implements AutoCloseable {
     private final WatchedConfig watchedConfig;
 
     /** A config directory to watch for changes (hot reload). */
-    private record WatchedConfig(Path dir, org.relaymta.config.Env env,
+    private record WatchedConfig(Path dir, org.relaymta.config.internal.Env env,
                                  java.util.concurrent.atomic.AtomicReference<RelayConfig> current) {
     }
 
     private EventLoopGroup group;
     private HostResolver resolver;
     private Spool spool;
-    private org.relaymta.core.spool.SpoolLock spoolLock;
+    private org.relaymta.core.internal.spool.SpoolLock spoolLock;
     private QueueManager queue;
     private SmtpDeliveryAgent agent;
-    private org.relaymta.core.oauth2.OAuth2Tokens tokens;
+    private org.relaymta.core.internal.oauth2.OAuth2Tokens tokens;
     private java.util.concurrent.ExecutorService submitter;
-    private org.relaymta.config.ConfigWatcher watcher;
+    private org.relaymta.config.internal.ConfigWatcher watcher;
     private volatile boolean closed;
     private boolean stopped;
     private final Duration shutdownGrace;
@@ -95,14 +95,14 @@ public final class RelayEngine implements AutoCloseable {
 
     /**
      * Takes the spool (one owner at a time: a second engine or relay on the same directory gets
-     * {@link org.relaymta.core.spool.SpoolLock.InUseException}), starts delivery, and schedules
+     * {@link org.relaymta.core.internal.spool.SpoolLock.InUseException}), starts delivery, and schedules
      * every message already in the spool.
      */
     public RelayEngine start() throws IOException {
-        spoolLock = org.relaymta.core.spool.SpoolLock.acquire(spoolDir);
+        spoolLock = org.relaymta.core.internal.spool.SpoolLock.acquire(spoolDir);
         try {
             startOwned();
-            org.relaymta.core.mail.RunningEngines.started(this);
+            org.relaymta.core.internal.RunningEngines.started(this);
             return this;
         } catch (IOException | RuntimeException e) {
             close(Duration.ZERO);
@@ -129,7 +129,7 @@ public final class RelayEngine implements AutoCloseable {
         spool.onFsync(metrics::fsync);
         group = newEventLoops();
         resolver = new DnsHostResolver(group, dnsServers);
-        tokens = new org.relaymta.core.oauth2.OAuth2Tokens(config, clock);
+        tokens = new org.relaymta.core.internal.oauth2.OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
         agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens);
         agent.onSession(metrics::outboundSession);
@@ -147,8 +147,8 @@ public final class RelayEngine implements AutoCloseable {
             return t;
         });
         if (watchedConfig != null) {
-            org.relaymta.config.ConfigLoader loader = new org.relaymta.config.ConfigLoader(watchedConfig.env(), watchedConfig.dir());
-            watcher = new org.relaymta.config.ConfigWatcher(watchedConfig.dir(), watchedConfig.env(), loader::load,
+            org.relaymta.config.internal.ConfigLoader loader = new org.relaymta.config.internal.ConfigLoader(watchedConfig.env(), watchedConfig.dir());
+            watcher = new org.relaymta.config.internal.ConfigWatcher(watchedConfig.dir(), watchedConfig.env(), loader::load,
                     watchedConfig.current()::get, watchedConfig.current()::set).start(Duration.ofMillis(500));
         }
         return this;
@@ -310,34 +310,29 @@ public final class RelayEngine implements AutoCloseable {
         queue.addListener(listener);
     }
 
-    /** Starts receiving a message; see {@link IncomingMessage}. */
-    public IncomingMessage receive(Envelope envelope) throws IOException {
-        return new IncomingMessage(spool.create(envelope), queue, metrics::messageReceived);
-    }
-
-    /** The engine's Netty event loops (outbound SMTP, DNS); an inbound listener may share them. */
-    public EventLoopGroup eventLoops() {
-        return group;
-    }
-
     /** What OAuth2 relay authentication needs an operator for (failing token requests, refresh tokens near their end). */
     public java.util.List<String> oauth2Warnings() {
         return tokens == null ? java.util.List.of() : tokens.warnings();
     }
 
-    public RelayMetrics metrics() {
-        return metrics;
-    }
-
     /** The queue: list, show, hold, release, delete, requeue, flush, wait until empty. */
-    public org.relaymta.core.queue.QueueControl queue() {
-        return queue.control();
+    public QueueControl queue() {
+        return new org.relaymta.core.internal.queue.EngineQueueControl(queue.control());
     }
 
-    public RelayConfig config() {
-        return config.get();
+    /**
+     * Not API: what the relay's own server module (the SMTP listener, the admin endpoint) needs of
+     * the engine. It changes with the server; applications use the methods above.
+     */
+    public org.relaymta.core.internal.EngineInternals internals() {
+        return new org.relaymta.core.internal.EngineInternals(group, this::receive, metrics, config, queue.control());
     }
 
+    private IncomingMessage receive(Envelope envelope) throws IOException {
+        return new IncomingMessage(spool.create(envelope), queue, metrics::messageReceived);
+    }
+
+    /** The engine's clock (the builder's; the system clock by default). */
     public Clock clock() {
         return clock;
     }
@@ -375,7 +370,7 @@ public final class RelayEngine implements AutoCloseable {
             stopped = true;
         }
         closed = true;
-        org.relaymta.core.mail.RunningEngines.stopped(this);
+        org.relaymta.core.internal.RunningEngines.stopped(this);
         if (watcher != null) {
             watcher.close();
         }
@@ -448,9 +443,9 @@ public final class RelayEngine implements AutoCloseable {
          * reloaded when its files change. Throws {@link org.relaymta.config.ConfigException} now if invalid.
          */
         public Builder configDirectory(Path dir, java.util.Map<String, String> env) {
-            org.relaymta.config.Env e = new org.relaymta.config.Env(env);
+            org.relaymta.config.internal.Env e = new org.relaymta.config.internal.Env(env);
             java.util.concurrent.atomic.AtomicReference<RelayConfig> current = new java.util.concurrent.atomic.AtomicReference<>(
-                    new org.relaymta.config.ConfigLoader(e, dir).load());
+                    new org.relaymta.config.internal.ConfigLoader(e, dir).load());
             this.watchedConfig = new WatchedConfig(dir, e, current);
             return config(current::get);
         }

@@ -2,11 +2,11 @@ package org.relaymta.server;
 
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicReference;
-import org.relaymta.config.ConfigLoader;
-import org.relaymta.config.ConfigWatcher;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.ConfigLoader;
+import org.relaymta.config.internal.ConfigWatcher;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.DeliveryListener;
 import org.relaymta.core.RelayEngine;
-import org.relaymta.core.queue.DeliveryListener;
 import org.relaymta.server.admin.AdminAccess;
 import org.relaymta.server.admin.AdminServer;
 import org.relaymta.server.smtp.RelayListener;
@@ -111,7 +111,7 @@ public final class RelayServer implements AutoCloseable {
         if (settings.adminListen() != null) {
             try {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
-                adminServer = new AdminServer(settings.adminListen(), engine.queue(), access, this::health, registry::scrape);
+                adminServer = new AdminServer(settings.adminListen(), engine.internals().queue(), access, this::health, registry::scrape);
                 java.net.InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "

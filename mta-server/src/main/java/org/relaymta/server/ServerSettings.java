@@ -4,8 +4,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import org.relaymta.config.ConfigException;
-import org.relaymta.config.Env;
-import org.relaymta.core.delivery.DnsHostResolver;
+import org.relaymta.config.internal.Env;
+import org.relaymta.core.internal.delivery.DnsHostResolver;
 
 /**
  * What {@code mta run} needs besides the relay configuration: where to listen and keep the spool,

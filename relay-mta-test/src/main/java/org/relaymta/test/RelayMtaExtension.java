@@ -17,8 +17,8 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.relaymta.config.RelaySettings;
+import org.relaymta.core.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
-import org.relaymta.core.queue.DeliveryEvent;
 
 /**
  * A JUnit 5 extension that runs an embedded relay delivering to a {@link TestUpstream}, both on

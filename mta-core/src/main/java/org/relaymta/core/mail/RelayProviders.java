@@ -2,7 +2,16 @@ package org.relaymta.core.mail;
 
 import jakarta.mail.Provider;
 
-/** The providers this jar registers through {@code ServiceLoader}; {@link RelayTransport} says why {@code smtp} too. */
+/**
+ * The providers this jar registers through {@code ServiceLoader} (and {@code provides} in its
+ * module); {@link RelayTransport} says why {@code smtp} too. Applications do not use them directly:
+ *
+ * <pre>{@code
+ * Properties props = new Properties();
+ * props.setProperty("mail.transport.protocol", "relaymta");
+ * Transport.send(new MimeMessage(Session.getInstance(props)));   // reaches RelayTransport
+ * }</pre>
+ */
 public final class RelayProviders {
     private RelayProviders() {
     }

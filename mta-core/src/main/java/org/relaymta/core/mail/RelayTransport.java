@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import org.eclipse.angus.mail.smtp.SMTPTransport;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.internal.RunningEngines;
 
 /**
  * The Jakarta Mail transport of protocol {@code relaymta}: {@code Transport.send(message)} returns
@@ -34,6 +35,14 @@ import org.relaymta.core.RelayEngine;
  * {@link RelayEngine#mailSession()} sets), else the running engine whose spool directory is
  * {@link #SPOOL_PROPERTY}, else the only running engine. The envelope sender is
  * {@link #FROM_PROPERTY}, else the message's Sender or first From address.
+ *
+ * <pre>{@code
+ * Properties props = new Properties();
+ * props.setProperty("mail.transport.protocol", "relaymta");
+ * props.setProperty("mail.relaymta.spool", "/var/lib/app/spool");   // only with several relays in the JVM
+ * Session session = Session.getInstance(props);
+ * Transport.send(message);   // durable in the relay's spool when it returns
+ * }</pre>
  */
 public class RelayTransport extends SMTPTransport {
     public static final String PROTOCOL = "relaymta";

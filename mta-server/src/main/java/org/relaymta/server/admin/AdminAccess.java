@@ -19,7 +19,7 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import org.relaymta.config.Env;
+import org.relaymta.config.internal.Env;
 
 /**
  * Who may use the admin endpoint. {@code /health} and {@code /metrics} are open (no addresses, no

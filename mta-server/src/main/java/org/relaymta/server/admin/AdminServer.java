@@ -10,9 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
-import org.relaymta.core.queue.ActionResult;
-import org.relaymta.core.queue.QueueControl;
-import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.core.ActionResult;
+import org.relaymta.core.internal.queue.QueueActions;
+import org.relaymta.core.internal.spool.SpooledMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,10 +54,10 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private final HttpServer server;
-    private final QueueControl queue;
+    private final QueueActions queue;
     private final AdminAccess access;
 
-    public AdminServer(InetSocketAddress listen, QueueControl queue, AdminAccess access, Supplier<Health> health,
+    public AdminServer(InetSocketAddress listen, QueueActions queue, AdminAccess access, Supplier<Health> health,
                        Supplier<String> metrics) throws IOException {
         this.queue = queue;
         this.access = access;
@@ -91,7 +91,7 @@ public final class AdminServer implements AutoCloseable {
                         exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mta\"");
                     }
                     respond(exchange, refusal.status(), "application/json", "{\"error\": "
-                            + org.relaymta.config.Json.string(refusal.error()) + "}\n");
+                            + org.relaymta.config.internal.Json.string(refusal.error()) + "}\n");
                     return;
                 }
                 if (headerBytes(exchange) > MAX_HEADER_BYTES) {

@@ -6,11 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
-import org.relaymta.config.Json;
-import org.relaymta.core.spool.QueueState;
-import org.relaymta.core.spool.Recipient;
-import org.relaymta.core.spool.RecipientStatus;
-import org.relaymta.core.spool.SpooledMessage;
+import org.relaymta.config.internal.Json;
+import org.relaymta.core.QueueState;
+import org.relaymta.core.Recipient;
+import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.internal.spool.SpooledMessage;
 
 /** Queue listings in Postfix's formats: {@code postqueue -j} JSON lines and the {@code mailq} table. */
 public final class QueueJson {

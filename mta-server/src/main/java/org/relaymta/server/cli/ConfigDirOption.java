@@ -1,7 +1,7 @@
 package org.relaymta.server.cli;
 
 import java.nio.file.Path;
-import org.relaymta.config.Env;
+import org.relaymta.config.internal.Env;
 import org.relaymta.server.ServerSettings;
 import picocli.CommandLine.Option;
 
@@ -19,10 +19,10 @@ final class ConfigDirOption {
      * The configuration as {@code mta run} would load it from the process environment, or null
      * after the error was printed (the command then exits 2).
      */
-    org.relaymta.config.RelayConfig load() {
+    org.relaymta.config.internal.RelayConfig load() {
         Env env = Env.system();
         try {
-            return new org.relaymta.config.ConfigLoader(env, resolve(env)).load();
+            return new org.relaymta.config.internal.ConfigLoader(env, resolve(env)).load();
         } catch (org.relaymta.config.ConfigException e) {
             System.err.println("mta: configuration error: " + e.getMessage());
             return null;

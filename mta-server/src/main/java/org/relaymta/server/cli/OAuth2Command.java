@@ -4,9 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
-import org.relaymta.config.RelayConfig;
-import org.relaymta.core.oauth2.AccessToken;
-import org.relaymta.core.oauth2.OAuth2Tokens;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.oauth2.AccessToken;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -77,29 +77,29 @@ final class OAuth2Command implements Runnable {
             if (config == null) {
                 return 2;
             }
-            org.relaymta.config.OAuth2Profile p = config.oauth2Profiles().get(profile);
+            org.relaymta.config.internal.OAuth2Profile p = config.oauth2Profiles().get(profile);
             if (p == null) {
                 System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf");
                 return 2;
             }
             try {
-                if (p.provider() == org.relaymta.config.OAuth2Profile.Provider.GOOGLE || browser) {
+                if (p.provider() == org.relaymta.config.internal.OAuth2Profile.Provider.GOOGLE || browser) {
                     // Google allows no device flow for mail: a browser sign-in with a loopback redirect.
-                    new org.relaymta.core.oauth2.BrowserLogin().login(p, url -> {
+                    new org.relaymta.core.internal.oauth2.BrowserLogin().login(p, url -> {
                         System.out.println("Open this address in a browser on this machine (or forward the port"
                                 + " it redirects to) and sign in:");
                         System.out.println(url);
                         System.out.flush();
                     }, java.time.Duration.ofMinutes(10));
                 } else {
-                    new org.relaymta.core.oauth2.DeviceLogin().login(p, prompt -> {
+                    new org.relaymta.core.internal.oauth2.DeviceLogin().login(p, prompt -> {
                         System.out.println(prompt.message());
                         System.out.flush();
                     });
                 }
                 System.out.println("profile " + profile + ": signed in; refresh token saved to " + p.refreshTokenFile().get());
                 return 0;
-            } catch (org.relaymta.core.oauth2.OAuth2Exception | java.io.IOException e) {
+            } catch (org.relaymta.core.internal.oauth2.OAuth2Exception | java.io.IOException e) {
                 System.err.println("mta oauth2: " + e.getMessage());
                 return 1;
             } catch (InterruptedException e) {

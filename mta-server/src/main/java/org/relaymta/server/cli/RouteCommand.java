@@ -1,8 +1,8 @@
 package org.relaymta.server.cli;
 
 import java.util.concurrent.Callable;
-import org.relaymta.config.RelayConfig;
-import org.relaymta.config.RouteReport;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RouteReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

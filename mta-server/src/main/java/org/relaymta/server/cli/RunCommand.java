@@ -3,15 +3,15 @@ package org.relaymta.server.cli;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.relaymta.config.ConfigException;
-import org.relaymta.config.Env;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
-import picocli.CommandLine.Command;
 import org.relaymta.server.logging.RelayLog;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code mta run}: start the relay and serve until stopped. */
@@ -73,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try {
             ServerSettings settings = settings(env);
-            org.relaymta.config.ConfigLoader files = new org.relaymta.config.ConfigLoader(env, settings.configDir());
+            org.relaymta.config.internal.ConfigLoader files = new org.relaymta.config.internal.ConfigLoader(env, settings.configDir());
             String syslogName = files.parameter("syslog_name").orElse("postfix");
             RelayLog.configure(format, level, syslogName, files.parameter("myhostname").or(() -> env.get("MTA_HOSTNAME"))
                     .orElse("localhost"));

@@ -8,12 +8,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import org.relaymta.config.ConfigException;
-import org.relaymta.config.Credentials;
-import org.relaymta.config.Env;
-import org.relaymta.config.NextHop;
-import org.relaymta.config.PostfixTable;
-import org.relaymta.config.RelayConfig;
-import org.relaymta.config.RelayFileEditor;
+import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.NextHop;
+import org.relaymta.config.internal.PostfixTable;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RelayFileEditor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -74,7 +74,7 @@ final class SetupCommand implements Runnable {
                     System.err.println("mta setup: invalid OAuth2 profile name '" + oauth2 + "'");
                     return 2;
                 }
-                secret = org.relaymta.config.Credentials.OAUTH2_PREFIX + oauth2;
+                secret = org.relaymta.config.internal.Credentials.OAUTH2_PREFIX + oauth2;
             }
             if (secret == null) {
                 try {

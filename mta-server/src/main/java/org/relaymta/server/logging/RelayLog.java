@@ -8,7 +8,7 @@ import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.Map;
-import org.relaymta.config.Json;
+import org.relaymta.config.internal.Json;
 import org.slf4j.event.Level;
 
 /**
@@ -37,8 +37,8 @@ public final class RelayLog {
             "org.relaymta.smtpd", "smtpd",
             "org.relaymta.server.smtp", "smtpd",
             "org.relaymta.qmgr", "qmgr",
-            "org.relaymta.core.queue.SenderNotifier", "bounce",
-            "org.relaymta.core.queue", "qmgr");
+            "org.relaymta.core.internal.queue.SenderNotifier", "bounce",
+            "org.relaymta.core.internal.queue", "qmgr");
 
     private static volatile Format format = orDefault(() -> parseFormat(System.getenv("MTA_LOG_FORMAT"), Format.PLAIN), Format.PLAIN);
     private static volatile Level level = orDefault(() -> parseLevel(System.getenv("MTA_LOG_LEVEL"), Level.INFO), Level.INFO);

@@ -5,7 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -7,8 +7,8 @@ import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import org.relaymta.config.BareNewlinePolicy;
-import org.relaymta.core.IncomingMessage;
+import org.relaymta.config.internal.BareNewlinePolicy;
+import org.relaymta.core.internal.IncomingMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,6 +1,6 @@
 package org.relaymta.server.smtp;
 
-import org.relaymta.config.ListenerSettings;
+import org.relaymta.config.internal.ListenerSettings;
 
 /**
  * {@code smtpd_recipient_limit} with Postfix's overshoot: recipients over the limit get {@code 452

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.server.tls.ServerTls;
 
@@ -50,7 +50,7 @@ public final class RelayListener implements AutoCloseable {
         final ExecutorService workers;
 
         public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
-            this(SmtpReceiver.of(engine), config, tls, engine.eventLoops(), engine.clock());
+            this(SmtpReceiver.of(engine), config, tls, engine.internals().eventLoops(), engine.clock());
         }
 
         /** Listeners in front of any receiver (tests drive sessions on an {@code EmbeddedChannel}). */
@@ -73,7 +73,7 @@ public final class RelayListener implements AutoCloseable {
 
         /** A relay listener for an embedding application: self-signed TLS kept in {@code tlsDir}. */
         public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws IOException {
-            return new Shared(engine, engine::config, ServerTls.selfSigned(tlsDir, engine.config().myhostname()));
+            return new Shared(engine, () -> engine.internals().config(), ServerTls.selfSigned(tlsDir, engine.internals().config().myhostname()));
         }
 
         @Override

@@ -7,8 +7,8 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
-import org.relaymta.config.ListenerSettings;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.ListenerSettings;
+import org.relaymta.config.internal.RelayConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,7 +3,7 @@ package org.relaymta.server.smtp;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 
 /**
  * What one inbound session knows: who the client is, what it said (HELO, TLS, AUTH) and the mail

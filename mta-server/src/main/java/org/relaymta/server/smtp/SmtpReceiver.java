@@ -3,9 +3,9 @@ package org.relaymta.server.smtp;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
-import org.relaymta.core.IncomingMessage;
 import org.relaymta.core.RelayEngine;
-import org.relaymta.core.spool.Envelope;
+import org.relaymta.core.internal.IncomingMessage;
+import org.relaymta.core.internal.spool.Envelope;
 
 /**
  * What the listener needs of the relay behind it, and nothing more: take a message, say whether
@@ -33,7 +33,7 @@ interface SmtpReceiver {
         return new SmtpReceiver() {
             @Override
             public IncomingMessage receive(Envelope envelope) throws IOException {
-                return engine.receive(envelope);
+                return engine.internals().receive(envelope);
             }
 
             @Override
@@ -48,22 +48,22 @@ interface SmtpReceiver {
 
             @Override
             public void sessionOpened() {
-                engine.metrics().inboundSession(false);
+                engine.internals().metrics().inboundSession(false);
             }
 
             @Override
             public void tlsSessionEnded() {
-                engine.metrics().inboundTls();
+                engine.internals().metrics().inboundTls();
             }
 
             @Override
             public void authFailed() {
-                engine.metrics().authFailure();
+                engine.internals().metrics().authFailure();
             }
 
             @Override
             public void dataReplied(Duration d) {
-                engine.metrics().dataReply(d);
+                engine.internals().metrics().dataReply(d);
             }
         };
     }

@@ -3,8 +3,8 @@ package org.relaymta.server.smtp;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
-import org.relaymta.core.IncomingMessage;
-import org.relaymta.core.spool.Envelope;
+import org.relaymta.core.internal.IncomingMessage;
+import org.relaymta.core.internal.spool.Envelope;
 
 /** A receiver for session tests that never get to DATA: says whether there is room, counts what it is told. */
 final class FakeReceiver implements SmtpReceiver {

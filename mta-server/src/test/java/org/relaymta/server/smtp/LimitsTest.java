@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 
 class LimitsTest {
     @TempDir

@@ -11,9 +11,9 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.relaymta.config.ConfigLoader;
-import org.relaymta.config.Env;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.ConfigLoader;
+import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.RelayConfig;
 
 /** Test helpers: a configuration loaded from postfix-main.cf lines, and a clock the test moves. */
 final class ListenerTestConfig {

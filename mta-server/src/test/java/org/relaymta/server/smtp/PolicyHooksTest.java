@@ -6,7 +6,7 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 
 class PolicyHooksTest {
     @TempDir

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelayConfig;
+import org.relaymta.config.internal.RelayConfig;
 
 /**
  * A whole session on an {@link EmbeddedChannel}, every command fed one byte at a time: each gets

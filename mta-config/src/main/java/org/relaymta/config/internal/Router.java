@@ -1,0 +1,115 @@
+package org.relaymta.config.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The sender-dependent router: a pure function of (sender, recipient, config snapshot) to a
+ * {@link Route}, following relay-semantics sections 2 to 4.
+ */
+public final class Router {
+
+    private static final char RECIPIENT_DELIMITER = '+';
+
+    private Router() {
+    }
+
+    public static Route route(RelayConfig config, String sender, String recipient) {
+        List<String> senderKeys = senderLookupKeys(sender);
+        String recipientDomain = domainOf(recipient);
+
+        Optional<Credentials> senderCredentials = Optional.empty();
+        if (config.saslEnabled() && config.senderDependentAuth() && !isNullSender(sender)) {
+            for (String key : senderKeys) {
+                Credentials c = config.credentials().get(key);
+                if (c != null) {
+                    senderCredentials = Optional.of(c);
+                    break;
+                }
+            }
+        }
+
+        for (String key : senderKeys) {
+            Optional<PostfixTable.Entry> hit = config.senderRelayMap().lookup(key);
+            if (hit.isEmpty()) {
+                continue;
+            }
+            String value = hit.get().value();
+            if (value.isEmpty()) {
+                return build(config, Route.Source.OPT_OUT, Optional.of(hit.get().key()), List.of(), recipientDomain,
+                        senderCredentials, false);
+            }
+            if (value.equalsIgnoreCase("DUNNO")) {
+                break;
+            }
+            List<NextHop> hops = NextHop.parseList(value, hit.get().location());
+            return build(config, Route.Source.SENDER_MAP, Optional.of(hit.get().key()), withFallback(config, hops),
+                    recipientDomain, senderCredentials, false);
+        }
+        String senderDomain = isNullSender(sender) ? null : domainOf(sender);
+        if (senderDomain != null && config.implicitRelayDomains().containsKey(senderDomain)
+                && config.senderRelayMap().lookup("@" + senderDomain).isEmpty()) {
+            List<NextHop> hops = config.implicitRelayDomains().get(senderDomain);
+            return build(config, Route.Source.SENDER_MAP, Optional.of("@" + senderDomain), withFallback(config, hops),
+                    recipientDomain, senderCredentials, false);
+        }
+        if (!config.defaultRelay().isEmpty()) {
+            return build(config, Route.Source.DEFAULT_RELAY, Optional.empty(), withFallback(config, config.defaultRelay()),
+                    recipientDomain, senderCredentials, true);
+        }
+        return build(config, Route.Source.DIRECT, Optional.empty(), List.of(), recipientDomain, senderCredentials, false);
+    }
+
+    private static List<NextHop> withFallback(RelayConfig config, List<NextHop> hops) {
+        if (config.fallbackRelay().isEmpty()) {
+            return hops;
+        }
+        List<NextHop> all = new ArrayList<>(hops);
+        all.addAll(config.fallbackRelay());
+        return List.copyOf(all);
+    }
+
+    private static Route build(RelayConfig config, Route.Source source, Optional<String> mapKey, List<NextHop> hops,
+                               String recipientDomain, Optional<Credentials> senderCredentials, boolean defaultRelay) {
+        return new Route(source, mapKey, hops, hops.isEmpty() ? Optional.of(recipientDomain) : Optional.empty(),
+                senderCredentials, config.tlsLevel(), config.wrapperMode(), config.saslEnabled(), defaultRelay,
+                config.credentials());
+    }
+
+    /** Lookup keys in Postfix order: full address, address without extension, {@code @domain}; {@code <>} for the null sender. */
+    public static List<String> senderLookupKeys(String sender) {
+        if (isNullSender(sender)) {
+            return List.of("<>");
+        }
+        String address = lowerCase(sender);
+        List<String> keys = new ArrayList<>(3);
+        keys.add(address);
+        int at = address.lastIndexOf('@');
+        if (at > 0) {
+            String local = address.substring(0, at);
+            String domain = address.substring(at + 1);
+            int plus = local.indexOf(RECIPIENT_DELIMITER);
+            if (plus > 0) {
+                keys.add(local.substring(0, plus) + "@" + domain);
+            }
+            keys.add("@" + domain);
+        }
+        return keys;
+    }
+
+    public static boolean isNullSender(String sender) {
+        return sender == null || sender.isEmpty() || sender.equals("<>");
+    }
+
+    /** The lower-cased domain part of an address (text after the last '@'), or empty. */
+    public static String domainOf(String address) {
+        int at = address.lastIndexOf('@');
+        return at < 0 ? "" : lowerCase(address.substring(at + 1));
+    }
+
+    static String lowerCase(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+}

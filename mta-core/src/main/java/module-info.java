@@ -1,0 +1,34 @@
+/**
+ * Relay MTA as a library: {@link org.relaymta.core.RelayEngine} (submit, delivery events, queue
+ * control) and the Jakarta Mail transport {@code relaymta} ({@link org.relaymta.core.mail.RelayTransport}).
+ * The spool, queue manager, SMTP client, DNS resolver, OAuth2 token cache and metrics are internal.
+ */
+module org.relaymta.core {
+    requires transitive org.relaymta.config;
+    requires transitive jakarta.mail;
+    requires transitive micrometer.core;
+    requires org.eclipse.angus.mail;
+    requires io.netty.buffer;
+    requires io.netty.codec;
+    requires io.netty.codec.dns;
+    requires io.netty.common;
+    requires io.netty.handler;
+    requires io.netty.resolver;
+    requires io.netty.resolver.dns;
+    requires io.netty.transport;
+    requires java.net.http;
+    requires jdk.httpserver;
+    requires org.slf4j;
+
+    exports org.relaymta.core;
+    exports org.relaymta.core.mail;
+    exports org.relaymta.core.internal to org.relaymta.server;
+    exports org.relaymta.core.internal.delivery to org.relaymta.server;
+    exports org.relaymta.core.internal.delivery.sasl to org.relaymta.server;
+    exports org.relaymta.core.internal.metrics to org.relaymta.server;
+    exports org.relaymta.core.internal.oauth2 to org.relaymta.server;
+    exports org.relaymta.core.internal.queue to org.relaymta.server;
+    exports org.relaymta.core.internal.spool to org.relaymta.server;
+
+    provides jakarta.mail.Provider with org.relaymta.core.mail.RelayProviders.Relay, org.relaymta.core.mail.RelayProviders.Smtp;
+}

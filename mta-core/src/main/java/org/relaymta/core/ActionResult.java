@@ -1,0 +1,45 @@
+package org.relaymta.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.relaymta.config.internal.Json;
+
+/**
+ * What an operator action did: the ids acted on at once, those in delivery (the action takes effect
+ * when their attempt ends, and a recipient already sent is never sent again), and ids not queued.
+ *
+ * <pre>{@code
+ * ActionResult held = relay.queue().hold("ALL");
+ * System.out.println(held.count() + " held, " + held.inDelivery().size() + " once their attempt ends");
+ * }</pre>
+ *
+ * @param action     hold, release, delete or requeue
+ * @param done       acted on now
+ * @param inDelivery being delivered now: applied when the attempt ends
+ * @param notFound   named ids that are not in the queue
+ */
+public record ActionResult(String action, List<String> done, List<String> inDelivery, List<String> notFound) {
+
+    public ActionResult {
+        done = List.copyOf(done);
+        inDelivery = List.copyOf(inDelivery);
+        notFound = List.copyOf(notFound);
+    }
+
+    /** How many messages the action applies to, now or at the end of their attempt. */
+    public int count() {
+        return done.size() + inDelivery.size();
+    }
+
+    /** One JSON object: {@code {"action": "hold", "count": 2, "done": [...], "in_delivery": [...], "not_found": [...]}}. */
+    public String json() {
+        return "{\"action\": " + Json.string(action) + ", \"count\": " + count() + ", \"done\": " + array(done)
+                + ", \"in_delivery\": " + array(inDelivery) + ", \"not_found\": " + array(notFound) + "}";
+    }
+
+    private static String array(List<String> ids) {
+        List<String> quoted = new ArrayList<>(ids.size());
+        ids.forEach(id -> quoted.add(Json.string(id)));
+        return "[" + String.join(", ", quoted) + "]";
+    }
+}

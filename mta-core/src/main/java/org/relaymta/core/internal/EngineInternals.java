@@ -1,0 +1,56 @@
+package org.relaymta.core.internal;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.util.function.Supplier;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.metrics.RelayMetrics;
+import org.relaymta.core.internal.queue.QueueActions;
+import org.relaymta.core.internal.spool.Envelope;
+
+/**
+ * What the relay's own server module needs of an engine beyond the public API: its event loops
+ * (the SMTP listener shares them), the receiving side of the spool, the metrics, the current
+ * configuration and the operator view of the queue. Not an API: it changes with the server.
+ */
+public final class EngineInternals {
+    /** Receives one message into the spool. */
+    public interface Receiver {
+        IncomingMessage receive(Envelope envelope) throws IOException;
+    }
+
+    private final EventLoopGroup eventLoops;
+    private final Receiver receiver;
+    private final RelayMetrics metrics;
+    private final Supplier<RelayConfig> config;
+    private final QueueActions queue;
+
+    public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
+                           QueueActions queue) {
+        this.eventLoops = eventLoops;
+        this.receiver = receiver;
+        this.metrics = metrics;
+        this.config = config;
+        this.queue = queue;
+    }
+
+    public EventLoopGroup eventLoops() {
+        return eventLoops;
+    }
+
+    public IncomingMessage receive(Envelope envelope) throws IOException {
+        return receiver.receive(envelope);
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    public RelayConfig config() {
+        return config.get();
+    }
+
+    public QueueActions queue() {
+        return queue;
+    }
+}

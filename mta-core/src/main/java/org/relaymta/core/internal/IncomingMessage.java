@@ -1,0 +1,83 @@
+package org.relaymta.core.internal;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.spool.CrlfCanonicalizer;
+import org.relaymta.core.internal.spool.SpoolWriter;
+import org.relaymta.core.internal.spool.SpooledMessage;
+
+/**
+ * A message being received. Write the RFC 5322 content to {@link #content()} (line ends are made
+ * CRLF-canonical on the way), then {@link #commit()}: when it returns, the message is durable and
+ * queued, and the client may be told {@code 250}.
+ */
+public final class IncomingMessage implements AutoCloseable {
+    private final SpoolWriter writer;
+    private final CrlfCanonicalizer canonical;
+    private final QueueManager queue;
+    private final Runnable onCommitted;
+    private boolean done;
+
+    public IncomingMessage(SpoolWriter writer, QueueManager queue, Runnable onCommitted) {
+        this.writer = writer;
+        this.canonical = new CrlfCanonicalizer(writer);
+        this.queue = queue;
+        this.onCommitted = onCommitted;
+    }
+
+    public String queueId() {
+        return writer.id();
+    }
+
+    public OutputStream content() {
+        return canonical;
+    }
+
+    /** How many bare LF / CR line ends were rewritten to CRLF so far. */
+    public long bareNewlines() {
+        return canonical.bareNewlines();
+    }
+
+    /** Makes the message durable (fsync) and queues it; returns the queue id. */
+    public String commit() throws IOException {
+        return SpoolWriter.awaitCommit(commitAsync(Runnable::run), writer.id());
+    }
+
+    /**
+     * Like {@link #commit()} without blocking the caller on the disk (an event loop, say): completes
+     * with the queue id once the message is durable and queued. {@code blocking} runs the fsyncs of a
+     * large message that has its own file.
+     */
+    public java.util.concurrent.CompletableFuture<String> commitAsync(java.util.concurrent.Executor blocking) {
+        done = true;
+        try {
+            canonical.finish();
+        } catch (IOException e) {
+            writer.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        java.util.concurrent.CompletableFuture<org.relaymta.core.internal.spool.SpooledMessage> durable = writer.commitAsync(blocking);
+        java.nio.ByteBuffer content = writer.committedContent();
+        org.relaymta.core.internal.delivery.DeliveryRequest.Content inMemory = content == null ? null
+                : () -> new java.io.ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());
+        return durable.thenApply(message -> {
+            onCommitted.run();
+            queue.enqueue(message, inMemory);
+            return message.id();
+        });
+    }
+
+    /** Throws the partial message away. */
+    public void abort() {
+        done = true;
+        writer.abort();
+    }
+
+    @Override
+    public void close() {
+        if (!done) {
+            abort();
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package org.relaymta.core.internal.delivery;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.relaymta.config.internal.NextHop;
+import org.relaymta.config.internal.Route;
+
+/**
+ * One delivery request, as Postfix's {@code smtp} runs it: the route's next hops in order, each
+ * hop's servers in the {@link RouteSelector}'s order, one session per server (a cached one when
+ * idle, else a new one), until every recipient has a final answer, the servers are exhausted, or
+ * {@code smtp_mx_session_limit} sessions were had. Nothing here waits: each step continues when
+ * the previous one completes (resolution on a resolver thread, sessions on the event loop).
+ */
+final class DeliveryAttempt {
+    /** Postfix smtp_mx_session_limit: sessions per request before giving up. */
+    static final int SESSION_LIMIT = 2;
+
+    private final DeliveryRequest request;
+    private final RouteSelector routes;
+    private final Sessions sessions;
+    private final List<NextHop> hops;
+    private final long started = System.nanoTime();
+    private final Map<String, DeliveryOutcome> decided = new LinkedHashMap<>();
+    private final Set<String> remaining;
+    private final Map<String, Failure> failures = new LinkedHashMap<>();
+    /** Servers already had a session with in this request (a cached session's server is not tried twice). */
+    private final Set<String> tried = new HashSet<>();
+    private final CompletableFuture<List<DeliveryOutcome>> done = new CompletableFuture<>();
+    private Failure lastFailure;
+    private boolean anySoftFailure;
+    private int sessionCount;
+    private int nextHop;
+    /** A server refused an OAuth2 token once in this attempt: the retry with a new one was had. */
+    private boolean tokenRetried;
+
+    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, Sessions sessions, int directPort) {
+        this.request = request;
+        this.routes = routes;
+        this.sessions = sessions;
+        Route route = request.route();
+        this.hops = route.direct()
+                ? List.of(new NextHop(route.directDomain().orElse(""), directPort, true, route.directDomain().orElse("")))
+                : route.nextHops();
+        this.remaining = new LinkedHashSet<>(request.recipients());
+    }
+
+    CompletableFuture<List<DeliveryOutcome>> run() {
+        try {
+            if (!onCachedSession()) {
+                nextHop();
+            }
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    /**
+     * The common case first: an idle cached session to the server the first hop used last, without
+     * resolving the hop again. Returns false when there is none.
+     */
+    private boolean onCachedSession() {
+        if (hops.isEmpty() || request.route().direct()) {
+            return false;
+        }
+        NextHop hop = hops.get(0);
+        Target target = routes.lastGood(hop);
+        if (target == null) {
+            return false;
+        }
+        SessionPolicy policy = SessionPolicy.of(request.route(), hop, target, false);
+        ConnectionCache.Idle idle = sessions.idle(policy.cacheKey(target));
+        if (idle == null) {
+            return false;
+        }
+        transaction(hop, target, policy, idle.session(), true).whenComplete((r, e) -> step(() -> {
+            if (e != null) {
+                throw new IllegalStateException(e);
+            }
+            if (r.stale) {
+                // Closed while idle: the normal walk opens a new session (and may find another idle one).
+                nextHop();
+                return;
+            }
+            tried.add(target.relay());
+            absorb(hop, target, r, true);
+            nextHop();
+        }));
+        return true;
+    }
+
+    private void nextHop() {
+        if (remaining.isEmpty() || nextHop >= hops.size() || sessionCount >= SESSION_LIMIT) {
+            finish();
+            return;
+        }
+        NextHop hop = hops.get(nextHop++);
+        routes.targets(hop).whenComplete((targets, e) -> step(() -> {
+            if (e != null) {
+                Throwable cause = SmtpConnection.unwrap(e);
+                if (!(cause instanceof ResolveException re)) {
+                    throw new IllegalStateException(cause);
+                }
+                resolveFailed(re);
+                if ("5.1.10".equals(re.dsn())) {
+                    finish();
+                } else {
+                    nextHop();
+                }
+                return;
+            }
+            nextTarget(hop, targets.iterator());
+        }));
+    }
+
+    private void resolveFailed(ResolveException e) {
+        Failure f;
+        if (e.permanent() && request.route().defaultRelay()) {
+            // Postfix's safety net: a broken relayhost setting defers instead of bouncing.
+            f = new Failure("4.3.5", e.getMessage() + " (relayhost configuration problem)", "none");
+        } else {
+            f = new Failure(e.dsn(), e.getMessage(), "none");
+        }
+        lastFailure = f;
+        anySoftFailure |= !f.permanent();
+    }
+
+    private void nextTarget(NextHop hop, Iterator<Target> targets) {
+        if (remaining.isEmpty() || sessionCount >= SESSION_LIMIT) {
+            finish();
+            return;
+        }
+        if (!targets.hasNext()) {
+            nextHop();
+            return;
+        }
+        Target target = targets.next();
+        if (!tried.add(target.relay())) {
+            nextTarget(hop, targets);
+            return;
+        }
+        session(hop, target, false).whenComplete((r, e) -> step(() -> {
+            if (e != null) {
+                throw new IllegalStateException(e);
+            }
+            nextTarget(hop, targets);
+        }));
+    }
+
+    /** One session with {@code target}: an idle cached one if any, else a new one (and a plain-text retry for level may). */
+    private CompletableFuture<Void> session(NextHop hop, Target target, boolean withoutTls) {
+        SessionPolicy policy = SessionPolicy.of(request.route(), hop, target, withoutTls);
+        String key = policy.cacheKey(target);
+        ConnectionCache.Idle idle = sessions.idle(key);
+        if (idle != null) {
+            return transaction(hop, target, policy, idle.session(), true).thenCompose(r -> {
+                if (r.stale) {
+                    return session(hop, target, withoutTls);
+                }
+                absorb(hop, target, r, !withoutTls);
+                return CompletableFuture.completedFuture(null);
+            });
+        }
+        return sessions.open(request, hop, target, policy, withoutTls).thenCompose(opened -> {
+            if (opened.retryWithoutTls()) {
+                return session(hop, target, true);
+            }
+            if (opened.tokenRefused() && !tokenRetried) {
+                // A 535 for a cached token (revoked, or expired early): once more with a freshly fetched one.
+                tokenRetried = true;
+                return session(hop, target, withoutTls);
+            }
+            if (opened.session() == null) {
+                Failure f = opened.failure().ofSession();
+                routes.failed(target, request.config().queue().minimalBackoffTime());
+                lastFailure = f;
+                anySoftFailure |= !f.permanent();
+                if (opened.established()) {
+                    sessionCount++;
+                }
+                return CompletableFuture.completedFuture(null);
+            }
+            return transaction(hop, target, policy, opened.session(), false).thenAccept(r -> absorb(hop, target, r, !withoutTls));
+        });
+    }
+
+    private CompletableFuture<MailTransaction.Result> transaction(NextHop hop, Target target, SessionPolicy policy,
+                                                                 OpenSession session, boolean reused) {
+        return new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
+            if (!r.stale) {
+                sessions.release(policy.cacheKey(target), session, r.reusable, request.config().smtp().quitTimeout());
+            }
+            return r;
+        });
+    }
+
+    /** Takes in what one session decided. */
+    private void absorb(NextHop hop, Target target, MailTransaction.Result r, boolean remember) {
+        sessionCount++;
+        routes.succeeded(hop, target, remember && r.sessionFailure == null);
+        for (DeliveryOutcome o : r.decided.values()) {
+            decided.put(o.recipient(), o);
+            remaining.remove(o.recipient());
+            failures.remove(o.recipient());
+        }
+        failures.putAll(r.deferred);
+        if (r.sessionFailure != null) {
+            lastFailure = r.sessionFailure;
+            anySoftFailure |= !lastFailure.permanent();
+        }
+        if (!r.deferred.isEmpty()) {
+            anySoftFailure = true;
+        }
+    }
+
+    /** Runs a continuation; anything it throws ends the attempt with that failure instead of losing it. */
+    private void step(Runnable next) {
+        try {
+            next.run();
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+    }
+
+    private void finish() {
+        double setup = MailTransaction.seconds(started);
+        for (String rcpt : remaining) {
+            Failure f = failures.getOrDefault(rcpt, lastFailure);
+            if (f == null) {
+                f = new Failure("4.4.1", "no next hop to deliver to", "none");
+            }
+            DeliveryOutcome.Status status = f.permanent() && !anySoftFailure
+                    ? DeliveryOutcome.Status.BOUNCED : DeliveryOutcome.Status.DEFERRED;
+            String dsn = status == DeliveryOutcome.Status.DEFERRED && f.permanent() ? "4" + f.dsn().substring(1) : f.dsn();
+            decided.put(rcpt, new DeliveryOutcome(rcpt, status, dsn, f.reason(), f.relay(), "", setup, 0, f.session()));
+        }
+        List<DeliveryOutcome> ordered = new ArrayList<>(request.recipients().size());
+        for (String rcpt : request.recipients()) {
+            ordered.add(decided.get(rcpt));
+        }
+        done.complete(ordered);
+    }
+}

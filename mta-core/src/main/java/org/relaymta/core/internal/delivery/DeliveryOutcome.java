@@ -1,0 +1,33 @@
+package org.relaymta.core.internal.delivery;
+
+/**
+ * What happened to one recipient in one delivery attempt.
+ *
+ * @param recipient  the envelope recipient
+ * @param status     sent, deferred or bounced
+ * @param dsn        enhanced status code, e.g. {@code 2.0.0}, {@code 4.7.4}
+ * @param reason     the remote reply or local reason, as Postfix words it
+ * @param relay      {@code host[ip]:port}, or {@code none} when no session was made
+ * @param tls        protocol and cipher when the session was encrypted, else empty
+ * @param setupSeconds    connection setup time: DNS, connect, greeting, EHLO, TLS, AUTH
+ * @param transmitSeconds message transmission time
+ * @param sessionFailed   no usable session could be had (connection refused, greeting refused, TLS or
+ *                        AUTH failure, DNS failure): the destination's throttling counts these
+ */
+public record DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
+                              double setupSeconds, double transmitSeconds, boolean sessionFailed) {
+
+    /** An outcome whose session failed exactly when no session was made ({@code relay} is "none"). */
+    public DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
+                           double setupSeconds, double transmitSeconds) {
+        this(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, "none".equals(relay));
+    }
+
+    public enum Status {
+        SENT, DEFERRED, BOUNCED;
+
+        public String postfixName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+}

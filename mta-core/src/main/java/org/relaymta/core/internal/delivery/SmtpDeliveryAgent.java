@@ -1,0 +1,50 @@
+package org.relaymta.core.internal.delivery;
+
+import io.netty.channel.EventLoopGroup;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+
+/**
+ * The outbound SMTP client, what Postfix's {@code smtp} delivery agent does per request: a {@link
+ * DeliveryAttempt} walks the route's servers ({@link RouteSelector}), gets sessions from {@link
+ * Sessions} (cached, or opened by {@link SessionOpener}) and runs a {@link MailTransaction} on
+ * each, all on the event loop.
+ */
+public final class SmtpDeliveryAgent implements DeliveryAgent {
+    private final RouteSelector routes;
+    private final Sessions sessions;
+    private final int directPort;
+
+    /**
+     * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
+     */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort) {
+        this(group, resolver, directPort, null);
+    }
+
+    /** {@code tokens}: OAuth2 access tokens for credentials written {@code {oauth2}PROFILE}. */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
+                             org.relaymta.core.internal.oauth2.OAuth2Tokens tokens) {
+        this.routes = new RouteSelector(resolver);
+        this.sessions = new Sessions(group, tokens);
+        this.directPort = directPort;
+    }
+
+    /** Told about every new outbound session once opened or failed: its result and TLS protocol and cipher (or ""). */
+    public void onSession(BiConsumer<String, String> observer) {
+        sessions.onSession(observer);
+    }
+
+    @Override
+    public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
+        sessions.cacheTimeLimit(request.config().smtp().connectionCacheTimeLimit());
+        return new DeliveryAttempt(request, routes, sessions, directPort).run();
+    }
+
+    /** Closes cached idle sessions (QUIT) and stops resolving. */
+    public void close() {
+        sessions.close();
+        routes.close();
+    }
+}

@@ -1,0 +1,151 @@
+package org.relaymta.core.internal.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.DeliveryListener;
+import org.relaymta.core.QueueState;
+import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.spool.SpooledMessage;
+
+/**
+ * The relay's meters (Micrometer): what operators graph and alert on. Names follow Prometheus
+ * conventions once exported ({@code mta_deliveries_total{status="sent",relay="..."}}, ...).
+ * Tags are bounded: relay host names and outcome names, never addresses or secrets.
+ */
+public final class RelayMetrics implements DeliveryListener {
+    private final MeterRegistry registry;
+    private final Counter received;
+    private final Counter sessionsIn;
+    private final Counter tlsIn;
+    private final Counter authFailures;
+    private final Timer fsync;
+    private final Timer acceptToDelivery;
+    private final Timer dataReply;
+
+    public RelayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.received = Counter.builder("mta.messages.received").description("Messages accepted and spooled")
+                .register(registry);
+        this.sessionsIn = Counter.builder("mta.smtp.sessions").tag("direction", "in").register(registry);
+        this.tlsIn = Counter.builder("mta.smtp.tls.sessions").tag("direction", "in").register(registry);
+        this.authFailures = Counter.builder("mta.smtp.auth.failures").description("Failed inbound AUTH attempts")
+                .register(registry);
+        this.fsync = Timer.builder("mta.spool.fsync").description("Time to make a received message durable")
+                .publishPercentiles(0.5, 0.99).register(registry);
+        // What a sending client waits for after its final dot; buckets too, so a run's p99 is a difference of counts.
+        this.dataReply = Timer.builder("mta.smtp.data.reply")
+                .description("From the end of DATA to the reply (spool commit included)").publishPercentiles(0.5, 0.99)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        this.acceptToDelivery = Timer.builder("mta.delivery.latency")
+                .description("From acceptance to the upstream's 250").publishPercentiles(0.5, 0.9, 0.99).register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** Queue gauges: messages per queue and the age of the oldest one (from the index, no spool reads). */
+    public void bindQueue(QueueManager queue, Clock clock) {
+        for (QueueState state : QueueState.values()) {
+            Gauge.builder("mta.queue.messages", queue, q -> q.countByState().get(state))
+                    .tag("queue", state.postfixName()).description("Messages in the queue").register(registry);
+        }
+        Gauge.builder("mta.queue.oldest.age", queue, q -> {
+            long oldest = q.oldestArrivalMillis();
+            return oldest < 0 ? 0 : Math.max(0, clock.millis() - oldest) / 1000.0;
+        }).baseUnit("seconds").description("Age of the oldest queued message").register(registry);
+    }
+
+    @Override
+    public void onDelivery(DeliveryEvent event) {
+        String relay = relayHost(event.relay());
+        Counter.builder("mta.deliveries").tag("status", event.status().postfixName()).tag("relay", relay)
+                .description("Delivery outcomes per recipient").register(registry).increment();
+        if (event.status() == DeliveryEvent.Status.SENT) {
+            acceptToDelivery.record(event.delay());
+        }
+    }
+
+    public void messageReceived() {
+        received.increment();
+    }
+
+    public void inboundSession(boolean tls) {
+        sessionsIn.increment();
+        if (tls) {
+            tlsIn.increment();
+        }
+    }
+
+    public void inboundTls() {
+        tlsIn.increment();
+    }
+
+    public void authFailure() {
+        authFailures.increment();
+    }
+
+    /**
+     * An outbound session, counted by {@code result} ({@code ok}, {@code connect_failed}, {@code
+     * refused}, {@code tls_failed}, {@code auth_failed}, {@code timeout}, {@code failed}); {@code tls}
+     * is "PROTOCOL CIPHER" or empty for plaintext.
+     */
+    public void outboundSession(String result, String tls) {
+        Counter.builder("mta.smtp.sessions").tag("direction", "out").tag("result", result)
+                .register(registry).increment();
+        if (!tls.isEmpty()) {
+            String[] parts = tls.split(" ", 2);
+            Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").tag("protocol", parts[0])
+                    .tag("cipher", parts.length > 1 ? parts[1] : "unknown").register(registry).increment();
+        }
+    }
+
+    /**
+     * OAuth2 token meters: {@code mta_oauth2_token_requests_total{profile,result}} and, per profile
+     * of the current configuration, {@code mta_oauth2_token_expiry_seconds{profile}} (until the
+     * cached token expires).
+     */
+    public void bindOAuth2(org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, java.util.Collection<String> profiles) {
+        tokens.onRequest((profile, result) -> {
+            Counter.builder("mta.oauth2.token.requests").tag("profile", profile).tag("result", result)
+                    .description("Token endpoint requests").register(registry).increment();
+            // A profile added by a reload gets its gauge with its first token (registering is idempotent).
+            expiryGauge(tokens, profile);
+        });
+        for (String profile : profiles) {
+            expiryGauge(tokens, profile);
+        }
+    }
+
+    private void expiryGauge(org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, String profile) {
+        Gauge.builder("mta.oauth2.token.expiry", tokens, t -> t.secondsToExpiry(profile)).tag("profile", profile)
+                .baseUnit("seconds").description("Until the cached access token expires").register(registry);
+    }
+
+    /** The time from a client's end of DATA to the relay's reply. */
+    public void dataReply(Duration d) {
+        dataReply.record(d);
+    }
+
+    public void fsync(Duration d) {
+        fsync.record(d);
+    }
+
+    /** {@code host[ip]:port} -> {@code host}; keeps the tag's cardinality to the relay hosts in use. */
+    static String relayHost(String relay) {
+        if (relay == null || relay.isEmpty() || relay.equals("none")) {
+            return "none";
+        }
+        int bracket = relay.indexOf('[');
+        return (bracket > 0 ? relay.substring(0, bracket) : relay).toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,161 @@
+package org.relaymta.core.internal.queue;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.delivery.DeliveryAgent;
+import org.relaymta.core.internal.delivery.DeliveryOutcome;
+import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.spool.SpooledMessage;
+
+/**
+ * One delivery attempt of a message whose entry is in flight: its transactions one after another,
+ * each under its destination's slot (or deferred at once while the destination is suspended),
+ * then the {@link AttemptFinisher}. No thread waits: a transaction starts when its slot is free
+ * and continues when the agent's future completes.
+ */
+final class Attempt {
+    /** Told when the attempt is over: when the message is due again, or null. */
+    interface Done {
+        void finished(Attempt attempt, QueueEntry entry, Instant due);
+    }
+
+    private final QueueEntry entry;
+    private final SpooledMessage message;
+    private final RelayConfig cfg;
+    private final DeliveryRequest.Content content;
+    private final double waited;
+    private final DeliveryAgent agent;
+    private final DestinationLimiter limiter;
+    private final AttemptFinisher finisher;
+    private final Executor slow;
+    private final Done done;
+    private final java.util.function.BooleanSupplier stopping;
+    private final List<Transaction> plan;
+    private final List<DeliveryOutcome> outcomes = new ArrayList<>();
+    private int next;
+
+    /**
+     * @param slow where work that may wait on the disk runs (finishing an attempt that changed the
+     *             queue files) instead of the event loop that completed the delivery
+     */
+    Attempt(QueueEntry entry, SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, double waited,
+            DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done,
+            java.util.function.BooleanSupplier stopping) {
+        this.entry = entry;
+        this.message = message;
+        this.cfg = cfg;
+        this.content = content;
+        this.waited = waited;
+        this.agent = agent;
+        this.limiter = limiter;
+        this.finisher = finisher;
+        this.slow = slow;
+        this.done = done;
+        this.stopping = stopping;
+        this.plan = Transaction.plan(message, cfg);
+    }
+
+    /** Starts the next transaction, or finishes when none is left. */
+    void next() {
+        while (next < plan.size()) {
+            Transaction tx = plan.get(next++);
+            if (!deferIfSuspended(tx)) {
+                limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx));
+                return;
+            }
+        }
+        finish();
+    }
+
+    /** The single-transaction case without waiting: false (nothing started) when no slot is free now. */
+    boolean tryStartAlone() {
+        if (plan.size() != 1 || limiter.suspension(plan.get(0).destination()).isPresent()
+                || !limiter.tryAcquire(plan.get(0).destination(), cfg.queue().destinationConcurrencyLimit())) {
+            return false;
+        }
+        next = 1;
+        send(plan.get(0));
+        return true;
+    }
+
+    private boolean deferIfSuspended(Transaction tx) {
+        var suspended = limiter.suspension(tx.destination());
+        if (suspended.isEmpty()) {
+            return false;
+        }
+        for (String rcpt : tx.recipients()) {
+            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, suspended.get().dsn(),
+                    "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0));
+        }
+        return true;
+    }
+
+    /** Runs a transaction holding its destination's slot. */
+    private void send(Transaction tx) {
+        if (stopping.getAsBoolean()) {
+            // The relay stops: no new transaction. What was decided is recorded; the rest stays spooled.
+            limiter.release(tx.destination());
+            if (outcomes.isEmpty()) {
+                done.finished(this, entry, null);
+            } else {
+                finishHere();
+            }
+            return;
+        }
+        if (deferIfSuspended(tx)) {
+            // Suspended while this waited for its slot.
+            limiter.release(tx.destination());
+            next();
+            return;
+        }
+        CompletableFuture<List<DeliveryOutcome>> running;
+        try {
+            running = agent.deliver(tx.request(message, cfg, content));
+        } catch (RuntimeException e) {
+            running = CompletableFuture.failedFuture(e);
+        }
+        running.whenComplete((result, failure) -> {
+            limiter.release(tx.destination());
+            if (failure != null) {
+                abandon(failure);
+                return;
+            }
+            limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
+            outcomes.addAll(result);
+            next();
+        });
+    }
+
+    private void finish() {
+        boolean allSent = outcomes.stream().allMatch(o -> o.status() == DeliveryOutcome.Status.SENT);
+        if (allSent) {
+            // The common case touches the journal only; no reason to wake another thread.
+            finishHere();
+        } else {
+            try {
+                slow.execute(this::finishHere);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                finishHere();
+            }
+        }
+    }
+
+    private void finishHere() {
+        Instant due;
+        try {
+            due = finisher.finish(entry, message, outcomes, waited);
+        } catch (RuntimeException e) {
+            due = finisher.abandon(entry, e);
+        }
+        done.finished(this, entry, due);
+    }
+
+    private void abandon(Throwable failure) {
+        RuntimeException bug = failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
+        done.finished(this, entry, finisher.abandon(entry, bug));
+    }
+}

@@ -1,0 +1,240 @@
+package org.relaymta.core.internal.queue;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.QueueState;
+import org.relaymta.core.Recipient;
+import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.internal.delivery.DeliveryOutcome;
+import org.relaymta.core.internal.spool.Spool;
+import org.relaymta.core.internal.spool.SpooledMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The end of a delivery attempt, after Postfix's qmgr: recipient outcomes become the message's
+ * new state, expired recipients and refused ones are bounced, a delay warning goes out when due,
+ * and the state is saved (or the message removed when nothing is left) before the events are
+ * published. An operator action asked for during the attempt is applied here, under the entry's
+ * monitor, so a recipient that was sent is never sent again.
+ */
+final class AttemptFinisher {
+    private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
+
+    private final Spool spool;
+    private final Supplier<RelayConfig> config;
+    private final Clock clock;
+    private final QueueIndex index;
+    private final SenderNotifier notifier;
+    private final DeliveryEvents events;
+    private final java.util.function.Consumer<SpooledMessage> enqueue;
+
+    AttemptFinisher(Spool spool, Supplier<RelayConfig> config, Clock clock, QueueIndex index, DeliveryEvents events,
+                    java.util.function.Consumer<SpooledMessage> enqueue) {
+        this.spool = spool;
+        this.config = config;
+        this.clock = clock;
+        this.index = index;
+        this.notifier = new SenderNotifier(spool, clock);
+        this.events = events;
+        this.enqueue = enqueue;
+    }
+
+    /**
+     * Records the outcomes of an attempt of {@code message} (as it was when the attempt began);
+     * {@code waited} is how long it waited past its due time. Returns when to try it next, or null.
+     */
+    Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {
+        RelayConfig cfg = config.get();
+        Instant now = clock.instant();
+        Map<String, Recipient> updated = new LinkedHashMap<>();
+        message.recipients().forEach(r -> updated.put(r.address(), r));
+        List<BounceMessage.Failed> toBounce = new ArrayList<>();
+        List<DeliveryEvent> published = new ArrayList<>();
+        for (DeliveryOutcome o : outcomes) {
+            RecipientStatus status = switch (o.status()) {
+                case SENT -> RecipientStatus.SENT;
+                case BOUNCED -> RecipientStatus.FAILED;
+                case DEFERRED -> RecipientStatus.PENDING;
+            };
+            updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
+            if (o.status() == DeliveryOutcome.Status.BOUNCED) {
+                toBounce.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
+            }
+            published.add(events.event(message, o.recipient(), eventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
+                    o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
+        }
+        List<Recipient> recipients = new ArrayList<>(updated.values());
+        Duration age = Duration.between(message.envelope().arrival(), now);
+        boolean pending = recipients.stream().anyMatch(r -> r.status() == RecipientStatus.PENDING);
+        if (pending && age.compareTo(lifetimeFor(message, cfg)) >= 0) {
+            recipients = expire(message, recipients, age, toBounce, published);
+            pending = false;
+        }
+        SpooledMessage next = message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
+        // Written before the original may leave the spool (they quote it), queued after its events.
+        List<SpooledMessage> notices = new ArrayList<>();
+        if (!toBounce.isEmpty()) {
+            notifier.notify(next, BounceMessage.Kind.FAILED, toBounce, cfg).ifPresent(notices::add);
+        }
+        if (pending && !next.delayWarned() && !cfg.queue().delayWarningTime().isZero()
+                && age.compareTo(cfg.queue().delayWarningTime()) >= 0) {
+            List<BounceMessage.Failed> delayed = new ArrayList<>();
+            for (Recipient r : recipients) {
+                if (r.status() == RecipientStatus.PENDING) {
+                    delayed.add(new BounceMessage.Failed(r.address(), r.dsn().isEmpty() ? "4.0.0" : r.dsn(),
+                            r.lastReason(), "none"));
+                }
+            }
+            notifier.notify(next, BounceMessage.Kind.DELAYED, delayed, cfg).ifPresent(notices::add);
+            next = next.withDelayWarned();
+        }
+        Instant due = end(entry, next, pending, now);
+        published.forEach(events::publish);
+        notices.forEach(enqueue);
+        return due;
+    }
+
+    private List<Recipient> expire(SpooledMessage message, List<Recipient> recipients, Duration age,
+                                   List<BounceMessage.Failed> toBounce, List<DeliveryEvent> published) {
+        List<Recipient> expired = new ArrayList<>();
+        for (Recipient r : recipients) {
+            if (r.status() != RecipientStatus.PENDING) {
+                expired.add(r);
+                continue;
+            }
+            String dsn = r.dsn().isEmpty() ? "4.4.7" : r.dsn();
+            String reason = "message expired after " + humanDuration(age) + ": " + r.lastReason();
+            expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
+            toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none"));
+            published.add(events.event(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0));
+        }
+        return expired;
+    }
+
+    /** The attempt is over: applies what the operator asked for meanwhile, and saves or removes the message. */
+    private Instant end(QueueEntry entry, SpooledMessage next, boolean pending, Instant now) {
+        synchronized (entry) {
+            entry.inFlight = false;
+            QueueEntry.Pending action = entry.pending;
+            entry.pending = QueueEntry.Pending.NONE;
+            boolean rerun = entry.rerun;
+            entry.rerun = false;
+            if (!pending || action == QueueEntry.Pending.DELETE || entry.removed) {
+                remove(entry, next);
+                return null;
+            }
+            QueueState state = switch (action) {
+                case HOLD -> QueueState.HOLD;
+                case REQUEUE -> QueueState.ACTIVE;
+                default -> QueueState.DEFERRED;
+            };
+            next = next.withQueueState(state);
+            if (action == QueueEntry.Pending.REQUEUE || rerun) {
+                next = next.withNextAttempt(now);
+            }
+            save(entry, next);
+            entry.state = state;
+            return state == QueueState.HOLD ? null : next.nextAttempt();
+        }
+    }
+
+    /**
+     * An attempt that failed with a bug (never lose a message to one): the message is tried again
+     * after the minimal backoff; a pending delete or hold still applies. Returns when to try it next.
+     */
+    Instant abandon(QueueEntry entry, RuntimeException bug) {
+        log.error("queue: delivery attempt of {} failed unexpectedly; will retry", entry.id, bug);
+        synchronized (entry) {
+            entry.inFlight = false;
+            entry.rerun = false;
+            QueueEntry.Pending action = entry.pending;
+            entry.pending = QueueEntry.Pending.NONE;
+            if (entry.removed) {
+                return null;
+            }
+            try {
+                Optional<SpooledMessage> m = entry.resident != null ? Optional.of(entry.resident) : spool.load(entry.id);
+                if (m.isEmpty()) {
+                    entry.removed = true;
+                    index.remove(entry);
+                    return null;
+                }
+                if (action == QueueEntry.Pending.DELETE) {
+                    remove(entry, m.get());
+                    return null;
+                }
+                if (action == QueueEntry.Pending.HOLD) {
+                    save(entry, m.get().withQueueState(QueueState.HOLD));
+                    entry.state = QueueState.HOLD;
+                    return null;
+                }
+            } catch (IOException e) {
+                log.error("queue: cannot read {} after a failed attempt: {}", entry.id, e.getMessage());
+            }
+            return clock.instant().plus(config.get().queue().minimalBackoffTime());
+        }
+    }
+
+    /** Saves the state; a message still in the journal moves to its own queue file on the way. */
+    private void save(QueueEntry entry, SpooledMessage next) {
+        // A shutdown interrupts running deliveries; the outcome is still worth recording, and an
+        // interrupted thread cannot write a file (ClosedByInterruptException).
+        boolean interrupted = Thread.interrupted();
+        try {
+            spool.saveState(next);
+            entry.resident = null;
+        } catch (IOException e) {
+            // The message itself is intact; losing the state only repeats deliveries.
+            log.error("queue: cannot save state of {}: {}", entry.id, e.getMessage());
+            entry.resident = next.journaled() ? next : null;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void remove(QueueEntry entry, SpooledMessage message) {
+        entry.removed = true;
+        index.remove(entry);
+        try {
+            spool.remove(message);
+            QueueManager.QMGR_LOG.info("{}: removed", entry.id);
+        } catch (IOException e) {
+            log.error("queue: cannot remove {} from the spool: {}", entry.id, e.getMessage());
+        }
+    }
+
+    private static Duration lifetimeFor(SpooledMessage message, RelayConfig cfg) {
+        return message.envelope().sender().isEmpty() ? cfg.queue().bounceQueueLifetime() : cfg.queue().maximalQueueLifetime();
+    }
+
+    private static DeliveryEvent.Status eventStatus(DeliveryOutcome.Status s) {
+        return switch (s) {
+            case SENT -> DeliveryEvent.Status.SENT;
+            case DEFERRED -> DeliveryEvent.Status.DEFERRED;
+            case BOUNCED -> DeliveryEvent.Status.BOUNCED;
+        };
+    }
+
+    static String humanDuration(Duration d) {
+        if (d.toDays() >= 1) {
+            return d.toDays() + "d";
+        }
+        if (d.toHours() >= 1) {
+            return d.toHours() + "h";
+        }
+        return d.toSeconds() + "s";
+    }
+}

@@ -1,0 +1,32 @@
+package org.relaymta.core.internal.queue;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+
+/**
+ * Postfix's delivery log line, so that existing log tools (pflogsumm, fail2ban filters, ...) work:
+ * {@code QUEUEID: to=<rcpt>, relay=host[ip]:port, delay=T, delays=a/b/c/d, dsn=X.Y.Z, status=S (reason)}.
+ */
+final class DeliveryLogFormat {
+    private DeliveryLogFormat() {
+    }
+
+    static String line(String queueId, String recipient, String relay, double delay, double beforeQueue,
+                       double inQueue, double setup, double transmit, String dsn, String status, String reason) {
+        return queueId + ": to=<" + recipient + ">, relay=" + relay + ", delay=" + seconds(delay)
+                + ", delays=" + seconds(beforeQueue) + "/" + seconds(inQueue) + "/" + seconds(setup) + "/" + seconds(transmit)
+                + ", dsn=" + dsn + ", status=" + status + " (" + reason + ")";
+    }
+
+    /** Like Postfix: two significant digits for small values, whole seconds above 10, "0" for nothing. */
+    static String seconds(double s) {
+        if (s < 0.005) {
+            return "0";
+        }
+        if (s >= 10) {
+            return Long.toString(Math.round(s));
+        }
+        BigDecimal d = new BigDecimal(s).round(new java.math.MathContext(2, RoundingMode.HALF_UP));
+        return d.stripTrailingZeros().toPlainString();
+    }
+}

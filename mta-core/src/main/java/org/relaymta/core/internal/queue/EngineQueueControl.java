@@ -1,0 +1,85 @@
+package org.relaymta.core.internal.queue;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.relaymta.core.ActionResult;
+import org.relaymta.core.QueueControl;
+import org.relaymta.core.QueuedMessage;
+import org.relaymta.core.internal.spool.SpooledMessage;
+
+/** The public {@link QueueControl} over the operator actions, with spool details left out. */
+public final class EngineQueueControl implements QueueControl {
+    private final QueueActions actions;
+
+    public EngineQueueControl(QueueActions actions) {
+        this.actions = actions;
+    }
+
+    static QueuedMessage view(SpooledMessage m) {
+        return new QueuedMessage(m.id(), m.envelope().sender(), m.envelope().arrival(), m.contentLength(), m.recipients(),
+                m.state(), m.attempts(), m.nextAttempt());
+    }
+
+    @Override
+    public List<QueuedMessage> messages() {
+        return actions.messages().stream().map(EngineQueueControl::view).toList();
+    }
+
+    @Override
+    public Optional<QueuedMessage> message(String id) {
+        return actions.message(id).map(EngineQueueControl::view);
+    }
+
+    @Override
+    public InputStream content(String id) throws IOException {
+        Optional<SpooledMessage> m = actions.message(id);
+        if (m.isEmpty()) {
+            throw new FileNotFoundException("message " + id + " is not queued");
+        }
+        return actions.content(m.get());
+    }
+
+    @Override
+    public int size() {
+        return actions.size();
+    }
+
+    @Override
+    public int flush() {
+        return actions.flush();
+    }
+
+    @Override
+    public ActionResult hold(String idOrAll) throws IOException {
+        return actions.hold(idOrAll);
+    }
+
+    @Override
+    public ActionResult release(String idOrAll) throws IOException {
+        return actions.release(idOrAll);
+    }
+
+    @Override
+    public ActionResult delete(String idOrAll) throws IOException {
+        return actions.delete(idOrAll);
+    }
+
+    @Override
+    public ActionResult requeue(String idOrAll) throws IOException {
+        return actions.requeue(idOrAll);
+    }
+
+    @Override
+    public void runDue() {
+        actions.runDue();
+    }
+
+    @Override
+    public boolean awaitEmpty(Duration timeout) throws InterruptedException {
+        return actions.awaitEmpty(timeout);
+    }
+}

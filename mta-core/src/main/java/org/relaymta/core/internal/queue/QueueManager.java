@@ -1,0 +1,336 @@
+package org.relaymta.core.internal.queue;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.DeliveryListener;
+import org.relaymta.core.QueueState;
+import org.relaymta.core.internal.delivery.DeliveryAgent;
+import org.relaymta.core.internal.delivery.DeliveryOutcome;
+import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.spool.Spool;
+import org.relaymta.core.internal.spool.SpoolRecovery;
+import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.internal.spool.StoredMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The queue manager, after Postfix's qmgr: starts what is due, routes each pending recipient with
+ * the current config snapshot, groups recipients that share a route into transactions (at most
+ * {@code default_destination_recipient_limit} each) and runs them under the {@link
+ * DestinationLimiter}. The parts it wires: {@link Scheduler} (when), {@link DestinationLimiter}
+ * (how many, and which destinations are suspended), {@link AttemptFinisher} (what an attempt's
+ * outcome means), {@link QueueOperations} (operator actions), {@link DeliveryEvents}.
+ *
+ * <p>An {@link Attempt} runs each message's transactions; no thread waits for a server. A fresh
+ * message whose recipients share one route starts on the thread that queued it, with the content
+ * still in memory; a waiting message is read from the spool on a queue thread first.
+ *
+ * <p>Time comes from the injected clock; {@link #runDue()} starts what is due, so tests move a
+ * clock instead of sleeping through backoff intervals.
+ */
+public final class QueueManager implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
+    /** Postfix's qmgr lines (from=, removed) that log tools read. */
+    static final Logger QMGR_LOG = LoggerFactory.getLogger("org.relaymta.qmgr");
+
+    private final Spool spool;
+    private final Supplier<RelayConfig> config;
+    private final DeliveryAgent agent;
+    private final Clock clock;
+    private final QueueIndex index = new QueueIndex();
+    private final Scheduler scheduler = new Scheduler();
+    private final DestinationLimiter limiter;
+    private final DeliveryEvents events;
+    private final AttemptFinisher finisher;
+    private final QueueOperations operations;
+    private final ScheduledExecutorService timer;
+    private final ThreadPoolExecutor workers;
+    /** Attempts started and not finished, for a clean stop. */
+    private final java.util.Set<Attempt> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    /**
+     * @param concurrency transactions in delivery at once over all destinations (no thread is held
+     *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
+     */
+    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
+        this.spool = spool;
+        this.config = config;
+        this.agent = agent;
+        this.clock = clock;
+        this.limiter = new DestinationLimiter(clock, this::execute, concurrency);
+        this.events = new DeliveryEvents(clock);
+        this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
+        this.operations = new QueueOperations(index, spool, clock, new QueueOperations.Scheduling() {
+            @Override
+            public void due(QueueEntry entry, Instant when) {
+                scheduler.schedule(entry.id, when);
+            }
+
+            @Override
+            public void cancel(QueueEntry entry) {
+                scheduler.unschedule(entry.id);
+            }
+
+            @Override
+            public void resumeDestinations() {
+                limiter.resumeAll();
+            }
+
+            @Override
+            public void runDue() {
+                QueueManager.this.runDue();
+            }
+        });
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, named("mta-queue-timer"));
+        t.setRemoveOnCancelPolicy(true);
+        this.timer = t;
+        int threads = Math.min(concurrency, 8);
+        this.workers = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), named("mta-queue"));
+        this.workers.allowCoreThreadTimeOut(true);
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread th = new Thread(r, prefix + "-" + n.incrementAndGet());
+            th.setDaemon(true);
+            return th;
+        };
+    }
+
+    public void addListener(DeliveryListener listener) {
+        events.addListener(listener);
+    }
+
+    /** Operator actions and listings (the engine's {@code queue()}). */
+    public QueueActions control() {
+        return operations;
+    }
+
+    /**
+     * Indexes every message in the spool (restart: the spool is the truth) and starts the queue
+     * scan. Journal records (never tried) are indexed now; the due times of waiting messages, one
+     * small state-file read each, are read by a loader thread while the relay already takes mail.
+     * Operator actions wait for it. Returns how many messages the spool holds.
+     */
+    public int recover() throws IOException {
+        long started = System.nanoTime();
+        SpoolRecovery recovery = spool.recovery();
+        Instant now = clock.instant();
+        for (StoredMessage s : recovery.journaled()) {
+            index(s, now, false);
+        }
+        int waiting = recovery.waitingIds().size();
+        index.expect(waiting);
+        Thread loader = new Thread(() -> {
+            long t0 = System.nanoTime();
+            recovery.readWaiting(s -> index(s, now, true), 2, () -> closed);
+            // Partial files skipped, or stopped by close(): nobody waits for them.
+            index.doneLoading();
+            if (waiting > 0) {
+                log.info("queue: {} waiting message(s) indexed in {} ms", waiting, (System.nanoTime() - t0) / 1_000_000);
+            }
+        }, "mta-queue-loader");
+        loader.setDaemon(true);
+        loader.start();
+        timer.scheduleWithFixedDelay(this::runDue, 200, 200, TimeUnit.MILLISECONDS);
+        if (waiting + recovery.journaled().size() > 0) {
+            log.info("queue: {} message(s) in the journal, {} waiting in queue files (spool read in {} ms)",
+                    recovery.journaled().size(), waiting, (System.nanoTime() - started) / 1_000_000);
+        }
+        return recovery.journaled().size() + waiting;
+    }
+
+    private void index(StoredMessage s, Instant now, boolean loading) {
+        QueueEntry entry = new QueueEntry(s.id(), s.arrival().toEpochMilli(), s.state(), s.journaled());
+        if (loading) {
+            index.putLoaded(entry);
+        } else {
+            index.put(entry);
+        }
+        if (s.state() != QueueState.HOLD) {
+            // New mail and mail that was being delivered at the crash go now; deferred mail keeps its time.
+            scheduler.schedule(s.id(), s.state() == QueueState.DEFERRED ? s.nextAttempt() : now);
+        }
+    }
+
+    /** Queues a newly received message for immediate delivery. */
+    public void enqueue(SpooledMessage message) {
+        enqueue(message, null);
+    }
+
+    /**
+     * Queues a message whose content the caller still holds in memory ({@code content}, or null):
+     * a first delivery straight away can send it from there instead of reading the spool back.
+     * Nothing keeps it after that attempt; the index holds envelopes only.
+     */
+    public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
+        QMGR_LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", message.id(), message.envelope().sender(),
+                message.contentLength(), message.recipients().size());
+        QueueEntry entry = QueueEntry.of(message);
+        index.put(entry);
+        submit(entry, content);
+    }
+
+    /** Starts every delivery whose time has come by the clock. */
+    public void runDue() {
+        for (String id : scheduler.takeDue(clock.millis())) {
+            QueueEntry entry = index.get(id);
+            if (entry != null) {
+                submit(entry, null);
+            }
+        }
+    }
+
+    /** Messages per queue, for the gauges (a message in delivery counts as active). */
+    public Map<QueueState, Integer> countByState() {
+        return index.countByState();
+    }
+
+    /** Arrival of the oldest queued message (epoch milliseconds), or -1 when the queue is empty. */
+    public long oldestArrivalMillis() {
+        return index.oldestArrivalMillis();
+    }
+
+    // ---- attempts ----
+
+    private void submit(QueueEntry entry, DeliveryRequest.Content inMemory) {
+        if (closed) {
+            return;
+        }
+        SpooledMessage fresh;
+        synchronized (entry) {
+            if (!startable(entry)) {
+                return;
+            }
+            SpooledMessage r = entry.resident;
+            fresh = r != null && r.attempts() == 0 && entry.state == QueueState.ACTIVE ? r : null;
+            if (fresh != null) {
+                entry.inFlight = true;
+            }
+        }
+        if (fresh == null) {
+            execute(() -> attempt(entry));
+        } else {
+            Attempt attempt = newAttempt(entry, fresh, inMemory);
+            if (!attempt.tryStartAlone()) {
+                execute(attempt::next);
+            }
+        }
+    }
+
+    /** Whether an attempt may start now; one asked for while an attempt runs is remembered. Holds the monitor. */
+    private static boolean startable(QueueEntry entry) {
+        if (entry.removed || entry.state == QueueState.HOLD) {
+            return false;
+        }
+        if (entry.inFlight) {
+            entry.rerun = true;
+            return false;
+        }
+        return true;
+    }
+
+    private void execute(Runnable attempt) {
+        try {
+            workers.execute(attempt);
+        } catch (RejectedExecutionException e) {
+            // shutting down: the message stays in the spool for the next start
+        }
+    }
+
+    /** An attempt of a waiting message, on a queue thread: read it from the spool and start it. */
+    private void attempt(QueueEntry entry) {
+        SpooledMessage message;
+        synchronized (entry) {
+            if (closed || !startable(entry)) {
+                return;
+            }
+            try {
+                message = operations.load(entry).orElse(null);
+            } catch (IOException e) {
+                log.error("queue: cannot read {} from the spool: {}; will retry", entry.id, e.getMessage());
+                scheduler.schedule(entry.id, clock.instant().plus(config.get().queue().minimalBackoffTime()));
+                return;
+            }
+            if (message == null) {
+                entry.removed = true;
+                index.remove(entry);
+                return;
+            }
+            entry.inFlight = true;
+        }
+        newAttempt(entry, message, null).next();
+    }
+
+    private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
+        DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
+        Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
+                this::execute, this::attemptDone, () -> closed);
+        running.add(attempt);
+        return attempt;
+    }
+
+    private void attemptDone(Attempt attempt, QueueEntry entry, Instant due) {
+        running.remove(attempt);
+        scheduleNext(entry, due);
+    }
+
+    private double waited(SpooledMessage message) {
+        return Math.max(0, Duration.between(message.nextAttempt(), clock.instant()).toMillis() / 1000.0);
+    }
+
+    private void scheduleNext(QueueEntry entry, Instant due) {
+        if (due == null || closed) {
+            return;
+        }
+        scheduler.schedule(entry.id, due);
+        if (!due.isAfter(clock.instant())) {
+            runDue();
+        }
+    }
+
+    /** Stops scheduling, lets running attempts finish up to 10 s; everything else stays spooled. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(10));
+    }
+
+    public void close(Duration grace) {
+        closed = true;
+        timer.shutdownNow();
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            // Transactions in progress end with their final reply; their outcome is recorded.
+            while (!running.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            workers.shutdown();
+            if (!workers.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            workers.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package org.relaymta.core.internal.queue;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.Route;
+import org.relaymta.config.internal.Router;
+import org.relaymta.core.Recipient;
+import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.spool.SpooledMessage;
+
+/**
+ * One SMTP transaction of a delivery attempt: the pending recipients of a message that share a
+ * route, at most {@code default_destination_recipient_limit} of them.
+ *
+ * @param destination the route's grouping key (what destination limits and suspensions apply to)
+ * @param route       where and how to deliver
+ * @param recipients  the recipients of this transaction
+ */
+record Transaction(String destination, Route route, List<String> recipients) {
+
+    /** The transactions of an attempt: pending recipients routed with {@code cfg}, grouped, split at the limit. */
+    static List<Transaction> plan(SpooledMessage message, RelayConfig cfg) {
+        Map<String, Route> routes = new LinkedHashMap<>();
+        Map<String, List<String>> groups = new LinkedHashMap<>();
+        for (Recipient r : message.pendingRecipients()) {
+            Route route = Router.route(cfg, message.envelope().sender(), r.address());
+            routes.putIfAbsent(route.groupingKey(), route);
+            groups.computeIfAbsent(route.groupingKey(), k -> new ArrayList<>()).add(r.address());
+        }
+        int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
+        List<Transaction> plan = new ArrayList<>();
+        groups.forEach((destination, rcpts) -> {
+            for (int i = 0; i < rcpts.size(); i += limit) {
+                plan.add(new Transaction(destination, routes.get(destination),
+                        List.copyOf(rcpts.subList(i, Math.min(rcpts.size(), i + limit)))));
+            }
+        });
+        return plan;
+    }
+
+    /** What the delivery agent needs to run this transaction of {@code message}. */
+    DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
+        return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
+                message.eightBit(), content, route, cfg);
+    }
+}
