@@ -36,10 +36,17 @@ public final class TestUpstream implements BeforeAllCallback, AfterAllCallback, 
 
     /** Starts it now (also done by the extension callbacks); returns this. */
     public synchronized TestUpstream start() {
-        if (wiser == null) {
+        for (int attempt = 1; wiser == null; attempt++) {
             Wiser w = Wiser.port(freePort());
-            w.start();
-            wiser = w;
+            try {
+                w.start();
+                wiser = w;
+            } catch (RuntimeException e) {
+                // Another process took the port between the probe and the bind: take another one.
+                if (attempt >= 20 || !(e.getCause() instanceof java.net.BindException || e instanceof UncheckedIOException)) {
+                    throw e;
+                }
+            }
         }
         return this;
     }
@@ -122,11 +129,20 @@ public final class TestUpstream implements BeforeAllCallback, AfterAllCallback, 
         }
     }
 
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port on loopback", e);
+    /**
+     * A port that is free now, from 20000-32000: below Linux's ephemeral range (32768-60999), so
+     * that the relay's own outgoing connections (and their TIME_WAIT) never hold it.
+     */
+    public static int freePort() {
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int i = 0; i < 200; i++) {
+            int port = 20000 + random.nextInt(12000);
+            try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (IOException taken) {
+                // try another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port on loopback between 20000 and 32000"));
     }
 }

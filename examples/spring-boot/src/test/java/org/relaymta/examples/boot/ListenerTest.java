@@ -7,8 +7,6 @@ import jakarta.mail.Session;
 import jakarta.mail.Transport;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,10 +26,7 @@ class ListenerTest {
 
     @Test
     void theRelayAcceptsSmtpBesideTheApplication() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = TestUpstream.freePort();
         Path spool = Files.createTempDirectory("boot-relay-spool");
         try (TestUpstream smarthost = new TestUpstream().start();
              ConfigurableApplicationContext app = new SpringApplicationBuilder(SignupApplication.class).run(
