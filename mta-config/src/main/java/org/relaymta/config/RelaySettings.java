@@ -9,9 +9,12 @@ import java.util.Map;
 import java.util.Optional;
 import org.relaymta.config.internal.BareNewlinePolicy;
 import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.DkimKey;
+import org.relaymta.config.internal.DkimTable;
 import org.relaymta.config.internal.ListenerSettings;
 import org.relaymta.config.internal.Networks;
 import org.relaymta.config.internal.NextHop;
+import org.relaymta.config.internal.PemKeys;
 import org.relaymta.config.internal.PostfixTable;
 import org.relaymta.config.internal.RelayConfig;
 
@@ -36,6 +39,7 @@ public final class RelaySettings {
     private String user;
     private String password;
     private final List<String> relayMapLines = new ArrayList<>();
+    private final List<DkimKey> dkimKeys = new ArrayList<>();
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
     private TlsLevel tlsLevel;
     private boolean wrapperMode;
@@ -125,6 +129,17 @@ public final class RelaySettings {
         return this;
     }
 
+    /**
+     * Signs mail whose From: address is in {@code domain} (or a subdomain) with DKIM: the private
+     * key in {@code keyFile} (PEM, PKCS#8 or PKCS#1 RSA, or Ed25519), published at
+     * {@code <selector>._domainkey.<domain>}. Call it twice (an RSA and an Ed25519 key) for both signatures.
+     */
+    public RelaySettings dkimKey(String domain, String selector, java.nio.file.Path keyFile) {
+        dkimKeys.add(new DkimKey(domain.toLowerCase(Locale.ROOT), selector,
+                PemKeys.read(keyFile, "dkimKey(" + domain + ", " + selector + ")"), keyFile.toString()));
+        return this;
+    }
+
     /** Clients that may relay through an SMTP listener started with this configuration. */
     public RelaySettings mynetworks(String networks) {
         Networks.parse(networks, "mynetworks");
@@ -148,6 +163,6 @@ public final class RelaySettings {
                 PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
                 saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
                 BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
-                Map.of());
+                Map.of(), DkimTable.of(dkimKeys));
     }
 }

@@ -329,7 +329,12 @@ public final class RelayEngine implements AutoCloseable {
     }
 
     private IncomingMessage receive(Envelope envelope) throws IOException {
-        return new IncomingMessage(spool.create(envelope), queue, metrics::messageReceived);
+        org.relaymta.config.internal.DkimTable dkim = config.get().dkim();
+        org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
+        org.relaymta.core.internal.cleanup.MessageCleanup cleanup = !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(dkim)
+                ? null : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, dkim, envelope.sender(), clock,
+                        metrics::dkimSigned, writer.id());
+        return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
     }
 
     /** The engine's clock (the builder's; the system clock by default). */

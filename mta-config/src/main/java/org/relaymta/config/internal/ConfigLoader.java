@@ -246,6 +246,12 @@ public final class ConfigLoader {
                 (int) longParam(main, "smtp_line_length_limit", sd.lineLengthLimit()));
 
         Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
+        DkimTable dkim = DkimTable.load(configDir);
+        for (java.nio.file.Path p : dkim.sources()) {
+            if (!sources.contains(p)) {
+                sources.add(p);
+            }
+        }
         for (Credentials c : credentials.values()) {
             String profile = c.oauth2Profile().orElse(null);
             if (profile != null) {
@@ -258,7 +264,7 @@ public final class ConfigLoader {
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts, oauth2);
+                listenerSettings(main), accounts, oauth2, dkim);
     }
 
     private ListenerSettings listenerSettings(MainCf main) {

@@ -145,6 +145,25 @@ public final class ConfigWatcher implements AutoCloseable {
 
     private static void add(Map<String, Long> prints, Path file) {
         String key = file.toAbsolutePath().normalize().toString();
+        if (Files.isDirectory(file)) {
+            // A directory of key files (rspamd/dkim): a file added, removed or replaced changes this.
+            try (java.util.stream.Stream<Path> listing = Files.list(file)) {
+                CRC32 crc = new CRC32();
+                listing.sorted().forEach(p -> {
+                    crc.update(p.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    try {
+                        crc.update(Long.toString(Files.getLastModifiedTime(p).toMillis() ^ Files.size(p))
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    } catch (IOException gone) {
+                        crc.update(0);
+                    }
+                });
+                prints.put(key, crc.getValue());
+            } catch (IOException e) {
+                prints.put(key, -1L);
+            }
+            return;
+        }
         try {
             CRC32 crc = new CRC32();
             crc.update(Files.readAllBytes(file));

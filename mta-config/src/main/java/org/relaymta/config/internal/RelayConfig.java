@@ -32,6 +32,7 @@ import org.relaymta.config.TlsLevel;
  * @param listener              inbound SMTP policy
  * @param accounts              submission users from {@code postfix-accounts.cf}: lower-cased address to {@code {SCHEME}hash}
  * @param oauth2Profiles        OAuth2 clients from {@code oauth2-clients.cf}, by profile name
+ * @param dkim                  DKIM signing keys by sender ({@code opendkim/} or {@code rspamd/dkim/} in the config directory)
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -54,7 +55,8 @@ public record RelayConfig(
         List<java.nio.file.Path> sources,
         ListenerSettings listener,
         Map<String, String> accounts,
-        Map<String, OAuth2Profile> oauth2Profiles) {
+        Map<String, OAuth2Profile> oauth2Profiles,
+        DkimTable dkim) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

@@ -14,14 +14,22 @@ import org.relaymta.core.internal.spool.SpooledMessage;
  */
 public final class IncomingMessage implements AutoCloseable {
     private final SpoolWriter writer;
+    private final org.relaymta.core.internal.cleanup.MessageCleanup cleanup;
     private final CrlfCanonicalizer canonical;
     private final QueueManager queue;
     private final Runnable onCommitted;
     private boolean done;
 
     public IncomingMessage(SpoolWriter writer, QueueManager queue, Runnable onCommitted) {
+        this(writer, null, queue, onCommitted);
+    }
+
+    /** With a cleanup step (DKIM signing) between the content and the spool; null for none. */
+    public IncomingMessage(SpoolWriter writer, org.relaymta.core.internal.cleanup.MessageCleanup cleanup, QueueManager queue,
+                           Runnable onCommitted) {
         this.writer = writer;
-        this.canonical = new CrlfCanonicalizer(writer);
+        this.cleanup = cleanup;
+        this.canonical = new CrlfCanonicalizer(cleanup != null ? cleanup : writer);
         this.queue = queue;
         this.onCommitted = onCommitted;
     }
@@ -57,7 +65,8 @@ public final class IncomingMessage implements AutoCloseable {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        java.util.concurrent.CompletableFuture<org.relaymta.core.internal.spool.SpooledMessage> durable = writer.commitAsync(blocking);
+        java.util.concurrent.CompletableFuture<org.relaymta.core.internal.spool.SpooledMessage> durable =
+                writer.commitAsync(blocking, cleanup == null ? null : cleanup.finish());
         java.nio.ByteBuffer content = writer.committedContent();
         org.relaymta.core.internal.delivery.DeliveryRequest.Content inMemory = content == null ? null
                 : () -> new java.io.ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());

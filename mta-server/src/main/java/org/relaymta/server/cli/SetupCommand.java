@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 /** {@code mta setup relay ...}: docker-mailserver's {@code setup relay} commands. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
         description = "Edit the relay configuration files, like docker-mailserver's 'setup' command.",
-        subcommands = SetupCommand.Relay.class)
+        subcommands = {SetupCommand.Relay.class, SetupCommand.Dkim.class})
 final class SetupCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -206,6 +206,53 @@ final class SetupCommand implements Runnable {
                 return null;
             }
             return first;
+        }
+    }
+
+    @Command(name = "dkim", mixinStandardHelpOptions = true,
+            description = "Generate DKIM keys for DOMAIN... in docker-mailserver's OpenDKIM layout (opendkim/keys/DOMAIN/"
+                    + "SELECTOR.private, KeyTable, SigningTable) and print the DNS TXT record to publish. A running relay "
+                    + "signs with them without restart.")
+    static final class Dkim implements java.util.concurrent.Callable<Integer> {
+        @Mixin
+        ConfigDirOption configDir;
+
+        @Parameters(paramLabel = "DOMAIN", arity = "1..*", description = "Sender domains (the From: address's domain).")
+        java.util.List<String> domains;
+
+        @picocli.CommandLine.Option(names = "--selector", defaultValue = "mail", description = "Selector (default ${DEFAULT-VALUE}).")
+        String selector;
+
+        @picocli.CommandLine.Option(names = "--keytype", defaultValue = "rsa",
+                description = "rsa, ed25519, or both (ed25519 gets the selector SELECTOR-ed25519); default ${DEFAULT-VALUE}.")
+        String keyType;
+
+        @picocli.CommandLine.Option(names = "--keysize", defaultValue = "2048", description = "RSA key size (default ${DEFAULT-VALUE}).")
+        int keySize;
+
+        @Override
+        public Integer call() {
+            org.relaymta.config.internal.DkimKeyGenerator generator =
+                    new org.relaymta.config.internal.DkimKeyGenerator(configDir.resolve(Env.system()));
+            java.util.List<String> types = keyType.equals("both") ? java.util.List.of("rsa", "ed25519") : java.util.List.of(keyType);
+            try {
+                for (String domain : domains) {
+                    for (String type : types) {
+                        String sel = type.equals("ed25519") && types.size() > 1 ? selector + "-ed25519" : selector;
+                        org.relaymta.config.internal.DkimKeyGenerator.Generated g = generator.generate(domain, sel, type, keySize);
+                        System.out.println(g.recordName() + ". IN TXT " + org.relaymta.config.internal.DkimKeyGenerator.quoted(g.txt()));
+                        System.err.println("mta: " + g.algorithm() + " key for " + g.domain() + " in " + g.privateKey()
+                                + "; publish the TXT record above");
+                    }
+                }
+                return 0;
+            } catch (ConfigException e) {
+                System.err.println("mta: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("mta: " + e.getMessage());
+                return 1;
+            }
         }
     }
 }

@@ -94,6 +94,12 @@ public final class RelayMetrics implements DeliveryListener {
         authFailures.increment();
     }
 
+    /** A DKIM signature made when a message was accepted: {@code mta_dkim_signed_total{domain,algorithm}}. */
+    public void dkimSigned(String domain, String algorithm) {
+        Counter.builder("mta.dkim.signed").description("DKIM signatures made when mail was accepted")
+                .tag("domain", domain).tag("algorithm", algorithm).register(registry).increment();
+    }
+
     /**
      * An outbound session, counted by {@code result} ({@code ok}, {@code connect_failed}, {@code
      * refused}, {@code tls_failed}, {@code auth_failed}, {@code timeout}, {@code failed}); {@code tls}

@@ -25,6 +25,8 @@ public final class SpoolWriter extends OutputStream {
     private final String id;
     private final Envelope envelope;
     private final int contentOffset;
+    /** The record's envelope lines, kept to rewrite a spilled file with a prefix. */
+    private final byte[] envelopeHeader;
     private byte[] buffer;
     private int count;
     private Path file;
@@ -43,6 +45,7 @@ public final class SpoolWriter extends OutputStream {
         this.buffer = Arrays.copyOf(header, Math.max(8192, header.length * 2));
         this.count = header.length;
         this.contentOffset = header.length;
+        this.envelopeHeader = header;
     }
 
     public String id() {
@@ -145,11 +148,35 @@ public final class SpoolWriter extends OutputStream {
      * {@code blocking} (it needs its own fsyncs).
      */
     public java.util.concurrent.CompletableFuture<SpooledMessage> commitAsync(java.util.concurrent.Executor blocking) {
+        return commitAsync(blocking, null);
+    }
+
+    /**
+     * As {@link #commitAsync(java.util.concurrent.Executor)}, with {@code prefix} put before the
+     * content written so far: the header section the cleanup stage held back (checked, signed).
+     * A message in memory gets it with one copy; one in its own file is rewritten once.
+     */
+    public java.util.concurrent.CompletableFuture<SpooledMessage> commitAsync(java.util.concurrent.Executor blocking,
+                                                                          byte[] prefix) {
         if (closed) {
             throw new IllegalStateException("spool writer for " + id + " already closed");
         }
+        if (prefix != null && prefix.length > 0) {
+            eightBit |= hasEightBit(prefix, 0, prefix.length);
+            contentLength += prefix.length;
+        } else {
+            prefix = null;
+        }
         closed = true;
         byte[] trailer = eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT;
+        if (out == null && prefix != null) {
+            byte[] withPrefix = new byte[count + prefix.length + trailer.length];
+            System.arraycopy(buffer, 0, withPrefix, 0, contentOffset);
+            System.arraycopy(prefix, 0, withPrefix, contentOffset, prefix.length);
+            System.arraycopy(buffer, contentOffset, withPrefix, contentOffset + prefix.length, count - contentOffset);
+            count += prefix.length;
+            buffer = withPrefix;
+        }
         if (out == null) {
             if (count + trailer.length > buffer.length) {
                 buffer = Arrays.copyOf(buffer, count + trailer.length);
@@ -161,11 +188,15 @@ public final class SpoolWriter extends OutputStream {
             return spool.appendToJournal(id, envelope, record, count + trailer.length, contentOffset, contentLength,
                     eightBit);
         }
+        byte[] head = prefix;
         return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             long start = System.nanoTime();
             try {
                 out.write(trailer);
                 out.flush();
+                if (head != null) {
+                    rewriteWithPrefix(head);
+                }
                 channel.force(false);
                 channel.close();
                 SpooledMessage published = spool.publish(id, envelope, file, contentOffset, contentLength, eightBit);
@@ -181,6 +212,34 @@ public final class SpoolWriter extends OutputStream {
                 throw new java.util.concurrent.CompletionException(e);
             }
         }, blocking);
+    }
+
+    /** Writes the file again as envelope, {@code head}, then the content and trailer so far; {@code channel} becomes the new file's. */
+    private void rewriteWithPrefix(byte[] head) throws IOException {
+        Path rewritten = file.resolveSibling(file.getFileName() + ".prefixed");
+        try (FileChannel target = FileChannel.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            writeFully(target, java.nio.ByteBuffer.wrap(envelopeHeader));
+            writeFully(target, java.nio.ByteBuffer.wrap(head));
+            long size = channel.size();
+            long position = contentOffset;
+            while (position < size) {
+                position += channel.transferTo(position, size - position, target);
+            }
+            target.force(false);
+        } catch (IOException e) {
+            Files.deleteIfExists(rewritten);
+            throw e;
+        }
+        channel.close();
+        Files.move(rewritten, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        channel = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE);
+    }
+
+    private static void writeFully(FileChannel target, java.nio.ByteBuffer bytes) throws IOException {
+        while (bytes.hasRemaining()) {
+            target.write(bytes);
+        }
     }
 
     /**

@@ -1,0 +1,181 @@
+package org.relaymta.core.internal.cleanup;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.relaymta.config.internal.DkimKey;
+import org.relaymta.config.internal.DkimTable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Postfix's cleanup step for one message on its way into the spool: the header section is held back
+ * while the body streams through to the spool (and into the DKIM body hash); at the end, {@link
+ * #finish()} returns the header section as it is to be stored, with its DKIM signatures in front.
+ * Signing here, once, means retries and restarts deliver the same signed bytes.
+ */
+public final class MessageCleanup extends OutputStream {
+    /** Postfix {@code header_size_limit}: past this, the rest is body. */
+    static final int HEADER_LIMIT = 102_400;
+    private static final Logger log = LoggerFactory.getLogger(MessageCleanup.class);
+
+    /** Told about each signature made: domain and algorithm. */
+    public interface SignedListener {
+        void signed(String domain, String algorithm);
+    }
+
+    private final OutputStream body;
+    private final DkimTable dkim;
+    private final String envelopeSender;
+    private final Clock clock;
+    private final SignedListener signed;
+    private final String queueId;
+    private final RelaxedBodyHash bodyHash;
+    private byte[] header = new byte[2048];
+    private int headerCount;
+    private boolean inBody;
+    private boolean separator;
+
+    public MessageCleanup(OutputStream body, DkimTable dkim, String envelopeSender, Clock clock, SignedListener signed,
+                          String queueId) {
+        this.body = body;
+        this.dkim = dkim;
+        this.envelopeSender = envelopeSender;
+        this.clock = clock;
+        this.signed = signed;
+        this.queueId = queueId;
+        this.bodyHash = dkim.isEmpty() ? null : new RelaxedBodyHash();
+    }
+
+    /** Whether a message under this configuration needs the cleanup step at all. */
+    public static boolean wanted(DkimTable dkim) {
+        return !dkim.isEmpty();
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        if (inBody) {
+            toBody(b, off, len);
+            return;
+        }
+        if (headerCount + len > header.length) {
+            header = Arrays.copyOf(header, Math.max(headerCount + len, header.length * 2));
+        }
+        int scanFrom = Math.max(0, headerCount - 3);
+        System.arraycopy(b, off, header, headerCount, len);
+        headerCount += len;
+        int end = endOfHeaders(scanFrom);
+        if (end >= 0) {
+            // header[0, end) is the header section with its last CRLF; then CRLF; then body.
+            inBody = true;
+            separator = true;
+            int bodyStart = end + 2;
+            int rest = headerCount - bodyStart;
+            headerCount = end;
+            if (rest > 0) {
+                toBody(header, bodyStart, rest);
+            }
+        } else if (headerCount > HEADER_LIMIT) {
+            inBody = true;   // no end of headers in sight: what came so far is the header section
+        }
+    }
+
+    /** The index after the last header line's CRLF when the empty line has arrived, else -1. */
+    private int endOfHeaders(int from) {
+        if (headerCount >= 2 && header[0] == '\r' && header[1] == '\n') {
+            return 0;   // no header fields at all
+        }
+        for (int i = Math.max(from, 0); i + 3 < headerCount; i++) {
+            if (header[i] == '\r' && header[i + 1] == '\n' && header[i + 2] == '\r' && header[i + 3] == '\n') {
+                return i + 2;
+            }
+        }
+        return -1;
+    }
+
+    private void toBody(byte[] b, int off, int len) throws IOException {
+        body.write(b, off, len);
+        if (bodyHash != null) {
+            bodyHash.update(b, off, len);
+        }
+    }
+
+    /** The header section to store before the body: signatures, the header fields, the empty line. */
+    public byte[] finish() {
+        List<HeaderField> fields = HeaderField.parse(header, headerCount);
+        List<byte[]> signatures = bodyHash == null ? List.of() : sign(fields);
+        int size = headerCount + (separator ? 2 : 0);
+        for (byte[] s : signatures) {
+            size += s.length;
+        }
+        byte[] out = new byte[size];
+        int at = 0;
+        for (byte[] s : signatures) {
+            System.arraycopy(s, 0, out, at, s.length);
+            at += s.length;
+        }
+        System.arraycopy(header, 0, out, at, headerCount);
+        at += headerCount;
+        if (separator) {
+            out[at++] = '\r';
+            out[at] = '\n';
+        }
+        return out;
+    }
+
+    private List<byte[]> sign(List<HeaderField> fields) {
+        String from = fromAddress(fields);
+        List<DkimKey> keys = from == null ? List.of() : dkim.keysFor(from);
+        if (keys.isEmpty() && envelopeSender != null && !envelopeSender.isEmpty()) {
+            keys = dkim.keysFor(envelopeSender);
+        }
+        if (keys.isEmpty()) {
+            log.debug("{}: not DKIM-signed: no signing key for From: {} or sender <{}>", queueId,
+                    from == null ? "(none)" : "<" + from + ">", envelopeSender);
+            return List.of();
+        }
+        byte[] hash = bodyHash.digest();
+        long now = clock.instant().getEpochSecond();
+        List<byte[]> out = new ArrayList<>();
+        for (DkimKey key : keys) {
+            try {
+                out.add(DkimSigner.sign(fields, hash, key, now));
+                signed.signed(key.domain(), key.algorithm());
+            } catch (GeneralSecurityException e) {
+                log.warn("{}: not DKIM-signed with {} ({}): {}", queueId, key.selector() + "._domainkey." + key.domain(),
+                        key.algorithm(), e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** The address in the (first) From: field, or null. */
+    static String fromAddress(List<HeaderField> fields) {
+        for (HeaderField f : fields) {
+            if (f.lowerName().equals("from")) {
+                String v = f.value();
+                int lt = v.lastIndexOf('<');
+                int gt = v.lastIndexOf('>');
+                String address = lt >= 0 && gt > lt ? v.substring(lt + 1, gt) : v.split("[,\\s]")[0];
+                address = address.strip().toLowerCase(Locale.ROOT);
+                return address.contains("@") ? address : null;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void flush() throws IOException {
+        body.flush();
+    }
+}
