@@ -195,4 +195,57 @@ class DkimSigningIT {
             upstream.stop();
         }
     }
+
+    @Test
+    void theLibrarySignsLargeMessagesTooWithPkcs1AndRawEd25519Keys() throws Exception {
+        assumeTrue(dkimpy(), "python3-dkim and python3-nacl (Debian) are needed; .ci/run installs them");
+        assumeTrue(Files.isExecutable(GENKEY) && Files.isExecutable(Path.of("/usr/bin/openssl")), "opendkim-tools and openssl");
+        // An RSA key in PKCS#1 (older opendkim-genkey) and an Ed25519 key as a bare base64 seed (Rspamd style).
+        Path keys = Files.createDirectories(temp.resolve("keys"));
+        Process genkey = new ProcessBuilder(GENKEY.toString(), "-b", "2048", "-d", "shop.test", "-D", keys.toString(), "-s", "rsa")
+                .redirectErrorStream(true).start();
+        genkey.getInputStream().readAllBytes();
+        assertThat(genkey.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Process pkcs1 = new ProcessBuilder("/usr/bin/openssl", "rsa", "-in", keys.resolve("rsa.private").toString(), "-traditional",
+                "-out", keys.resolve("rsa.pkcs1").toString()).redirectErrorStream(true).start();
+        pkcs1.getInputStream().readAllBytes();
+        assertThat(pkcs1.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(keys.resolve("rsa.pkcs1"))).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        java.security.KeyPair ed = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        byte[] pkcs8 = ed.getPrivate().getEncoded();
+        Files.writeString(keys.resolve("ed.seed"), java.util.Base64.getEncoder().encodeToString(
+                java.util.Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length)));
+        byte[] spki = ed.getPublic().getEncoded();
+        String edTxt = "v=DKIM1; k=ed25519; p=" + java.util.Base64.getEncoder().encodeToString(
+                java.util.Arrays.copyOfRange(spki, spki.length - 32, spki.length));
+        Map<String, String> txt = Map.of("rsa._domainkey.shop.test", txtValue(keys.resolve("rsa.txt")),
+                "ed._domainkey.shop.test", edTxt);
+
+        Wiser upstream = Wiser.port(RelayHarness.freePort());
+        upstream.start();
+        try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                .settings(org.relaymta.config.RelaySettings.defaults()
+                        .defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPortAllocated()).hostname("app.test")
+                        .dkimKey("shop.test", "rsa", keys.resolve("rsa.pkcs1"))
+                        .dkimKey("shop.test", "ed", keys.resolve("ed.seed")))
+                .build().start()) {
+            StringBuilder big = new StringBuilder();
+            for (int i = 0; big.length() < 700 * 1024; i++) {
+                big.append("line ").append(i).append(" of a message too large to stay in memory  \r\n");
+            }
+            relay.submit("orders@shop.test", List.of("customer@example.org"), message("orders@shop.test", "small")
+                    .getBytes(StandardCharsets.US_ASCII)).get();
+            relay.submit("orders@shop.test", List.of("customer@example.org"), ("From: orders@shop.test\r\nSubject: large\r\n\r\n"
+                    + big).getBytes(StandardCharsets.US_ASCII)).get();
+            assertThat(relay.queue().awaitEmpty(Duration.ofSeconds(30))).isTrue();
+        }
+        try {
+            assertThat(upstream.getMessages()).hasSize(2);
+            for (WiserMessage m : upstream.getMessages()) {
+                assertThat(verify(m.getData(), txt)).as(m.getMimeMessage().getSubject()).isEqualTo("2 signatures ok ok");
+            }
+        } finally {
+            upstream.stop();
+        }
+    }
 }

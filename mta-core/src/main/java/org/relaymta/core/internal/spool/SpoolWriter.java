@@ -216,15 +216,16 @@ public final class SpoolWriter extends OutputStream {
 
     /** Writes the file again as envelope, {@code head}, then the content and trailer so far; {@code channel} becomes the new file's. */
     private void rewriteWithPrefix(byte[] head) throws IOException {
-        Path rewritten = file.resolveSibling(file.getFileName() + ".prefixed");
-        try (FileChannel target = FileChannel.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
+        Path rewritten = file.resolveSibling(file.getFileName() + ".prefixed.tmp");   // .tmp: removed at start if a crash leaves it
+        try (FileChannel source = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+             FileChannel target = FileChannel.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
             writeFully(target, java.nio.ByteBuffer.wrap(envelopeHeader));
             writeFully(target, java.nio.ByteBuffer.wrap(head));
-            long size = channel.size();
+            long size = source.size();
             long position = contentOffset;
             while (position < size) {
-                position += channel.transferTo(position, size - position, target);
+                position += source.transferTo(position, size - position, target);
             }
             target.force(false);
         } catch (IOException e) {
