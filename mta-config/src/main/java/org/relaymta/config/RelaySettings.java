@@ -11,6 +11,7 @@ import org.relaymta.config.internal.BareNewlinePolicy;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
+import org.relaymta.config.internal.HeaderChecks;
 import org.relaymta.config.internal.ListenerSettings;
 import org.relaymta.config.internal.Networks;
 import org.relaymta.config.internal.NextHop;
@@ -163,6 +164,6 @@ public final class RelaySettings {
                 PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
                 saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
                 BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
-                Map.of(), DkimTable.of(dkimKeys));
+                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none());
     }
 }

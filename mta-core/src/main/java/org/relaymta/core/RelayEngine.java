@@ -284,6 +284,16 @@ public final class RelayEngine implements AutoCloseable {
     }
 
     /** The message is larger than {@code message_size_limit}. */
+    /**
+     * The message was refused by its content ({@code header_checks} REJECT): the future of
+     * {@code submit} fails with this; the SMTP listener answers {@code 550 5.7.1} with its text.
+     */
+    public static final class MessageRejectedException extends IOException {
+        public MessageRejectedException(String text) {
+            super(text);
+        }
+    }
+
     public static final class MessageTooLargeException extends IOException {
         public MessageTooLargeException(long limit) {
             super("message exceeds the size limit of " + limit + " bytes");
@@ -329,11 +339,12 @@ public final class RelayEngine implements AutoCloseable {
     }
 
     private IncomingMessage receive(Envelope envelope) throws IOException {
-        org.relaymta.config.internal.DkimTable dkim = config.get().dkim();
+        RelayConfig cfg = config.get();
         org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
-        org.relaymta.core.internal.cleanup.MessageCleanup cleanup = !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(dkim)
-                ? null : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, dkim, envelope.sender(), clock,
-                        metrics::dkimSigned, writer.id());
+        org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
+                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks()) ? null
+                        : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.dkim(), cfg.headerChecks(),
+                                envelope.sender(), clock, metrics::dkimSigned, writer.id());
         return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
     }
 

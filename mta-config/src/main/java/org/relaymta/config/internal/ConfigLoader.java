@@ -39,7 +39,7 @@ public final class ConfigLoader {
             "relayhost", "sender_dependent_relayhost_maps", "smtp_sasl_password_maps", "smtp_sasl_auth_enable",
             "smtp_sasl_security_options", "smtp_sasl_mechanism_filter", "smtp_sender_dependent_authentication",
             "smtp_tls_security_level", "smtp_tls_wrappermode", "smtp_fallback_relay", "mynetworks", "myhostname",
-            "message_size_limit", "smtpd_forbid_bare_newline",
+            "message_size_limit", "smtpd_forbid_bare_newline", "header_checks", "smtp_header_checks",
             "queue_run_delay", "minimal_backoff_time", "maximal_backoff_time", "maximal_queue_lifetime",
             "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
             "default_destination_recipient_limit", "bounce_size_limit", "queue_minfree", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
@@ -247,6 +247,10 @@ public final class ConfigLoader {
 
         Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
         DkimTable dkim = DkimTable.load(configDir);
+        HeaderChecks headerChecks = headerChecks(main, "header_checks", java.util.EnumSet.allOf(HeaderChecks.Action.class));
+        HeaderChecks smtpHeaderChecks = headerChecks(main, "smtp_header_checks", HeaderChecks.DELIVERY_ACTIONS);
+        sources.addAll(headerChecks.sources());
+        sources.addAll(smtpHeaderChecks.sources());
         for (java.nio.file.Path p : dkim.sources()) {
             if (!sources.contains(p)) {
                 sources.add(p);
@@ -264,7 +268,7 @@ public final class ConfigLoader {
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts, oauth2, dkim);
+                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks);
     }
 
     private ListenerSettings listenerSettings(MainCf main) {
@@ -540,5 +544,13 @@ public final class ConfigLoader {
         } catch (IOException e) {
             return "localhost";
         }
+    }
+
+    private HeaderChecks headerChecks(MainCf main, String name, java.util.Set<HeaderChecks.Action> allowed) {
+        MainCf.Parameter p = main.get(name);
+        if (p == null || p.value().isBlank()) {
+            return HeaderChecks.none();
+        }
+        return HeaderChecks.load(name, p.value(), p.location(), configDir, allowed);
     }
 }

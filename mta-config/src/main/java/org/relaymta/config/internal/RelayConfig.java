@@ -33,6 +33,8 @@ import org.relaymta.config.TlsLevel;
  * @param accounts              submission users from {@code postfix-accounts.cf}: lower-cased address to {@code {SCHEME}hash}
  * @param oauth2Profiles        OAuth2 clients from {@code oauth2-clients.cf}, by profile name
  * @param dkim                  DKIM signing keys by sender ({@code opendkim/} or {@code rspamd/dkim/} in the config directory)
+ * @param headerChecks          {@code header_checks}: applied once when a message is accepted
+ * @param smtpHeaderChecks      {@code smtp_header_checks}: applied to what the client sends, at each delivery
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -56,7 +58,9 @@ public record RelayConfig(
         ListenerSettings listener,
         Map<String, String> accounts,
         Map<String, OAuth2Profile> oauth2Profiles,
-        DkimTable dkim) {
+        DkimTable dkim,
+        HeaderChecks headerChecks,
+        HeaderChecks smtpHeaderChecks) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

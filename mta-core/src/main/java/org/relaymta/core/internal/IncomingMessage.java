@@ -65,11 +65,33 @@ public final class IncomingMessage implements AutoCloseable {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
+        byte[] headers = cleanup == null ? null : cleanup.finish();
+        org.relaymta.core.internal.cleanup.MessageCleanup.Verdict verdict = cleanup == null ? null : cleanup.verdict();
+        org.relaymta.config.internal.HeaderChecks.Action action = verdict == null ? null : verdict.action();
+        if (action == org.relaymta.config.internal.HeaderChecks.Action.REJECT) {
+            writer.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(
+                    new org.relaymta.core.RelayEngine.MessageRejectedException(verdict.text()));
+        }
+        if (action == org.relaymta.config.internal.HeaderChecks.Action.DISCARD) {
+            // Postfix's DISCARD: the client hears "queued", nothing is kept or delivered.
+            writer.abort();
+            return java.util.concurrent.CompletableFuture.completedFuture(writer.id());
+        }
+        boolean hold = action == org.relaymta.config.internal.HeaderChecks.Action.HOLD;
         java.util.concurrent.CompletableFuture<org.relaymta.core.internal.spool.SpooledMessage> durable =
-                writer.commitAsync(blocking, cleanup == null ? null : cleanup.finish());
+                writer.commitAsync(blocking, headers);
         java.nio.ByteBuffer content = writer.committedContent();
         org.relaymta.core.internal.delivery.DeliveryRequest.Content inMemory = content == null ? null
                 : () -> new java.io.ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());
+        if (hold) {
+            // The hold is saved before the message is indexed, so it is never tried first; off the commit thread.
+            return durable.thenApplyAsync(message -> {
+                onCommitted.run();
+                queue.enqueueHeld(message, verdict.text());
+                return message.id();
+            }, blocking);
+        }
         return durable.thenApply(message -> {
             onCommitted.run();
             queue.enqueue(message, inMemory);

@@ -37,6 +37,7 @@ public final class RelayLog {
             "org.relaymta.smtpd", "smtpd",
             "org.relaymta.server.smtp", "smtpd",
             "org.relaymta.qmgr", "qmgr",
+            "org.relaymta.cleanup", "cleanup",
             "org.relaymta.core.internal.queue.SenderNotifier", "bounce",
             "org.relaymta.core.internal.queue", "qmgr");
 

@@ -101,6 +101,9 @@ final class MessageIntake {
         return message.commitAsync(blocking).handle((queued, failed) -> {
             if (failed != null) {
                 Throwable cause = failed instanceof CompletionException && failed.getCause() != null ? failed.getCause() : failed;
+                if (cause instanceof org.relaymta.core.RelayEngine.MessageRejectedException rejected) {
+                    return new Reply(550, "5.7.1 " + rejected.getMessage());   // header_checks REJECT, logged by cleanup
+                }
                 log.error("spool commit failed: {}", cause.getMessage());
                 return new Reply(451, "4.3.0 Error: queue file write error");
             }

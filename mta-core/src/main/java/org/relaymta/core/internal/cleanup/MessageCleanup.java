@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
+import org.relaymta.config.internal.HeaderChecks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,13 @@ public final class MessageCleanup extends OutputStream {
     /** Postfix {@code header_size_limit}: past this, the rest is body. */
     static final int HEADER_LIMIT = 102_400;
     private static final Logger log = LoggerFactory.getLogger(MessageCleanup.class);
+    /** Postfix's cleanup lines (header_checks actions), under the name the log formats map to "cleanup". */
+    private static final Logger CLEANUP_LOG = LoggerFactory.getLogger("org.relaymta.cleanup");
+
+    /** What header_checks decided for the whole message: accept (null action), or REJECT, DISCARD, HOLD and the text. */
+    public record Verdict(HeaderChecks.Action action, String text) {
+        static final Verdict ACCEPT = new Verdict(null, "");
+    }
 
     /** Told about each signature made: domain and algorithm. */
     public interface SignedListener {
@@ -31,6 +39,8 @@ public final class MessageCleanup extends OutputStream {
 
     private final OutputStream body;
     private final DkimTable dkim;
+    private final HeaderChecks checks;
+    private Verdict verdict = Verdict.ACCEPT;
     private final String envelopeSender;
     private final Clock clock;
     private final SignedListener signed;
@@ -41,10 +51,11 @@ public final class MessageCleanup extends OutputStream {
     private boolean inBody;
     private boolean separator;
 
-    public MessageCleanup(OutputStream body, DkimTable dkim, String envelopeSender, Clock clock, SignedListener signed,
-                          String queueId) {
+    public MessageCleanup(OutputStream body, DkimTable dkim, HeaderChecks checks, String envelopeSender, Clock clock,
+                          SignedListener signed, String queueId) {
         this.body = body;
         this.dkim = dkim;
+        this.checks = checks;
         this.envelopeSender = envelopeSender;
         this.clock = clock;
         this.signed = signed;
@@ -53,8 +64,8 @@ public final class MessageCleanup extends OutputStream {
     }
 
     /** Whether a message under this configuration needs the cleanup step at all. */
-    public static boolean wanted(DkimTable dkim) {
-        return !dkim.isEmpty();
+    public static boolean wanted(DkimTable dkim, HeaderChecks checks) {
+        return !dkim.isEmpty() || !checks.isEmpty();
     }
 
     @Override
@@ -110,27 +121,99 @@ public final class MessageCleanup extends OutputStream {
         }
     }
 
-    /** The header section to store before the body: signatures, the header fields, the empty line. */
+    /**
+     * The header section to store before the body: DKIM signatures, the header fields as
+     * header_checks left them, the empty line. Then {@link #verdict()} says whether to keep the message.
+     */
     public byte[] finish() {
         List<HeaderField> fields = HeaderField.parse(header, headerCount);
-        List<byte[]> signatures = bodyHash == null ? List.of() : sign(fields);
-        int size = headerCount + (separator ? 2 : 0);
-        for (byte[] s : signatures) {
-            size += s.length;
+        if (!checks.isEmpty()) {
+            fields = check(fields);
+        }
+        List<byte[]> parts = new ArrayList<>(bodyHash == null || verdict.action() != null && verdict.action() != HeaderChecks.Action.HOLD
+                ? List.of() : sign(fields));
+        for (HeaderField f : fields) {
+            parts.add(f.raw());
+        }
+        if (separator) {
+            parts.add(new byte[] {'\r', '\n'});
+        }
+        int size = 0;
+        for (byte[] p : parts) {
+            size += p.length;
         }
         byte[] out = new byte[size];
         int at = 0;
-        for (byte[] s : signatures) {
-            System.arraycopy(s, 0, out, at, s.length);
-            at += s.length;
-        }
-        System.arraycopy(header, 0, out, at, headerCount);
-        at += headerCount;
-        if (separator) {
-            out[at++] = '\r';
-            out[at] = '\n';
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
         }
         return out;
+    }
+
+    /** After {@link #finish()}: REJECT, DISCARD or HOLD from header_checks, else an accepting verdict (null action). */
+    public Verdict verdict() {
+        return verdict;
+    }
+
+    /** Postfix header_checks over the top-level header fields; the first rule that matches a line decides for it. */
+    private List<HeaderField> check(List<HeaderField> fields) {
+        List<HeaderField> out = new ArrayList<>(fields.size());
+        for (HeaderField f : fields) {
+            String line = f.logicalLine();
+            HeaderChecks.Result r = checks.match(line).orElse(null);
+            if (r == null) {
+                out.add(f);
+                continue;
+            }
+            String what = r.action().name().toLowerCase(Locale.ROOT);
+            switch (r.action()) {
+                case IGNORE -> { }
+                case REPLACE -> {
+                    CLEANUP_LOG.info("{}: replace: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
+                    out.add(headerLine(r.text()));
+                }
+                case PREPEND -> {
+                    CLEANUP_LOG.info("{}: prepend: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
+                    out.add(headerLine(r.text()));
+                    out.add(f);
+                }
+                case WARN -> {
+                    CLEANUP_LOG.info("{}: warning: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
+                    out.add(f);
+                }
+                case REJECT, DISCARD, HOLD -> {
+                    String text = r.text().isEmpty() && r.action() == HeaderChecks.Action.REJECT
+                            ? "Error: message content rejected" : r.text();
+                    CLEANUP_LOG.info("{}: {}: header {}; from=<{}>: {}{}", queueId, what, line, envelopeSender,
+                            r.action() == HeaderChecks.Action.REJECT ? "5.7.1 " : "", text);
+                    // REJECT outranks DISCARD outranks HOLD; later lines cannot undo an earlier decision.
+                    if (rank(r.action()) > rank(verdict.action())) {
+                        verdict = new Verdict(r.action(), text);
+                    }
+                    out.add(f);
+                }
+                default -> out.add(f);   // DUNNO, OK
+            }
+        }
+        return out;
+    }
+
+    private static int rank(HeaderChecks.Action action) {
+        if (action == null) {
+            return 0;
+        }
+        return switch (action) {
+            case HOLD -> 1;
+            case DISCARD -> 2;
+            case REJECT -> 3;
+            default -> 0;
+        };
+    }
+
+    private static HeaderField headerLine(String text) {
+        byte[] raw = (text + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return new HeaderField(text.substring(0, Math.max(0, text.indexOf(':'))).strip(), raw);
     }
 
     private List<byte[]> sign(List<HeaderField> fields) {

@@ -191,6 +191,25 @@ public final class QueueManager implements AutoCloseable {
         submit(entry, content);
     }
 
+    /**
+     * Queues a message on hold (header_checks HOLD): saved in the hold state first, then indexed,
+     * never tried until an operator releases it.
+     */
+    public void enqueueHeld(SpooledMessage message, String reason) {
+        QMGR_LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue hold: {})", message.id(), message.envelope().sender(),
+                message.contentLength(), message.recipients().size(), reason);
+        SpooledMessage held;
+        try {
+            held = spool.saveState(message.withQueueState(org.relaymta.core.QueueState.HOLD));
+        } catch (IOException e) {
+            // It stays in the spool as received; it will be delivered rather than lost.
+            QMGR_LOG.error("{}: cannot save the hold: {}; queued for delivery instead", message.id(), e.getMessage());
+            enqueue(message, null);
+            return;
+        }
+        index.put(QueueEntry.of(held));
+    }
+
     /** Starts every delivery whose time has come by the clock. */
     public void runDue() {
         for (String id : scheduler.takeDue(clock.millis())) {

@@ -44,6 +44,7 @@ record Transaction(String destination, Route route, List<String> recipients) {
     /** What the delivery agent needs to run this transaction of {@code message}. */
     DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
-                message.eightBit(), content, route, cfg);
+                message.eightBit(), org.relaymta.core.internal.cleanup.SmtpHeaderChecks.wrap(content, cfg.smtpHeaderChecks(),
+                        message.id()), route, cfg);
     }
 }

@@ -54,7 +54,7 @@ class CleanupTest {
 
     private static String cleaned(String message, int split) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        MessageCleanup cleanup = new MessageCleanup(body, DkimTable.empty(), "s@x.test", Clock.systemUTC(), (d, a) -> { }, "ID");
+        MessageCleanup cleanup = new MessageCleanup(body, DkimTable.empty(), org.relaymta.config.internal.HeaderChecks.none(), "s@x.test", Clock.systemUTC(), (d, a) -> { }, "ID");
         byte[] b = message.getBytes(StandardCharsets.US_ASCII);
         cleanup.write(b, 0, split);
         cleanup.write(b, split, b.length - split);
