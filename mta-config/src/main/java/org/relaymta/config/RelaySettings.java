@@ -12,6 +12,7 @@ import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
 import org.relaymta.config.internal.HeaderChecks;
+import org.relaymta.config.internal.MilterSettings;
 import org.relaymta.config.internal.ListenerSettings;
 import org.relaymta.config.internal.Networks;
 import org.relaymta.config.internal.NextHop;
@@ -41,6 +42,8 @@ public final class RelaySettings {
     private String password;
     private final List<String> relayMapLines = new ArrayList<>();
     private final List<DkimKey> dkimKeys = new ArrayList<>();
+    private List<MilterSettings.Address> milterList = List.of();
+    private String milterDefaultAction = "tempfail";
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
     private TlsLevel tlsLevel;
     private boolean wrapperMode;
@@ -141,6 +144,28 @@ public final class RelaySettings {
         return this;
     }
 
+    /**
+     * Postfix {@code non_smtpd_milters} for mail the application submits (and {@code smtpd_milters}
+     * for a listener started with this configuration): {@code inet:host:port} or {@code unix:/path},
+     * comma-separated; {@code defaultAction} (tempfail, accept, reject, quarantine) applies when one
+     * cannot be reached.
+     */
+    public RelaySettings milters(String milters, String defaultAction) {
+        List<MilterSettings.Address> list = MilterSettings.parseList(milters, "milters");
+        if (!MilterSettings.DEFAULT_ACTIONS.contains(defaultAction)) {
+            throw new org.relaymta.config.ConfigException("milters", "'" + defaultAction + "' is not tempfail, accept, reject or quarantine");
+        }
+        this.milterList = list;
+        this.milterDefaultAction = defaultAction;
+        return this;
+    }
+
+    private MilterSettings milterSettings() {
+        MilterSettings d = MilterSettings.none();
+        return new MilterSettings(milterList, milterList, milterDefaultAction, 6, d.connectTimeout(), d.commandTimeout(),
+                d.contentTimeout(), d.macros());
+    }
+
     /** Clients that may relay through an SMTP listener started with this configuration. */
     public RelaySettings mynetworks(String networks) {
         Networks.parse(networks, "mynetworks");
@@ -164,6 +189,6 @@ public final class RelaySettings {
                 PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
                 saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
                 BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
-                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none());
+                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none(), milterSettings());
     }
 }

@@ -285,12 +285,31 @@ public final class RelayEngine implements AutoCloseable {
 
     /** The message is larger than {@code message_size_limit}. */
     /**
-     * The message was refused by its content ({@code header_checks} REJECT): the future of
-     * {@code submit} fails with this; the SMTP listener answers {@code 550 5.7.1} with its text.
+     * The message was refused by its content ({@code header_checks} REJECT, a milter's reject or
+     * tempfail): the future of {@code submit} fails with this; the SMTP listener answers with
+     * {@link #reply()}. The message is not queued.
      */
     public static final class MessageRejectedException extends IOException {
-        public MessageRejectedException(String text) {
-            super(text);
+        private final String reply;
+
+        /** {@code reply} as SMTP has it: {@code 550 5.7.1 text} or {@code 451 4.7.1 text}. */
+        public MessageRejectedException(String reply) {
+            super(reply);
+            this.reply = reply;
+        }
+
+        /** The SMTP reply: code, enhanced status code, text. */
+        public String reply() {
+            return reply;
+        }
+
+        /** The reply code: 5xx refused for good, 4xx try again later. */
+        public int code() {
+            try {
+                return Integer.parseInt(reply.substring(0, 3));
+            } catch (RuntimeException e) {
+                return 550;
+            }
         }
     }
 
@@ -341,10 +360,15 @@ public final class RelayEngine implements AutoCloseable {
     private IncomingMessage receive(Envelope envelope) throws IOException {
         RelayConfig cfg = config.get();
         org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
+        // Postfix: smtpd_milters for mail that came over SMTP, non_smtpd_milters for the rest.
+        boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
+        org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
+                .MilterPlan(overSmtp ? cfg.milters().smtpd() : cfg.milters().nonSmtpd(), cfg.milters(), cfg.myhostname(),
+                envelope.clientAddress());
         org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
-                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks()) ? null
+                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks(), milters) ? null
                         : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.dkim(), cfg.headerChecks(),
-                                envelope.sender(), clock, metrics::dkimSigned, writer.id());
+                                envelope.sender(), clock, metrics::dkimSigned, writer.id()).milters(milters);
         return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
     }
 

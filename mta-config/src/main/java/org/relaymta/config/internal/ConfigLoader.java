@@ -40,6 +40,10 @@ public final class ConfigLoader {
             "smtp_sasl_security_options", "smtp_sasl_mechanism_filter", "smtp_sender_dependent_authentication",
             "smtp_tls_security_level", "smtp_tls_wrappermode", "smtp_fallback_relay", "mynetworks", "myhostname",
             "message_size_limit", "smtpd_forbid_bare_newline", "header_checks", "smtp_header_checks",
+            "smtpd_milters", "non_smtpd_milters", "milter_default_action", "milter_protocol", "milter_connect_timeout",
+            "milter_command_timeout", "milter_content_timeout", "milter_connect_macros", "milter_helo_macros",
+            "milter_mail_macros", "milter_rcpt_macros", "milter_data_macros", "milter_end_of_header_macros",
+            "milter_end_of_data_macros",
             "queue_run_delay", "minimal_backoff_time", "maximal_backoff_time", "maximal_queue_lifetime",
             "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
             "default_destination_recipient_limit", "bounce_size_limit", "queue_minfree", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
@@ -268,7 +272,7 @@ public final class ConfigLoader {
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks);
+                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main));
     }
 
     private ListenerSettings listenerSettings(MainCf main) {
@@ -552,5 +556,36 @@ public final class ConfigLoader {
             return HeaderChecks.none();
         }
         return HeaderChecks.load(name, p.value(), p.location(), configDir, allowed);
+    }
+
+    private MilterSettings milters(MainCf main) {
+        MilterSettings d = MilterSettings.none();
+        List<MilterSettings.Address> smtpd = MilterSettings.parseList(stringParam(main, "smtpd_milters").orElse(""),
+                locationOf(main, "smtpd_milters"));
+        List<MilterSettings.Address> nonSmtpd = MilterSettings.parseList(stringParam(main, "non_smtpd_milters").orElse(""),
+                locationOf(main, "non_smtpd_milters"));
+        String action = stringParam(main, "milter_default_action").orElse("tempfail").toLowerCase(Locale.ROOT);
+        if (!MilterSettings.DEFAULT_ACTIONS.contains(action)) {
+            throw new ConfigException(locationOf(main, "milter_default_action"), "'" + action
+                    + "' is not tempfail, accept, reject or quarantine");
+        }
+        int protocol = (int) longParam(main, "milter_protocol", 6);
+        if (protocol < 2 || protocol > 6) {
+            throw new ConfigException(locationOf(main, "milter_protocol"), protocol + " is not a milter protocol version from 2 to 6");
+        }
+        java.util.Map<String, List<String>> macros = new java.util.LinkedHashMap<>(MilterSettings.defaultMacros());
+        for (String stage : List.of("connect", "helo", "mail", "rcpt", "data", "end_of_header", "end_of_data")) {
+            String key = stage.equals("end_of_header") ? "eoh" : stage;
+            stringParam(main, "milter_" + stage + "_macros").ifPresent(v -> macros.put(key, List.of(v.strip().split("[,\\s]+"))));
+        }
+        return new MilterSettings(smtpd, nonSmtpd, action, protocol,
+                durationParam(main, "milter_connect_timeout", 's', d.connectTimeout()),
+                durationParam(main, "milter_command_timeout", 's', d.commandTimeout()),
+                durationParam(main, "milter_content_timeout", 's', d.contentTimeout()), java.util.Map.copyOf(macros));
+    }
+
+    private static String locationOf(MainCf main, String name) {
+        MainCf.Parameter p = main.get(name);
+        return p == null ? name : p.location();
     }
 }

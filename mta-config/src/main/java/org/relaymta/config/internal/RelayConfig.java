@@ -35,6 +35,7 @@ import org.relaymta.config.TlsLevel;
  * @param dkim                  DKIM signing keys by sender ({@code opendkim/} or {@code rspamd/dkim/} in the config directory)
  * @param headerChecks          {@code header_checks}: applied once when a message is accepted
  * @param smtpHeaderChecks      {@code smtp_header_checks}: applied to what the client sends, at each delivery
+ * @param milters               {@code smtpd_milters}, {@code non_smtpd_milters} and their settings
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -60,7 +61,8 @@ public record RelayConfig(
         Map<String, OAuth2Profile> oauth2Profiles,
         DkimTable dkim,
         HeaderChecks headerChecks,
-        HeaderChecks smtpHeaderChecks) {
+        HeaderChecks smtpHeaderChecks,
+        MilterSettings milters) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

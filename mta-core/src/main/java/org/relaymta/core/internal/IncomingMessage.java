@@ -65,13 +65,31 @@ public final class IncomingMessage implements AutoCloseable {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        byte[] headers = cleanup == null ? null : cleanup.finish();
+        if (cleanup != null && cleanup.hasMilters()) {
+            // Milters talk over sockets: on the blocking executor, then the commit as usual.
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cleanup.finishWithMilters(writer);
+                } catch (IOException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, blocking).thenCompose(headers -> decide(headers, blocking)).whenComplete((id, failed) -> {
+                if (failed != null) {
+                    writer.abort();
+                }
+            });
+        }
+        return decide(cleanup == null ? null : cleanup.finish(), blocking);
+    }
+
+    /** Acts on the cleanup's verdict: refuse, drop, hold, or queue; then commits. */
+    private java.util.concurrent.CompletableFuture<String> decide(byte[] headers, java.util.concurrent.Executor blocking) {
         org.relaymta.core.internal.cleanup.MessageCleanup.Verdict verdict = cleanup == null ? null : cleanup.verdict();
         org.relaymta.config.internal.HeaderChecks.Action action = verdict == null ? null : verdict.action();
         if (action == org.relaymta.config.internal.HeaderChecks.Action.REJECT) {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(
-                    new org.relaymta.core.RelayEngine.MessageRejectedException(verdict.text()));
+                    new org.relaymta.core.RelayEngine.MessageRejectedException(verdict.reply()));
         }
         if (action == org.relaymta.config.internal.HeaderChecks.Action.DISCARD) {
             // Postfix's DISCARD: the client hears "queued", nothing is kept or delivered.

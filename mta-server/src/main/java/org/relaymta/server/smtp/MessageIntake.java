@@ -102,7 +102,8 @@ final class MessageIntake {
             if (failed != null) {
                 Throwable cause = failed instanceof CompletionException && failed.getCause() != null ? failed.getCause() : failed;
                 if (cause instanceof org.relaymta.core.RelayEngine.MessageRejectedException rejected) {
-                    return new Reply(550, "5.7.1 " + rejected.getMessage());   // header_checks REJECT, logged by cleanup
+                    // header_checks REJECT or a milter's verdict, logged by cleanup
+                    return new Reply(rejected.code(), rejected.reply().length() > 4 ? rejected.reply().substring(4) : "5.7.1 Rejected");
                 }
                 log.error("spool commit failed: {}", cause.getMessage());
                 return new Reply(451, "4.3.0 Error: queue file write error");

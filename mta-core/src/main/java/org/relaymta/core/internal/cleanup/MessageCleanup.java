@@ -27,9 +27,20 @@ public final class MessageCleanup extends OutputStream {
     /** Postfix's cleanup lines (header_checks actions), under the name the log formats map to "cleanup". */
     private static final Logger CLEANUP_LOG = LoggerFactory.getLogger("org.relaymta.cleanup");
 
-    /** What header_checks decided for the whole message: accept (null action), or REJECT, DISCARD, HOLD and the text. */
-    public record Verdict(HeaderChecks.Action action, String text) {
-        static final Verdict ACCEPT = new Verdict(null, "");
+    /**
+     * What header_checks and the milters decided for the whole message: accept (null action), or
+     * REJECT (with the SMTP reply to give), DISCARD, HOLD and the text.
+     */
+    public record Verdict(HeaderChecks.Action action, String text, String reply) {
+        static final Verdict ACCEPT = new Verdict(null, "", null);
+    }
+
+    /** The milters for this message and their settings; none when the list is empty. */
+    public record MilterPlan(java.util.List<org.relaymta.config.internal.MilterSettings.Address> milters,
+                             org.relaymta.config.internal.MilterSettings settings, String myhostname, String clientAddress) {
+        public boolean any() {
+            return !milters.isEmpty();
+        }
     }
 
     /** Told about each signature made: domain and algorithm. */
@@ -64,8 +75,73 @@ public final class MessageCleanup extends OutputStream {
     }
 
     /** Whether a message under this configuration needs the cleanup step at all. */
-    public static boolean wanted(DkimTable dkim, HeaderChecks checks) {
-        return !dkim.isEmpty() || !checks.isEmpty();
+    public static boolean wanted(DkimTable dkim, HeaderChecks checks, MilterPlan milters) {
+        return !dkim.isEmpty() || !checks.isEmpty() || milters.any();
+    }
+
+    private MilterPlan milters = new MilterPlan(List.of(), null, "", "");
+    private List<HeaderField> checked;
+
+    /** Milters to run at the end ({@link #finishWithMilters}). */
+    public MessageCleanup milters(MilterPlan plan) {
+        this.milters = plan;
+        return this;
+    }
+
+    public boolean hasMilters() {
+        return milters.any();
+    }
+
+    /** The header fields after header_checks (computed once). */
+    private List<HeaderField> checkedHeaders() {
+        if (checked == null) {
+            List<HeaderField> fields = HeaderField.parse(header, headerCount);
+            checked = checks.isEmpty() ? fields : check(fields);
+        }
+        return checked;
+    }
+
+    /**
+     * As {@link #finish()}, with the milters between header_checks and signing: they see the header
+     * fields as checked and the body from {@code writer}; their changes to the envelope and body go
+     * into {@code writer}, their verdict into {@link #verdict()}. Blocking: run it on a worker.
+     */
+    public byte[] finishWithMilters(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+        List<HeaderField> fields = checkedHeaders();
+        if (verdict.action() == HeaderChecks.Action.REJECT || verdict.action() == HeaderChecks.Action.DISCARD) {
+            return finish(fields, null);
+        }
+        org.relaymta.core.internal.spool.Envelope env = writer.envelope();
+        org.relaymta.core.internal.milter.MilterMessage message = new org.relaymta.core.internal.milter.MilterMessage(queueId,
+                milters.myhostname(), milters.clientAddress(), null, env.sender(), env.recipients(), fields, writer::contentSoFar);
+        org.relaymta.core.internal.milter.Milters.Result r = org.relaymta.core.internal.milter.Milters.run(milters.milters(),
+                milters.settings(), message);
+        switch (r.decision()) {
+            case REJECT, TEMPFAIL -> {
+                verdict = new Verdict(HeaderChecks.Action.REJECT, r.reply(), r.reply());
+                return finish(fields, null);
+            }
+            case DISCARD -> {
+                verdict = new Verdict(HeaderChecks.Action.DISCARD, "milter", null);
+                return finish(fields, null);
+            }
+            case QUARANTINE -> {
+                if (verdict.action() == null) {
+                    verdict = new Verdict(HeaderChecks.Action.HOLD, r.reply(), null);
+                }
+            }
+            default -> { }
+        }
+        if (!message.sender().equals(env.sender()) || !message.recipients().equals(env.recipients())) {
+            writer.replaceEnvelope(new org.relaymta.core.internal.spool.Envelope(message.sender(), message.recipients(),
+                    env.arrival(), env.clientAddress()));
+        }
+        byte[] replaced = message.replacedBody();
+        if (replaced != null) {
+            writer.resetContent();
+            writer.write(replaced, 0, replaced.length);
+        }
+        return finish(message.headers(), replaced);
     }
 
     @Override
@@ -126,12 +202,17 @@ public final class MessageCleanup extends OutputStream {
      * header_checks left them, the empty line. Then {@link #verdict()} says whether to keep the message.
      */
     public byte[] finish() {
-        List<HeaderField> fields = HeaderField.parse(header, headerCount);
-        if (!checks.isEmpty()) {
-            fields = check(fields);
+        return finish(checkedHeaders(), null);
+    }
+
+    private byte[] finish(List<HeaderField> fields, byte[] replacedBody) {
+        RelaxedBodyHash hash = bodyHash;
+        if (hash != null && replacedBody != null) {
+            hash = new RelaxedBodyHash();
+            hash.update(replacedBody, 0, replacedBody.length);
         }
-        List<byte[]> parts = new ArrayList<>(bodyHash == null || verdict.action() != null && verdict.action() != HeaderChecks.Action.HOLD
-                ? List.of() : sign(fields));
+        List<byte[]> parts = new ArrayList<>(hash == null || verdict.action() != null && verdict.action() != HeaderChecks.Action.HOLD
+                ? List.of() : sign(fields, hash));
         for (HeaderField f : fields) {
             parts.add(f.raw());
         }
@@ -189,7 +270,7 @@ public final class MessageCleanup extends OutputStream {
                             r.action() == HeaderChecks.Action.REJECT ? "5.7.1 " : "", text);
                     // REJECT outranks DISCARD outranks HOLD; later lines cannot undo an earlier decision.
                     if (rank(r.action()) > rank(verdict.action())) {
-                        verdict = new Verdict(r.action(), text);
+                        verdict = new Verdict(r.action(), text, r.action() == HeaderChecks.Action.REJECT ? "550 5.7.1 " + text : null);
                     }
                     out.add(f);
                 }
@@ -216,7 +297,7 @@ public final class MessageCleanup extends OutputStream {
         return new HeaderField(text.substring(0, Math.max(0, text.indexOf(':'))).strip(), raw);
     }
 
-    private List<byte[]> sign(List<HeaderField> fields) {
+    private List<byte[]> sign(List<HeaderField> fields, RelaxedBodyHash bodyHash) {
         String from = fromAddress(fields);
         List<DkimKey> keys = from == null ? List.of() : dkim.keysFor(from);
         if (keys.isEmpty() && envelopeSender != null && !envelopeSender.isEmpty()) {

@@ -96,7 +96,7 @@ public final class Spool implements AutoCloseable {
         return queue.resolve(id);
     }
 
-    private static byte[] header(Envelope envelope, String id) {
+    static byte[] header(Envelope envelope, String id) {
         StringBuilder sb = new StringBuilder(128);
         sb.append(MAGIC).append('\n');
         sb.append("id=").append(id).append('\n');

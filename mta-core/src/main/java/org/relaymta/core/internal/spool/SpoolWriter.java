@@ -23,10 +23,13 @@ public final class SpoolWriter extends OutputStream {
 
     private final Spool spool;
     private final String id;
-    private final Envelope envelope;
-    private final int contentOffset;
+    private Envelope envelope;
+    private int contentOffset;
     /** The record's envelope lines, kept to rewrite a spilled file with a prefix. */
-    private final byte[] envelopeHeader;
+    private byte[] envelopeHeader;
+    /** Where the content starts in a spilled file as it was first written (the envelope may change after). */
+    private int fileContentOffset;
+    private boolean envelopeChanged;
     private byte[] buffer;
     private int count;
     private Path file;
@@ -46,6 +49,54 @@ public final class SpoolWriter extends OutputStream {
         this.count = header.length;
         this.contentOffset = header.length;
         this.envelopeHeader = header;
+        this.fileContentOffset = header.length;
+    }
+
+    /** The envelope as it will be stored. */
+    public Envelope envelope() {
+        return envelope;
+    }
+
+    /** The content written so far (a milter reads the body from here). */
+    public java.io.InputStream contentSoFar() throws IOException {
+        if (out == null) {
+            return new java.io.ByteArrayInputStream(buffer, contentOffset, count - contentOffset);
+        }
+        out.flush();
+        FileChannel read = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+        read.position(fileContentOffset);
+        return new java.io.BufferedInputStream(Channels.newInputStream(read), 64 * 1024);
+    }
+
+    /** Throws the content written so far away (a milter replaced the body); write the new content next. */
+    public void resetContent() throws IOException {
+        contentLength = 0;
+        eightBit = false;
+        if (out == null) {
+            count = contentOffset;
+            return;
+        }
+        out.flush();
+        channel.truncate(fileContentOffset);
+        channel.position(fileContentOffset);
+        out = new BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+    }
+
+    /** Stores {@code changed} instead of the envelope given at the start (a milter changed sender or recipients). */
+    public void replaceEnvelope(Envelope changed) {
+        byte[] header = Spool.header(changed, id);
+        if (out == null) {
+            byte[] rebuilt = new byte[header.length + (count - contentOffset) + 64];
+            System.arraycopy(header, 0, rebuilt, 0, header.length);
+            System.arraycopy(buffer, contentOffset, rebuilt, header.length, count - contentOffset);
+            count = header.length + (count - contentOffset);
+            buffer = rebuilt;
+        } else {
+            envelopeChanged = true;
+        }
+        envelope = changed;
+        envelopeHeader = header;
+        contentOffset = header.length;
     }
 
     public String id() {
@@ -165,7 +216,7 @@ public final class SpoolWriter extends OutputStream {
             eightBit |= hasEightBit(prefix, 0, prefix.length);
             contentLength += prefix.length;
         } else {
-            prefix = null;
+            prefix = envelopeChanged ? new byte[0] : null;
         }
         closed = true;
         byte[] trailer = eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT;
@@ -223,7 +274,7 @@ public final class SpoolWriter extends OutputStream {
             writeFully(target, java.nio.ByteBuffer.wrap(envelopeHeader));
             writeFully(target, java.nio.ByteBuffer.wrap(head));
             long size = source.size();
-            long position = contentOffset;
+            long position = fileContentOffset;
             while (position < size) {
                 position += source.transferTo(position, size - position, target);
             }
