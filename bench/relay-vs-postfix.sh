@@ -5,6 +5,7 @@
 #   bench/relay-vs-postfix.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]      (defaults 10000 20 4096)
 #   BENCH_SKIP_POSTFIX=1 bench/relay-vs-postfix.sh                    (this relay only)
 #   BENCH_WARMUP=0 bench/relay-vs-postfix.sh                          (no warm-up: cold figures only)
+#   BENCH_CONFIG_DIR=dir bench/relay-vs-postfix.sh                    (this relay with that config directory)
 #
 # Each relay first gets a warm-up load of BENCH_WARMUP messages (default 20000), reported as the
 # "cold" figure: for the JVM that is a fresh process whose JIT compiler is still at work, as after
@@ -121,6 +122,8 @@ echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; warm-up $WARMUP messag
 (cd "$root" && ./mta --version >/dev/null)   # builds when needed, outside the measurement
 start_sink
 mkdir -p "$work/config"
+# BENCH_CONFIG_DIR: a config directory to run with (DKIM keys, header checks, milters), copied.
+if [ -n "${BENCH_CONFIG_DIR:-}" ]; then cp -r "$BENCH_CONFIG_DIR"/. "$work/config/"; fi
 DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" MTA_LISTEN="127.0.0.1:$RELAY_PORT" MTA_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" \
   MTA_SPOOL_DIR="$work/spool" MTA_CONFIG_DIR="$work/config" MTA_JAVA_OPTS="${MTA_JAVA_OPTS:-}" \
   "$root/mta" run > "$work/relay.log" 2>&1 &

@@ -73,6 +73,7 @@ public final class RelayEngine implements AutoCloseable {
     private org.relaymta.config.internal.ConfigWatcher watcher;
     private volatile boolean closed;
     private boolean stopped;
+    private java.util.concurrent.ScheduledExecutorService milterTimer;
     private final Duration shutdownGrace;
 
     private RelayEngine(Builder b) {
@@ -364,12 +365,20 @@ public final class RelayEngine implements AutoCloseable {
         boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
         org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
                 .MilterPlan(overSmtp ? cfg.milters().smtpd() : cfg.milters().nonSmtpd(), cfg.milters(), cfg.myhostname(),
-                envelope.clientAddress());
+                envelope.clientAddress(), this::milterTimer);
         org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
                 !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks(), milters) ? null
                         : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.dkim(), cfg.headerChecks(),
                                 envelope.sender(), clock, metrics::dkimSigned, writer.id()).milters(milters);
         return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
+    }
+
+    /** The timer bounding milter I/O, made when a message first meets a milter, stopped by {@link #close()}. */
+    private synchronized java.util.concurrent.ScheduledExecutorService milterTimer() {
+        if (milterTimer == null) {
+            milterTimer = org.relaymta.core.internal.milter.Milters.newTimer();
+        }
+        return milterTimer;
     }
 
     /** The engine's clock (the builder's; the system clock by default). */
@@ -441,6 +450,11 @@ public final class RelayEngine implements AutoCloseable {
         if (group != null) {
             // A short quiet period lets the QUITs to cached sessions go out.
             group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        }
+        synchronized (this) {
+            if (milterTimer != null) {
+                milterTimer.shutdownNow();
+            }
         }
         if (spoolLock != null) {
             spoolLock.close();

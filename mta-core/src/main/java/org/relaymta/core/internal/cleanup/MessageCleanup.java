@@ -37,7 +37,8 @@ public final class MessageCleanup extends OutputStream {
 
     /** The milters for this message and their settings; none when the list is empty. */
     public record MilterPlan(java.util.List<org.relaymta.config.internal.MilterSettings.Address> milters,
-                             org.relaymta.config.internal.MilterSettings settings, String myhostname, String clientAddress) {
+                             org.relaymta.config.internal.MilterSettings settings, String myhostname, String clientAddress,
+                             java.util.function.Supplier<java.util.concurrent.ScheduledExecutorService> timer) {
         public boolean any() {
             return !milters.isEmpty();
         }
@@ -79,7 +80,7 @@ public final class MessageCleanup extends OutputStream {
         return !dkim.isEmpty() || !checks.isEmpty() || milters.any();
     }
 
-    private MilterPlan milters = new MilterPlan(List.of(), null, "", "");
+    private MilterPlan milters = new MilterPlan(List.of(), null, "", "", () -> null);
     private List<HeaderField> checked;
 
     /** Milters to run at the end ({@link #finishWithMilters}). */
@@ -115,7 +116,7 @@ public final class MessageCleanup extends OutputStream {
         org.relaymta.core.internal.milter.MilterMessage message = new org.relaymta.core.internal.milter.MilterMessage(queueId,
                 milters.myhostname(), milters.clientAddress(), null, env.sender(), env.recipients(), fields, writer::contentSoFar);
         org.relaymta.core.internal.milter.Milters.Result r = org.relaymta.core.internal.milter.Milters.run(milters.milters(),
-                milters.settings(), message);
+                milters.settings(), message, milters.timer().get());
         switch (r.decision()) {
             case REJECT, TEMPFAIL -> {
                 verdict = new Verdict(HeaderChecks.Action.REJECT, r.reply(), r.reply());

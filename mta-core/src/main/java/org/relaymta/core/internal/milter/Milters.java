@@ -15,11 +15,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class Milters {
     private static final Logger CLEANUP_LOG = LoggerFactory.getLogger("org.relaymta.cleanup");
-    private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "mta-milter-timer");
-        t.setDaemon(true);
-        return t;
-    });
+
+    /** The timer that bounds milter I/O; one per engine, shut down with it. */
+    public static ScheduledExecutorService newTimer() {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mta-milter-timer");
+            t.setDaemon(true);
+            return t;
+        });
+    }
 
     /** What the milters decided: accept, reject or tempfail (with the reply), discard, or quarantine (with the reason). */
     public enum Decision { ACCEPT, REJECT, TEMPFAIL, DISCARD, QUARANTINE }
@@ -30,12 +34,13 @@ public final class Milters {
     private Milters() {
     }
 
-    public static Result run(List<MilterSettings.Address> milters, MilterSettings settings, MilterMessage message) {
+    public static Result run(List<MilterSettings.Address> milters, MilterSettings settings, MilterMessage message,
+                             ScheduledExecutorService timer) {
         String quarantine = null;
         for (MilterSettings.Address address : milters) {
             MilterSession.Verdict verdict;
             String held;
-            try (MilterConnection conn = MilterConnection.open(address, settings.connectTimeout(), TIMER)) {
+            try (MilterConnection conn = MilterConnection.open(address, settings.connectTimeout(), timer)) {
                 MilterSession session = new MilterSession(conn, settings, message);
                 verdict = session.run();
                 if (verdict.outcome() == MilterSession.Outcome.CONTINUE || verdict.outcome() == MilterSession.Outcome.ACCEPT) {
