@@ -361,6 +361,9 @@ public final class RelayEngine implements AutoCloseable {
     private IncomingMessage receive(Envelope envelope) throws IOException {
         RelayConfig cfg = config.get();
         org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
+        if (cfg.dkim().isEmpty() && cfg.headerChecks().isEmpty() && cfg.milters().isEmpty()) {
+            return new IncomingMessage(writer, null, queue, metrics::messageReceived);   // nothing to clean up: straight to the spool
+        }
         // Postfix: smtpd_milters for mail that came over SMTP, non_smtpd_milters for the rest.
         boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
         org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
