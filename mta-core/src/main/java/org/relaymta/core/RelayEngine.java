@@ -43,8 +43,9 @@ import org.relaymta.core.internal.spool.Spool;
  * Several engines may run in one JVM (each with its own spool); nothing is global, and every thread
  * an engine starts is named {@code mta-*} and stops on {@link #close()}.
  *
- * <p>Over 400 lines: it is the public API and its builder, and wires spool, queue, delivery,
- * tokens, metrics and reload in one place; the builder moves out with the library work (#14).
+ * <p>Over 400 lines: it is the public API with its builder and exceptions, kept in one type so an
+ * application reads one page, and it wires spool, queue, delivery, tokens, metrics, reload and the
+ * cleanup step (DKIM, header checks, milters) in one place. The wiring is the part to move out next.
  */
 public final class RelayEngine implements AutoCloseable {
     private final Path spoolDir;
