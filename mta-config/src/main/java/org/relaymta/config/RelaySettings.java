@@ -189,6 +189,7 @@ public final class RelaySettings {
                 PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
                 saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
                 BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
-                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none(), milterSettings());
+                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
+                3);
     }
 }

@@ -133,7 +133,8 @@ public final class RelayEngine implements AutoCloseable {
         resolver = new DnsHostResolver(group, dnsServers);
         tokens = new org.relaymta.core.internal.oauth2.OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
-        agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens);
+        agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens, clock);
+        metrics.bindRelayHealth(agent.health());
         agent.onSession(metrics::outboundSession);
         // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
         int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
@@ -356,7 +357,8 @@ public final class RelayEngine implements AutoCloseable {
      * the engine. It changes with the server; applications use the methods above.
      */
     public org.relaymta.core.internal.EngineInternals internals() {
-        return new org.relaymta.core.internal.EngineInternals(group, this::receive, metrics, config, queue.control());
+        return new org.relaymta.core.internal.EngineInternals(group, this::receive, metrics, config, queue.control(),
+                agent.health());
     }
 
     private IncomingMessage receive(Envelope envelope) throws IOException {

@@ -155,9 +155,13 @@ public final class RelayServer implements AutoCloseable {
             warnings.append(warnings.length() == 0 ? "" : ", ").append('"').append(w.replace("\\", "\\\\").replace("\"", "\\\""))
                     .append('"');
         }
+        StringBuilder hops = new StringBuilder();
+        engine.internals().relayHealth().states().forEach((hop, state) -> hops.append(hops.length() == 0 ? "" : ", ")
+                .append('"').append(hop.replace("\\", "\\\\").replace("\"", "\\\"")).append("\": \"").append(state.label())
+                .append('"'));
         return new AdminServer.Health(ok, "{\"status\": \"" + (ok ? "ok" : "unavailable") + "\", \"listener\": "
                 + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size()
-                + ", \"warnings\": [" + warnings + "]}\n");
+                + ", \"relay_hops\": {" + hops + "}, \"warnings\": [" + warnings + "]}\n");
     }
 
     /** Ports of the submission and implicit-TLS listeners, in the order started. */

@@ -39,7 +39,7 @@ public final class ConfigLoader {
             "relayhost", "sender_dependent_relayhost_maps", "smtp_sasl_password_maps", "smtp_sasl_auth_enable",
             "smtp_sasl_security_options", "smtp_sasl_mechanism_filter", "smtp_sender_dependent_authentication",
             "smtp_tls_security_level", "smtp_tls_wrappermode", "smtp_fallback_relay", "mynetworks", "myhostname",
-            "message_size_limit", "smtpd_forbid_bare_newline", "header_checks", "smtp_header_checks",
+            "message_size_limit", "smtpd_forbid_bare_newline", "header_checks", "smtp_header_checks", "relay_failure_threshold",
             "smtpd_milters", "non_smtpd_milters", "milter_default_action", "milter_protocol", "milter_connect_timeout",
             "milter_command_timeout", "milter_content_timeout", "milter_connect_macros", "milter_helo_macros",
             "milter_mail_macros", "milter_rcpt_macros", "milter_data_macros", "milter_end_of_header_macros",
@@ -272,7 +272,8 @@ public final class ConfigLoader {
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main));
+                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
+                relayFailureThreshold(main));
     }
 
     private ListenerSettings listenerSettings(MainCf main) {
@@ -582,6 +583,14 @@ public final class ConfigLoader {
                 durationParam(main, "milter_connect_timeout", 's', d.connectTimeout()),
                 durationParam(main, "milter_command_timeout", 's', d.commandTimeout()),
                 durationParam(main, "milter_content_timeout", 's', d.contentTimeout()), java.util.Map.copyOf(macros));
+    }
+
+    private static int relayFailureThreshold(MainCf main) {
+        long n = longParam(main, "relay_failure_threshold", 3);
+        if (n < 1 || n > 1000) {
+            throw new ConfigException(locationOf(main, "relay_failure_threshold"), n + " is not a number of failed sessions from 1 to 1000");
+        }
+        return (int) n;
     }
 
     private static String locationOf(MainCf main, String name) {

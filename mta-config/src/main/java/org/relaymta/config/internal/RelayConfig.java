@@ -36,6 +36,7 @@ import org.relaymta.config.TlsLevel;
  * @param headerChecks          {@code header_checks}: applied once when a message is accepted
  * @param smtpHeaderChecks      {@code smtp_header_checks}: applied to what the client sends, at each delivery
  * @param milters               {@code smtpd_milters}, {@code non_smtpd_milters} and their settings
+ * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -62,7 +63,8 @@ public record RelayConfig(
         DkimTable dkim,
         HeaderChecks headerChecks,
         HeaderChecks smtpHeaderChecks,
-        MilterSettings milters) {
+        MilterSettings milters,
+        int relayFailureThreshold) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

@@ -24,9 +24,11 @@ public final class EngineInternals {
     private final RelayMetrics metrics;
     private final Supplier<RelayConfig> config;
     private final QueueActions queue;
+    private final org.relaymta.core.internal.delivery.RelayHealth relayHealth;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
-                           QueueActions queue) {
+                           QueueActions queue, org.relaymta.core.internal.delivery.RelayHealth relayHealth) {
+        this.relayHealth = relayHealth;
         this.eventLoops = eventLoops;
         this.receiver = receiver;
         this.metrics = metrics;
@@ -48,6 +50,11 @@ public final class EngineInternals {
 
     public RelayConfig config() {
         return config.get();
+    }
+
+    /** The relay next hops' circuit breakers ({@code /health}). */
+    public org.relaymta.core.internal.delivery.RelayHealth relayHealth() {
+        return relayHealth;
     }
 
     public QueueActions queue() {

@@ -41,8 +41,14 @@ final class DeliveryAttempt {
     /** A server refused an OAuth2 token once in this attempt: the retry with a new one was had. */
     private boolean tokenRetried;
 
-    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, Sessions sessions, int directPort) {
+    private final RelayHealth health;
+    /** Whether the hop being walked had a good session (for its breaker). */
+    private boolean hopSucceeded;
+    private boolean hopTried;
+
+    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, Sessions sessions, int directPort, RelayHealth health) {
         this.request = request;
+        this.health = health;
         this.routes = routes;
         this.sessions = sessions;
         Route route = request.route();
@@ -103,6 +109,16 @@ final class DeliveryAttempt {
             return;
         }
         NextHop hop = hops.get(nextHop++);
+        if (!request.route().direct() && !health.allow(hop.asWritten())) {
+            // An open breaker: no connection until its probe; the next hop, or a deferral without one.
+            lastFailure = new Failure("4.4.1", "relay health: next hop " + hop.asWritten() + " is unavailable after "
+                    + "repeated failed sessions; next probe at " + health.openUntil(hop.asWritten()), "none");
+            anySoftFailure = true;
+            nextHop();
+            return;
+        }
+        hopSucceeded = false;
+        hopTried = false;
         routes.targets(hop).whenComplete((targets, e) -> step(() -> {
             if (e != null) {
                 Throwable cause = SmtpConnection.unwrap(e);
@@ -135,10 +151,12 @@ final class DeliveryAttempt {
 
     private void nextTarget(NextHop hop, Iterator<Target> targets) {
         if (remaining.isEmpty() || sessionCount >= SESSION_LIMIT) {
+            hopDone(hop);
             finish();
             return;
         }
         if (!targets.hasNext()) {
+            hopDone(hop);
             nextHop();
             return;
         }
@@ -178,6 +196,7 @@ final class DeliveryAttempt {
                 tokenRetried = true;
                 return session(hop, target, withoutTls);
             }
+            hopTried = true;
             if (opened.session() == null) {
                 Failure f = opened.failure().ofSession();
                 routes.failed(target, request.config().queue().minimalBackoffTime());
@@ -202,9 +221,20 @@ final class DeliveryAttempt {
         });
     }
 
+    /** A hop whose servers were all tried without one good session counts one failure on its breaker. */
+    private void hopDone(NextHop hop) {
+        if (!request.route().direct() && hopTried && !hopSucceeded) {
+            health.failed(hop.asWritten(), request.config().relayFailureThreshold());
+        }
+    }
+
     /** Takes in what one session decided. */
     private void absorb(NextHop hop, Target target, MailTransaction.Result r, boolean remember) {
         sessionCount++;
+        if (!request.route().direct() && r.sessionFailure == null) {
+            hopSucceeded = true;
+            health.succeeded(hop.asWritten());
+        }
         routes.succeeded(hop, target, remember && r.sessionFailure == null);
         for (DeliveryOutcome o : r.decided.values()) {
             decided.put(o.recipient(), o);

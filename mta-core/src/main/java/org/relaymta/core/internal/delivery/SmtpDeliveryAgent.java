@@ -15,6 +15,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final RouteSelector routes;
     private final Sessions sessions;
     private final int directPort;
+    private final RelayHealth health;
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -26,9 +27,21 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     /** {@code tokens}: OAuth2 access tokens for credentials written {@code {oauth2}PROFILE}. */
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
                              org.relaymta.core.internal.oauth2.OAuth2Tokens tokens) {
+        this(group, resolver, directPort, tokens, java.time.Clock.systemUTC());
+    }
+
+    /** {@code clock}: the engine's, for the relay hops' circuit breakers. */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
+                             org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, java.time.Clock clock) {
         this.routes = new RouteSelector(resolver);
         this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
+        this.health = new RelayHealth(clock);
+    }
+
+    /** The relay next hops' circuit breakers. */
+    public RelayHealth health() {
+        return health;
     }
 
     /** Told about every new outbound session once opened or failed: its result and TLS protocol and cipher (or ""). */
@@ -39,7 +52,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     @Override
     public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
         sessions.cacheTimeLimit(request.config().smtp().connectionCacheTimeLimit());
-        return new DeliveryAttempt(request, routes, sessions, directPort).run();
+        return new DeliveryAttempt(request, routes, sessions, directPort, health).run();
     }
 
     /** Closes cached idle sessions (QUIT) and stops resolving. */

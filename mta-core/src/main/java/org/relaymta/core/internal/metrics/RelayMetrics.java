@@ -94,6 +94,15 @@ public final class RelayMetrics implements DeliveryListener {
         authFailures.increment();
     }
 
+    /**
+     * {@code mta_relay_hop_state{hop}}: 0 closed, 1 half-open, 2 open, for every relay next hop seen;
+     * hops are registered as they appear.
+     */
+    public void bindRelayHealth(org.relaymta.core.internal.delivery.RelayHealth health) {
+        health.onNewHop(hop -> Gauge.builder("mta.relay.hop.state", health, h -> h.state(hop).ordinal())
+                .description("Relay next hop circuit breaker: 0 closed, 1 half-open, 2 open").tag("hop", hop).register(registry));
+    }
+
     /** A DKIM signature made when a message was accepted: {@code mta_dkim_signed_total{domain,algorithm}}. */
     public void dkimSigned(String domain, String algorithm) {
         Counter.builder("mta.dkim.signed").description("DKIM signatures made when mail was accepted")

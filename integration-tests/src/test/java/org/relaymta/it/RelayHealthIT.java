@@ -1,0 +1,162 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.internal.delivery.RelayHealth;
+import org.subethamail.wiser.Wiser;
+
+/**
+ * Relay health: a circuit breaker per relay next hop. After relay_failure_threshold (3) failed
+ * sessions in a row the hop gets no connection until its probe, mail goes to the next healthy hop
+ * or waits without a connection, and a hop that recovers is used again. A moved clock stands for
+ * the cool-downs.
+ */
+class RelayHealthIT {
+    @TempDir
+    Path temp;
+
+    /** A relay host that is there but refuses service: 421 at the greeting, counting connections. */
+    static final class Refusing implements AutoCloseable {
+        final ServerSocket server;
+        final AtomicInteger connections = new AtomicInteger();
+
+        Refusing(int port) throws IOException {
+            server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
+            Thread t = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try (Socket s = server.accept()) {
+                        connections.incrementAndGet();
+                        s.setSoTimeout(5000);
+                        s.getOutputStream().write("421 4.3.2 Service not available\r\n".getBytes(StandardCharsets.US_ASCII));
+                        s.getOutputStream().flush();
+                        // Let the client close first, so the port's TIME_WAIT stays on its side and it can be reused.
+                        while (s.getInputStream().read() >= 0) {
+                            // drain
+                        }
+                    } catch (IOException closed) {
+                        // next
+                    }
+                }
+            }, "refusing-relay");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
+    private static String message(int i) {
+        return "From: app@example.com\r\nTo: user@example.org\r\nSubject: message " + i + "\r\n\r\nhello\r\n";
+    }
+
+    private static void send(RelayHarness relay, int i) throws Exception {
+        try (TestSmtpClient c = relay.client()) {
+            assertThat(c.send("app@example.com", "user@example.org", message(i))).startsWith("250");
+        }
+    }
+
+    private static void awaitCount(Wiser w, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (w.getMessages().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(w.getMessages()).hasSize(n);
+    }
+
+    @Test
+    void anUnhealthyFirstHopIsSkippedUntilItsProbeAndUsedAgainWhenItRecovers() throws Exception {
+        int p1 = RelayHarness.freePort();
+        int p2 = RelayHarness.freePort();
+        String hop1 = "[127.0.0.1]:" + p1;
+        MutableClock clock = new MutableClock();
+        Refusing refusing = new Refusing(p1);
+        Wiser second = Wiser.port(p2);
+        second.start();
+        Wiser firstBack = null;
+        try (RelayHarness relay = new RelayHarness(temp)) {
+            relay.clock(clock).env("DEFAULT_RELAY_HOST", hop1 + ", [127.0.0.1]:" + p2).start();
+            RelayHealth health = relay.server.engine().internals().relayHealth();
+            for (int i = 1; i <= 3; i++) {
+                send(relay, i);
+                awaitCount(second, i);
+            }
+            assertThat(refusing.connections.get()).isEqualTo(3);
+            assertThat(health.state(hop1)).isEqualTo(RelayHealth.State.OPEN);
+            assertThat(relay.server.engine().internals().metrics().registry().get("mta.relay.hop.state").tag("hop", hop1)
+                    .gauge().value()).isEqualTo(2.0);
+            assertThat(relay.server.health().json()).contains("\"" + hop1 + "\": \"open\"");
+
+            // Open: the next messages go to the second hop with no connection to the first.
+            for (int i = 4; i <= 6; i++) {
+                send(relay, i);
+                awaitCount(second, i);
+            }
+            assertThat(refusing.connections.get()).isEqualTo(3);
+
+            // After the cool-down one delivery probes it; it still refuses: open again, for longer.
+            clock.advance(Duration.ofSeconds(61));
+            send(relay, 7);
+            awaitCount(second, 7);
+            assertThat(refusing.connections.get()).isEqualTo(4);
+            assertThat(health.state(hop1)).isEqualTo(RelayHealth.State.OPEN);
+            clock.advance(Duration.ofSeconds(61));
+            send(relay, 8);
+            awaitCount(second, 8);
+            assertThat(refusing.connections.get()).as("the second cool-down is 2 minutes").isEqualTo(4);
+
+            // The first hop recovers: the next probe succeeds and it is used again.
+            refusing.close();
+            firstBack = Wiser.port(p1);
+            firstBack.start();
+            clock.advance(Duration.ofSeconds(61));
+            send(relay, 9);
+            awaitCount(firstBack, 1);
+            assertThat(health.state(hop1)).isEqualTo(RelayHealth.State.CLOSED);
+            send(relay, 10);
+            awaitCount(firstBack, 2);
+            assertThat(second.getMessages()).hasSize(8);
+        } finally {
+            refusing.close();
+            second.stop();
+            if (firstBack != null) {
+                firstBack.stop();
+            }
+        }
+    }
+
+    @Test
+    void withNoHealthyHopMailWaitsWithoutAConnection() throws Exception {
+        int p1 = RelayHarness.freePort();
+        String hop1 = "[127.0.0.1]:" + p1;
+        MutableClock clock = new MutableClock();
+        try (Refusing refusing = new Refusing(p1); RelayHarness relay = new RelayHarness(temp)) {
+            relay.clock(clock).mainCf("relay_failure_threshold = 2").env("DEFAULT_RELAY_HOST", hop1).start();
+            send(relay, 1);
+            assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");
+            // Past the 1 s backoff (and the destination's suspension) it is retried: the second failure opens the breaker.
+            clock.advance(Duration.ofSeconds(2));
+            assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");
+            assertThat(relay.server.engine().internals().relayHealth().state(hop1)).isEqualTo(RelayHealth.State.OPEN);
+            clock.advance(Duration.ofSeconds(2));
+            DeliveryEvent third = relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20));
+            assertThat(third.reason()).contains("relay health: next hop " + hop1 + " is unavailable");
+            assertThat(third.dsn()).startsWith("4.");
+            assertThat(refusing.connections.get()).isEqualTo(2);
+            assertThat(relay.server.engine().queue().size()).isEqualTo(1);
+        }
+    }
+}
