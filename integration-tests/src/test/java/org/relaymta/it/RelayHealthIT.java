@@ -26,31 +26,71 @@ class RelayHealthIT {
     @TempDir
     Path temp;
 
-    /** A relay host that is there but refuses service: 421 at the greeting, counting connections. */
-    static final class Refusing implements AutoCloseable {
+    /**
+     * A relay host that refuses service (421 at the greeting) until it is switched up, then accepts
+     * mail; it counts connections and messages. One port throughout, so no rebinding races.
+     */
+    static final class FlakyRelay implements AutoCloseable {
         final ServerSocket server;
         final AtomicInteger connections = new AtomicInteger();
+        final AtomicInteger messages = new AtomicInteger();
+        volatile boolean up;
 
-        Refusing(int port) throws IOException {
+        FlakyRelay(int port) throws IOException {
             server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
             Thread t = new Thread(() -> {
                 while (!server.isClosed()) {
                     try (Socket s = server.accept()) {
                         connections.incrementAndGet();
                         s.setSoTimeout(5000);
-                        s.getOutputStream().write("421 4.3.2 Service not available\r\n".getBytes(StandardCharsets.US_ASCII));
-                        s.getOutputStream().flush();
-                        // Let the client close first, so the port's TIME_WAIT stays on its side and it can be reused.
-                        while (s.getInputStream().read() >= 0) {
-                            // drain
-                        }
+                        serve(s);
                     } catch (IOException closed) {
                         // next
                     }
                 }
-            }, "refusing-relay");
+            }, "flaky-relay");
             t.setDaemon(true);
             t.start();
+        }
+
+        private void serve(Socket s) throws IOException {
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    StandardCharsets.US_ASCII));
+            java.io.OutputStream out = s.getOutputStream();
+            if (!up) {
+                out.write("421 4.3.2 Service not available\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                while (in.read() >= 0) {
+                    // let the client close first
+                }
+                return;
+            }
+            out.write("220 flaky.test ESMTP\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String line;
+            boolean data = false;
+            while ((line = in.readLine()) != null) {
+                String reply;
+                if (data) {
+                    if (!line.equals(".")) {
+                        continue;
+                    }
+                    data = false;
+                    messages.incrementAndGet();
+                    reply = "250 2.0.0 Ok";
+                } else if (line.toUpperCase().startsWith("DATA")) {
+                    data = true;
+                    reply = "354 go ahead";
+                } else if (line.toUpperCase().startsWith("QUIT")) {
+                    out.write("221 2.0.0 Bye\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    return;
+                } else {
+                    reply = "250 Ok";
+                }
+                out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
         }
 
         @Override
@@ -77,16 +117,23 @@ class RelayHealthIT {
         assertThat(w.getMessages()).hasSize(n);
     }
 
+    private static void awaitMessages(FlakyRelay relay, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (relay.messages.get() < n && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(relay.messages.get()).isEqualTo(n);
+    }
+
     @Test
     void anUnhealthyFirstHopIsSkippedUntilItsProbeAndUsedAgainWhenItRecovers() throws Exception {
         int p1 = RelayHarness.freePort();
         int p2 = RelayHarness.freePort();
         String hop1 = "[127.0.0.1]:" + p1;
         MutableClock clock = new MutableClock();
-        Refusing refusing = new Refusing(p1);
+        FlakyRelay refusing = new FlakyRelay(p1);
         Wiser second = Wiser.port(p2);
         second.start();
-        Wiser firstBack = null;
         try (RelayHarness relay = new RelayHarness(temp)) {
             relay.clock(clock).env("DEFAULT_RELAY_HOST", hop1 + ", [127.0.0.1]:" + p2).start();
             RelayHealth health = relay.server.engine().internals().relayHealth();
@@ -119,22 +166,17 @@ class RelayHealthIT {
             assertThat(refusing.connections.get()).as("the second cool-down is 2 minutes").isEqualTo(4);
 
             // The first hop recovers: the next probe succeeds and it is used again.
-            refusing.close();
-            firstBack = Wiser.port(p1);
-            firstBack.start();
+            refusing.up = true;
             clock.advance(Duration.ofSeconds(61));
             send(relay, 9);
-            awaitCount(firstBack, 1);
+            awaitMessages(refusing, 1);
             assertThat(health.state(hop1)).isEqualTo(RelayHealth.State.CLOSED);
             send(relay, 10);
-            awaitCount(firstBack, 2);
+            awaitMessages(refusing, 2);
             assertThat(second.getMessages()).hasSize(8);
         } finally {
             refusing.close();
             second.stop();
-            if (firstBack != null) {
-                firstBack.stop();
-            }
         }
     }
 
@@ -143,7 +185,7 @@ class RelayHealthIT {
         int p1 = RelayHarness.freePort();
         String hop1 = "[127.0.0.1]:" + p1;
         MutableClock clock = new MutableClock();
-        try (Refusing refusing = new Refusing(p1); RelayHarness relay = new RelayHarness(temp)) {
+        try (FlakyRelay refusing = new FlakyRelay(p1); RelayHarness relay = new RelayHarness(temp)) {
             relay.clock(clock).mainCf("relay_failure_threshold = 2").env("DEFAULT_RELAY_HOST", hop1).start();
             send(relay, 1);
             assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");

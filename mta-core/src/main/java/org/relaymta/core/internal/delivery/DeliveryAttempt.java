@@ -196,9 +196,10 @@ final class DeliveryAttempt {
                 tokenRetried = true;
                 return session(hop, target, withoutTls);
             }
-            hopTried = true;
             if (opened.session() == null) {
                 Failure f = opened.failure().ofSession();
+                // A server was talked to (or refused the connection); a token endpoint's refusal is not the hop's fault.
+                hopTried |= !"none".equals(f.relay());
                 routes.failed(target, request.config().queue().minimalBackoffTime());
                 lastFailure = f;
                 anySoftFailure |= !f.permanent();
@@ -207,6 +208,7 @@ final class DeliveryAttempt {
                 }
                 return CompletableFuture.completedFuture(null);
             }
+            hopTried = true;
             return transaction(hop, target, policy, opened.session(), false).thenAccept(r -> absorb(hop, target, r, !withoutTls));
         });
     }
