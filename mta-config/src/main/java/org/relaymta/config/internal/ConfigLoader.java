@@ -251,6 +251,8 @@ public final class ConfigLoader {
 
         Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
         DkimTable dkim = DkimTable.load(configDir);
+        RelayLimits limits = RelayLimits.load(configDir);
+        sources.add(configDir.resolve(RelayLimits.FILE));
         HeaderChecks headerChecks = headerChecks(main, "header_checks", java.util.EnumSet.allOf(HeaderChecks.Action.class));
         HeaderChecks smtpHeaderChecks = headerChecks(main, "smtp_header_checks", HeaderChecks.DELIVERY_ACTIONS);
         sources.addAll(headerChecks.sources());
@@ -273,7 +275,7 @@ public final class ConfigLoader {
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
                 listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
-                relayFailureThreshold(main));
+                relayFailureThreshold(main), limits);
     }
 
     private ListenerSettings listenerSettings(MainCf main) {

@@ -37,6 +37,7 @@ import org.relaymta.config.TlsLevel;
  * @param smtpHeaderChecks      {@code smtp_header_checks}: applied to what the client sends, at each delivery
  * @param milters               {@code smtpd_milters}, {@code non_smtpd_milters} and their settings
  * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
+ * @param limits                provider quotas from {@code relay-limits.cf}
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -64,7 +65,8 @@ public record RelayConfig(
         HeaderChecks headerChecks,
         HeaderChecks smtpHeaderChecks,
         MilterSettings milters,
-        int relayFailureThreshold) {
+        int relayFailureThreshold,
+        RelayLimits limits) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

@@ -73,6 +73,13 @@ public final class RelayMetrics implements DeliveryListener {
         if (event.status() == DeliveryEvent.Status.SENT) {
             acceptToDelivery.record(event.delay());
         }
+        if (event.status() == DeliveryEvent.Status.DEFERRED && event.reason().startsWith("relay quota ")) {
+            // Published once per message and quota (the queue does not repeat a quota deferral).
+            String key = event.reason().substring("relay quota ".length());
+            key = key.contains(" ") ? key.substring(0, key.lastIndexOf(' ')) : key;
+            Counter.builder("mta.quota.delayed").description("Messages held back by a relay quota").tag("key", key)
+                    .register(registry).increment();
+        }
     }
 
     public void messageReceived() {

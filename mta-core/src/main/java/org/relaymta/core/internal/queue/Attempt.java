@@ -37,6 +37,9 @@ final class Attempt {
     private final List<Transaction> plan;
     private final List<DeliveryOutcome> outcomes = new ArrayList<>();
     private int next;
+    /** Recipients held back by a relay quota in this attempt, and the earliest time one may go. */
+    private final java.util.Set<String> quotaHeld = new java.util.HashSet<>();
+    private Instant quotaDue;
 
     /**
      * @param slow where work that may wait on the disk runs (finishing an attempt that changed the
@@ -63,22 +66,27 @@ final class Attempt {
     void next() {
         while (next < plan.size()) {
             Transaction tx = plan.get(next++);
-            if (!deferIfSuspended(tx)) {
-                limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx));
-                return;
+            if (deferIfSuspended(tx)) {
+                continue;
             }
+            List<org.relaymta.config.internal.RelayLimits.Limit> limits = Transaction.limits(cfg, tx.route());
+            if (deferIfOverQuota(tx, limits)) {
+                continue;
+            }
+            limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx, limits));
+            return;
         }
         finish();
     }
 
     /** The single-transaction case without waiting: false (nothing started) when no slot is free now. */
     boolean tryStartAlone() {
-        if (plan.size() != 1 || limiter.suspension(plan.get(0).destination()).isPresent()
+        if (plan.size() != 1 || !cfg.limits().isEmpty() || limiter.suspension(plan.get(0).destination()).isPresent()
                 || !limiter.tryAcquire(plan.get(0).destination(), cfg.queue().destinationConcurrencyLimit())) {
             return false;
         }
         next = 1;
-        send(plan.get(0));
+        send(plan.get(0), List.of());
         return true;
     }
 
@@ -94,10 +102,30 @@ final class Attempt {
         return true;
     }
 
-    /** Runs a transaction holding its destination's slot. */
-    private void send(Transaction tx) {
+    /**
+     * A transaction over a relay quota is not attempted: its recipients wait (not a failure, no
+     * backoff) until the quota's next slot. False when the quotas admit it (now counted).
+     */
+    private boolean deferIfOverQuota(Transaction tx, List<org.relaymta.config.internal.RelayLimits.Limit> limits) {
+        var delay = limiter.quotas().admit(limits, tx.recipients().size());
+        if (delay.isEmpty()) {
+            return false;
+        }
+        for (String rcpt : tx.recipients()) {
+            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.get().reason(), "none", "", 0, 0));
+            quotaHeld.add(rcpt);
+        }
+        if (quotaDue == null || delay.get().until().isBefore(quotaDue)) {
+            quotaDue = delay.get().until();
+        }
+        return true;
+    }
+
+    /** Runs a transaction holding its destination's slot (and its quotas' concurrency, released at its end). */
+    private void send(Transaction tx, List<org.relaymta.config.internal.RelayLimits.Limit> limits) {
         if (stopping.getAsBoolean()) {
             // The relay stops: no new transaction. What was decided is recorded; the rest stays spooled.
+            limiter.quotas().release(limits);
             limiter.release(tx.destination());
             if (outcomes.isEmpty()) {
                 done.finished(this, entry, null);
@@ -108,6 +136,7 @@ final class Attempt {
         }
         if (deferIfSuspended(tx)) {
             // Suspended while this waited for its slot.
+            limiter.quotas().release(limits);
             limiter.release(tx.destination());
             next();
             return;
@@ -119,6 +148,7 @@ final class Attempt {
             running = CompletableFuture.failedFuture(e);
         }
         running.whenComplete((result, failure) -> {
+            limiter.quotas().release(limits);
             limiter.release(tx.destination());
             if (failure != null) {
                 abandon(failure);
@@ -147,7 +177,8 @@ final class Attempt {
     private void finishHere() {
         Instant due;
         try {
-            due = finisher.finish(entry, message, outcomes, waited);
+            due = finisher.finish(entry, message, outcomes, waited,
+                    quotaHeld.isEmpty() ? null : new AttemptFinisher.QuotaHold(quotaHeld, quotaDue));
         } catch (RuntimeException e) {
             due = finisher.abandon(entry, e);
         }

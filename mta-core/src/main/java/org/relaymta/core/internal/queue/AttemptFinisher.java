@@ -54,7 +54,20 @@ final class AttemptFinisher {
      * Records the outcomes of an attempt of {@code message} (as it was when the attempt began);
      * {@code waited} is how long it waited past its due time. Returns when to try it next, or null.
      */
+    /** Recipients a relay quota held back in an attempt, and when the earliest may go. */
+    record QuotaHold(java.util.Set<String> recipients, Instant due) {
+    }
+
     Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {
+        return finish(entry, message, outcomes, waited, null);
+    }
+
+    /**
+     * As Postfix's qmgr after an attempt. Recipients only held back by a quota are not a failed
+     * attempt: no backoff, the count of attempts unchanged, due when the quota's slot comes, and
+     * their deferral is published once (not again while the same quota keeps holding them).
+     */
+    Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited, QuotaHold quota) {
         RelayConfig cfg = config.get();
         Instant now = clock.instant();
         Map<String, Recipient> updated = new LinkedHashMap<>();
@@ -67,9 +80,13 @@ final class AttemptFinisher {
                 case BOUNCED -> RecipientStatus.FAILED;
                 case DEFERRED -> RecipientStatus.PENDING;
             };
-            updated.put(o.recipient(), updated.get(o.recipient()).with(status, o.dsn(), o.reason()));
+            Recipient before = updated.get(o.recipient());
+            updated.put(o.recipient(), before.with(status, o.dsn(), o.reason()));
             if (o.status() == DeliveryOutcome.Status.BOUNCED) {
                 toBounce.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
+            }
+            if (quota != null && quota.recipients().contains(o.recipient()) && o.reason().equals(before.lastReason())) {
+                continue;   // still held by the same quota: logged when it began
             }
             published.add(events.event(message, o.recipient(), eventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
                     o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
@@ -81,7 +98,11 @@ final class AttemptFinisher {
             recipients = expire(message, recipients, age, toBounce, published);
             pending = false;
         }
-        SpooledMessage next = message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
+        boolean onlyQuota = quota != null && recipients.stream().filter(r -> r.status() == RecipientStatus.PENDING)
+                .allMatch(r -> quota.recipients().contains(r.address()));
+        SpooledMessage next = onlyQuota
+                ? message.withState(recipients, message.attempts(), quota.due().isBefore(now) ? now : quota.due())
+                : message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
         // Written before the original may leave the spool (they quote it), queued after its events.
         List<SpooledMessage> notices = new ArrayList<>();
         if (!toBounce.isEmpty()) {

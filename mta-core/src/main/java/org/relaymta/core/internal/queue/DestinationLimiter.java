@@ -29,6 +29,12 @@ final class DestinationLimiter {
     }
 
     private final Clock clock;
+    /** Provider quotas (relay-limits.cf), checked before a transaction takes a slot. */
+    private final QuotaGate quotas;
+
+    QuotaGate quotas() {
+        return quotas;
+    }
     private final Executor executor;
     private final int totalLimit;
     private final Map<String, Suspension> suspended = new ConcurrentHashMap<>();
@@ -44,6 +50,7 @@ final class DestinationLimiter {
      */
     DestinationLimiter(Clock clock, Executor executor, int totalLimit) {
         this.clock = clock;
+        this.quotas = new QuotaGate(clock);
         this.executor = executor;
         this.totalLimit = Math.max(1, totalLimit);
     }

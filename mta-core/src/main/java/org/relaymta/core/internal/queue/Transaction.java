@@ -30,9 +30,16 @@ record Transaction(String destination, Route route, List<String> recipients) {
             routes.putIfAbsent(route.groupingKey(), route);
             groups.computeIfAbsent(route.groupingKey(), k -> new ArrayList<>()).add(r.address());
         }
-        int limit = Math.max(1, cfg.queue().destinationRecipientLimit());
+        int destinationLimit = Math.max(1, cfg.queue().destinationRecipientLimit());
         List<Transaction> plan = new ArrayList<>();
         groups.forEach((destination, rcpts) -> {
+            int limit = destinationLimit;
+            // relay-limits.cf recipients_per_message (the strictest that applies) splits further.
+            for (org.relaymta.config.internal.RelayLimits.Limit l : limits(cfg, routes.get(destination))) {
+                if (l.recipientsPerMessage() != null) {
+                    limit = Math.min(limit, l.recipientsPerMessage());
+                }
+            }
             for (int i = 0; i < rcpts.size(); i += limit) {
                 plan.add(new Transaction(destination, routes.get(destination),
                         List.copyOf(rcpts.subList(i, Math.min(rcpts.size(), i + limit)))));
@@ -46,5 +53,17 @@ record Transaction(String destination, Route route, List<String> recipients) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
                 message.eightBit(), org.relaymta.core.internal.cleanup.SmtpHeaderChecks.wrap(content, cfg.smtpHeaderChecks(),
                         message.id()), route, cfg);
+    }
+
+    /** The relay-limits.cf entries for mail on {@code route}: its next hops as written, its SASL account, and {@code *}. */
+    static List<org.relaymta.config.internal.RelayLimits.Limit> limits(RelayConfig cfg, Route route) {
+        if (cfg.limits().isEmpty() || route.direct()) {
+            return List.of();
+        }
+        List<String> hops = new ArrayList<>();
+        route.nextHops().forEach(h -> hops.add(h.asWritten()));
+        String account = route.nextHops().isEmpty() ? null : route.credentialsFor(route.nextHops().get(0).host(),
+                route.nextHops().get(0)).map(org.relaymta.config.internal.Credentials::username).orElse(null);
+        return cfg.limits().applicable(hops, account);
     }
 }

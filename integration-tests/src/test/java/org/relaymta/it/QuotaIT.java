@@ -1,0 +1,91 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.RelayEngine;
+import org.subethamail.wiser.Wiser;
+
+/** relay-limits.cf on one node: a message rate spreads mail out without bouncing it; recipients_per_message splits. */
+class QuotaIT {
+    @TempDir
+    Path temp;
+
+    private static byte[] message(int i) {
+        return ("From: app@example.com\r\nTo: user@example.org\r\nSubject: " + i + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void aMessageRateSpreadsABurstOutAndBouncesNothing() throws Exception {
+        Wiser upstream = Wiser.port(RelayHarness.freePort());
+        upstream.start();
+        String hop = "[127.0.0.1]:" + upstream.getServer().getPortAllocated();
+        Path config = Files.createDirectories(temp.resolve("config"));
+        Files.writeString(config.resolve("relay-limits.cf"), "# SES sandbox-like\n" + hop + " messages=5/s\n");
+        List<Long> sent = new CopyOnWriteArrayList<>();
+        Map<String, Integer> deferrals = new ConcurrentHashMap<>();
+        List<DeliveryEvent> bounced = new CopyOnWriteArrayList<>();
+        try (RelayEngine relay = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                .configDirectory(config, Map.of("DEFAULT_RELAY_HOST", hop, "MTA_HOSTNAME", "relay.test"))
+                .listener(e -> {
+                    switch (e.status()) {
+                        case SENT -> sent.add(System.nanoTime());
+                        case DEFERRED -> deferrals.merge(e.queueId(), 1, Integer::sum);
+                        default -> bounced.add(e);
+                    }
+                })
+                .build().start()) {
+            for (int i = 0; i < 30; i++) {
+                relay.submit("app@example.com", List.of("user" + i + "@example.org"), message(i)).get();
+            }
+            // Held back, the waiting ones say why in the queue listing.
+            assertThat(relay.queue().messages()).anySatisfy(m -> assertThat(m.recipients().get(0).lastReason())
+                    .isEqualTo("relay quota " + hop + " messages=5/s"));
+            assertThat(relay.queue().awaitEmpty(Duration.ofSeconds(30))).isTrue();
+            assertThat(bounced).isEmpty();
+            assertThat(sent).hasSize(30);
+            assertThat(upstream.getMessages()).hasSize(30);
+            double spanSeconds = (sent.get(29) - sent.get(0)) / 1e9;
+            long firstSecond = sent.stream().filter(t -> t - sent.get(0) < TimeUnit.SECONDS.toNanos(1)).count();
+            // One period's worth at once (5), then 5 per second: the last about 5 s after the first.
+            assertThat(firstSecond).as("sent in the first second").isLessThanOrEqualTo(11);
+            assertThat(spanSeconds).as("seconds from the first to the last").isGreaterThan(4.0);
+            assertThat((30 - firstSecond) / spanSeconds).as("rate after the first second").isLessThan(6.0);
+            // Each held message was logged (and counted) once, however often it waited.
+            assertThat(deferrals.values()).allMatch(n -> n == 1);
+            assertThat(relay.internals().metrics().registry().get("mta.quota.delayed").tag("key", hop).counter().count())
+                    .isEqualTo(deferrals.size()).isPositive();
+        } finally {
+            upstream.stop();
+        }
+    }
+
+    @Test
+    void recipientsPerMessageSplitsTheTransaction() throws Exception {
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 2.1.5 Ok")) {
+            String hop = "[127.0.0.1]:" + upstream.port();
+            Path config = Files.createDirectories(temp.resolve("config"));
+            Files.writeString(config.resolve("relay-limits.cf"), hop + " recipients_per_message=2\n");
+            try (RelayEngine relay = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                    .configDirectory(config, Map.of("DEFAULT_RELAY_HOST", hop, "MTA_HOSTNAME", "relay.test")).build().start()) {
+                relay.submit("app@example.com", List.of("a@example.org", "b@example.org", "c@example.org", "d@example.org",
+                        "e@example.org"), message(1)).get();
+                assertThat(relay.queue().awaitEmpty(Duration.ofSeconds(20))).isTrue();
+            }
+            assertThat(upstream.received.stream().filter(l -> l.equalsIgnoreCase("DATA"))).hasSize(3);
+            assertThat(upstream.received.stream().filter(l -> l.toUpperCase().startsWith("RCPT TO:"))).hasSize(5);
+        }
+    }
+}
