@@ -11,11 +11,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.AfterEachCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.BeforeEachCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.relaymta.config.RelaySettings;
 import org.relaymta.core.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
@@ -40,13 +35,12 @@ import org.relaymta.core.RelayEngine;
  * A {@code static} field starts one relay for the test class; an instance field, one per test.
  * {@link #configure} changes the settings (sender routes, size limit, backoff) before it starts.
  */
-public final class RelayMtaExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
+public final class RelayMtaExtension extends Lifecycle {
     private final TestUpstream upstream = new TestUpstream();
     private final List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
     private Consumer<RelaySettings> customizer = s -> { };
     private RelayEngine engine;
     private Path spool;
-    private boolean perClass;
 
     /** Applies {@code customizer} to the settings (already pointing at the upstream) before the relay starts. */
     public RelayMtaExtension configure(Consumer<RelaySettings> customizer) {
@@ -116,25 +110,12 @@ public final class RelayMtaExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     @Override
-    public void beforeAll(ExtensionContext context) {
-        perClass = true;
+    void startIt() {
         start();
     }
 
     @Override
-    public void afterAll(ExtensionContext context) {
+    void stopIt() {
         stop();
-    }
-
-    @Override
-    public void beforeEach(ExtensionContext context) {
-        start();
-    }
-
-    @Override
-    public void afterEach(ExtensionContext context) {
-        if (!perClass) {
-            stop();
-        }
     }
 }

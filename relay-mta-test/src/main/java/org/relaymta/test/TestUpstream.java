@@ -7,11 +7,6 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.AfterEachCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.BeforeEachCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.subethamail.wiser.Wiser;
 
 /**
@@ -29,10 +24,8 @@ import org.subethamail.wiser.Wiser;
  * }
  * }</pre>
  */
-public final class TestUpstream implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback,
-        AutoCloseable {
+public final class TestUpstream extends Lifecycle implements AutoCloseable {
     private Wiser wiser;
-    private boolean perClass;
 
     /** Starts it now (also done by the extension callbacks); returns this. */
     public synchronized TestUpstream start() {
@@ -107,26 +100,13 @@ public final class TestUpstream implements BeforeAllCallback, AfterAllCallback, 
     }
 
     @Override
-    public void beforeAll(ExtensionContext context) {
-        perClass = true;
+    void startIt() {
         start();
     }
 
     @Override
-    public void afterAll(ExtensionContext context) {
+    void stopIt() {
         close();
-    }
-
-    @Override
-    public void beforeEach(ExtensionContext context) {
-        start();
-    }
-
-    @Override
-    public void afterEach(ExtensionContext context) {
-        if (!perClass) {
-            close();
-        }
     }
 
     /**
