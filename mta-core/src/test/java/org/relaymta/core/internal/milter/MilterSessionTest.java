@@ -1,0 +1,145 @@
+package org.relaymta.core.internal.milter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.relaymta.config.internal.MilterSettings;
+import org.relaymta.core.internal.cleanup.HeaderField;
+
+/**
+ * The milter protocol against a scripted milter, for what pymilter and opendkim in MilterIT do not
+ * ask for: steps turned off, steps without replies, a skipped body, progress replies, and a milter
+ * that stops answering.
+ */
+class MilterSessionTest {
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private final List<Character> seen = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stop() {
+        timer.shutdownNow();
+    }
+
+    /** A milter that negotiates {@code protocol} and answers each command with what {@code reply} says (null: nothing). */
+    private ServerSocket milter(int protocol, java.util.function.Function<Character, byte[][]> reply) throws IOException {
+        ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        Thread t = new Thread(() -> {
+            try (Socket s = server.accept()) {
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                while (true) {
+                    int len = in.readInt();
+                    char cmd = (char) in.readUnsignedByte();
+                    in.readNBytes(len - 1);
+                    seen.add(cmd);
+                    if (cmd == 'O') {
+                        send(out, 'O', ByteBuffer.allocate(12).putInt(6).putInt(0x1ff).putInt(protocol).array());
+                        continue;
+                    }
+                    if (cmd == 'Q') {
+                        return;
+                    }
+                    byte[][] packets = reply.apply(cmd);
+                    if (packets != null) {
+                        for (byte[] p : packets) {
+                            send(out, (char) p[0], java.util.Arrays.copyOfRange(p, 1, p.length));
+                        }
+                    }
+                }
+            } catch (IOException done) {
+                // the client closed
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return server;
+    }
+
+    private static void send(DataOutputStream out, char cmd, byte[] data) throws IOException {
+        out.writeInt(1 + data.length);
+        out.writeByte(cmd);
+        out.write(data);
+        out.flush();
+    }
+
+    private static byte[] packet(char cmd, String data) {
+        byte[] d = data.getBytes(StandardCharsets.UTF_8);
+        byte[] p = new byte[d.length + 1];
+        p[0] = (byte) cmd;
+        System.arraycopy(d, 0, p, 1, d.length);
+        return p;
+    }
+
+    private MilterMessage message() {
+        byte[] section = "From: a@b.test\r\nSubject: hi\r\n".getBytes(StandardCharsets.US_ASCII);
+        List<HeaderField> headers = HeaderField.parse(section, section.length);
+        return new MilterMessage("ID1", "relay.test", "192.0.2.1", null, "a@b.test", List.of("c@d.test"), headers,
+                () -> new java.io.ByteArrayInputStream("line one\r\nline two\r\n".getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    private MilterSettings settings(int port, java.time.Duration timeout) {
+        MilterSettings d = MilterSettings.none();
+        return new MilterSettings(MilterSettings.parseList("inet:127.0.0.1:" + port, "t"), List.of(), "tempfail", 6,
+                timeout, timeout, timeout, d.macros());
+    }
+
+    @Test
+    void stepsTheMilterTurnsOffAreNotSentAndNoReplyStepsAreNotWaitedFor() throws Exception {
+        int protocol = MilterSession.NOCONNECT | MilterSession.NOHELO | MilterSession.NR_MAIL | MilterSession.NR_RCPT
+                | MilterSession.NR_HDR | MilterSession.NOEOH;
+        // Answers only DATA, the body and the end; a reply to a no-reply step would be read as the wrong answer.
+        try (ServerSocket server = milter(protocol, cmd -> switch (cmd) {
+            case 'T' -> new byte[][] {packet('p', ""), packet('c', "")};
+            case 'B' -> new byte[][] {packet('s', "")};
+            case 'E' -> new byte[][] {packet('h', "X-Seen\0yes\0"), packet('a', "")};
+            default -> null;
+        })) {
+            MilterMessage m = message();
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.ACCEPT);
+            assertThat(m.headers()).extracting(HeaderField::name).containsExactly("From", "Subject", "X-Seen");
+            // No 'C', 'H' or 'N'; one body chunk only after the skip.
+            assertThat(seen.stream().filter(c -> c != 'D').toList()).containsExactly('O', 'M', 'R', 'T', 'L', 'L', 'B', 'E', 'Q');
+        }
+    }
+
+    @Test
+    void aMilterThatStopsAnsweringCountsAsItsDefaultAction() throws Exception {
+        try (ServerSocket server = milter(0, cmd -> null)) {
+            long start = System.nanoTime();
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofMillis(300)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofMillis(300)), message(), timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
+            assertThat(r.reply()).isEqualTo("451 4.7.1 Service unavailable - try again later");
+            assertThat((System.nanoTime() - start) / 1_000_000).as("bounded by milter_command_timeout").isLessThan(3000);
+        }
+    }
+
+    @Test
+    void aReplyCodeAtTheEndIsGivenToTheClient() throws Exception {
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;   // macros are never answered
+            case 'E' -> new byte[][] {packet('y', "554 5.7.1 Spam detected\0")};
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(), timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.REJECT);
+            assertThat(r.reply()).isEqualTo("554 5.7.1 Spam detected");
+        }
+    }
+}
