@@ -186,6 +186,7 @@ class RelayHealthIT {
         String hop1 = "[127.0.0.1]:" + p1;
         MutableClock clock = new MutableClock();
         try (FlakyRelay refusing = new FlakyRelay(p1); RelayHarness relay = new RelayHarness(temp)) {
+            java.nio.file.Files.writeString(relay.configDir.resolve("relay-limits.cf"), "* messages=100/s\n");
             relay.clock(clock).mainCf("relay_failure_threshold = 2").env("DEFAULT_RELAY_HOST", hop1).start();
             send(relay, 1);
             assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");
@@ -199,6 +200,15 @@ class RelayHealthIT {
             assertThat(third.dsn()).startsWith("4.");
             assertThat(refusing.connections.get()).isEqualTo(2);
             assertThat(relay.server.engine().queue().size()).isEqualTo(1);
+
+            // mta route, as an operator runs it: the quota that applies and the hop's state from the running relay.
+            Process route = MtaProcessIT.mta(temp, java.util.Map.of("DEFAULT_RELAY_HOST", hop1), "route", "app@example.com",
+                    "--config-dir", relay.configDir.toString(), "--spool-dir", relay.spoolDir.toString())
+                    .redirectErrorStream(false).start();
+            String out = new String(route.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(route.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(out).contains("quota: * (relay-limits.cf:1)")
+                    .contains("next hop " + hop1 + ": open (circuit breaker: no connection until its probe)");
         }
     }
 }

@@ -19,6 +19,10 @@ final class RouteCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
+    /** The running relay, asked for its next hops' health (optional: the route is decided without it). */
+    @Mixin
+    AdminEndpoint endpoint;
+
     @Parameters(index = "0", paramLabel = "SENDER", description = "Envelope sender address, or <> for the null sender.")
     String sender;
 
@@ -42,6 +46,55 @@ final class RouteCommand implements Callable<Integer> {
             System.err.println("mta: warning: " + warning);
         }
         System.out.println(json ? report.toJson() : report.toText());
+        if (!json) {
+            printLimitsAndHealth(config, report);
+        }
         return 0;
+    }
+
+    /** The relay-limits.cf entries that apply, and each relay next hop's circuit breaker as the running relay has it. */
+    private void printLimitsAndHealth(RelayConfig config, RouteReport report) {
+        if (report.route().direct()) {
+            return;
+        }
+        java.util.List<String> hops = report.route().nextHops().stream().map(h -> h.asWritten()).toList();
+        String account = report.credentials().map(org.relaymta.config.internal.Credentials::username).orElse(null);
+        for (org.relaymta.config.internal.RelayLimits.Limit l : config.limits().applicable(hops, account)) {
+            System.out.println("quota: " + l.key() + " (" + l.location() + ")");
+        }
+        String health = relayHealth();
+        for (String hop : hops) {
+            String state = health == null ? "unknown (no relay answered at the admin endpoint)" : stateOf(health, hop);
+            System.out.println("next hop " + hop + ": " + state);
+        }
+    }
+
+    private String relayHealth() {
+        try {
+            return endpoint.call("GET", "/health").filter(r -> r.statusCode() == 200 || r.statusCode() == 503)
+                    .map(java.net.http.HttpResponse::body).orElse(null);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The hop's state in the relay's /health JSON ("relay_hops"): closed unless it was seen failing. */
+    static String stateOf(String healthJson, String hop) {
+        String key = "\"" + hop.toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\").replace("\"", "\\\"") + "\": \"";
+        int at = healthJson.indexOf("\"relay_hops\"");
+        int i = at < 0 ? -1 : healthJson.indexOf(key, at);
+        if (i < 0) {
+            return "closed (healthy)";
+        }
+        int start = i + key.length();
+        String state = healthJson.substring(start, healthJson.indexOf('"', start));
+        return switch (state) {
+            case "open" -> "open (circuit breaker: no connection until its probe)";
+            case "half-open" -> "half-open (a probe is running)";
+            default -> "closed (healthy)";
+        };
     }
 }
