@@ -248,35 +248,19 @@ public final class MessageCleanup extends OutputStream {
                 out.add(f);
                 continue;
             }
-            String what = r.action().name().toLowerCase(Locale.ROOT);
-            switch (r.action()) {
-                case IGNORE -> { }
-                case REPLACE -> {
-                    CLEANUP_LOG.info("{}: replace: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
-                    out.add(headerLine(r.text()));
-                }
-                case PREPEND -> {
-                    CLEANUP_LOG.info("{}: prepend: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
-                    out.add(headerLine(r.text()));
-                    out.add(f);
-                }
-                case WARN -> {
-                    CLEANUP_LOG.info("{}: warning: header {}; from=<{}>: {}", queueId, line, envelopeSender, r.text());
-                    out.add(f);
-                }
-                case REJECT, DISCARD, HOLD -> {
-                    String text = r.text().isEmpty() && r.action() == HeaderChecks.Action.REJECT
-                            ? "Error: message content rejected" : r.text();
-                    CLEANUP_LOG.info("{}: {}: header {}; from=<{}>: {}{}", queueId, what, line, envelopeSender,
-                            r.action() == HeaderChecks.Action.REJECT ? "5.7.1 " : "", text);
-                    // REJECT outranks DISCARD outranks HOLD; later lines cannot undo an earlier decision.
-                    if (rank(r.action()) > rank(verdict.action())) {
-                        verdict = new Verdict(r.action(), text, r.action() == HeaderChecks.Action.REJECT ? "550 5.7.1 " + text : null);
-                    }
-                    out.add(f);
-                }
-                default -> out.add(f);   // DUNNO, OK
+            if (HeaderEdits.apply(f, r, out, CLEANUP_LOG, queueId, "; from=<" + envelopeSender + ">")) {
+                continue;
             }
+            // REJECT, DISCARD, HOLD: a decision about the message; the field stays as it is.
+            String text = r.text().isEmpty() && r.action() == HeaderChecks.Action.REJECT
+                    ? "Error: message content rejected" : r.text();
+            CLEANUP_LOG.info("{}: {}: header {}; from=<{}>: {}{}", queueId, r.action().name().toLowerCase(Locale.ROOT), line,
+                    envelopeSender, r.action() == HeaderChecks.Action.REJECT ? "5.7.1 " : "", text);
+            // REJECT outranks DISCARD outranks HOLD; later lines cannot undo an earlier decision.
+            if (rank(r.action()) > rank(verdict.action())) {
+                verdict = new Verdict(r.action(), text, r.action() == HeaderChecks.Action.REJECT ? "550 5.7.1 " + text : null);
+            }
+            out.add(f);
         }
         return out;
     }
@@ -291,11 +275,6 @@ public final class MessageCleanup extends OutputStream {
             case REJECT -> 3;
             default -> 0;
         };
-    }
-
-    private static HeaderField headerLine(String text) {
-        byte[] raw = (text + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        return new HeaderField(text.substring(0, Math.max(0, text.indexOf(':'))).strip(), raw);
     }
 
     private List<byte[]> sign(List<HeaderField> fields, RelaxedBodyHash bodyHash) {

@@ -50,31 +50,16 @@ public final class SmtpHeaderChecks {
         byte[] section = header.toByteArray();
         int fieldsLength = separator ? section.length - 2 : section.length;
         List<HeaderField> fields = HeaderField.parse(section, fieldsLength);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(section.length + 256);
+        List<HeaderField> kept = new java.util.ArrayList<>(fields.size());
         for (HeaderField f : fields) {
-            String line = f.logicalLine();
-            HeaderChecks.Result r = checks.match(line).orElse(null);
-            if (r == null) {
-                out.writeBytes(f.raw());
-                continue;
+            HeaderChecks.Result r = checks.match(f.logicalLine()).orElse(null);
+            if (r == null || !HeaderEdits.apply(f, r, kept, DELIVERY_LOG, queueId, "")) {
+                kept.add(f);   // no rule, or one the table's loading already refused here
             }
-            switch (r.action()) {
-                case IGNORE -> { }
-                case REPLACE -> {
-                    DELIVERY_LOG.info("{}: replace: header {}: {}", queueId, line, r.text());
-                    out.writeBytes((r.text() + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                }
-                case PREPEND -> {
-                    DELIVERY_LOG.info("{}: prepend: header {}: {}", queueId, line, r.text());
-                    out.writeBytes((r.text() + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                    out.writeBytes(f.raw());
-                }
-                case WARN -> {
-                    DELIVERY_LOG.info("{}: warning: header {}: {}", queueId, line, r.text());
-                    out.writeBytes(f.raw());
-                }
-                default -> out.writeBytes(f.raw());
-            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(section.length + 256);
+        for (HeaderField f : kept) {
+            out.writeBytes(f.raw());
         }
         if (separator) {
             out.write('\r');

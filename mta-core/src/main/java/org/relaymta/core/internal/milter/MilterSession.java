@@ -177,18 +177,8 @@ final class MilterSession {
                 case 'a' -> {
                     return new Verdict(Outcome.ACCEPT, null);
                 }
-                case 'r' -> {
-                    return new Verdict(Outcome.REJECT, "550 5.7.1 Command rejected");
-                }
-                case 't' -> {
-                    return new Verdict(Outcome.TEMPFAIL, "451 4.7.1 Service unavailable - try again later");
-                }
-                case 'd' -> {
-                    return new Verdict(Outcome.DISCARD, null);
-                }
-                case 'y' -> {
-                    String text = string(p.data(), 0).strip();
-                    return new Verdict(text.startsWith("4") ? Outcome.TEMPFAIL : Outcome.REJECT, text);
+                case 'r', 't', 'd', 'y' -> {
+                    return replyOf(p);
                 }
                 default -> throw new IOException("unexpected reply '" + p.command() + "' from the milter");
             }
@@ -241,6 +231,7 @@ final class MilterSession {
         }
     }
 
+    /** A refusing verdict ('r', 't', 'd', 'y') and the SMTP reply it gives. */
     private static Verdict replyOf(MilterConnection.Packet p) {
         return switch (p.command()) {
             case 'r' -> new Verdict(Outcome.REJECT, "550 5.7.1 Command rejected");

@@ -24,6 +24,9 @@ import org.slf4j.LoggerFactory;
  * implementation for the running engine and for {@code mta queue} on a spool no relay runs on.
  * Each action on a message holds that message's {@link QueueEntry} monitor, the same one the end
  * of a delivery attempt holds, so the two never interleave.
+ *
+ * <p>Over 400 lines: each of Postfix's operator actions (list, show, hold, release, delete, requeue,
+ * flush) with its case for a message in delivery; they share the locking and spool loading here.
  */
 public final class QueueOperations implements QueueActions {
     private static final Logger log = LoggerFactory.getLogger(QueueOperations.class);
@@ -346,7 +349,7 @@ public final class QueueOperations implements QueueActions {
 
     private ActionResult act(String name, String idOrAll, Action action) throws IOException {
         index.awaitLoaded();
-        ResultBuilder result = new ResultBuilder(name);
+        ActionResultBuilder result = new ActionResultBuilder(name);
         boolean all = ALL.equals(idOrAll);
         List<String> ids = all ? index.ids() : List.of(idOrAll);
         for (String id : ids) {
@@ -399,33 +402,5 @@ public final class QueueOperations implements QueueActions {
     @Override
     public boolean awaitEmpty(Duration timeout) throws InterruptedException {
         return index.awaitEmpty(timeout);
-    }
-
-    /** Collects an action's ids as it goes. */
-    private static final class ResultBuilder {
-        private final String action;
-        private final List<String> done = new ArrayList<>();
-        private final List<String> inDelivery = new ArrayList<>();
-        private final List<String> notFound = new ArrayList<>();
-
-        ResultBuilder(String action) {
-            this.action = action;
-        }
-
-        void done(String id) {
-            done.add(id);
-        }
-
-        void inDelivery(String id) {
-            inDelivery.add(id);
-        }
-
-        void notFound(String id) {
-            notFound.add(id);
-        }
-
-        ActionResult build() {
-            return new ActionResult(action, done, inDelivery, notFound);
-        }
     }
 }
