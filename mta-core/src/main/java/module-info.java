@@ -19,10 +19,13 @@ module org.relaymta.core {
     requires java.net.http;
     requires jdk.httpserver;
     requires org.slf4j;
+    // Only with MTA_REDIS_URL (shared quotas): the application adds it, mta-server has it.
+    requires static lettuce.core;
 
     exports org.relaymta.core;
     exports org.relaymta.core.mail;
     exports org.relaymta.core.internal to org.relaymta.server;
+    exports org.relaymta.core.internal.cluster to org.relaymta.server;
     exports org.relaymta.core.internal.delivery to org.relaymta.server;
     exports org.relaymta.core.internal.delivery.sasl to org.relaymta.server;
     exports org.relaymta.core.internal.metrics to org.relaymta.server;

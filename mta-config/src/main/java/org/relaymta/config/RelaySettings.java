@@ -190,6 +190,6 @@ public final class RelaySettings {
                 saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
                 BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
                 Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
-                3, org.relaymta.config.internal.RelayLimits.none());
+                3, org.relaymta.config.internal.RelayLimits.none(), org.relaymta.config.internal.ClusterSettings.none());
     }
 }

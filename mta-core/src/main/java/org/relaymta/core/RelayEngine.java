@@ -75,6 +75,7 @@ public final class RelayEngine implements AutoCloseable {
     private volatile boolean closed;
     private boolean stopped;
     private java.util.concurrent.ScheduledExecutorService milterTimer;
+    private org.relaymta.core.internal.cluster.Cluster cluster;
     private final Duration shutdownGrace;
 
     private RelayEngine(Builder b) {
@@ -138,7 +139,12 @@ public final class RelayEngine implements AutoCloseable {
         agent.onSession(metrics::outboundSession);
         // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
         int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
-        queue = new QueueManager(spool, config, agent, clock, threads);
+        RelayConfig started = config.get();
+        cluster = org.relaymta.core.internal.cluster.Cluster.start(started.cluster(),
+                started.myhostname() + "/" + ProcessHandle.current().pid() + "/" + Integer.toHexString(System.identityHashCode(this)),
+                agent.health(), clock);
+        metrics.bindCluster(cluster);
+        queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas());
         queue.addListener(metrics);
         listeners.forEach(queue::addListener);
         metrics.bindQueue(queue, clock);
@@ -358,7 +364,7 @@ public final class RelayEngine implements AutoCloseable {
      */
     public org.relaymta.core.internal.EngineInternals internals() {
         return new org.relaymta.core.internal.EngineInternals(group, this::receive, metrics, config, queue.control(),
-                agent.health());
+                agent.health(), cluster);
     }
 
     private IncomingMessage receive(Envelope envelope) throws IOException {
@@ -442,6 +448,9 @@ public final class RelayEngine implements AutoCloseable {
         }
         if (agent != null) {
             agent.close();
+        }
+        if (cluster != null) {
+            cluster.close();
         }
         if (spool != null) {
             spool.close();

@@ -145,7 +145,7 @@ public final class RelayServer implements AutoCloseable {
         }
     }
 
-    /** Healthy when the listener runs and the spool can take mail. */
+    /** Healthy when the listener runs and the spool can take mail; degraded while shared quotas are counted locally. */
     public AdminServer.Health health() {
         boolean spoolOk = engine.healthy();
         boolean listening = listener.running();
@@ -159,9 +159,15 @@ public final class RelayServer implements AutoCloseable {
         engine.internals().relayHealth().states().forEach((hop, state) -> hops.append(hops.length() == 0 ? "" : ", ")
                 .append('"').append(hop.replace("\\", "\\\\").replace("\"", "\\\"")).append("\": \"").append(state.label())
                 .append('"'));
-        return new AdminServer.Health(ok, "{\"status\": \"" + (ok ? "ok" : "unavailable") + "\", \"listener\": "
+        // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
+        var cluster = engine.internals().cluster().status();
+        String status = !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok";
+        String clusterJson = cluster.map(c -> ", \"cluster\": {\"counting\": \"" + (c.shared() ? "shared" : "local")
+                + "\", \"nodes\": " + c.nodes() + ", \"redis\": \"" + c.redis().replace("\\", "\\\\").replace("\"", "\\\"")
+                + "\"}").orElse("");
+        return new AdminServer.Health(ok, "{\"status\": \"" + status + "\", \"listener\": "
                 + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size()
-                + ", \"relay_hops\": {" + hops + "}, \"warnings\": [" + warnings + "]}\n");
+                + ", \"relay_hops\": {" + hops + "}" + clusterJson + ", \"warnings\": [" + warnings + "]}\n");
     }
 
     /** Ports of the submission and implicit-TLS listeners, in the order started. */

@@ -275,7 +275,7 @@ public final class ConfigLoader {
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
                 listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
-                relayFailureThreshold(main), limits);
+                relayFailureThreshold(main), limits, ClusterSettings.from(env));
     }
 
     private ListenerSettings listenerSettings(MainCf main) {

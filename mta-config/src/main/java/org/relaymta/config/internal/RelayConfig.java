@@ -38,6 +38,7 @@ import org.relaymta.config.TlsLevel;
  * @param milters               {@code smtpd_milters}, {@code non_smtpd_milters} and their settings
  * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
  * @param limits                provider quotas from {@code relay-limits.cf}
+ * @param cluster               the Redis that several nodes share quotas and relay health through ({@code MTA_REDIS_URL})
  */
 public record RelayConfig(
         List<NextHop> defaultRelay,
@@ -66,7 +67,8 @@ public record RelayConfig(
         HeaderChecks smtpHeaderChecks,
         MilterSettings milters,
         int relayFailureThreshold,
-        RelayLimits limits) {
+        RelayLimits limits,
+        ClusterSettings cluster) {
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 

@@ -25,10 +25,13 @@ public final class EngineInternals {
     private final Supplier<RelayConfig> config;
     private final QueueActions queue;
     private final org.relaymta.core.internal.delivery.RelayHealth relayHealth;
+    private final org.relaymta.core.internal.cluster.Cluster cluster;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
-                           QueueActions queue, org.relaymta.core.internal.delivery.RelayHealth relayHealth) {
+                           QueueActions queue, org.relaymta.core.internal.delivery.RelayHealth relayHealth,
+                           org.relaymta.core.internal.cluster.Cluster cluster) {
         this.relayHealth = relayHealth;
+        this.cluster = cluster;
         this.eventLoops = eventLoops;
         this.receiver = receiver;
         this.metrics = metrics;
@@ -55,6 +58,11 @@ public final class EngineInternals {
     /** The relay next hops' circuit breakers ({@code /health}). */
     public org.relaymta.core.internal.delivery.RelayHealth relayHealth() {
         return relayHealth;
+    }
+
+    /** This node among the relay nodes sharing a Redis ({@code /health}). */
+    public org.relaymta.core.internal.cluster.Cluster cluster() {
+        return cluster;
     }
 
     public QueueActions queue() {

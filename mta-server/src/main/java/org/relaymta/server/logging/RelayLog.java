@@ -22,7 +22,7 @@ import org.slf4j.event.Level;
  *       pflogsumm and fail2ban filters read it; {@code syslog_name} sets the prefix;</li>
  *   <li>{@code json}: one object per line for log shippers.</li>
  * </ul>
- * {@code MTA_LOG_LEVEL} sets the level (default info; Netty and test servers at warn).
+ * {@code MTA_LOG_LEVEL} sets the level (default info; Netty and test servers at warn, the Redis client at error).
  */
 public final class RelayLog {
     public enum Format { PLAIN, POSTFIX, JSON }
@@ -97,6 +97,10 @@ public final class RelayLog {
     }
 
     static boolean enabled(String logger, Level l) {
+        if (logger.startsWith("io.lettuce") && level.toInt() < Level.ERROR.toInt()) {
+            // Its reconnect attempts warn every second while Redis is down; org.relaymta.cluster says it once.
+            return l.toInt() >= Level.ERROR.toInt();
+        }
         Level threshold = (logger.startsWith("io.netty") || logger.startsWith("org.subethamail")
                 || logger.startsWith("com.icegreen")) && level.toInt() < Level.WARN.toInt() ? Level.WARN : level;
         return l.toInt() >= threshold.toInt();

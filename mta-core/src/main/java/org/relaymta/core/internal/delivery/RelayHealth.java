@@ -30,9 +30,17 @@ public final class RelayHealth {
     /** A probe that never reported back (its attempt ended elsewhere) stops blocking others after this. */
     static final Duration PROBE_LIMIT = Duration.ofMinutes(5);
 
+    /** Told of this node's own transitions, to share them with other nodes. */
+    public interface Announcer {
+        void opened(String hop, Instant until, int opens);
+
+        void closed(String hop);
+    }
+
     private final Clock clock;
     private final Map<String, Breaker> breakers = new ConcurrentHashMap<>();
     private volatile java.util.function.Consumer<String> newHop = hop -> { };
+    private volatile Announcer announcer;
 
     public RelayHealth(Clock clock) {
         this.clock = clock;
@@ -48,6 +56,40 @@ public final class RelayHealth {
 
     static String key(String hop) {
         return hop.toLowerCase(Locale.ROOT);
+    }
+
+    /** Where this node's transitions go (shared relay health), or null. */
+    public void announceTo(Announcer announcer) {
+        this.announcer = announcer;
+    }
+
+    /**
+     * Another node opened {@code hop} until {@code until}: this node stops trying it too, unless it
+     * already holds it open longer.
+     */
+    public void openedElsewhere(String hop, Instant until, int opens) {
+        Breaker b = breaker(hop);
+        synchronized (b) {
+            if (!until.isAfter(clock.instant()) || (b.state == State.OPEN && !b.openUntil.isBefore(until))) {
+                return;
+            }
+            b.state = State.OPEN;
+            b.openUntil = until;
+            b.opens = Math.max(b.opens, opens);
+        }
+    }
+
+    /** Another node had a good session with {@code hop}: it works again here too. */
+    public void closedElsewhere(String hop) {
+        Breaker b = breakers.get(key(hop));
+        if (b == null) {
+            return;
+        }
+        synchronized (b) {
+            b.state = State.CLOSED;
+            b.failures = 0;
+            b.opens = 0;
+        }
     }
 
     /** Told once about each hop as it is first seen (the metrics register its gauge). */
@@ -122,15 +164,23 @@ public final class RelayHealth {
 
     void succeeded(String hop) {
         Breaker b = breaker(hop);
+        boolean wasOpen;
         synchronized (b) {
+            wasOpen = b.state != State.CLOSED;
             b.state = State.CLOSED;
             b.failures = 0;
             b.opens = 0;
+        }
+        Announcer a = announcer;
+        if (wasOpen && a != null) {
+            a.closed(key(hop));
         }
     }
 
     void failed(String hop, int threshold) {
         Breaker b = breaker(hop);
+        Instant opened = null;
+        int opens;
         synchronized (b) {
             b.failures++;
             if (b.state == State.HALF_OPEN || b.failures >= Math.max(1, threshold)) {
@@ -142,7 +192,13 @@ public final class RelayHealth {
                 }
                 b.state = State.OPEN;
                 b.openUntil = clock.instant().plus(coolDown);
+                opened = b.openUntil;
             }
+            opens = b.opens;
+        }
+        Announcer a = announcer;
+        if (opened != null && a != null) {
+            a.opened(key(hop), opened, opens);
         }
     }
 

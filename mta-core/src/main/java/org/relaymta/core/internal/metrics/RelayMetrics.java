@@ -110,6 +110,18 @@ public final class RelayMetrics implements DeliveryListener {
                 .description("Relay next hop circuit breaker: 0 closed, 1 half-open, 2 open").tag("hop", hop).register(registry));
     }
 
+    /**
+     * {@code mta_cluster_shared}: 1 while quotas and relay health are shared through Redis, 0 while
+     * this node counts its share locally; only when {@code MTA_REDIS_URL} is set.
+     */
+    public void bindCluster(org.relaymta.core.internal.cluster.Cluster cluster) {
+        if (cluster.status().isPresent()) {
+            Gauge.builder("mta.cluster.shared", cluster, c -> c.status().map(s -> s.shared() ? 1 : 0).orElse(0))
+                    .description("1 while quotas and relay health are shared through Redis, 0 while counted on this node")
+                    .register(registry);
+        }
+    }
+
     /** A DKIM signature made when a message was accepted: {@code mta_dkim_signed_total{domain,algorithm}}. */
     public void dkimSigned(String domain, String algorithm) {
         Counter.builder("mta.dkim.signed").description("DKIM signatures made when mail was accepted")

@@ -9,6 +9,8 @@ import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.quota.QuotaDelay;
+import org.relaymta.core.internal.quota.Quotas;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /**
@@ -62,7 +64,10 @@ final class Attempt {
         this.plan = Transaction.plan(message, cfg);
     }
 
-    /** Starts the next transaction, or finishes when none is left. */
+    /**
+     * Starts the next transaction, or finishes when none is left. A quota answer that comes later
+     * (from Redis) continues on the {@code slow} executor, not on the Redis client's thread.
+     */
     void next() {
         while (next < plan.size()) {
             Transaction tx = plan.get(next++);
@@ -70,13 +75,41 @@ final class Attempt {
                 continue;
             }
             List<org.relaymta.config.internal.RelayLimits.Limit> limits = Transaction.limits(cfg, tx.route());
-            if (deferIfOverQuota(tx, limits)) {
+            if (limits.isEmpty()) {
+                start(tx, Quotas.Admission.free());
+                return;
+            }
+            CompletableFuture<Quotas.Admission> asked = limiter.quotas().admit(limits, tx.recipients().size());
+            if (!asked.isDone()) {
+                asked.thenAccept(admission -> {
+                    try {
+                        slow.execute(() -> afterQuota(tx, admission));
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        afterQuota(tx, admission);
+                    }
+                });
+                return;
+            }
+            Quotas.Admission admission = asked.join();
+            if (deferIfOverQuota(tx, admission)) {
                 continue;
             }
-            limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx, limits));
+            start(tx, admission);
             return;
         }
         finish();
+    }
+
+    private void afterQuota(Transaction tx, Quotas.Admission admission) {
+        if (deferIfOverQuota(tx, admission)) {
+            next();
+        } else {
+            start(tx, admission);
+        }
+    }
+
+    private void start(Transaction tx, Quotas.Admission admission) {
+        limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx, admission));
     }
 
     /** The single-transaction case without waiting: false (nothing started) when no slot is free now. */
@@ -86,7 +119,7 @@ final class Attempt {
             return false;
         }
         next = 1;
-        send(plan.get(0), List.of());
+        send(plan.get(0), Quotas.Admission.free());
         return true;
     }
 
@@ -104,28 +137,28 @@ final class Attempt {
 
     /**
      * A transaction over a relay quota is not attempted: its recipients wait (not a failure, no
-     * backoff) until the quota's next slot. False when the quotas admit it (now counted).
+     * backoff) until the quota's next slot. False when the quotas admitted it (now counted).
      */
-    private boolean deferIfOverQuota(Transaction tx, List<org.relaymta.config.internal.RelayLimits.Limit> limits) {
-        var delay = limiter.quotas().admit(limits, tx.recipients().size());
-        if (delay.isEmpty()) {
+    private boolean deferIfOverQuota(Transaction tx, Quotas.Admission admission) {
+        if (admission.delay().isEmpty()) {
             return false;
         }
+        QuotaDelay delay = admission.delay().get();
         for (String rcpt : tx.recipients()) {
-            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.get().reason(), "none", "", 0, 0));
+            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.reason(), "none", "", 0, 0));
             quotaHeld.add(rcpt);
         }
-        if (quotaDue == null || delay.get().until().isBefore(quotaDue)) {
-            quotaDue = delay.get().until();
+        if (quotaDue == null || delay.until().isBefore(quotaDue)) {
+            quotaDue = delay.until();
         }
         return true;
     }
 
     /** Runs a transaction holding its destination's slot (and its quotas' concurrency, released at its end). */
-    private void send(Transaction tx, List<org.relaymta.config.internal.RelayLimits.Limit> limits) {
+    private void send(Transaction tx, Quotas.Admission admission) {
         if (stopping.getAsBoolean()) {
             // The relay stops: no new transaction. What was decided is recorded; the rest stays spooled.
-            limiter.quotas().release(limits);
+            admission.release();
             limiter.release(tx.destination());
             if (outcomes.isEmpty()) {
                 done.finished(this, entry, null);
@@ -136,7 +169,7 @@ final class Attempt {
         }
         if (deferIfSuspended(tx)) {
             // Suspended while this waited for its slot.
-            limiter.quotas().release(limits);
+            admission.release();
             limiter.release(tx.destination());
             next();
             return;
@@ -148,7 +181,7 @@ final class Attempt {
             running = CompletableFuture.failedFuture(e);
         }
         running.whenComplete((result, failure) -> {
-            limiter.quotas().release(limits);
+            admission.release();
             limiter.release(tx.destination());
             if (failure != null) {
                 abandon(failure);

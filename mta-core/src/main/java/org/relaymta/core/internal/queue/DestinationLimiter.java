@@ -12,6 +12,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
+import org.relaymta.core.internal.quota.LocalQuotas;
+import org.relaymta.core.internal.quota.Quotas;
 
 /**
  * Per destination (a route's grouping key): how many deliveries run at once, and whether the
@@ -30,9 +32,9 @@ final class DestinationLimiter {
 
     private final Clock clock;
     /** Provider quotas (relay-limits.cf), checked before a transaction takes a slot. */
-    private final QuotaGate quotas;
+    private final Quotas quotas;
 
-    QuotaGate quotas() {
+    Quotas quotas() {
         return quotas;
     }
     private final Executor executor;
@@ -49,8 +51,12 @@ final class DestinationLimiter {
      * @param totalLimit transactions running at once over all destinations
      */
     DestinationLimiter(Clock clock, Executor executor, int totalLimit) {
+        this(clock, executor, totalLimit, new LocalQuotas(clock));
+    }
+
+    DestinationLimiter(Clock clock, Executor executor, int totalLimit, Quotas quotas) {
         this.clock = clock;
-        this.quotas = new QuotaGate(clock);
+        this.quotas = quotas;
         this.executor = executor;
         this.totalLimit = Math.max(1, totalLimit);
     }

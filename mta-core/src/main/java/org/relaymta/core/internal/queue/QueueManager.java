@@ -71,11 +71,17 @@ public final class QueueManager implements AutoCloseable {
      *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
+        this(spool, config, agent, clock, concurrency, new org.relaymta.core.internal.quota.LocalQuotas(clock));
+    }
+
+    /** @param quotas where relay-limits.cf quotas are counted: on this node, or shared through Redis */
+    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency,
+                        org.relaymta.core.internal.quota.Quotas quotas) {
         this.spool = spool;
         this.config = config;
         this.agent = agent;
         this.clock = clock;
-        this.limiter = new DestinationLimiter(clock, this::execute, concurrency);
+        this.limiter = new DestinationLimiter(clock, this::execute, concurrency, quotas);
         this.events = new DeliveryEvents(clock);
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, new QueueOperations.Scheduling() {

@@ -1,0 +1,280 @@
+package org.relaymta.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.subethamail.wiser.Wiser;
+
+/**
+ * Three relay processes sharing one real Redis ({@code redis-server}, Debian): one quota for the
+ * three together, a local fallback of a third each while Redis is down, shared again after it
+ * restarts; and a relay hop opened by one node is avoided by the others.
+ */
+class ClusterIT {
+    static final Path REDIS = Path.of("/usr/bin/redis-server");
+
+    @TempDir
+    Path temp;
+
+    private final List<Process> processes = new ArrayList<>();
+    private final List<Wiser> upstreams = new ArrayList<>();
+    private Process redis;
+    private int redisPort;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Process p : processes) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (redis != null) {
+            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        upstreams.forEach(Wiser::stop);
+        // The nodes' logs outlive the temporary directory, for a failure's diagnosis.
+        Path keep = Files.createDirectories(Path.of("target", "cluster-logs"));
+        try (var dirs = Files.list(temp)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                if (Files.exists(d.resolve("mta.log"))) {
+                    Files.copy(d.resolve("mta.log"), keep.resolve(d.getFileName() + ".log"),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private void startRedis() throws Exception {
+        Process p = new ProcessBuilder(REDIS.toString(), "--port", String.valueOf(redisPort), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", temp.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(temp.resolve("redis.log").toFile()))
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", redisPort)) {
+                redis = p;
+                return;
+            } catch (IOException e) {
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("redis-server did not start: " + Files.readString(temp.resolve("redis.log")));
+    }
+
+    private void stopRedis() throws Exception {
+        redis.destroy();
+        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        redis = null;
+    }
+
+    /** A relay node: its own spool and config directory, the shared Redis. Returns {smtp port, admin port}. */
+    private int[] node(String name, String relayHost, String limits, Map<String, String> extra) throws Exception {
+        Path dir = Files.createDirectories(temp.resolve(name));
+        Files.createDirectories(dir.resolve("config"));
+        Files.writeString(dir.resolve("config/postfix-main.cf"), "relay_failure_threshold = 2\n");
+        if (limits != null) {
+            Files.writeString(dir.resolve("config/relay-limits.cf"), limits);
+        }
+        int smtp = RelayHarness.freePort();
+        int admin = RelayHarness.freePort();
+        Map<String, String> env = new java.util.HashMap<>(Map.of(
+                "DEFAULT_RELAY_HOST", relayHost,
+                "MTA_HOSTNAME", name + ".relay.test",
+                "MTA_LISTEN", "127.0.0.1:" + smtp,
+                "MTA_ADMIN_LISTEN", "127.0.0.1:" + admin,
+                "MTA_REDIS_URL", "redis://127.0.0.1:" + redisPort + "/0",
+                "MTA_CLUSTER_NODES", "3"));
+        env.putAll(extra);
+        Process p = MtaProcessIT.mta(dir, env, "run")
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("mta.log").toFile())).start();
+        processes.add(p);
+        int[] ports = {smtp, admin};
+        awaitHealth(ports, body -> body.contains("\"counting\": \"shared\""), Duration.ofSeconds(30), dir);
+        return ports;
+    }
+
+    private static String health(int adminPort) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.body();
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    private static void awaitHealth(int[] node, Predicate<String> wanted, Duration timeout, Path logDir) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = health(node[1]);
+            if (wanted.test(last)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("health never matched; last: " + last
+                + (logDir == null ? "" : "\nlog: " + Files.readString(logDir.resolve("mta.log"))));
+    }
+
+    private static void send(int port, int from, int count) throws IOException {
+        try (TestSmtpClient c = new TestSmtpClient(port)) {
+            assertThat(c.command("EHLO app.test")).startsWith("250");
+            for (int i = from; i < from + count; i++) {
+                assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
+                assertThat(c.command("RCPT TO:<user" + i + "@example.org>")).startsWith("250");
+                assertThat(c.data(("From: app@example.com\r\nTo: user" + i + "@example.org\r\nSubject: " + i
+                        + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII))).startsWith("250");
+            }
+            c.command("QUIT");
+        }
+    }
+
+    /** The most arrivals within any window of {@code seconds}. */
+    private static long maxInWindow(List<Long> times, double seconds) {
+        List<Long> sorted = times.stream().sorted().toList();
+        long window = (long) (seconds * 1e9);
+        long max = 0;
+        int start = 0;
+        for (int end = 0; end < sorted.size(); end++) {
+            while (sorted.get(end) - sorted.get(start) > window) {
+                start++;
+            }
+            max = Math.max(max, end - start + 1);
+        }
+        return max;
+    }
+
+    @Test
+    void threeNodesStayWithinOneQuotaAndFallBackToAThirdEachWithoutRedis() throws Exception {
+        assumeTrue(Files.isExecutable(REDIS), "redis-server (Debian) is needed; .ci/run installs it");
+        redisPort = RelayHarness.freePort();
+        startRedis();
+        List<Long> arrivals = new CopyOnWriteArrayList<>();
+        Wiser upstream = Wiser.accepter((from, rcpt) -> {
+            arrivals.add(System.nanoTime());
+            return true;
+        }).port(RelayHarness.freePort());
+        upstream.start();
+        upstreams.add(upstream);
+        String hop = "[127.0.0.1]:" + upstream.getServer().getPortAllocated();
+        String limits = hop + " messages=5/s\n";
+        int[][] nodes = {node("a", hop, limits, Map.of()), node("b", hop, limits, Map.of()), node("c", hop, limits, Map.of())};
+
+        // 150 messages at once, 50 through each node.
+        List<Thread> feeders = new ArrayList<>();
+        List<Throwable> feedErrors = new CopyOnWriteArrayList<>();
+        for (int n = 0; n < 3; n++) {
+            int port = nodes[n][0];
+            int from = n * 50;
+            Thread t = new Thread(() -> {
+                try {
+                    send(port, from, 50);
+                } catch (Throwable e) {
+                    feedErrors.add(e);
+                }
+            });
+            t.start();
+            feeders.add(t);
+        }
+        for (Thread t : feeders) {
+            t.join();
+        }
+        assertThat(feedErrors).isEmpty();
+
+        // Shared: 5/s for the three together (one burst of 5 at the start).
+        Thread.sleep(6000);
+        double sharedSeconds = (System.nanoTime() - arrivals.stream().min(Long::compare).orElseThrow()) / 1e9;
+        assertThat((double) arrivals.size()).as("delivered in the first %.1f s, all nodes together", sharedSeconds)
+                .isBetween(5 * sharedSeconds - 5, 5 + 5 * sharedSeconds + 5);
+        // One burst of 5, then 5 per second; the first sessions' set-up can bunch a few more together.
+        assertThat(maxInWindow(arrivals, 2.0)).as("most in any 2 s while shared").isLessThanOrEqualTo(18);
+
+        // Redis goes away: mail keeps flowing, each node at a third of the quota; health says degraded.
+        stopRedis();
+        for (int[] node : nodes) {
+            awaitHealth(node, body -> body.contains("\"status\": \"degraded\"") && body.contains("\"counting\": \"local\""),
+                    Duration.ofSeconds(10), null);
+        }
+        int atFallback = arrivals.size();
+        long fallbackStart = System.nanoTime();
+        Thread.sleep(5000);
+        double fallbackRate = (arrivals.size() - atFallback) / ((System.nanoTime() - fallbackStart) / 1e9);
+        assertThat(fallbackRate).as("messages per second, three nodes counting locally").isBetween(2.5, 6.5);
+
+        // Redis is back: shared again.
+        startRedis();
+        for (int[] node : nodes) {
+            awaitHealth(node, body -> body.contains("\"status\": \"ok\"") && body.contains("\"counting\": \"shared\""),
+                    Duration.ofSeconds(10), null);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (arrivals.size() < 150 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(arrivals).as("all delivered").hasSize(150);
+        assertThat(upstream.getMessages()).hasSize(150);
+        long first = arrivals.stream().min(Long::compare).orElseThrow();
+        long last = arrivals.stream().max(Long::compare).orElseThrow();
+        // 150 at 5/s: about 30 s; a burst of 5 at the start and again when the empty Redis returns.
+        assertThat((last - first) / 1e9).as("seconds from the first to the last").isGreaterThan(25.0);
+        assertThat(maxInWindow(arrivals, 2.0)).as("most in any 2 s").isLessThanOrEqualTo(18);
+        Thread.sleep(500);
+        for (int n = 0; n < 3; n++) {
+            String log = Files.readString(temp.resolve(new String[] {"a", "b", "c"}[n]).resolve("mta.log"));
+            assertThat(log).as("node log").doesNotContain("status=bounced")
+                    .contains("quotas are counted on this node (its share of each) until it is back")
+                    .contains("is back: quotas and relay health are shared again");
+            assertThat(health(nodes[n][1])).contains("\"queue_size\": 0");
+        }
+    }
+
+    @Test
+    void aRelayHopOneNodeFoundDownIsAvoidedByTheOthers() throws Exception {
+        assumeTrue(Files.isExecutable(REDIS), "redis-server (Debian) is needed; .ci/run installs it");
+        redisPort = RelayHarness.freePort();
+        startRedis();
+        int deadPort = RelayHarness.freePort();
+        RelayHealthIT.FlakyRelay refusing = new RelayHealthIT.FlakyRelay(deadPort);   // 421 at the greeting, counted
+        Wiser second = Wiser.port(RelayHarness.freePort());
+        second.start();
+        upstreams.add(second);
+        String dead = "[127.0.0.1]:" + deadPort;
+        String relayHosts = dead + " [127.0.0.1]:" + second.getServer().getPortAllocated();
+        int[] a = node("a", relayHosts, null, Map.of());
+        int[] b = node("b", relayHosts, null, Map.of());
+        // Node a fails twice on the first hop (the threshold here), opens it, and says so through Redis.
+        send(a[0], 0, 2);
+        awaitHealth(a, body -> body.contains("\"" + dead + "\": \"open\""), Duration.ofSeconds(20), temp.resolve("a"));
+        awaitHealth(b, body -> body.contains("\"" + dead + "\": \"open\""), Duration.ofSeconds(5), temp.resolve("b"));
+        // Node b never tries the dead hop: its mail goes straight to the second one.
+        send(b[0], 10, 3);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (second.getMessages().size() < 5 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(second.getMessages()).hasSize(5);
+        assertThat(refusing.connections.get()).as("connections to the refusing hop, all from node a").isEqualTo(2);
+        refusing.close();
+    }
+}

@@ -1,0 +1,21 @@
+package org.relaymta.core.internal.quota;
+
+import java.time.Instant;
+
+/** Why and until when a transaction waits for a relay quota. */
+public record QuotaDelay(Instant until, String key, String setting) {
+    /** The deferral reason, as the log and {@code mta queue list} show it. */
+    public String reason() {
+        return "relay quota " + key + " " + setting;
+    }
+
+    static QuotaDelay later(QuotaDelay a, QuotaDelay b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return b.until().isAfter(a.until()) ? b : a;
+    }
+}
