@@ -150,6 +150,12 @@ class ClusterIT {
         }
     }
 
+    /** The arrivals from 2 s after the first on. */
+    private static List<Long> afterStart(List<Long> times) {
+        long first = times.stream().min(Long::compare).orElseThrow();
+        return times.stream().filter(t -> t - first >= 2_000_000_000L).toList();
+    }
+
     /** The most arrivals within any window of {@code seconds}. */
     private static long maxInWindow(List<Long> times, double seconds) {
         List<Long> sorted = times.stream().sorted().toList();
@@ -207,8 +213,9 @@ class ClusterIT {
         double sharedSeconds = (System.nanoTime() - arrivals.stream().min(Long::compare).orElseThrow()) / 1e9;
         assertThat((double) arrivals.size()).as("delivered in the first %.1f s, all nodes together", sharedSeconds)
                 .isBetween(5 * sharedSeconds - 5, 5 + 5 * sharedSeconds + 5);
-        // One burst of 5, then 5 per second; the first sessions' set-up can bunch a few more together.
-        assertThat(maxInWindow(arrivals, 2.0)).as("most in any 2 s while shared").isLessThanOrEqualTo(18);
+        // One burst of 5, then 5 per second; the first sessions' set-up in new processes bunches the
+        // first two seconds, so windows are counted after them (three nodes each at 5/s: 30 per 2 s).
+        assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s while shared").isLessThanOrEqualTo(13);
 
         // Redis goes away: mail keeps flowing, each node at a third of the quota; health says degraded.
         stopRedis();
@@ -238,7 +245,8 @@ class ClusterIT {
         long last = arrivals.stream().max(Long::compare).orElseThrow();
         // 150 at 5/s: about 30 s; a burst of 5 at the start and again when the empty Redis returns.
         assertThat((last - first) / 1e9).as("seconds from the first to the last").isGreaterThan(25.0);
-        assertThat(maxInWindow(arrivals, 2.0)).as("most in any 2 s").isLessThanOrEqualTo(18);
+        // Plus a burst of 5 when the restarted (empty) Redis is back.
+        assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s").isLessThanOrEqualTo(18);
         Thread.sleep(500);
         for (int n = 0; n < 3; n++) {
             String log = Files.readString(temp.resolve(new String[] {"a", "b", "c"}[n]).resolve("mta.log"));

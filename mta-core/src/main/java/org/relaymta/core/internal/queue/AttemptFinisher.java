@@ -120,7 +120,11 @@ final class AttemptFinisher {
             notifier.notify(next, BounceMessage.Kind.DELAYED, delayed, cfg).ifPresent(notices::add);
             next = next.withDelayWarned();
         }
-        Instant due = end(entry, next, pending, now);
+        // Held again by the quota already on record: nothing worth an fsync changed (only when it is
+        // due), so the new state stays in memory; after a crash the message is just asked about sooner.
+        boolean persist = !(onlyQuota && published.isEmpty() && notices.isEmpty() && !message.journaled()
+                && next.delayWarned() == message.delayWarned());
+        Instant due = end(entry, next, pending, now, persist);
         published.forEach(events::publish);
         notices.forEach(enqueue);
         return due;
@@ -144,7 +148,7 @@ final class AttemptFinisher {
     }
 
     /** The attempt is over: applies what the operator asked for meanwhile, and saves or removes the message. */
-    private Instant end(QueueEntry entry, SpooledMessage next, boolean pending, Instant now) {
+    private Instant end(QueueEntry entry, SpooledMessage next, boolean pending, Instant now, boolean persist) {
         synchronized (entry) {
             entry.inFlight = false;
             QueueEntry.Pending action = entry.pending;
@@ -164,7 +168,11 @@ final class AttemptFinisher {
             if (action == QueueEntry.Pending.REQUEUE || rerun) {
                 next = next.withNextAttempt(now);
             }
-            save(entry, next);
+            if (persist || state != QueueState.DEFERRED) {
+                save(entry, next);
+            } else {
+                entry.resident = next;
+            }
             entry.state = state;
             return state == QueueState.HOLD ? null : next.nextAttempt();
         }

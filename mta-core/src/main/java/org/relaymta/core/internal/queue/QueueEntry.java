@@ -21,7 +21,10 @@ final class QueueEntry {
     final String id;
     final long arrivalMillis;
     QueueState state;
-    /** The message while it lives in the journal; null once it waits in a queue file. */
+    /**
+     * The message while it lives in the journal, or while a quota holds it with a state newer than
+     * its state file (only its due time differs); null when its files say everything.
+     */
     SpooledMessage resident;
     boolean inFlight;
     /** Asked to be attempted while its attempt was running: attempt again when it ends. */
