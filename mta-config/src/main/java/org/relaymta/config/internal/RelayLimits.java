@@ -100,7 +100,8 @@ public final class RelayLimits {
         return new RelayLimits(limits);
     }
 
-    static Limit parse(String key, String value, String location) {
+    /** One line of {@code relay-limits.cf}: {@code key}, its settings as written, and where it was read (for errors). */
+    public static Limit parse(String key, String value, String location) {
         Map<String, String> settings = new LinkedHashMap<>();
         List<String> items = split(value, location);
         for (String item : items) {
