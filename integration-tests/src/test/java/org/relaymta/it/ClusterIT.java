@@ -1,7 +1,6 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.URI;
@@ -29,15 +28,12 @@ import org.subethamail.wiser.Wiser;
  * restarts; and a relay hop opened by one node is avoided by the others.
  */
 class ClusterIT {
-    static final Path REDIS = Path.of("/usr/bin/redis-server");
-
     @TempDir
     Path temp;
 
     private final List<Process> processes = new ArrayList<>();
     private final List<Wiser> upstreams = new ArrayList<>();
-    private Process redis;
-    private int redisPort;
+    private RedisServer redis;
 
     @AfterEach
     void stop() throws Exception {
@@ -45,7 +41,7 @@ class ClusterIT {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
         if (redis != null) {
-            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            redis.close();
         }
         upstreams.forEach(Wiser::stop);
         // The nodes' logs outlive the temporary directory, for a failure's diagnosis.
@@ -58,29 +54,6 @@ class ClusterIT {
                 }
             }
         }
-    }
-
-    private void startRedis() throws Exception {
-        Process p = new ProcessBuilder(REDIS.toString(), "--port", String.valueOf(redisPort), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", temp.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(temp.resolve("redis.log").toFile()))
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", redisPort)) {
-                redis = p;
-                return;
-            } catch (IOException e) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("redis-server did not start: " + Files.readString(temp.resolve("redis.log")));
-    }
-
-    private void stopRedis() throws Exception {
-        redis.destroy();
-        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        redis = null;
     }
 
     /** A relay node: its own spool and config directory, the shared Redis. Returns {smtp port, admin port}. */
@@ -98,7 +71,7 @@ class ClusterIT {
                 "MTA_HOSTNAME", name + ".relay.test",
                 "MTA_LISTEN", "127.0.0.1:" + smtp,
                 "MTA_ADMIN_LISTEN", "127.0.0.1:" + admin,
-                "MTA_REDIS_URL", "redis://127.0.0.1:" + redisPort + "/0",
+                "MTA_REDIS_URL", "redis://127.0.0.1:" + redis.port + "/0",
                 "MTA_CLUSTER_NODES", "3"));
         env.putAll(extra);
         Process p = MtaProcessIT.mta(dir, env, "run")
@@ -173,9 +146,7 @@ class ClusterIT {
 
     @Test
     void threeNodesStayWithinOneQuotaAndFallBackToAThirdEachWithoutRedis() throws Exception {
-        assumeTrue(Files.isExecutable(REDIS), "redis-server (Debian) is needed; .ci/run installs it");
-        redisPort = RelayHarness.freePort();
-        startRedis();
+        redis = RedisServer.start(temp);
         List<Long> arrivals = new CopyOnWriteArrayList<>();
         Wiser upstream = Wiser.accepter((from, rcpt) -> {
             arrivals.add(System.nanoTime());
@@ -218,7 +189,7 @@ class ClusterIT {
         assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s while shared").isLessThanOrEqualTo(13);
 
         // Redis goes away: mail keeps flowing, each node at a third of the quota; health says degraded.
-        stopRedis();
+        redis.stop();
         for (int[] node : nodes) {
             awaitHealth(node, body -> body.contains("\"status\": \"degraded\"") && body.contains("\"counting\": \"local\""),
                     Duration.ofSeconds(10), null);
@@ -230,7 +201,7 @@ class ClusterIT {
         assertThat(fallbackRate).as("messages per second, three nodes counting locally").isBetween(2.5, 6.5);
 
         // Redis is back: shared again.
-        startRedis();
+        redis.restart();
         for (int[] node : nodes) {
             awaitHealth(node, body -> body.contains("\"status\": \"ok\"") && body.contains("\"counting\": \"shared\""),
                     Duration.ofSeconds(10), null);
@@ -259,9 +230,7 @@ class ClusterIT {
 
     @Test
     void aRelayHopOneNodeFoundDownIsAvoidedByTheOthers() throws Exception {
-        assumeTrue(Files.isExecutable(REDIS), "redis-server (Debian) is needed; .ci/run installs it");
-        redisPort = RelayHarness.freePort();
-        startRedis();
+        redis = RedisServer.start(temp);
         int deadPort = RelayHarness.freePort();
         RelayHealthIT.FlakyRelay refusing = new RelayHealthIT.FlakyRelay(deadPort);   // 421 at the greeting, counted
         Wiser second = Wiser.port(RelayHarness.freePort());

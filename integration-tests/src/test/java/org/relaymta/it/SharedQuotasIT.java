@@ -1,9 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,7 +29,7 @@ class SharedQuotasIT {
     @TempDir
     Path temp;
 
-    private Process redis;
+    private RedisServer redis;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     private RedisLink a;
     private RedisLink b;
@@ -45,24 +43,13 @@ class SharedQuotasIT {
         }
         timer.shutdownNow();
         if (redis != null) {
-            redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            redis.close();
         }
     }
 
     private ClusterSettings.Redis startRedis() throws Exception {
-        assumeTrue(Files.isExecutable(ClusterIT.REDIS), "redis-server (Debian) is needed; .ci/run installs it");
-        int port = RelayHarness.freePort();
-        redis = new ProcessBuilder(ClusterIT.REDIS.toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", temp.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(temp.resolve("redis.log").toFile())).start();
-        for (int i = 0; i < 200; i++) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-                return new ClusterSettings.Redis("127.0.0.1", port, 0, false, Optional.empty(), Optional.empty());
-            } catch (IOException e) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("redis-server did not start");
+        redis = RedisServer.start(temp);
+        return new ClusterSettings.Redis("127.0.0.1", redis.port, 0, false, Optional.empty(), Optional.empty());
     }
 
     private static List<RelayLimits.Limit> limit(String value) {
@@ -115,8 +102,7 @@ class SharedQuotasIT {
         ClusterSettings.Redis where = startRedis();
         a = new RedisLink(where, "a", timer).start();
         SharedQuotas q = new SharedQuotas(a, Clock.systemUTC(), 2);
-        redis.destroy();
-        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        redis.stop();
         List<RelayLimits.Limit> rate = limit("messages=4/m");
         // The first answer after Redis went away is already local (a failed command falls back at once).
         int admitted = 0;
@@ -127,9 +113,7 @@ class SharedQuotasIT {
         assertThat(admitted).as("half of the burst: this node's share of two").isEqualTo(2);
         assertThat(a.describe()).contains("127.0.0.1:" + where.port());
 
-        redis = new ProcessBuilder(ClusterIT.REDIS.toString(), "--port", String.valueOf(where.port()), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", temp.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(temp.resolve("redis.log").toFile())).start();
+        redis.restart();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (!a.shared() && System.nanoTime() < deadline) {
             Thread.sleep(100);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.ConfigWatcher;
+import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.DeliveryListener;
 import org.relaymta.core.RelayEngine;
@@ -152,19 +153,16 @@ public final class RelayServer implements AutoCloseable {
         boolean ok = spoolOk && listening;
         StringBuilder warnings = new StringBuilder();
         for (String w : engine.oauth2Warnings()) {
-            warnings.append(warnings.length() == 0 ? "" : ", ").append('"').append(w.replace("\\", "\\\\").replace("\"", "\\\""))
-                    .append('"');
+            warnings.append(warnings.length() == 0 ? "" : ", ").append(Json.string(w));
         }
         StringBuilder hops = new StringBuilder();
         engine.internals().relayHealth().states().forEach((hop, state) -> hops.append(hops.length() == 0 ? "" : ", ")
-                .append('"').append(hop.replace("\\", "\\\\").replace("\"", "\\\"")).append("\": \"").append(state.label())
-                .append('"'));
+                .append(Json.string(hop)).append(": ").append(Json.string(state.label())));
         // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
         var cluster = engine.internals().cluster().status();
         String status = !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok";
         String clusterJson = cluster.map(c -> ", \"cluster\": {\"counting\": \"" + (c.shared() ? "shared" : "local")
-                + "\", \"nodes\": " + c.nodes() + ", \"redis\": \"" + c.redis().replace("\\", "\\\\").replace("\"", "\\\"")
-                + "\"}").orElse("");
+                + "\", \"nodes\": " + c.nodes() + ", \"redis\": " + Json.string(c.redis()) + "}").orElse("");
         return new AdminServer.Health(ok, "{\"status\": \"" + status + "\", \"listener\": "
                 + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size()
                 + ", \"relay_hops\": {" + hops + "}" + clusterJson + ", \"warnings\": [" + warnings + "]}\n");

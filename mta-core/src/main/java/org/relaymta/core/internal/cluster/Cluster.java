@@ -69,13 +69,6 @@ public final class Cluster implements AutoCloseable {
         return Optional.of(new Status(redis.shared(), nodes, redis.describe()));
     }
 
-    /** Checks Redis now instead of at the next one-second check (tests, {@code mta} admin). */
-    public void checkNow() {
-        if (redis != null) {
-            redis.checkNow();
-        }
-    }
-
     @Override
     public void close() {
         if (redis != null) {

@@ -150,11 +150,7 @@ public final class RedisLink implements AutoCloseable {
 
     /** A command failed: count locally until a check finds Redis again. */
     void failed(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        lastProblem = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        lastProblem = problem(e);
         if (shared) {
             shared = false;
             LOG.warn("Redis at {} failed: {}; quotas are counted on this node (its share of each) until it is back",
@@ -199,15 +195,21 @@ public final class RedisLink implements AutoCloseable {
                 listeners.forEach(l -> l.accept(true));
             }
         } catch (RuntimeException e) {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            lastProblem = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
             if (shared) {
                 failed(e);
+            } else {
+                lastProblem = problem(e);
             }
         }
+    }
+
+    /** The innermost cause's message: what went wrong with Redis, for the log and /health. */
+    private static String problem(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     }
 
     @Override

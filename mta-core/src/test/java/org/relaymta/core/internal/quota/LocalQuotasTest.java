@@ -2,38 +2,15 @@ package org.relaymta.core.internal.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.relaymta.config.internal.RelayLimits;
+import org.relaymta.core.internal.queue.MovedClock;
 
 /** GCRA on this node with a moved clock: the burst, the computed wait, a node's share while Redis is away, concurrency. */
 class LocalQuotasTest {
-    /** A clock that only moves when told. */
-    private static final class Moved extends Clock {
-        Instant now = Instant.parse("2026-12-02T10:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    private final Moved clock = new Moved();
+    private final MovedClock clock = new MovedClock();
 
     private static List<RelayLimits.Limit> limit(String value) {
         return List.of(RelayLimits.parse("[smtp.test]:587", value, "relay-limits.cf:1"));
@@ -47,9 +24,9 @@ class LocalQuotasTest {
             assertThat(q.admitNow(l, 1).delay()).as("message %d of the burst", i).isEmpty();
         }
         QuotaDelay d = q.admitNow(l, 1).delay().orElseThrow();
-        assertThat(d.until()).isEqualTo(clock.now.plusMillis(200));
+        assertThat(d.until()).isEqualTo(clock.instant().plusMillis(200));
         assertThat(d.reason()).isEqualTo("relay quota [smtp.test]:587 messages=5/s");
-        clock.now = d.until();
+        clock.advance(Duration.between(clock.instant(), d.until()));
         assertThat(q.admitNow(l, 1).delay()).isEmpty();
         assertThat(q.admitNow(l, 1).delay()).isPresent();
     }
@@ -60,8 +37,8 @@ class LocalQuotasTest {
         List<RelayLimits.Limit> l = limit("messages=5/s");
         assertThat(q.admitNow(l, 1).delay()).isEmpty();
         // 5/s for three nodes: this one sends one every 600 ms, with a burst of one.
-        assertThat(q.admitNow(l, 1).delay().orElseThrow().until()).isEqualTo(clock.now.plusMillis(600));
-        clock.now = clock.now.plusMillis(600);
+        assertThat(q.admitNow(l, 1).delay().orElseThrow().until()).isEqualTo(clock.instant().plusMillis(600));
+        clock.advance(Duration.ofMillis(600));
         assertThat(q.admitNow(l, 1).delay()).isEmpty();
 
         LocalQuotas ses = new LocalQuotas(clock, 3);
@@ -93,11 +70,11 @@ class LocalQuotasTest {
         assertThat(q.admitNow(l, 3).delay()).isEmpty();
         // 15 recipients can never fit a burst of 10: it waits until the 3 before it have drained.
         QuotaDelay d = q.admitNow(l, 15).delay().orElseThrow();
-        assertThat(d.until()).isEqualTo(clock.now.plusSeconds(18));
-        clock.now = d.until();
+        assertThat(d.until()).isEqualTo(clock.instant().plusSeconds(18));
+        clock.advance(Duration.between(clock.instant(), d.until()));
         assertThat(q.admitNow(l, 15).delay()).isEmpty();
         // ...and then counts in full: the next recipient waits for 15 x 6 s less the burst.
-        assertThat(Duration.between(clock.now, q.admitNow(l, 1).delay().orElseThrow().until())).isEqualTo(Duration.ofSeconds(36));
+        assertThat(Duration.between(clock.instant(), q.admitNow(l, 1).delay().orElseThrow().until())).isEqualTo(Duration.ofSeconds(36));
     }
 
     @Test
@@ -108,6 +85,6 @@ class LocalQuotasTest {
         assertThat(q.admitNow(both, 1).delay()).isEmpty();
         QuotaDelay d = q.admitNow(both, 1).delay().orElseThrow();
         assertThat(d.key()).isEqualTo("account:app");
-        assertThat(d.until()).isEqualTo(clock.now.plusSeconds(60));
+        assertThat(d.until()).isEqualTo(clock.instant().plusSeconds(60));
     }
 }
