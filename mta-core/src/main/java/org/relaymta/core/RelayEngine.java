@@ -266,8 +266,8 @@ public final class RelayEngine implements AutoCloseable {
         if (s.equals("<>")) {
             return "";
         }
-        if (!s.isEmpty() && !isAddress(s)) {
-            throw new IllegalArgumentException("invalid sender address '" + sender + "'");
+        if (!s.isEmpty()) {
+            checkAddress(s, "sender", sender);
         }
         return s;
     }
@@ -279,17 +279,18 @@ public final class RelayEngine implements AutoCloseable {
         List<String> out = new ArrayList<>();
         for (String r : recipients) {
             String a = r == null ? "" : r.strip();
-            if (!isAddress(a)) {
-                throw new IllegalArgumentException("invalid recipient address '" + r + "'");
-            }
+            checkAddress(a, "recipient", r);
             out.add(a);
         }
         return out;
     }
 
-    private static boolean isAddress(String s) {
-        int at = s.lastIndexOf('@');
-        return at > 0 && at < s.length() - 1 && s.chars().noneMatch(c -> c <= ' ' || c == '<' || c == '>' || c == 127);
+    /** RFC 5321 mailbox syntax, the same check as {@code mta sendmail}'s; the message says what is wrong, escaped. */
+    private static void checkAddress(String address, String what, String given) {
+        org.relaymta.config.internal.Mailbox.problem(address).ifPresent(p -> {
+            throw new IllegalArgumentException("invalid " + what + " address '"
+                    + org.relaymta.config.internal.LogText.escape(String.valueOf(given)) + "': " + p);
+        });
     }
 
     /** The message is larger than {@code message_size_limit}. */

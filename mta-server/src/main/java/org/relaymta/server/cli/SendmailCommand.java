@@ -16,10 +16,14 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.LogText;
+import org.relaymta.config.internal.Mailbox;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.spool.CrlfCanonicalizer;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.spool.Spool;
@@ -123,15 +127,16 @@ final class SendmailCommand implements Callable<Integer> {
             return smtpOnStdio(env);
         }
         try {
-            byte[] raw = readMessage(new BufferedInputStream(System.in), o.dotEndsInput);
             Path configDir = Path.of(env.get("MTA_CONFIG_DIR").orElse(ServerSettings.DEFAULT_CONFIG));
-            String hostname = new ConfigLoader(env, configDir).parameter("myhostname").or(() -> env.get("MTA_HOSTNAME"))
+            ConfigLoader loader = new ConfigLoader(env, configDir);
+            String hostname = loader.parameter("myhostname").or(() -> env.get("MTA_HOSTNAME"))
                     .orElseGet(SendmailCommand::localHostName);
-            String sender = o.sender != null ? o.sender.strip() : System.getProperty("user.name") + "@" + hostname;
-            if (sender.equals("<>")) {
-                sender = "";
-            }
-            SubmittedMessage message = SubmittedMessage.of(raw, o.extractRecipients, o.recipients, sender, o.fullName,
+            long sizeLimit = loader.parameter("message_size_limit").map(SendmailCommand::sizeLimit)
+                    .orElse(RelayConfig.DEFAULT_MESSAGE_SIZE_LIMIT);
+            String sender = sender(o.sender, hostname);
+            String fullName = fullName(o.fullName);
+            byte[] raw = readMessage(new BufferedInputStream(System.in), o.dotEndsInput, sizeLimit);
+            SubmittedMessage message = SubmittedMessage.of(raw, o.extractRecipients, o.recipients, sender, fullName,
                     hostname);
             if (message.recipients().isEmpty()) {
                 System.err.println("mta sendmail: no recipient addresses" + (o.extractRecipients ? " in the message header" : ""));
@@ -150,6 +155,64 @@ final class SendmailCommand implements Callable<Integer> {
         } catch (IOException e) {
             System.err.println("mta sendmail: " + e.getMessage());
             return EX_TEMPFAIL;
+        }
+    }
+
+    /**
+     * The envelope sender: {@code -f} (or {@code -r}) checked as a mailbox, {@code <>} for none, else
+     * {@code $USER@myhostname}. A bare local part gets {@code @myhostname}, as Postfix's
+     * {@code append_at_myorigin} does.
+     */
+    static String sender(String given, String hostname) {
+        if (given == null) {
+            return qualified(System.getProperty("user.name"), hostname, "sender");
+        }
+        String s = given.strip();
+        if (s.equals("<>") || s.isEmpty()) {
+            return "";
+        }
+        if (s.startsWith("<") && s.endsWith(">")) {
+            s = s.substring(1, s.length() - 1);
+        }
+        return qualified(s, hostname, "sender");
+    }
+
+    /** {@code address} as a mailbox: {@code @hostname} added to a bare local part; anything else not a mailbox is refused. */
+    static String qualified(String address, String hostname, String what) {
+        controlCharacters(address, what + " address");
+        String a = address.indexOf('@') < 0 && !address.isEmpty() ? address + "@" + hostname : address;
+        Optional<String> problem = Mailbox.problem(a);
+        if (problem.isPresent()) {
+            throw new IllegalArgumentException("invalid " + what + " address '" + LogText.escape(address) + "': " + problem.get());
+        }
+        return a;
+    }
+
+    /** {@code -F}: a display name, never a line break or other control character (it goes into a header line). */
+    static String fullName(String given) {
+        if (given == null) {
+            return null;
+        }
+        controlCharacters(given, "full name (-F)");
+        return given.strip();
+    }
+
+    /** Refuses text from the command line that holds a control character: such bytes could end an SMTP command or a header line. */
+    private static void controlCharacters(String text, String what) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+                throw new IllegalArgumentException("invalid " + what + " '" + LogText.escape(text) + "': control character "
+                        + LogText.escape(String.valueOf(c)) + " at position " + (i + 1));
+            }
+        }
+    }
+
+    private static long sizeLimit(String value) {
+        try {
+            return Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            return RelayConfig.DEFAULT_MESSAGE_SIZE_LIMIT;   // mta run reports the bad value
         }
     }
 
@@ -209,15 +272,23 @@ final class SendmailCommand implements Callable<Integer> {
         }
     }
 
-    /** The message on stdin: up to end of input, or (without -i) a line holding a single dot. */
-    static byte[] readMessage(InputStream in, boolean dotEndsInput) throws IOException {
-        if (!dotEndsInput) {
-            return in.readAllBytes();
-        }
+    /**
+     * The message on stdin: up to end of input, or (without -i) a line holding a single dot. More than
+     * {@code sizeLimit} bytes ({@code message_size_limit}, 0 for none) is refused before it is all in memory.
+     */
+    static byte[] readMessage(InputStream in, boolean dotEndsInput, long sizeLimit) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream line = new ByteArrayOutputStream();
+        long read = 0;
         int c;
         while ((c = in.read()) != -1) {
+            if (sizeLimit > 0 && ++read > sizeLimit) {
+                throw new IllegalArgumentException("the message is larger than message_size_limit (" + sizeLimit + " bytes)");
+            }
+            if (!dotEndsInput) {
+                out.write(c);
+                continue;
+            }
             line.write(c);
             if (c == '\n') {
                 String text = line.toString(StandardCharsets.ISO_8859_1);
@@ -252,7 +323,10 @@ final class SendmailCommand implements Callable<Integer> {
             String body = end < 0 ? "" : text.substring(end);
             List<String> recipients = new ArrayList<>();
             for (String r : given) {
-                recipients.addAll(addresses(r));
+                controlCharacters(r, "recipient");
+                for (String a : addresses(r)) {
+                    recipients.add(qualified(a, hostname, "recipient"));
+                }
             }
             StringBuilder kept = new StringBuilder();
             boolean hasFrom = false;
@@ -262,7 +336,9 @@ final class SendmailCommand implements Callable<Integer> {
                 String name = field.contains(":") ? field.substring(0, field.indexOf(':')).strip().toLowerCase(Locale.ROOT) : "";
                 String value = field.contains(":") ? field.substring(field.indexOf(':') + 1) : "";
                 if (extract && (name.equals("to") || name.equals("cc") || name.equals("bcc"))) {
-                    recipients.addAll(addresses(value.replaceAll("\\r?\\n", " ")));
+                    for (String a : addresses(value.replaceAll("\\r?\\n", " "))) {
+                        recipients.add(qualified(a, hostname, "recipient"));
+                    }
                 }
                 hasFrom |= name.equals("from");
                 hasDate |= name.equals("date");
@@ -274,7 +350,7 @@ final class SendmailCommand implements Callable<Integer> {
             StringBuilder added = new StringBuilder();
             String nl = header.contains("\r\n") ? "\r\n" : "\n";
             if (!hasFrom && !sender.isEmpty()) {
-                added.append("From: ").append(fullName == null ? sender : quoted(fullName) + " <" + sender + ">").append(nl);
+                added.append("From: ").append(fullName == null ? sender : from(sender, fullName)).append(nl);
             }
             if (!hasDate) {
                 added.append("Date: ").append(DATE.format(ZonedDateTime.now())).append(nl);
@@ -286,8 +362,13 @@ final class SendmailCommand implements Callable<Integer> {
             return new SubmittedMessage(message.getBytes(StandardCharsets.ISO_8859_1), List.copyOf(recipients));
         }
 
-        private static String quoted(String name) {
-            return name.matches("[A-Za-z0-9 !#$%&'*+/=?^_`{|}~.-]*") ? name : "\"" + name.replace("\"", "\\\"") + "\"";
+        /** {@code Name <address>}: the name quoted where RFC 5322 needs it, RFC 2047-encoded when it is not ASCII. */
+        private static String from(String sender, String fullName) {
+            try {
+                return new InternetAddress(sender, fullName, "UTF-8").toString();
+            } catch (java.io.UnsupportedEncodingException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         /** Where the header ends: the index of the empty line's line end, or -1 when there is no body. */
@@ -333,7 +414,7 @@ final class SendmailCommand implements Callable<Integer> {
                 }
                 return out;
             } catch (AddressException e) {
-                throw new IllegalArgumentException("bad address in '" + list.strip() + "': " + e.getMessage());
+                throw new IllegalArgumentException("bad address in '" + LogText.escape(list.strip()) + "': " + e.getMessage());
             }
         }
     }

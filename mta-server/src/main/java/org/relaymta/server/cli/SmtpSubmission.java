@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.relaymta.config.internal.LogText;
 
 /**
  * {@code mta sendmail}'s hand-over to the running relay: one plain SMTP transaction on its listen
@@ -51,7 +52,9 @@ final class SmtpSubmission {
             for (byte b : content) {
                 eightBit |= b < 0;
             }
-            reply = command("MAIL FROM:<" + sender + ">" + (eightBit && ehlo.contains("8BITMIME") ? " BODY=8BITMIME" : ""));
+            boolean utf8 = !ascii(sender) || !recipients.stream().allMatch(SmtpSubmission::ascii);
+            reply = command("MAIL FROM:<" + sender + ">" + (eightBit && ehlo.contains("8BITMIME") ? " BODY=8BITMIME" : "")
+                    + (utf8 && ehlo.contains("SMTPUTF8") ? " SMTPUTF8" : ""));
             if (!reply.startsWith("250")) {
                 return refused("MAIL FROM", reply);
             }
@@ -111,7 +114,23 @@ final class SmtpSubmission {
         out.flush();
     }
 
+    private static boolean ascii(String s) {
+        return s.chars().allMatch(c -> c < 0x80);
+    }
+
+    /**
+     * One command line. The caller has checked every address (SendmailCommand); a line break or
+     * other control character is refused here once more, because one would let the rest of the
+     * text be read as further commands by the relay.
+     */
     private String command(String line) throws IOException {
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw new IllegalArgumentException("refusing to send an SMTP command with a control character: "
+                        + LogText.escape(line));
+            }
+        }
         out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
         return read();
