@@ -52,7 +52,8 @@ public final class ConfigLoader {
             "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
             "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
             "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit", "syslog_name",
-            "smtpd_recipient_overshoot_limit", "smtpd_client_connection_rate_limit", "anvil_rate_time_unit");
+            "smtpd_recipient_overshoot_limit", "smtpd_client_connection_rate_limit", "anvil_rate_time_unit",
+            "smtpd_sender_restrictions", "smtpd_sender_login_maps", "smtpd_sasl_authenticated_header");
 
     private final Env env;
     private final Path configDir;
@@ -271,14 +272,15 @@ public final class ConfigLoader {
                 }
             }
         }
+        ListenerSettings listener = listenerSettings(main, warnings, sources);   // before the warnings are copied
         return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listenerSettings(main), accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
+                listener, accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
                 relayFailureThreshold(main), limits, ClusterSettings.from(env));
     }
 
-    private ListenerSettings listenerSettings(MainCf main) {
+    private ListenerSettings listenerSettings(MainCf main, List<String> warnings, List<Path> sources) {
         ListenerSettings d = ListenerSettings.postfixDefaults();
         Optional<Path> cert = Optional.empty();
         Optional<Path> key = Optional.empty();
@@ -311,7 +313,39 @@ public final class ConfigLoader {
                 (int) longParam(main, "smtpd_recipient_overshoot_limit", d.recipientOvershootLimit()),
                 (int) longParam(main, "smtpd_client_connection_rate_limit", d.clientConnectionRateLimit()),
                 durationParam(main, "anvil_rate_time_unit", 's', d.rateTimeUnit()),
-                stressParam(main, "smtpd_timeout", true, d.stressTimeout()));
+                stressParam(main, "smtpd_timeout", true, d.stressTimeout()), senderPolicy(main, warnings, sources));
+    }
+
+    /**
+     * smtpd_sender_restrictions for every listener; SPOOF_PROTECTION (docker-mailserver's name) puts
+     * reject_authenticated_sender_login_mismatch first on the submission and smtps listeners, and
+     * is on unless set to 0 [improvement: DMS and Postfix leave it off]; the login map is
+     * smtpd_sender_login_maps, or docker-mailserver's own.
+     */
+    private SenderPolicy senderPolicy(MainCf main, List<String> warnings, List<Path> sources) {
+        MainCf.Parameter restrictionsParam = main.get("smtpd_sender_restrictions");
+        List<SenderPolicy.Restriction> relay = restrictionsParam == null ? List.of()
+                : SenderPolicy.parse(restrictionsParam.value(), restrictionsParam.location(), warnings);
+        String spoof = env.get("SPOOF_PROTECTION").map(String::strip).orElse("");
+        if (!spoof.isEmpty() && !spoof.equals("0") && !spoof.equals("1")) {
+            throw new ConfigException("SPOOF_PROTECTION", "'" + spoof + "' is not 0 or 1");
+        }
+        List<SenderPolicy.Restriction> submission = new ArrayList<>();
+        if (!spoof.equals("0")) {
+            submission.add(SenderPolicy.Restriction.REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH);
+        }
+        submission.addAll(relay);
+        MainCf.Parameter mapsParam = main.get("smtpd_sender_login_maps");
+        SenderLogins logins = mapsParam != null && !mapsParam.value().isBlank()
+                ? SenderLogins.load(mapsParam.value(), mapsParam.location(), configDir)
+                : SenderLogins.dockerMailserver(configDir);
+        for (Path p : logins.sources()) {
+            if (!sources.contains(p)) {
+                sources.add(p);
+            }
+        }
+        return new SenderPolicy(logins, relay, List.copyOf(submission),
+                booleanParam(main, "smtpd_sasl_authenticated_header", true));
     }
 
     /** {@code user@domain|{SCHEME}hash} lines of postfix-accounts.cf. */

@@ -1,7 +1,5 @@
 package org.relaymta.config.internal;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,9 +7,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 import org.relaymta.config.ConfigException;
 
 /**
@@ -33,7 +28,7 @@ public final class HeaderChecks {
     public record Result(Action action, String text, String location) {
     }
 
-    private record Rule(Pattern pattern, boolean negate, Action action, String text, String location) {
+    private record Rule(RegexpTable.Rule rule, Action action, String text) {
     }
 
     private final List<Rule> rules;
@@ -59,45 +54,14 @@ public final class HeaderChecks {
     /** The first rule that applies to {@code line}, with {@code $n} replaced by its groups. */
     public Optional<Result> match(String line) {
         for (Rule r : rules) {
-            Matcher m = r.pattern().matcher(line);
-            boolean found = m.find();
-            if (found != r.negate()) {
-                String text = r.negate() ? r.text() : substitute(r.text(), m);
-                return Optional.of(new Result(r.action(), text, r.location()));
+            // The action word carries no groups; what follows it may ("REPLACE X-Was: $1").
+            Optional<RegexpTable.Match> m = RegexpTable.apply(new RegexpTable.Rule(r.rule().pattern(), r.rule().negate(),
+                    r.text(), r.rule().location()), line);
+            if (m.isPresent()) {
+                return Optional.of(new Result(r.action(), m.get().value(), r.rule().location()));
             }
         }
         return Optional.empty();
-    }
-
-    private static String substitute(String text, Matcher m) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c == '$' && i + 1 < text.length() && Character.isDigit(text.charAt(i + 1))) {
-                int g = text.charAt(++i) - '0';
-                if (g <= m.groupCount() && m.group(g) != null) {
-                    out.append(m.group(g));
-                }
-            } else if (c == '$' && i + 1 < text.length() && text.charAt(i + 1) == '{') {
-                int close = text.indexOf('}', i);
-                int g = close < 0 ? -1 : parseGroup(text.substring(i + 2, close));
-                if (g >= 0 && g <= m.groupCount() && m.group(g) != null) {
-                    out.append(m.group(g));
-                }
-                i = close < 0 ? text.length() : close;
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
-    }
-
-    private static int parseGroup(String s) {
-        try {
-            return Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     /**
@@ -133,67 +97,19 @@ public final class HeaderChecks {
     }
 
     private static List<Rule> read(Path file, Set<Action> allowed, String parameter) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new ConfigException(file.toString(), parameter + ": cannot read: " + ConfigException.why(e), e);
-        }
-        String name = file.getFileName().toString();
         List<Rule> rules = new ArrayList<>();
-        String pending = null;
-        int pendingLine = 0;
-        for (int i = 0; i <= lines.size(); i++) {
-            String raw = i < lines.size() ? lines.get(i) : null;
-            if (raw != null && !raw.isBlank() && Character.isWhitespace(raw.charAt(0)) && pending != null) {
-                pending = pending + " " + raw.strip();
-                continue;
-            }
-            if (pending != null) {
-                rules.add(rule(pending, name + ":" + pendingLine, allowed));
-                pending = null;
-            }
-            if (raw == null || raw.isBlank() || raw.strip().startsWith("#")) {
-                continue;
-            }
-            pending = raw.strip();
-            pendingLine = i + 1;
+        for (RegexpTable.Rule r : RegexpTable.read(file, parameter).rules()) {
+            rules.add(rule(r, allowed));
         }
         return rules;
     }
 
-    private static Rule rule(String line, String location, Set<Action> allowed) {
-        boolean negate = line.startsWith("!");
-        String rest = negate ? line.substring(1) : line;
-        if (rest.toLowerCase(Locale.ROOT).startsWith("if ") || rest.equalsIgnoreCase("endif")) {
-            throw new ConfigException(location, "if/endif blocks are not supported; write one rule per line");
-        }
-        if (rest.isEmpty()) {
+    private static Rule rule(RegexpTable.Rule r, Set<Action> allowed) {
+        String location = r.location();
+        if (r.value().isEmpty()) {
             throw new ConfigException(location, "expected /pattern/ ACTION");
         }
-        char delimiter = rest.charAt(0);
-        int end = closing(rest, delimiter);
-        if (end < 0) {
-            throw new ConfigException(location, "the pattern has no closing '" + delimiter + "'");
-        }
-        String regex = rest.substring(1, end);
-        int afterFlags = end + 1;
-        boolean caseInsensitive = true;
-        int flags = 0;
-        while (afterFlags < rest.length() && !Character.isWhitespace(rest.charAt(afterFlags))) {
-            switch (rest.charAt(afterFlags)) {
-                case 'i' -> caseInsensitive = !caseInsensitive;
-                case 'm' -> flags |= Pattern.MULTILINE;
-                case 'x' -> flags |= Pattern.COMMENTS;
-                case 's' -> flags |= Pattern.DOTALL;
-                default -> throw new ConfigException(location, "unknown flag '" + rest.charAt(afterFlags) + "' after the pattern");
-            }
-            afterFlags++;
-        }
-        if (caseInsensitive) {
-            flags |= Pattern.CASE_INSENSITIVE;
-        }
-        String actionText = rest.substring(afterFlags).strip();
+        String actionText = r.value();
         int ws = PostfixTable.indexOfWhitespace(actionText);
         String actionName = (ws < 0 ? actionText : actionText.substring(0, ws)).toUpperCase(Locale.ROOT);
         String text = ws < 0 ? "" : actionText.substring(ws).strip();
@@ -211,21 +127,6 @@ public final class HeaderChecks {
         if ((action == Action.REPLACE || action == Action.PREPEND) && !text.contains(":")) {
             throw new ConfigException(location, action + " needs a header line, like '" + action + " X-Name: value'");
         }
-        try {
-            return new Rule(Pattern.compile(regex, flags), negate, action, text, location);
-        } catch (PatternSyntaxException e) {
-            throw new ConfigException(location, "bad pattern /" + regex + "/: " + e.getDescription());
-        }
-    }
-
-    private static int closing(String s, char delimiter) {
-        for (int i = 1; i < s.length(); i++) {
-            if (s.charAt(i) == '\\') {
-                i++;
-            } else if (s.charAt(i) == delimiter) {
-                return i;
-            }
-        }
-        return -1;
+        return new Rule(r, action, text);
     }
 }

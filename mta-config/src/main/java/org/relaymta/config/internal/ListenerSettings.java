@@ -22,15 +22,16 @@ import java.util.Optional;
  * @param rateTimeUnit            {@code anvil_rate_time_unit}
  * @param stressTimeout           {@code smtpd_timeout} under stress (sessions at 80% of the total limit or more),
  *                                Postfix's {@code ${stress?{10}:{300}}}
+ * @param senders                 who may use which sender: restrictions, login maps, the authenticated header
  */
 public record ListenerSettings(Optional<Path> tlsCertFile, Optional<Path> tlsKeyFile, int clientConnectionLimit,
                                int sessionLimit, int recipientLimit, Duration timeout, Duration errorSleepTime,
                                int hardErrorLimit, int recipientOvershootLimit, int clientConnectionRateLimit,
-                               Duration rateTimeUnit, Duration stressTimeout) {
+                               Duration rateTimeUnit, Duration stressTimeout, SenderPolicy senders) {
 
     public static ListenerSettings postfixDefaults() {
         return new ListenerSettings(Optional.empty(), Optional.empty(), 50, 100, 1000, Duration.ofSeconds(300),
-                Duration.ofSeconds(1), 20, 1000, 0, Duration.ofSeconds(60), Duration.ofSeconds(10));
+                Duration.ofSeconds(1), 20, 1000, 0, Duration.ofSeconds(60), Duration.ofSeconds(10), SenderPolicy.defaults());
     }
 
     /** The timeout in force: the stress one while the listener is under stress. */

@@ -39,6 +39,14 @@ public final class PostfixTable {
     }
 
     public static PostfixTable read(Path file) {
+        return read(file, false);
+    }
+
+    /**
+     * As {@link #read(Path)}; with {@code joinDuplicates} a key written twice gets both values,
+     * comma-separated, instead of an error (docker-mailserver's alias file, where each line adds a target).
+     */
+    public static PostfixTable read(Path file, boolean joinDuplicates) {
         String name = file.getFileName().toString();
         List<String> lines;
         try {
@@ -46,10 +54,14 @@ public final class PostfixTable {
         } catch (IOException e) {
             throw new ConfigException(file.toString(), "cannot read: " + ConfigException.why(e), e);
         }
-        return parse(name, lines);
+        return parse(name, lines, joinDuplicates);
     }
 
     public static PostfixTable parse(String fileName, List<String> lines) {
+        return parse(fileName, lines, false);
+    }
+
+    private static PostfixTable parse(String fileName, List<String> lines, boolean joinDuplicates) {
         Map<String, Entry> entries = new LinkedHashMap<>();
         String pendingKey = null;
         StringBuilder pendingValue = null;
@@ -72,7 +84,7 @@ public final class PostfixTable {
                 continue;
             }
             if (pendingKey != null) {
-                put(entries, fileName, pendingKey, pendingValue.toString(), pendingLine);
+                put(entries, fileName, pendingKey, pendingValue.toString(), pendingLine, joinDuplicates);
             }
             int ws = indexOfWhitespace(stripped);
             pendingKey = ws < 0 ? stripped : stripped.substring(0, ws);
@@ -80,14 +92,19 @@ public final class PostfixTable {
             pendingLine = lineNo;
         }
         if (pendingKey != null) {
-            put(entries, fileName, pendingKey, pendingValue.toString(), pendingLine);
+            put(entries, fileName, pendingKey, pendingValue.toString(), pendingLine, joinDuplicates);
         }
         return new PostfixTable(fileName, entries);
     }
 
-    private static void put(Map<String, Entry> entries, String fileName, String key, String value, int line) {
+    private static void put(Map<String, Entry> entries, String fileName, String key, String value, int line,
+                            boolean joinDuplicates) {
         String normalized = key.toLowerCase(Locale.ROOT);
         Entry previous = entries.get(normalized);
+        if (previous != null && joinDuplicates) {
+            entries.put(normalized, new Entry(previous.key(), previous.value() + ", " + value, fileName, previous.line()));
+            return;
+        }
         if (previous != null) {
             throw new ConfigException(fileName + ":" + line, "duplicate key '" + key + "' (first defined at line "
                     + previous.line() + ")");

@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 final class ConfigCommand implements Callable<Integer> {
     /** The variables the relay reads, in the order a reader looks for them. */
     static final List<String> VARIABLES = List.of("DEFAULT_RELAY_HOST", "RELAY_HOST", "RELAY_PORT", "RELAY_USER",
-            "RELAY_PASSWORD", "LOCAL_SENDER_DOMAINS", "MTA_LISTEN", "MTA_SUBMISSION_LISTEN", "MTA_SMTPS_LISTEN",
+            "RELAY_PASSWORD", "LOCAL_SENDER_DOMAINS", "SPOOF_PROTECTION", "MTA_LISTEN", "MTA_SUBMISSION_LISTEN", "MTA_SMTPS_LISTEN",
             "MTA_ADMIN_LISTEN", "MTA_ADMIN_TOKEN", "MTA_SPOOL_DIR", "MTA_CONFIG_DIR", "MTA_DNS_SERVERS", "MTA_MYNETWORKS",
             "MTA_DIRECT_PORT", "MTA_HOSTNAME", "MTA_TLS_CERT", "MTA_TLS_KEY", "MTA_LOG_FORMAT", "MTA_LOG_LEVEL");
     private static final Set<String> SECRETS = Set.of("RELAY_PASSWORD", "MTA_ADMIN_TOKEN");

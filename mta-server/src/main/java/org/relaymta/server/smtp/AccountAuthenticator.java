@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.config.internal.RelayConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,20 @@ final class AccountAuthenticator {
             return Duration.ZERO;
         }
         return config.get().listener().errorSleepTime().multipliedBy(Math.min(MAX_SLEEP_STEPS, failures - FREE_FAILURES + 1));
+    }
+
+    /**
+     * An AUTH PLAIN that asked to act for another identity: refused without a password check, counted
+     * as a failure, logged as Postfix logs a failed AUTH (with both names escaped).
+     */
+    void refuseAuthorization(InetAddress client, String authzid, String authcid) {
+        if (client != null) {
+            budget.failed(client);
+        }
+        receiver.authFailed();
+        log.warn("unknown[{}]: SASL PLAIN authentication failed: authorization identity '{}' is not the authentication "
+                + "identity '{}'", client == null ? "unknown" : client.getHostAddress(), LogText.escape(authzid),
+                LogText.escape(authcid));
     }
 
     /** True when the password matches the account's hash. Slow by design (crypt rounds): call off the event loop. */

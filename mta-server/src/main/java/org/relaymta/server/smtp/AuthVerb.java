@@ -116,6 +116,18 @@ final class AuthVerb implements Verb {
             session.reply(501, "5.5.2 Invalid AUTH PLAIN response");
             return;
         }
+        if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
+            // RFC 4616 authzid: acting for another identity. No account may (there are no master users), so it is
+            // a failure like a wrong password, counted against the client; the identity is never echoed.
+            SessionState state = session.state();
+            if (!authenticator.begin(state.clientIp())) {
+                refuse(session);
+                return;
+            }
+            authenticator.refuseAuthorization(state.clientIp(), parts[0], parts[1]);
+            session.reply(535, "5.7.8 Error: authentication failed: authorization identity not permitted");
+            return;
+        }
         verify(session, "PLAIN", parts[1], parts[2]);
     }
 

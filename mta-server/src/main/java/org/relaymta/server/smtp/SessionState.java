@@ -19,6 +19,7 @@ final class SessionState {
     boolean esmtp;
     boolean tls;
     private String authUser;
+    private String authMechanism;
     private String sender;
     private final List<String> recipients = new ArrayList<>();
     private int overshoot;
@@ -57,8 +58,14 @@ final class SessionState {
         return authUser;
     }
 
-    void authenticated(String user) {
+    /** The SASL mechanism the client authenticated with (for the log line), or null. */
+    String authMechanism() {
+        return authMechanism;
+    }
+
+    void authenticated(String user, String mechanism) {
         this.authUser = user;
+        this.authMechanism = mechanism;
     }
 
     /** The transaction's sender ("" for {@code <>}), or null outside a transaction. */

@@ -321,7 +321,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             boolean ok = authenticator.check(mechanism, user, password, state.clientIp());
             ctx.executor().schedule(() -> {
                 if (ok) {
-                    state.authenticated(user);
+                    state.authenticated(user, mechanism);
                     reply(235, "2.7.0 Authentication successful");
                 } else {
                     reply(535, "5.7.8 Error: authentication failed");
@@ -338,10 +338,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             message = shared.receiver.receive(new Envelope(state.sender(), state.recipients(), shared.receiver.now(),
                     state.client()));
             // Postfix's smtpd line for a new queue file (log tools count received mail by it); no reverse DNS here.
-            SMTPD_LOG.info("{}: client=unknown[{}]", message.queueId(), state.client());
+            if (state.authUser() == null) {
+                SMTPD_LOG.info("{}: client=unknown[{}]", message.queueId(), state.client());
+            } else {
+                SMTPD_LOG.info("{}: client=unknown[{}], sasl_method={}, sasl_username={}", message.queueId(), state.client(),
+                        state.authMechanism(), state.authUser());
+            }
             intake = new MessageIntake(message, config.messageSizeLimit());
             intake.prepend(ReceivedHeader.of(state.helo, state.clientIp(), config.myhostname(), state.esmtp, state.tls,
-                    state.authUser() != null, message.queueId(), state.recipients(), shared.receiver.now()));
+                    state.authUser(), config.listener().senders().authenticatedHeader(), message.queueId(), state.recipients(),
+                    shared.receiver.now()));
         } catch (IOException | RuntimeException e) {
             log.error("cannot create spool file: {}", e.getMessage());
             if (message != null) {

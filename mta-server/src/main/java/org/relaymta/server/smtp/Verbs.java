@@ -13,7 +13,7 @@ final class Verbs {
         return Map.ofEntries(
                 Map.entry("EHLO", new HelloVerb(true)),
                 Map.entry("HELO", new HelloVerb(false)),
-                Map.entry("MAIL", new MailVerb(List.of(new SubmissionGate(), new SpoolSpace(receiver)))),
+                Map.entry("MAIL", new MailVerb(List.of(new SubmissionGate(), new SenderLoginCheck(), new SpoolSpace(receiver)))),
                 Map.entry("RCPT", new RcptVerb(List.of(new RecipientLimit(), new RelayAccess()))),
                 Map.entry("DATA", new DataVerb()),
                 Map.entry("BDAT", new BdatVerb()),
