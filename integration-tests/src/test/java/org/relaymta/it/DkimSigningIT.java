@@ -196,6 +196,56 @@ class DkimSigningIT {
         }
     }
 
+    /**
+     * A milter's replacement body is what gets signed: the body hash is taken over the new body as
+     * the spool holds it (streamed from the milter to the spool, small and large), not the received one.
+     */
+    @Test
+    void aMiltersReplacementBodyIsWhatTheSignatureCovers() throws Exception {
+        assumeTrue(dkimpy(), "python3-dkim and python3-nacl (Debian) are needed; .ci/run installs them");
+        assumeTrue(MilterIT.available("Milter"), "python3-milter (Debian) is needed; .ci/run installs it");
+        Path work = Files.createDirectories(temp.resolve("relay"));
+        RelayHarness relay = new RelayHarness(work);
+        Process setup = MtaProcessIT.mta(temp, Map.of(), "setup", "dkim", "example.com", "--config-dir",
+                relay.configDir.toString()).start();
+        setup.getInputStream().readAllBytes();
+        assertThat(setup.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Map<String, String> txt = Map.of("mail._domainkey.example.com",
+                txtValue(relay.configDir.resolve("opendkim/keys/example.com/mail.txt")));
+        int milterPort = RelayHarness.freePort();
+        Path script = temp.resolve("disclaimer.py");
+        Files.writeString(script, MilterMemoryIT.DISCLAIMER);
+        Process milter = new ProcessBuilder(PYTHON.toString(), script.toString(), String.valueOf(milterPort))
+                .redirectErrorStream(true).start();
+        assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(milter.getInputStream())).readLine()).isEqualTo("ready");
+        MilterIT.awaitListening(milterPort);
+        Wiser upstream = Wiser.port(RelayHarness.freePort());
+        upstream.start();
+        try {
+            relay.mainCf("smtpd_milters = inet:127.0.0.1:" + milterPort)
+                    .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
+            String large = message("app@example.com", "large").replace("Hello   there,", "Hello   there,\r\n"
+                    + ("a line of the large body\r\n").repeat(30_000));
+            try (TestSmtpClient c = relay.client()) {
+                assertThat(c.send("app@example.com", "someone@example.org", message("app@example.com", "small"))).startsWith("250");
+                assertThat(c.send("app@example.com", "someone@example.org", large)).startsWith("250");
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (upstream.getMessages().size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(upstream.getMessages()).hasSize(2);
+            for (WiserMessage m : upstream.getMessages()) {
+                assertThat(new String(m.getData(), StandardCharsets.US_ASCII)).contains("Sent through the disclaimer milter");
+                assertThat(verify(m.getData(), txt)).as(m.getMimeMessage().getSubject()).isEqualTo("1 signatures ok");
+            }
+        } finally {
+            relay.stop();
+            upstream.stop();
+            milter.destroy();
+        }
+    }
+
     @Test
     void theLibrarySignsLargeMessagesTooWithPkcs1AndRawEd25519Keys() throws Exception {
         assumeTrue(dkimpy(), "python3-dkim and python3-nacl (Debian) are needed; .ci/run installs them");

@@ -70,7 +70,7 @@ class MilterIT {
     @TempDir
     Path temp;
 
-    private static boolean available(String module) throws Exception {
+    static boolean available(String module) throws Exception {
         if (!Files.isExecutable(PYTHON)) {
             return false;
         }
@@ -89,7 +89,7 @@ class MilterIT {
         return p;
     }
 
-    private static void awaitListening(int port) throws InterruptedException {
+    static void awaitListening(int port) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {

@@ -50,6 +50,22 @@ class MtaProcessIT {
         return pb;
     }
 
+    /**
+     * As {@link #mta}, with the JVM options the {@code ./mta} launcher gives a relay by default (its
+     * {@code default_opts}, read from the script so the two never differ): the heap, direct memory
+     * and buffer limits a user's relay runs with.
+     */
+    static ProcessBuilder mtaWithLauncherOptions(Path workDir, Map<String, String> env, String... args) throws IOException {
+        String launcher = Files.readString(Path.of("..", "mta"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^default_opts=\"([^\"]+)\"").matcher(launcher);
+        if (!m.find()) {
+            throw new IllegalStateException("no default_opts in ../mta");
+        }
+        ProcessBuilder pb = mta(workDir, env, args);
+        pb.command().addAll(1, List.of(m.group(1).split(" ")));
+        return pb;
+    }
+
     @Test
     void runPrintsASummaryWithoutSecretsAndRelaysMail() throws Exception {
         int upstreamPort = RelayHarness.freePort();

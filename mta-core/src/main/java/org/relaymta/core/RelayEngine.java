@@ -378,7 +378,7 @@ public final class RelayEngine implements AutoCloseable {
         boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
         org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
                 .MilterPlan(overSmtp ? cfg.milters().smtpd() : cfg.milters().nonSmtpd(), cfg.milters(), cfg.myhostname(),
-                envelope.clientAddress(), this::milterTimer);
+                envelope.clientAddress(), this::milterTimer, cfg.messageSizeLimit(), spool.memory());
         org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
                 !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks(), milters) ? null
                         : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.dkim(), cfg.headerChecks(),

@@ -38,7 +38,8 @@ public final class MessageCleanup extends OutputStream {
     /** The milters for this message and their settings; none when the list is empty. */
     public record MilterPlan(java.util.List<org.relaymta.config.internal.MilterSettings.Address> milters,
                              org.relaymta.config.internal.MilterSettings settings, String myhostname, String clientAddress,
-                             java.util.function.Supplier<java.util.concurrent.ScheduledExecutorService> timer) {
+                             java.util.function.Supplier<java.util.concurrent.ScheduledExecutorService> timer, long sizeLimit,
+                             org.relaymta.core.internal.spool.MemoryBudget memory) {
         public boolean any() {
             return !milters.isEmpty();
         }
@@ -80,7 +81,7 @@ public final class MessageCleanup extends OutputStream {
         return !dkim.isEmpty() || !checks.isEmpty() || milters.any();
     }
 
-    private MilterPlan milters = new MilterPlan(List.of(), null, "", "", () -> null);
+    private MilterPlan milters = new MilterPlan(List.of(), null, "", "", () -> null, 0, null);
     private List<HeaderField> checked;
 
     /** Milters to run at the end ({@link #finishWithMilters}). */
@@ -113,36 +114,73 @@ public final class MessageCleanup extends OutputStream {
             return finish(fields, null);
         }
         org.relaymta.core.internal.spool.Envelope env = writer.envelope();
-        org.relaymta.core.internal.milter.MilterMessage message = new org.relaymta.core.internal.milter.MilterMessage(queueId,
-                milters.myhostname(), milters.clientAddress(), null, env.sender(), env.recipients(), fields, writer::contentSoFar);
-        org.relaymta.core.internal.milter.Milters.Result r = org.relaymta.core.internal.milter.Milters.run(milters.milters(),
-                milters.settings(), message, milters.timer().get());
-        switch (r.decision()) {
-            case REJECT, TEMPFAIL -> {
-                verdict = new Verdict(HeaderChecks.Action.REJECT, r.reply(), r.reply());
-                return finish(fields, null);
-            }
-            case DISCARD -> {
-                verdict = new Verdict(HeaderChecks.Action.DISCARD, "milter", null);
-                return finish(fields, null);
-            }
-            case QUARANTINE -> {
-                if (verdict.action() == null) {
-                    verdict = new Verdict(HeaderChecks.Action.HOLD, r.reply(), null);
+        try (org.relaymta.core.internal.milter.MilterMessage message = new org.relaymta.core.internal.milter.MilterMessage(queueId,
+                milters.myhostname(), milters.clientAddress(), null, env.sender(), env.recipients(), fields, writer::contentSoFar,
+                () -> replacementInto(writer), milters.sizeLimit(), milters.memory())) {
+            org.relaymta.core.internal.milter.Milters.Result r = org.relaymta.core.internal.milter.Milters.run(milters.milters(),
+                    milters.settings(), message, milters.timer().get());
+            switch (r.decision()) {
+                case REJECT, TEMPFAIL -> {
+                    verdict = new Verdict(HeaderChecks.Action.REJECT, r.reply(), r.reply());
+                    return finish(fields, null);
                 }
+                case DISCARD -> {
+                    verdict = new Verdict(HeaderChecks.Action.DISCARD, "milter", null);
+                    return finish(fields, null);
+                }
+                case QUARANTINE -> {
+                    if (verdict.action() == null) {
+                        verdict = new Verdict(HeaderChecks.Action.HOLD, r.reply(), null);
+                    }
+                }
+                default -> { }
             }
-            default -> { }
+            if (!message.sender().equals(env.sender()) || !message.recipients().equals(env.recipients())) {
+                writer.replaceEnvelope(new org.relaymta.core.internal.spool.Envelope(message.sender(), message.recipients(),
+                        env.arrival(), env.clientAddress()));
+            }
+            return finish(message.headers(), message.bodyReplaced() && bodyHash != null ? hashOf(writer) : null);
         }
-        if (!message.sender().equals(env.sender()) || !message.recipients().equals(env.recipients())) {
-            writer.replaceEnvelope(new org.relaymta.core.internal.spool.Envelope(message.sender(), message.recipients(),
-                    env.arrival(), env.clientAddress()));
+    }
+
+    /**
+     * Where a milter's replacement body goes: the received body is thrown away and the new one is
+     * written to the spool writer, made CRLF-canonical on the way; closing the stream ends it
+     * (never the writer).
+     */
+    private static OutputStream replacementInto(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+        writer.resetContent();
+        org.relaymta.core.internal.spool.CrlfCanonicalizer canonical = new org.relaymta.core.internal.spool.CrlfCanonicalizer(writer);
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                canonical.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                canonical.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                canonical.finish();
+                writer.flush();
+            }
+        };
+    }
+
+    /** The DKIM body hash of the body as the spool holds it now (a milter's replacement), read back in pieces. */
+    private static RelaxedBodyHash hashOf(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+        RelaxedBodyHash hash = new RelaxedBodyHash();
+        byte[] piece = new byte[64 * 1024];
+        try (java.io.InputStream in = writer.contentSoFar()) {
+            int n;
+            while ((n = in.read(piece)) > 0) {
+                hash.update(piece, 0, n);
+            }
         }
-        byte[] replaced = message.replacedBody();
-        if (replaced != null) {
-            writer.resetContent();
-            writer.write(replaced, 0, replaced.length);
-        }
-        return finish(message.headers(), replaced);
+        return hash;
     }
 
     @Override
@@ -206,12 +244,9 @@ public final class MessageCleanup extends OutputStream {
         return finish(checkedHeaders(), null);
     }
 
-    private byte[] finish(List<HeaderField> fields, byte[] replacedBody) {
-        RelaxedBodyHash hash = bodyHash;
-        if (hash != null && replacedBody != null) {
-            hash = new RelaxedBodyHash();
-            hash.update(replacedBody, 0, replacedBody.length);
-        }
+    /** {@code replacedBodyHash}: the body hash of a milter's replacement body, else null for the received body's. */
+    private byte[] finish(List<HeaderField> fields, RelaxedBodyHash replacedBodyHash) {
+        RelaxedBodyHash hash = replacedBodyHash != null ? replacedBodyHash : bodyHash;
         List<byte[]> parts = new ArrayList<>(hash == null || verdict.action() != null && verdict.action() != HeaderChecks.Action.HOLD
                 ? List.of() : sign(fields, hash));
         for (HeaderField f : fields) {

@@ -43,6 +43,8 @@ final class MilterSession {
     private int protocol;
     private int version;
     String quarantine;
+    /** This milter has started sending a replacement body: if it fails now, the body is neither the old nor a whole new one. */
+    boolean replacing;
 
     MilterSession(MilterConnection conn, MilterSettings settings, MilterMessage message) {
         this.conn = conn;
@@ -185,49 +187,62 @@ final class MilterSession {
         }
     }
 
-    /** The modifications after end of message, then the verdict. */
+    /**
+     * The modifications after end of message, then the verdict. A replacement body is streamed from
+     * the socket to the spool packet by packet ({@code SMFIR_REPLBODY} may come in any number of
+     * packets of any size), so it never has to fit in memory.
+     */
     private Verdict endOfMessage() throws IOException {
-        ByteArrayOutputStream newBody = null;
-        while (true) {
-            MilterConnection.Packet p = conn.read(settings.contentTimeout());
-            byte[] d = p.data();
-            switch (p.command()) {
-                case 'h' -> addHeader(m.headers.size(), string(d, 0), string(d, next(d, 0)));
-                case 'i' -> {
-                    int index = ByteBuffer.wrap(d).getInt();
-                    addHeader(Math.min(index, m.headers.size()), string(d, 4), string(d, next(d, 4)));
-                }
-                case 'm' -> changeHeader(ByteBuffer.wrap(d).getInt(), string(d, 4), string(d, next(d, 4)));
-                case 'b' -> {
+        java.io.OutputStream newBody = null;
+        try {
+            while (true) {
+                MilterConnection.Head head = conn.head(settings.contentTimeout());
+                if (head.command() == 'b') {
                     if (newBody == null) {
-                        newBody = new ByteArrayOutputStream();
+                        replacing = true;
+                        newBody = m.replaceBody();
                     }
-                    newBody.writeBytes(d);
+                    conn.transfer(head, newBody, settings.contentTimeout());
+                    continue;
                 }
-                case '+', '2' -> m.recipients.add(unbracket(string(d, 0)));
-                case '-' -> {
-                    String gone = unbracket(string(d, 0));
-                    m.recipients.removeIf(r -> r.equalsIgnoreCase(gone));
+                byte[] d = conn.data(head, settings.contentTimeout());
+                switch (head.command()) {
+                    case 'h' -> addHeader(m.headers.size(), string(d, 0), string(d, next(d, 0)));
+                    case 'i' -> {
+                        int index = ByteBuffer.wrap(d).getInt();
+                        addHeader(Math.min(index, m.headers.size()), string(d, 4), string(d, next(d, 4)));
+                    }
+                    case 'm' -> changeHeader(ByteBuffer.wrap(d).getInt(), string(d, 4), string(d, next(d, 4)));
+                    case '+', '2' -> m.recipients.add(unbracket(string(d, 0)));
+                    case '-' -> {
+                        String gone = unbracket(string(d, 0));
+                        m.recipients.removeIf(r -> r.equalsIgnoreCase(gone));
+                    }
+                    case 'e' -> m.sender = unbracket(string(d, 0));
+                    case 'q' -> quarantine = string(d, 0);
+                    case 'p' -> { }
+                    case 'c', 'a' -> {
+                        if (newBody != null) {
+                            newBody.close();   // the new body is complete (and ends with CRLF) before the next milter reads it
+                            newBody = null;
+                        }
+                        return new Verdict(Outcome.CONTINUE, null);
+                    }
+                    case 'r', 't', 'd', 'y' -> {
+                        conn.send('Q', new byte[0], settings.commandTimeout());
+                        return replyOf(new MilterConnection.Packet(head.command(), d));
+                    }
+                    default -> throw new IOException("unexpected reply '" + head.command() + "' from the milter at end of message");
                 }
-                case 'e' -> m.sender = unbracket(string(d, 0));
-                case 'q' -> quarantine = string(d, 0);
-                case 'p' -> { }
-                case 'c', 'a' -> {
-                    apply(newBody);
-                    return new Verdict(Outcome.CONTINUE, null);
-                }
-                case 'r', 't', 'd', 'y' -> {
-                    conn.send('Q', new byte[0], settings.commandTimeout());
-                    return replyOf(p);
-                }
-                default -> throw new IOException("unexpected reply '" + p.command() + "' from the milter at end of message");
             }
-        }
-    }
-
-    private void apply(ByteArrayOutputStream newBody) {
-        if (newBody != null) {
-            m.replacedBody = newBody.toByteArray();
+        } finally {
+            if (newBody != null) {
+                try {
+                    newBody.close();
+                } catch (IOException ignored) {
+                    // the message is refused anyway: a milter that stopped while replacing the body
+                }
+            }
         }
     }
 
@@ -244,31 +259,55 @@ final class MilterSession {
         };
     }
 
-    private void addHeader(int index, String name, String value) {
-        m.headers.add(index, field(name, value));
+    private void addHeader(int index, String name, String value) throws IOException {
+        HeaderField f = field(name, value);
+        m.account(f, null);
+        m.headers.add(index, f);
     }
 
     /** SMFIR_CHGHEADER: the index-th field of that name (from 1) gets the value, or goes when the value is empty. */
-    private void changeHeader(int index, String name, String value) {
+    private void changeHeader(int index, String name, String value) throws IOException {
         int seen = 0;
         for (int i = 0; i < m.headers.size(); i++) {
             if (m.headers.get(i).name().equalsIgnoreCase(name) && ++seen == Math.max(index, 1)) {
                 if (value.isEmpty()) {
-                    m.headers.remove(i);
+                    m.account(null, m.headers.remove(i));
                 } else {
-                    m.headers.set(i, field(name, value));
+                    HeaderField f = field(name, value);
+                    m.account(f, m.headers.get(i));
+                    m.headers.set(i, f);
                 }
                 return;
             }
         }
         if (!value.isEmpty()) {
-            m.headers.add(field(name, value));
+            HeaderField f = field(name, value);
+            m.account(f, null);
+            m.headers.add(f);
         }
     }
 
-    /** A header field from a milter: its line breaks made CRLF (continuation lines keep their leading space). */
-    static HeaderField field(String name, String value) {
-        String v = value.replace("\r\n", "\n").replace("\n", "\r\n");
+    /**
+     * A header field from a milter, always exactly one field: its line breaks made CRLF, and a line
+     * that would start at the left margin is indented, so a value with CR/LF in it cannot add a
+     * header line of its own ("x\r\nBcc: ..."). A name that is not a field name is refused.
+     */
+    static HeaderField field(String name, String value) throws IOException {
+        if (name.isEmpty() || !name.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
+            throw new IOException("the milter sent a header with an invalid name '"
+                    + org.relaymta.config.internal.LogText.escape(name) + "'");
+        }
+        StringBuilder v = new StringBuilder(value.length() + 8);
+        String[] lines = value.split("\r\n|\r|\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            if (i > 0) {
+                v.append("\r\n");
+                if (lines[i].isEmpty() || (lines[i].charAt(0) != ' ' && lines[i].charAt(0) != '\t')) {
+                    v.append('\t');
+                }
+            }
+            v.append(lines[i]);
+        }
         return new HeaderField(name, (name + ": " + v + "\r\n").getBytes(StandardCharsets.UTF_8));
     }
 

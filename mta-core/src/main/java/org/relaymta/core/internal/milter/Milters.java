@@ -40,14 +40,25 @@ public final class Milters {
         for (MilterSettings.Address address : milters) {
             MilterSession.Verdict verdict;
             String held;
+            MilterSession session = null;
             try (MilterConnection conn = MilterConnection.open(address, settings.connectTimeout(), timer)) {
-                MilterSession session = new MilterSession(conn, settings, message);
+                session = new MilterSession(conn, settings, message);
                 verdict = session.run();
                 if (verdict.outcome() == MilterSession.Outcome.CONTINUE || verdict.outcome() == MilterSession.Outcome.ACCEPT) {
                     session.quit();
                 }
                 held = session.quarantine;
+            } catch (MilterLimitException e) {
+                CLEANUP_LOG.warn("{}: milter {}: {}; from=<{}>: {}", message.queueId, address, e.getMessage(), message.sender,
+                        e.reply());
+                return new Result(e.reply().startsWith("4") ? Decision.TEMPFAIL : Decision.REJECT, e.reply());
             } catch (IOException | RuntimeException e) {
+                if (session != null && session.replacing) {
+                    // Neither the old body nor a whole new one is in the spool: only a retry from the client is safe.
+                    CLEANUP_LOG.warn("{}: milter {}: {} while replacing the body; from=<{}>: the message is refused",
+                            message.queueId, address, e.getMessage(), message.sender);
+                    return new Result(Decision.TEMPFAIL, "451 4.3.0 Error: a milter failed while replacing the body; try again later");
+                }
                 Result fallback = defaultAction(address, settings, message.queueId, e);
                 if (fallback == null) {
                     continue;

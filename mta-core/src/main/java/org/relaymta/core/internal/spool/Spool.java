@@ -44,6 +44,7 @@ public final class Spool implements AutoCloseable {
     private final Journal journal;
     private final QueueIds ids = new QueueIds();
     private final Clock clock;
+    private final MemoryBudget memory = MemoryBudget.forHeap();
     private SpoolScanner scanner;
     private volatile java.util.function.Consumer<java.time.Duration> fsyncObserver = d -> { };
 
@@ -89,7 +90,12 @@ public final class Spool implements AutoCloseable {
     /** Starts writing a new message; the content written to the returned stream must already be CRLF-canonical. */
     public SpoolWriter create(Envelope envelope) throws IOException {
         String id = ids.next(clock.millis());
-        return new SpoolWriter(this, id, envelope, header(envelope, id));
+        return new SpoolWriter(this, id, envelope, header(envelope, id), memory);
+    }
+
+    /** The bytes of content that messages being received may keep in memory together. */
+    public MemoryBudget memory() {
+        return memory;
     }
 
     Path queueFile(String id) {

@@ -14,12 +14,21 @@ import java.util.Arrays;
  * returns; {@link #abort()} throws the partial message away.
  *
  * <p>A message is kept in memory while it is small and then appended to the journal at commit (one
- * group-committed fsync shared with concurrent messages). Past {@link #SPILL_THRESHOLD} it moves to
- * its own queue file, streamed to disk, so memory stays bounded whatever the message size.
+ * group-committed fsync shared with concurrent messages). Past {@link #SPILL_THRESHOLD}, or as soon
+ * as the engine's {@link MemoryBudget} has no room for it to grow, it moves to its own queue file,
+ * streamed to disk in pieces of at most {@link #WRITE_CHUNK}, so memory stays bounded whatever the
+ * message size and however many arrive at once.
  */
 public final class SpoolWriter extends OutputStream {
     /** Larger messages get their own queue file instead of a journal record. */
     static final int SPILL_THRESHOLD = 512 * 1024;
+    /**
+     * The largest write handed to a file channel at once: the JDK copies a heap buffer into a
+     * temporary direct buffer of the whole size (and keeps it per thread), so one 10 MB write would
+     * take 10 MB of direct memory.
+     */
+    static final int WRITE_CHUNK = 64 * 1024;
+    private static final int INITIAL_BUFFER = 8192;
 
     private final Spool spool;
     private final String id;
@@ -40,12 +49,16 @@ public final class SpoolWriter extends OutputStream {
     private boolean closed;
     /** The committed journal record, kept for {@link #committedContent()}. */
     private byte[] committedRecord;
+    private final MemoryBudget memory;
+    /** What this message's buffer holds of {@link #memory} beyond its first {@link #INITIAL_BUFFER} bytes. */
+    private long reserved;
 
-    SpoolWriter(Spool spool, String id, Envelope envelope, byte[] header) {
+    SpoolWriter(Spool spool, String id, Envelope envelope, byte[] header, MemoryBudget memory) {
         this.spool = spool;
         this.id = id;
         this.envelope = envelope;
-        this.buffer = Arrays.copyOf(header, Math.max(8192, header.length * 2));
+        this.memory = memory;
+        this.buffer = Arrays.copyOf(header, Math.max(INITIAL_BUFFER, header.length * 2));
         this.count = header.length;
         this.contentOffset = header.length;
         this.envelopeHeader = header;
@@ -117,20 +130,37 @@ public final class SpoolWriter extends OutputStream {
             eightBit = hasEightBit(b, off, len);
         }
         contentLength += len;
-        if (out != null) {
-            out.write(b, off, len);
-            return;
-        }
-        if (count + len > SPILL_THRESHOLD) {
+        if (out == null && count + len > buffer.length && (count + len > SPILL_THRESHOLD || !grow(count + len))) {
             spill();
-            out.write(b, off, len);
-            return;
         }
-        if (count + len > buffer.length) {
-            buffer = Arrays.copyOf(buffer, Math.max(count + len, buffer.length * 2));
+        if (out != null) {
+            for (int at = off; at < off + len; at += WRITE_CHUNK) {
+                out.write(b, at, Math.min(WRITE_CHUNK, off + len - at));
+            }
+            return;
         }
         System.arraycopy(b, off, buffer, count, len);
         count += len;
+    }
+
+    /** Grows the buffer to hold {@code needed} bytes if the memory budget allows; false: spill instead. */
+    private boolean grow(int needed) {
+        int size = Math.min(SPILL_THRESHOLD, Math.max(needed, buffer.length * 2));
+        long extra = Math.max(0, size - INITIAL_BUFFER) - reserved;
+        if (extra > 0 && !memory.tryReserve(extra)) {
+            return false;
+        }
+        reserved += Math.max(0, extra);
+        buffer = Arrays.copyOf(buffer, size);
+        return true;
+    }
+
+    /** Gives the buffer's share of the memory budget back (the buffer is gone or handed over). */
+    private void releaseMemory() {
+        if (reserved > 0) {
+            memory.release(reserved);
+            reserved = 0;
+        }
     }
 
     private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
@@ -157,9 +187,10 @@ public final class SpoolWriter extends OutputStream {
     private void spill() throws IOException {
         file = spool.queueFile(id);
         channel = FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
-        out = new BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+        out = new BufferedOutputStream(Channels.newOutputStream(channel), WRITE_CHUNK);
         out.write(buffer, 0, count);
         buffer = null;
+        releaseMemory();
     }
 
     @Override
@@ -219,6 +250,8 @@ public final class SpoolWriter extends OutputStream {
             prefix = envelopeChanged ? new byte[0] : null;
         }
         closed = true;
+        // The record leaves this writer (journal, or the first delivery's in-memory copy): not received content any more.
+        releaseMemory();
         byte[] trailer = eightBit ? Spool.TRAILER_8BIT : Spool.TRAILER_7BIT;
         if (out == null && prefix != null) {
             byte[] withPrefix = new byte[count + prefix.length + trailer.length];
@@ -307,6 +340,7 @@ public final class SpoolWriter extends OutputStream {
     public void abort() {
         closed = true;
         buffer = null;
+        releaseMemory();
         if (channel != null) {
             try {
                 channel.close();

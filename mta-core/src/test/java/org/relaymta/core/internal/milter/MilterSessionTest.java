@@ -83,11 +83,24 @@ class MilterSessionTest {
         return p;
     }
 
+    /** What a milter's replacement body wrote, and how often a replacement began. */
+    private final java.io.ByteArrayOutputStream replaced = new java.io.ByteArrayOutputStream();
+    private int replacements;
+
     private MilterMessage message() {
+        return message(10_240_000, null);
+    }
+
+    private MilterMessage message(long sizeLimit, org.relaymta.core.internal.spool.MemoryBudget memory) {
         byte[] section = "From: a@b.test\r\nSubject: hi\r\n".getBytes(StandardCharsets.US_ASCII);
         List<HeaderField> headers = HeaderField.parse(section, section.length);
         return new MilterMessage("ID1", "relay.test", "192.0.2.1", null, "a@b.test", List.of("c@d.test"), headers,
-                () -> new java.io.ByteArrayInputStream("line one\r\nline two\r\n".getBytes(StandardCharsets.US_ASCII)));
+                () -> new java.io.ByteArrayInputStream("line one\r\nline two\r\n".getBytes(StandardCharsets.US_ASCII)),
+                () -> {
+                    replacements++;
+                    replaced.reset();
+                    return replaced;
+                }, sizeLimit, memory);
     }
 
     private MilterSettings settings(int port, java.time.Duration timeout) {
@@ -112,7 +125,11 @@ class MilterSessionTest {
                     settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.ACCEPT);
             assertThat(m.headers()).extracting(HeaderField::name).containsExactly("From", "Subject", "X-Seen");
-            // No 'C', 'H' or 'N'; one body chunk only after the skip.
+            // No 'C', 'H' or 'N'; one body chunk only after the skip. The milter's thread records the QUIT after the relay sent it.
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!seen.contains('Q') && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
             assertThat(seen.stream().filter(c -> c != 'D').toList()).containsExactly('O', 'M', 'R', 'T', 'L', 'L', 'B', 'E', 'Q');
         }
     }
@@ -140,6 +157,143 @@ class MilterSessionTest {
                     settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(), timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.REJECT);
             assertThat(r.reply()).isEqualTo("554 5.7.1 Spam detected");
+        }
+    }
+
+    private static byte[] body(int size) {
+        byte[] p = new byte[size + 1];
+        p[0] = 'b';
+        java.util.Arrays.fill(p, 1, p.length, (byte) 'x');
+        return p;
+    }
+
+    @Test
+    void aReplacementBodyInManyLargePacketsIsStreamedNotCollected() throws Exception {
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> new byte[][] {body(1 << 20), body(1 << 20), body(1 << 20), packet('c', "")};
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            MilterMessage m = message(10_240_000, null);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.ACCEPT);
+            assertThat(m.bodyReplaced()).isTrue();
+            assertThat(replacements).as("one replacement, however many packets").isEqualTo(1);
+            assertThat(replaced.size()).isEqualTo(3 << 20);
+        }
+    }
+
+    @Test
+    void aReplacementOverTheSizeLimitRefusesThatMessageWith552() throws Exception {
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> {
+                byte[][] many = new byte[300][];
+                java.util.Arrays.fill(many, body(1 << 20));
+                yield many;
+            }
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(2 << 20, null), timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.REJECT);
+            assertThat(r.reply()).isEqualTo("552 5.3.4 Error: message file too big");
+            assertThat(replaced.size()).isLessThanOrEqualTo(2 << 20);
+        }
+    }
+
+    @Test
+    void aMilterThatDiesWhileReplacingTheBodyTempfailsWhateverTheDefaultAction() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (Socket s = server.accept()) {
+                    DataInputStream in = new DataInputStream(s.getInputStream());
+                    DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                    while (true) {
+                        int len = in.readInt();
+                        char cmd = (char) in.readUnsignedByte();
+                        in.readNBytes(len - 1);
+                        if (cmd == 'O') {
+                            send(out, 'O', ByteBuffer.allocate(12).putInt(6).putInt(0x1ff).putInt(0).array());
+                        } else if (cmd == 'E') {
+                            send(out, 'b', "new body line\r\n".getBytes(StandardCharsets.US_ASCII));
+                            out.writeInt(1000);
+                            out.writeByte('b');
+                            out.write("cut short".getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                            return;   // closes mid-packet
+                        } else if (cmd != 'D') {
+                            send(out, 'c', new byte[0]);
+                        }
+                    }
+                } catch (IOException done) {
+                    // closed
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            MilterSettings accept = new MilterSettings(MilterSettings.parseList("inet:127.0.0.1:" + server.getLocalPort(), "t"),
+                    List.of(), "accept", 6, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
+                    java.time.Duration.ofSeconds(5), MilterSettings.none().macros());
+            Milters.Result r = Milters.run(accept.smtpd(), accept, message(), timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
+            assertThat(r.reply()).isEqualTo("451 4.3.0 Error: a milter failed while replacing the body; try again later");
+        }
+    }
+
+    @Test
+    void aHeaderValueWithLineBreaksStaysOneFieldAndALargeHeaderPacketIsAProtocolError() throws Exception {
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> new byte[][] {packet('h', "X-Note\0first\r\nBcc: victim@ext.test\nthird\0"), packet('c', "")};
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            MilterMessage m = message();
+            Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            assertThat(m.headers()).extracting(HeaderField::name).containsExactly("From", "Subject", "X-Note");
+            assertThat(new String(m.headers().get(2).raw(), StandardCharsets.UTF_8))
+                    .isEqualTo("X-Note: first\r\n\tBcc: victim@ext.test\r\n\tthird\r\n");
+        }
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> {
+                byte[] big = body(MilterConnection.MAX_DATA + 10);
+                big[0] = 'h';
+                yield new byte[][] {big};
+            }
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(), timer);
+            assertThat(r.decision()).as("milter_default_action tempfail").isEqualTo(Milters.Decision.TEMPFAIL);
+        }
+    }
+
+    @Test
+    void headerChangesBeyondTheMemoryBudgetTempfail() throws Exception {
+        byte[][] many = new byte[40][];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = packet('h', "X-Pad-" + i + "\0" + "v".repeat(8000) + "\0");
+        }
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> {
+                byte[][] all = java.util.Arrays.copyOf(many, many.length + 1);
+                all[many.length] = packet('c', "");
+                yield all;
+            }
+            default -> new byte[][] {packet('c', "")};
+        })) {
+            org.relaymta.core.internal.spool.MemoryBudget budget = new org.relaymta.core.internal.spool.MemoryBudget(100_000);
+            MilterMessage m = message(10_240_000, budget);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
+            assertThat(r.reply()).startsWith("451 4.3.0 Error: insufficient memory");
+            m.close();
+            assertThat(budget.used()).as("given back").isZero();
         }
     }
 }
