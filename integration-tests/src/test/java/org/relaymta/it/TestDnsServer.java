@@ -109,7 +109,7 @@ final class TestDnsServer implements AutoCloseable {
         }
         if (question.type() == DnsRecordType.MX) {
             for (String record : mx.getOrDefault(name, List.of())) {
-                String[] parts = record.split(" ");
+                String[] parts = record.split(" ", 2);   // the name may hold spaces (a hostile one)
                 ByteBuf rdata = Unpooled.buffer();
                 rdata.writeShort(Integer.parseInt(parts[0]));
                 writeName(rdata, parts[1]);

@@ -273,11 +273,38 @@ public final class ConfigLoader {
             }
         }
         ListenerSettings listener = listenerSettings(main, warnings, sources);   // before the warnings are copied
-        return new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
+        RelayConfig config = new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
                 Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
                 myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
                 listener, accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
                 relayFailureThreshold(main), limits, ClusterSettings.from(env));
+        List<String> unused = credentialsForDirectRoutes(config, saslTable);
+        return unused.isEmpty() ? config : config.withMoreWarnings(unused);
+    }
+
+    /**
+     * Credentials keyed by a sender whose mail is delivered directly (no relay host for it, or opted
+     * out): they are never used, because credentials are never sent to a recipient's MX.
+     */
+    static List<String> credentialsForDirectRoutes(RelayConfig config, PostfixTable saslTable) {
+        List<String> warnings = new ArrayList<>();
+        if (!config.saslEnabled()) {
+            return warnings;
+        }
+        for (PostfixTable.Entry e : saslTable.entries().values()) {
+            String key = e.key();
+            if (key.indexOf('@') < 0) {
+                continue;   // a relay host or [host]:port: used whenever that host is the next hop
+            }
+            String sender = key.startsWith("@") ? "postmaster" + key : key;
+            Route route = Router.route(config, sender, "someone@example.invalid");
+            if (route.direct()) {
+                warnings.add(e.location() + ": credentials for " + key + " are never used: mail from " + key
+                        + (route.source() == Route.Source.OPT_OUT ? " is opted out of relaying" : " has no relay host")
+                        + " and goes directly to the recipients' MX, which never gets relay credentials");
+            }
+        }
+        return warnings;
     }
 
     private ListenerSettings listenerSettings(MainCf main, List<String> warnings, List<Path> sources) {

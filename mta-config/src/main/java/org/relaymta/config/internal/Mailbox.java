@@ -120,7 +120,7 @@ public final class Mailbox {
     }
 
     /** Dotted-quad IPv4, each part 0 to 255. */
-    static boolean ipv4(String text) {
+    public static boolean ipv4(String text) {
         String[] parts = text.split("\\.", -1);
         if (parts.length != 4) {
             return false;
@@ -134,7 +134,7 @@ public final class Mailbox {
     }
 
     /** RFC 4291 text: eight groups of 1 to 4 hex digits, one "::" for a run of zeros, an IPv4 tail allowed. */
-    static boolean ipv6(String text) {
+    public static boolean ipv6(String text) {
         String hex = text;
         int lastColon = text.lastIndexOf(':');
         if (lastColon < 0) {

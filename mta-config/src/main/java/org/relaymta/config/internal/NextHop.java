@@ -103,6 +103,22 @@ public record NextHop(String host, int port, boolean mxLookup, String asWritten)
         }
     }
 
+    /**
+     * The next hop of direct delivery to a recipient domain: its MX (port {@code port}), or, for an
+     * address literal ({@code user@[192.0.2.1]}, {@code user@[IPv6:2001:db8::1]}), that address
+     * itself, as Postfix delivers it.
+     */
+    public static NextHop direct(String domain, int port) {
+        if (domain.startsWith("[") && domain.endsWith("]") && domain.length() > 2) {
+            String inside = domain.substring(1, domain.length() - 1);
+            String ip = inside.regionMatches(true, 0, "IPv6:", 0, 5) ? inside.substring(5) : inside;
+            if (Mailbox.ipv4(ip) || (ip.indexOf(':') >= 0 && Mailbox.ipv6(ip))) {
+                return new NextHop(ip, port, false, domain);
+            }
+        }
+        return new NextHop(domain, port, true, domain);
+    }
+
     /** True when the host is an IPv4 or IPv6 literal rather than a DNS name. */
     public boolean isIpLiteral() {
         return isIpLiteral(host);

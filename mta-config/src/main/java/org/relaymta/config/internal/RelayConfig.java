@@ -72,6 +72,16 @@ public record RelayConfig(
 
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
 
+    /** This snapshot with {@code more} warnings after its own (findings that need the whole configuration). */
+    public RelayConfig withMoreWarnings(List<String> more) {
+        List<String> all = new java.util.ArrayList<>(warnings);
+        all.addAll(more);
+        return new RelayConfig(defaultRelay, defaultRelayText, fallbackRelay, senderRelayMap, implicitRelayDomains, credentials,
+                senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks, myhostname, messageSizeLimit,
+                bareNewlinePolicy, queue, smtp, List.copyOf(all), sources, listener, accounts, oauth2Profiles, dkim, headerChecks,
+                smtpHeaderChecks, milters, relayFailureThreshold, limits, cluster);
+    }
+
     /** What changed between two snapshots, in counts and public values only: for the reload log line. */
     public String describeChangeFrom(RelayConfig previous) {
         List<String> parts = new java.util.ArrayList<>();

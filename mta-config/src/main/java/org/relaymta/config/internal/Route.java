@@ -51,10 +51,12 @@ public record Route(
 
     /**
      * Credentials for a session with {@code serverHost} reached through {@code hop}: by sender first,
-     * then the server's host name, then the next hop as written (relay-semantics section 3).
+     * then the server's host name, then the next hop as written (relay-semantics section 3). Never
+     * for direct delivery: a recipient's MX is whatever the recipient's DNS names, and a relay
+     * host's secret must not go there [improvement: Postfix sends them].
      */
     public Optional<Credentials> credentialsFor(String serverHost, NextHop hop) {
-        if (!saslEnabled) {
+        if (!saslEnabled || direct()) {
             return Optional.empty();
         }
         if (senderCredentials.isPresent()) {

@@ -20,7 +20,7 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
         boolean wrapper = config.wrapperMode();
         if (route.direct()) {
             mx = true;
-            credentials = route.saslEnabled() ? route.senderCredentials() : Optional.empty();
+            credentials = Optional.empty();   // never sent to a recipient's MX
         } else {
             NextHop first = route.nextHops().get(0);
             mx = first.mxLookup();
@@ -102,7 +102,8 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
         }
         sb.append("credentials: ").append(credentials.map(c -> c.username() + " (key " + c.key() + ", "
                         + authKind(c) + ")")
-                .orElse(route.saslEnabled() ? "none found" : "none (AUTH not configured)")).append('\n');
+                .orElse(route.direct() ? "no credentials (direct delivery)"
+                        : route.saslEnabled() ? "none found" : "none (AUTH not configured)")).append('\n');
         sb.append("TLS level:   ").append(route.tlsLevel().postfixName()).append(wrapperMode ? " (wrapper mode)" : "");
         return sb.toString();
     }

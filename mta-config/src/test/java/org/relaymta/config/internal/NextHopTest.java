@@ -49,4 +49,20 @@ class NextHopTest {
                 .extracting(NextHop::asWritten)
                 .containsExactly("[a.test]:587", "b.test", "[c.test]");
     }
+
+    @org.junit.jupiter.api.Test
+    void directDeliveryToAnAddressLiteralGoesToTheLiteral() {
+        NextHop v4 = NextHop.direct("[127.0.0.1]", 2525);
+        assertThat(v4.host()).isEqualTo("127.0.0.1");
+        assertThat(v4.mxLookup()).isFalse();
+        assertThat(v4.isIpLiteral()).isTrue();
+        assertThat(v4.asWritten()).isEqualTo("[127.0.0.1]");
+        NextHop v6 = NextHop.direct("[IPv6:2001:db8::1]", 25);
+        assertThat(v6.host()).isEqualTo("2001:db8::1");
+        assertThat(v6.mxLookup()).isFalse();
+        NextHop domain = NextHop.direct("example.org", 25);
+        assertThat(domain.host()).isEqualTo("example.org");
+        assertThat(domain.mxLookup()).isTrue();
+        assertThat(NextHop.direct("[not.an.ip]", 25).mxLookup()).as("a general literal is no address").isTrue();
+    }
 }

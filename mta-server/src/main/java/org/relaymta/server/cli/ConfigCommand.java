@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  * comes from (the environment, a file and line, or the default with {@code --all}). Secrets are
  * never shown: passwords and tokens print as {@code ****}, tables as counts.
  */
-@Command(name = "config", mixinStandardHelpOptions = true,
+@Command(name = "config", mixinStandardHelpOptions = true, subcommands = ConfigCommand.Check.class,
         description = "Show the settings in force and where each comes from (like postconf -n); secrets are masked.")
 final class ConfigCommand implements Callable<Integer> {
     /** The variables the relay reads, in the order a reader looks for them. */
@@ -79,6 +79,37 @@ final class ConfigCommand implements Callable<Integer> {
         out.append("# outbound: ").append(cfg.outboundSummary()).append('\n');
         System.out.print(out);
         return 0;
+    }
+
+    /**
+     * {@code mta config check}: loads the configuration as {@code mta run} would and lists what is
+     * wrong (an error, status 2) or will not do what it seems to (the warnings, status 1); 0 when clean.
+     */
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = "Check the configuration: errors (exit 2) and entries that can never be used (warnings, exit 1).")
+    static final class Check implements Callable<Integer> {
+        @Option(names = "--config-dir", paramLabel = "DIR",
+                description = "Config directory (env MTA_CONFIG_DIR, default " + ServerSettings.DEFAULT_CONFIG + ").")
+        Path configDir;
+
+        @Override
+        public Integer call() {
+            Env env = Env.system();
+            Path dir = configDir != null ? configDir : Path.of(env.get("MTA_CONFIG_DIR").orElse(ServerSettings.DEFAULT_CONFIG));
+            RelayConfig cfg;
+            try {
+                cfg = new ConfigLoader(env, dir).load();
+            } catch (ConfigException e) {
+                System.out.println("error: " + e.getMessage());
+                return 2;
+            }
+            cfg.warnings().forEach(w -> System.out.println("warning: " + w));
+            if (cfg.warnings().isEmpty()) {
+                System.out.println("ok: " + dir + " and the environment load without errors or warnings");
+                return 0;
+            }
+            return 1;
+        }
     }
 
     private static void line(StringBuilder out, String name, String value, String source) {

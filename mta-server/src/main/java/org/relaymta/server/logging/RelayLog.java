@@ -1,8 +1,6 @@
 package org.relaymta.server.logging;
 
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -96,6 +94,11 @@ public final class RelayLog {
         out = System.err;
     }
 
+    /** Where log lines go (tests capture them). */
+    static void toStream(PrintStream stream) {
+        out = stream;
+    }
+
     static boolean enabled(String logger, Level l) {
         if (logger.startsWith("io.lettuce") && level.toInt() < Level.ERROR.toInt()) {
             // Its reconnect attempts warn every second while Redis is down; org.relaymta.cluster says it once.
@@ -121,7 +124,7 @@ public final class RelayLog {
         synchronized (o) {
             o.println(line);
             if (t != null && format != Format.JSON) {
-                t.printStackTrace(o);
+                o.print(stackTrace(t));
             }
         }
     }
@@ -153,9 +156,38 @@ public final class RelayLog {
         };
     }
 
-    private static String stackTrace(Throwable t) {
-        StringWriter w = new StringWriter();
-        t.printStackTrace(new PrintWriter(w));
-        return w.toString();
+    /**
+     * The stack trace as the JDK prints it, except that each exception's message (which may quote
+     * a remote reply or a name from DNS) has its control characters escaped: only the trace's own
+     * structure breaks lines.
+     */
+    static String stackTrace(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        StackTraceElement[] enclosing = new StackTraceElement[0];
+        String prefix = "";
+        for (Throwable c = t; c != null && seen.add(c); c = c.getCause()) {
+            b.append(prefix).append(c.getClass().getName());
+            if (c.getMessage() != null) {
+                b.append(": ").append(org.relaymta.config.internal.LogText.controls(c.getMessage()));
+            }
+            b.append(System.lineSeparator());
+            StackTraceElement[] frames = c.getStackTrace();
+            int m = frames.length - 1;
+            int n = enclosing.length - 1;
+            while (m >= 0 && n >= 0 && frames[m].equals(enclosing[n])) {
+                m--;
+                n--;
+            }
+            for (int i = 0; i <= m; i++) {
+                b.append("\tat ").append(frames[i]).append(System.lineSeparator());
+            }
+            if (m < frames.length - 1) {
+                b.append("\t... ").append(frames.length - 1 - m).append(" more").append(System.lineSeparator());
+            }
+            enclosing = frames;
+            prefix = "Caused by: ";
+        }
+        return b.toString();
     }
 }

@@ -2,6 +2,7 @@ package org.relaymta.server.logging;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.relaymta.config.internal.LogText;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.IMarkerFactory;
 import org.slf4j.Logger;
@@ -56,10 +57,24 @@ public final class RelayLogProvider implements SLF4JServiceProvider {
             return null;
         }
 
+        /**
+         * The pattern is the relay's own text; every argument is data (an address, a reply, a name
+         * from DNS) and gets its control characters escaped before it is put in, so no value can
+         * end the line or forge another, in any format.
+         */
         @Override
         protected void handleNormalizedLoggingCall(Level level, Marker marker, String pattern, Object[] arguments,
                                                    Throwable throwable) {
-            String message = arguments == null ? pattern : MessageFormatter.basicArrayFormat(pattern, arguments);
+            String message;
+            if (arguments == null) {
+                message = pattern;
+            } else {
+                Object[] escaped = new Object[arguments.length];
+                for (int i = 0; i < arguments.length; i++) {
+                    escaped[i] = arguments[i] == null ? null : LogText.controls(String.valueOf(arguments[i]));
+                }
+                message = MessageFormatter.basicArrayFormat(pattern, escaped);
+            }
             RelayLog.write(name, level, message, throwable);
         }
 

@@ -53,7 +53,7 @@ final class DeliveryAttempt {
         this.sessions = sessions;
         Route route = request.route();
         this.hops = route.direct()
-                ? List.of(new NextHop(route.directDomain().orElse(""), directPort, true, route.directDomain().orElse("")))
+                ? List.of(NextHop.direct(route.directDomain().orElse(""), directPort))
                 : route.nextHops();
         this.remaining = new LinkedHashSet<>(request.recipients());
     }

@@ -15,7 +15,17 @@ package org.relaymta.core.internal.delivery;
  *                        AUTH failure, DNS failure): the destination's throttling counts these
  */
 public record DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
-                              double setupSeconds, double transmitSeconds, boolean sessionFailed) {
+                              double setupSeconds, double transmitSeconds, boolean sessionFailed, boolean direct) {
+
+    public DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
+                           double setupSeconds, double transmitSeconds, boolean sessionFailed) {
+        this(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, false);
+    }
+
+    /** This outcome of a route to the recipient's own MX (true) or a relay host. */
+    public DeliveryOutcome direct(boolean toMx) {
+        return new DeliveryOutcome(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, toMx);
+    }
 
     /** An outcome whose session failed exactly when no session was made ({@code relay} is "none"). */
     public DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,

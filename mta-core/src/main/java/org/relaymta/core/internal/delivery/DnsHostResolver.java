@@ -36,9 +36,13 @@ import org.relaymta.config.internal.NextHop;
 /**
  * MX and address lookups with Netty's DNS resolver: servers from {@code /etc/resolv.conf} by
  * default, or an explicit list. Tells NXDOMAIN (final) from a timeout or SERVFAIL (try later), and
- * honours null MX (RFC 7505).
+ * honours null MX (RFC 7505). Names are checked as Postfix checks them: a destination that is no
+ * host name is refused before any query (internationalised names are looked up as their A-labels),
+ * and an MX host name from an answer that is not one is skipped and logged escaped, because whoever
+ * runs a recipient's DNS writes those names.
  */
 public final class DnsHostResolver implements HostResolver {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.relaymta.delivery");
     /** Postfix smtp_mx_address_limit. */
     static final int ADDRESS_LIMIT = 5;
     private static final long QUERY_TIMEOUT_MS = 5000;
@@ -67,20 +71,21 @@ public final class DnsHostResolver implements HostResolver {
                 throw new ResolveException("5.4.4", "bad IP address literal " + hop.host());
             }
         }
+        String name = lookupName(hop.host());
         if (!hop.mxLookup()) {
-            return limit(addresses(hop.host(), hop.port(), true));
+            return limit(addresses(name, hop.port(), true));
         }
-        if (HostsFileEntriesResolver.DEFAULT.address(hop.host(), ResolvedAddressTypes.IPV4_PREFERRED) != null) {
+        if (HostsFileEntriesResolver.DEFAULT.address(name, ResolvedAddressTypes.IPV4_PREFERRED) != null) {
             // A name from /etc/hosts (localhost, a container link) has no MX to ask DNS about.
-            return limit(addresses(hop.host(), hop.port(), true));
+            return limit(addresses(name, hop.port(), true));
         }
-        List<Mx> mxs = lookupMx(hop.host());
+        List<Mx> mxs = lookupMx(name);
         if (mxs == null) {
             // No MX records: the domain's own addresses are its implicit MX (RFC 5321 5.1).
-            return limit(addresses(hop.host(), hop.port(), true));
+            return limit(addresses(name, hop.port(), true));
         }
         if (mxs.size() == 1 && mxs.get(0).host().isEmpty()) {
-            throw new ResolveException("5.1.10", "Host or domain name not found. Domain " + hop.host()
+            throw new ResolveException("5.1.10", "Host or domain name not found. Domain " + name
                     + " does not accept mail (nullMX)");
         }
         List<Target> targets = new ArrayList<>();
@@ -100,6 +105,28 @@ public final class DnsHostResolver implements HostResolver {
                     : new ResolveException("5.4.4", "Host or domain name not found. No address for any MX host of " + hop.host());
         }
         return limit(targets);
+    }
+
+    /**
+     * The name to ask DNS about: an internationalised name as its A-labels; a name that is no host
+     * name at all (it came from a recipient address) is refused for good, without a query.
+     */
+    static String lookupName(String host) throws ResolveException {
+        String ascii = host;
+        try {
+            if (!host.chars().allMatch(c -> c < 0x80)) {
+                ascii = java.net.IDN.toASCII(host, java.net.IDN.ALLOW_UNASSIGNED);
+            }
+        } catch (IllegalArgumentException e) {
+            ascii = null;
+        }
+        java.util.Optional<String> problem = ascii == null ? java.util.Optional.of("not a valid internationalised name")
+                : org.relaymta.config.internal.Hostnames.problem(ascii);
+        if (problem.isPresent()) {
+            throw new ResolveException("5.1.2", "Host or domain name not found. Malformed domain name "
+                    + org.relaymta.config.internal.LogText.escape(host) + ": " + problem.get());
+        }
+        return ascii.toLowerCase(Locale.ROOT);
     }
 
     private static List<Target> limit(List<Target> targets) {
@@ -132,6 +159,7 @@ public final class DnsHostResolver implements HostResolver {
                 throw temporary(domain, "MX", code.toString());
             }
             List<Mx> mxs = new ArrayList<>();
+            int malformed = 0;
             int count = response.count(DnsSection.ANSWER);
             for (int i = 0; i < count; i++) {
                 DnsRecord record = response.recordAt(DnsSection.ANSWER, i);
@@ -143,7 +171,19 @@ public final class DnsHostResolver implements HostResolver {
                 int preference = content.readUnsignedShort();
                 String host = DefaultDnsRecordDecoder.decodeName(content);
                 host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
+                java.util.Optional<String> problem = host.isEmpty() ? java.util.Optional.empty()
+                        : org.relaymta.config.internal.Hostnames.problem(host);
+                if (problem.isPresent()) {
+                    // Postfix: "malformed domain name in resource data of MX record"; the name is never used.
+                    log.warn("malformed domain name in resource data of MX record for {}: {} ({})", domain,
+                            org.relaymta.config.internal.LogText.escape(host), problem.get());
+                    malformed++;
+                    continue;
+                }
                 mxs.add(new Mx(preference, host.toLowerCase(Locale.ROOT)));
+            }
+            if (mxs.isEmpty() && malformed > 0) {
+                throw temporary(domain, "MX", "malformed or unexpected name server reply");
             }
             if (mxs.isEmpty()) {
                 return null;

@@ -59,7 +59,9 @@ final class SmtpReplyDecoder extends ByteToMessageDecoder {
             throw new DecoderException("SMTP reply code changed inside a multi-line reply: " + printable(line));
         }
         currentCode = code;
-        lines.add(line.length() > 4 ? line.substring(4) : "");
+        // The text goes on into logs, the spool's state, events and bounces: a bare CR or other control
+        // character in it is escaped here, once, so none of those can be split or forged by a server.
+        lines.add(line.length() > 4 ? org.relaymta.config.internal.LogText.controls(line.substring(4)) : "");
         if (lines.size() > MAX_LINES) {
             throw new DecoderException("SMTP reply with more than " + MAX_LINES + " lines");
         }

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.core.DeliveryEvent;
 import org.relaymta.core.DeliveryListener;
 import org.relaymta.core.QueueState;
@@ -67,7 +68,7 @@ public final class RelayMetrics implements DeliveryListener {
 
     @Override
     public void onDelivery(DeliveryEvent event) {
-        String relay = relayHost(event.relay());
+        String relay = event.direct() ? "direct" : relayHost(event.relay());
         Counter.builder("mta.deliveries").tag("status", event.status().postfixName()).tag("relay", relay)
                 .description("Delivery outcomes per recipient").register(registry).increment();
         if (event.status() == DeliveryEvent.Status.SENT) {
@@ -174,12 +175,16 @@ public final class RelayMetrics implements DeliveryListener {
         fsync.record(d);
     }
 
-    /** {@code host[ip]:port} -> {@code host}; keeps the tag's cardinality to the relay hosts in use. */
+    /**
+     * {@code host[ip]:port} -> {@code host}, for mail through a relay host: the tag's values are the
+     * relay hosts configured (or their MX hosts). Direct delivery is one value, {@code direct}, so
+     * recipients' domains (anyone's sign-up form) cannot grow the series.
+     */
     static String relayHost(String relay) {
         if (relay == null || relay.isEmpty() || relay.equals("none")) {
             return "none";
         }
         int bracket = relay.indexOf('[');
-        return (bracket > 0 ? relay.substring(0, bracket) : relay).toLowerCase(Locale.ROOT);
+        return LogText.controls((bracket > 0 ? relay.substring(0, bracket) : relay).toLowerCase(Locale.ROOT));
     }
 }

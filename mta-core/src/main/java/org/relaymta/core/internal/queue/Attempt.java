@@ -130,7 +130,7 @@ final class Attempt {
         }
         for (String rcpt : tx.recipients()) {
             outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, suspended.get().dsn(),
-                    "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0));
+                    "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0).direct(tx.route().direct()));
         }
         return true;
     }
@@ -145,7 +145,8 @@ final class Attempt {
         }
         QuotaDelay delay = admission.delay().get();
         for (String rcpt : tx.recipients()) {
-            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.reason(), "none", "", 0, 0));
+            outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.reason(), "none", "", 0, 0)
+                    .direct(tx.route().direct()));
             quotaHeld.add(rcpt);
         }
         if (quotaDue == null || delay.until().isBefore(quotaDue)) {
@@ -188,7 +189,9 @@ final class Attempt {
                 return;
             }
             limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
-            outcomes.addAll(result);
+            for (DeliveryOutcome o : result) {
+                outcomes.add(o.direct(tx.route().direct()));
+            }
             next();
         });
     }

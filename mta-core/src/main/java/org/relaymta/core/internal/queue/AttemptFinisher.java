@@ -88,8 +88,8 @@ final class AttemptFinisher {
             if (quota != null && quota.recipients().contains(o.recipient()) && o.reason().equals(before.lastReason())) {
                 continue;   // still held by the same quota: logged when it began
             }
-            published.add(events.event(message, o.recipient(), eventStatus(o.status()), o.relay(), o.dsn(), o.reason(),
-                    o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
+            published.add(events.event(message, o.recipient(), eventStatus(o.status()), o.relay(), o.direct(), o.dsn(),
+                    o.reason(), o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
         }
         List<Recipient> recipients = new ArrayList<>(updated.values());
         Duration age = Duration.between(message.envelope().arrival(), now);
@@ -142,7 +142,7 @@ final class AttemptFinisher {
             String reason = "message expired after " + humanDuration(age) + ": " + r.lastReason();
             expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
             toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none"));
-            published.add(events.event(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", dsn, reason, "", 0, 0, 0));
+            published.add(events.event(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", false, dsn, reason, "", 0, 0, 0));
         }
         return expired;
     }

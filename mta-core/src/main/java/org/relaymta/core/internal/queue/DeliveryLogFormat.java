@@ -2,10 +2,13 @@ package org.relaymta.core.internal.queue;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import org.relaymta.config.internal.LogText;
 
 /**
  * Postfix's delivery log line, so that existing log tools (pflogsumm, fail2ban filters, ...) work:
  * {@code QUEUEID: to=<rcpt>, relay=host[ip]:port, delay=T, delays=a/b/c/d, dsn=X.Y.Z, status=S (reason)}.
+ * The recipient, relay and reason come from outside (the client, DNS, the remote server): their
+ * control characters are escaped, so the line is one line whoever wrote them.
  */
 final class DeliveryLogFormat {
     private DeliveryLogFormat() {
@@ -13,9 +16,9 @@ final class DeliveryLogFormat {
 
     static String line(String queueId, String recipient, String relay, double delay, double beforeQueue,
                        double inQueue, double setup, double transmit, String dsn, String status, String reason) {
-        return queueId + ": to=<" + recipient + ">, relay=" + relay + ", delay=" + seconds(delay)
-                + ", delays=" + seconds(beforeQueue) + "/" + seconds(inQueue) + "/" + seconds(setup) + "/" + seconds(transmit)
-                + ", dsn=" + dsn + ", status=" + status + " (" + reason + ")";
+        return queueId + ": to=<" + LogText.controls(recipient) + ">, relay=" + LogText.controls(relay) + ", delay="
+                + seconds(delay) + ", delays=" + seconds(beforeQueue) + "/" + seconds(inQueue) + "/" + seconds(setup) + "/"
+                + seconds(transmit) + ", dsn=" + LogText.controls(dsn) + ", status=" + status + " (" + LogText.controls(reason) + ")";
     }
 
     /** Like Postfix: two significant digits for small values, whole seconds above 10, "0" for nothing. */

@@ -53,4 +53,12 @@ class SmtpReplyDecoderTest {
         assertThatThrownBy(() -> feed(ch, "HTTP/1.1 400 Bad Request\r\n")).isInstanceOf(DecoderException.class)
                 .hasMessageContaining("malformed SMTP reply line");
     }
+
+    @Test
+    void aBareCrOrOtherControlCharacterInAReplyIsEscaped() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmtpReplyDecoder());
+        feed(ch, "250 2.0.0 queued\rDec  4 07:00:00 relay postfix/smtp[1]: forged status=sent\u001b[2J\r\n");
+        SmtpReply reply = ch.readInbound();
+        assertThat(reply.oneLine()).isEqualTo("250 2.0.0 queued\\rDec  4 07:00:00 relay postfix/smtp[1]: forged status=sent\\x1b[2J");
+    }
 }
