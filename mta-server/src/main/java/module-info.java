@@ -7,6 +7,7 @@ module org.relaymta.server {
     requires org.relaymta.core;
     requires io.netty.buffer;
     requires io.netty.codec;
+    requires io.netty.codec.http;
     requires io.netty.common;
     requires io.netty.handler;
     requires io.netty.transport;

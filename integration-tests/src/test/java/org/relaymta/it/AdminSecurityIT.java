@@ -96,6 +96,58 @@ class AdminSecurityIT {
         }
     }
 
+    /**
+     * A hundred clients that open the admin port and stall (mid-header, or silent) must not delay
+     * {@code /health}: a Kubernetes readiness probe with a 1 s timeout keeps passing. Paths and
+     * methods are exact, and an answer never repeats a decoded line break from the request.
+     */
+    @Test
+    void healthAnswersWithinASecondWhileAHundredClientsStallAndOnlyExactRoutesAnswer() throws Exception {
+        try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
+                .start()) {
+            int port = relay.server.adminPort();
+            List<Socket> stalled = new ArrayList<>();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(1)).build();
+            java.net.http.HttpRequest probe = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/health"))
+                    .timeout(java.time.Duration.ofSeconds(1)).build();
+            try {
+                for (int i = 0; i < 100; i++) {
+                    Socket s = new Socket("127.0.0.1", port);
+                    if (i % 2 == 0) {
+                        s.getOutputStream().write("GET /queue HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+                    }
+                    stalled.add(s);
+                }
+                for (int i = 0; i < 20; i++) {
+                    java.net.http.HttpResponse<String> r = http.send(probe, java.net.http.HttpResponse.BodyHandlers.ofString());
+                    assertThat(r.statusCode()).as("probe %d within its 1 s timeout", i).isEqualTo(200);
+                }
+            } finally {
+                for (Socket s : stalled) {
+                    s.close();
+                }
+            }
+            assertThat(request(port, "GET", "/healthz")).startsWith("HTTP/1.1 404");
+            assertThat(request(port, "GET", "/health/")).startsWith("HTTP/1.1 404");
+            assertThat(request(port, "GET", "/health/../queue")).startsWith("HTTP/1.1 404");
+            assertThat(request(port, "GET", "/queue/../health")).startsWith("HTTP/1.1 404");
+            for (String method : List.of("TRACE", "OPTIONS", "DELETE", "POST", "PUT")) {
+                String r = request(port, method, "/health");
+                assertThat(r).as(method).startsWith("HTTP/1.1 405");
+            }
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.getOutputStream().write(("TRACE /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                String raw = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(raw).containsIgnoringCase("allow: GET");
+            }
+            assertThat(request(port, "GET", "/queue/flush")).startsWith("HTTP/1.1 405");
+            String injected = request(port, "GET", "/queue/%0d%0aX-Injected:%20yes");
+            assertThat(injected).startsWith("HTTP/1.1 404").doesNotContain("X-Injected", "\r\nX-");
+            assertThat(request(port, "GET", "/health?%0d%0a=1")).startsWith("HTTP/1.1 200");
+        }
+    }
+
     @Test
     void aConfiguredTokenIsUsedAndTheCliFindsTheRelayThroughTheSpool() throws Exception {
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())

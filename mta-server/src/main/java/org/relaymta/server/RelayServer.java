@@ -112,7 +112,8 @@ public final class RelayServer implements AutoCloseable {
         if (settings.adminListen() != null) {
             try {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
-                adminServer = new AdminServer(settings.adminListen(), engine.internals().queue(), access, this::health, registry::scrape);
+                adminServer = new AdminServer(settings.adminListen(), engine.internals().eventLoops(), engine.internals().queue(),
+                        access, this::health, registry::scrape);
                 java.net.InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "

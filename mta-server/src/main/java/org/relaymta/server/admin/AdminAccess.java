@@ -1,6 +1,6 @@
 package org.relaymta.server.admin;
 
-import com.sun.net.httpserver.HttpExchange;
+import io.netty.handler.codec.http.HttpHeaders;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -98,17 +98,17 @@ public final class AdminAccess {
     }
 
     /** Null when the request may go on; {@code control} says whether it needs the token. */
-    public Refusal check(HttpExchange exchange, boolean control) {
-        if (exchange.getRequestHeaders().containsKey("Origin")) {
+    public Refusal check(HttpHeaders headers, boolean control) {
+        if (headers.contains("Origin")) {
             return new Refusal(403, "requests from web pages (with an Origin header) are not accepted");
         }
-        if (!hostAllowed(exchange.getRequestHeaders().getFirst("Host"))) {
+        if (headers.getAll("Host").size() > 1 || !hostAllowed(headers.get("Host"))) {
             return new Refusal(403, "the Host header names neither this machine nor the admin listen address");
         }
         if (!control) {
             return null;
         }
-        String auth = exchange.getRequestHeaders().getFirst("Authorization");
+        String auth = headers.get("Authorization");
         if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return new Refusal(401, "an admin token is required (Authorization: Bearer; see <spool>/admin.token)");
         }

@@ -1,0 +1,210 @@
+package org.relaymta.server.admin;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.relaymta.core.ActionResult;
+import org.relaymta.core.internal.queue.QueueActions;
+import org.relaymta.core.internal.spool.SpooledMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each admin request means: exact paths and methods only (a path is matched as sent, never
+ * decoded or normalised, so {@code /healthz} or {@code /health/../queue} is no route), the access
+ * check, and the work on a worker pool. Answers never repeat what the request said.
+ *
+ * <pre>
+ * GET  /health                     200 or 503, JSON           (open)
+ * GET  /metrics                    Prometheus text            (open)
+ * GET  /queue                      postqueue -j lines         (token)
+ * GET  /queue?format=table         mailq table
+ * GET  /queue/ID                   envelope, state and message
+ * POST /queue/flush
+ * POST /queue/ID|ALL/delete|hold|release|requeue
+ * </pre>
+ * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
+ */
+final class AdminRequests {
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+    private static final Pattern ID = Pattern.compile("[0-9A-Za-z]{1,64}");
+    private static final java.util.Set<String> ACTIONS = java.util.Set.of("delete", "hold", "release", "requeue");
+
+    private final QueueActions queue;
+    private final AdminAccess access;
+    private final Supplier<AdminServer.Health> health;
+    private final Supplier<String> metrics;
+    private final Executor probes;
+    private final Executor queueWork;
+
+    AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
+                  Executor probes, Executor queueWork) {
+        this.queue = queue;
+        this.access = access;
+        this.health = health;
+        this.metrics = metrics;
+        this.probes = probes;
+        this.queueWork = queueWork;
+    }
+
+    /** One route: the method it takes, whether it needs the token, and what it does (on a worker). */
+    private record Route(HttpMethod method, boolean control, Work work) {
+    }
+
+    private interface Work {
+        void run(Channel ch, String query) throws IOException;
+    }
+
+    /** The route a raw path names, or null. */
+    private Route route(String path) {
+        switch (path) {
+            case "/health":
+                return new Route(HttpMethod.GET, false, (ch, q) -> {
+                    AdminServer.Health h = health.get();
+                    AdminResponses.send(ch, h.ok() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            "application/json", h.json());
+                });
+            case "/metrics":
+                return new Route(HttpMethod.GET, false, (ch, q) ->
+                        AdminResponses.send(ch, HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.get()));
+            case "/queue":
+                return new Route(HttpMethod.GET, true, this::list);
+            case "/queue/flush":
+                return new Route(HttpMethod.POST, true, (ch, q) -> {
+                    int flushed = queue.flush();
+                    log.info("admin: flush from {}: {} message(s)", remote(ch), flushed);
+                    AdminResponses.send(ch, HttpResponseStatus.OK, "application/json", "{\"flushed\": " + flushed + "}\n");
+                });
+            default:
+                break;
+        }
+        String[] parts = path.split("/", -1);   // "", "queue", id[, action]
+        if (parts.length == 3 && parts[1].equals("queue") && ID.matcher(parts[2]).matches()) {
+            return new Route(HttpMethod.GET, true, (ch, q) -> show(ch, parts[2]));
+        }
+        if (parts.length == 4 && parts[1].equals("queue") && ID.matcher(parts[2]).matches() && ACTIONS.contains(parts[3])) {
+            return new Route(HttpMethod.POST, true, (ch, q) -> act(ch, parts[2], parts[3]));
+        }
+        return null;
+    }
+
+    void handle(Channel ch, HttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            boolean tooLong = cause instanceof TooLongFrameException;
+            boolean line = tooLong && String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("line");
+            AdminResponses.error(ch, !tooLong ? HttpResponseStatus.BAD_REQUEST : line ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, tooLong ? (line ? "request line too long"
+                    : "request headers too large") : "malformed request");
+            return;
+        }
+        String uri = request.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        String query = q < 0 ? "" : uri.substring(q + 1);
+        Route route = route(path);
+        if (route == null) {
+            AdminResponses.error(ch, HttpResponseStatus.NOT_FOUND, "no such path");
+            return;
+        }
+        if (!route.method().equals(request.method())) {
+            AdminResponses.error(ch, HttpResponseStatus.METHOD_NOT_ALLOWED, "this path takes " + route.method().name() + " only",
+                    route.method().name());
+            return;
+        }
+        AdminAccess.Refusal refusal = access.check(request.headers(), route.control());
+        if (refusal != null) {
+            if (route.control()) {
+                log.warn("admin: refused {} {} from {}: {}", request.method().name(), path, remote(ch), refusal.error());
+            }
+            AdminResponses.error(ch, HttpResponseStatus.valueOf(refusal.status()), refusal.error());
+            return;
+        }
+        long length;
+        try {
+            length = HttpUtil.getContentLength(request, 0L);
+        } catch (NumberFormatException e) {
+            AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "malformed Content-Length");
+            return;
+        }
+        if (length != 0 || request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            AdminResponses.error(ch, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request bodies are not accepted");
+            return;
+        }
+        try {
+            (route.control() ? queueWork : probes).execute(() -> {
+                try {
+                    route.work().run(ch, query);
+                } catch (IOException | RuntimeException e) {
+                    log.error("admin: {} {} failed: {}", request.method().name(), path, e.toString());
+                    if (ch.isActive()) {
+                        AdminResponses.error(ch, HttpResponseStatus.INTERNAL_SERVER_ERROR, "the request failed; see the relay's log");
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            AdminResponses.error(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "the relay is stopping");
+        }
+    }
+
+    private void list(Channel ch, String query) throws IOException {
+        boolean table = java.util.Arrays.asList(query.split("&")).contains("format=table");
+        // Streamed: a queue of 100,000 is never one string in memory.
+        try (Writer out = new OutputStreamWriter(AdminResponses.stream(ch, table ? "text/plain; charset=utf-8"
+                : "application/x-ndjson"), StandardCharsets.UTF_8)) {
+            if (table) {
+                QueueJson.table(queue::forEach, out);
+            } else {
+                QueueJson.lines(queue::forEach, out);
+            }
+        }
+    }
+
+    private void show(Channel ch, String id) throws IOException {
+        Optional<SpooledMessage> m = queue.message(id);
+        if (m.isEmpty()) {
+            AdminResponses.send(ch, HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", "message " + id
+                    + " is not in the queue (delivered, bounced, deleted, or never queued)\n");
+            return;
+        }
+        try (OutputStream out = AdminResponses.stream(ch, "text/plain; charset=utf-8"); InputStream content = queue.content(m.get())) {
+            out.write(QueueJson.showHeader(m.get()).getBytes(StandardCharsets.UTF_8));
+            content.transferTo(out);
+        }
+    }
+
+    private void act(Channel ch, String id, String action) throws IOException {
+        ActionResult result = switch (action) {
+            case "delete" -> queue.delete(id);
+            case "hold" -> queue.hold(id);
+            case "release" -> queue.release(id);
+            default -> queue.requeue(id);
+        };
+        log.info("admin: {} {} from {}: {} done, {} in delivery, {} not found", action, id, remote(ch), result.done().size(),
+                result.inDelivery().size(), result.notFound().size());
+        // 404 when a named message is not queued, so the CLI can exit non-zero.
+        AdminResponses.send(ch, result.notFound().isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
+                "application/json", result.json() + "\n");
+    }
+
+    private static String remote(Channel ch) {
+        return ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null ? a.getAddress().getHostAddress()
+                : "unknown";
+    }
+}
