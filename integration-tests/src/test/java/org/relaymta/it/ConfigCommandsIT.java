@@ -55,6 +55,12 @@ class ConfigCommandsIT {
         MtaProcessIT.Result empty = mta(env, "\n\n", "setup", "relay", "add-auth", "two.test", "ub");
         assertThat(empty.exit()).isEqualTo(1);
         assertThat(stderr()).contains("Password must not be empty");
+        // Scripts: one line on standard input, nothing in the process list; an argument works but is warned about.
+        assertThat(mta(env, "from-stdin\n", "setup", "relay", "add-auth", "three.test", "uc", "--password-stdin").exit()).isZero();
+        assertThat(mta(env, null, "setup", "relay", "add-auth", "four.test", "ud", "visible-pw").exit()).isZero();
+        assertThat(stderr()).contains("visible to every user in the process list").doesNotContain("visible-pw");
+        MtaProcessIT.Result both = mta(env, "x\n", "setup", "relay", "add-auth", "five.test", "ue", "pw", "--password-stdin");
+        assertThat(both.exit()).isEqualTo(2);
         MtaProcessIT.Result badPort = mta(env, null, "setup", "relay", "add-domain", "three.test", "h.test", "99999");
         assertThat(badPort.exit()).isEqualTo(2);
         assertThat(stderr()).contains("invalid port '99999'");
@@ -62,7 +68,7 @@ class ConfigCommandsIT {
         assertThat(Files.readAllLines(temp.resolve("config/postfix-relaymap.cf")))
                 .containsExactly("@one.test [smtp.a.test]:2525", "@boss.test");
         assertThat(Files.readAllLines(temp.resolve("config/postfix-sasl-password.cf")))
-                .containsExactly("@one.test ua:s3cret:pw");
+                .containsExactly("@one.test ua:s3cret:pw", "@three.test uc:from-stdin", "@four.test ud:visible-pw");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(temp.resolve("config/postfix-sasl-password.cf"))))
                 .isEqualTo("rw-------");
 

@@ -121,9 +121,13 @@ public final class RelayServer implements AutoCloseable {
                             bound == null ? "*" : bound.getHostAddress(), adminServer.port());
                 }
                 // Where mta queue finds this relay when its address is not given.
-                java.nio.file.Files.writeString(settings.spoolDir().resolve(ADMIN_ADDRESS_FILE),
-                        (bound == null || bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress()) + ":"
-                                + adminServer.port() + "\n");
+                String address = (bound == null || bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress()) + ":"
+                        + adminServer.port() + "\n";
+                try (java.nio.channels.FileChannel f = org.relaymta.core.internal.spool.SpoolFiles.open(
+                        settings.spoolDir().resolve(ADMIN_ADDRESS_FILE), java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                    f.write(java.nio.ByteBuffer.wrap(address.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+                }
             } catch (IOException e) {
                 close();
                 throw new IOException("cannot listen for admin requests on " + settings.adminListen().getAddress().getHostAddress()

@@ -59,17 +59,38 @@ final class SetupCommand implements Runnable {
 
         @Command(name = "add-auth", mixinStandardHelpOptions = true,
                 description = {"Authenticate mail from DOMAIN as USERNAME (prompts twice for the password when it is not given).",
+                        "--password-stdin reads it from the first line of standard input (scripts); a PASSWORD argument "
+                                + "works too, but every user of the machine sees it in the process list.",
                         "With --oauth2 PROFILE, authenticate with tokens of that profile of oauth2-clients.cf instead."})
         int addAuth(@Parameters(paramLabel = "DOMAIN") String domain, @Parameters(paramLabel = "USERNAME") String username,
                     @Parameters(paramLabel = "PASSWORD", arity = "0..1") String password,
+                    @picocli.CommandLine.Option(names = "--password-stdin",
+                            description = "Read the password from the first line of standard input.") boolean passwordStdin,
                     @picocli.CommandLine.Option(names = "--oauth2", paramLabel = "PROFILE",
                             description = "OAuth2 profile (XOAUTH2 / OAUTHBEARER) instead of a password.") String oauth2) {
             String secret = password;
-            if (oauth2 != null) {
-                if (password != null) {
-                    System.err.println("mta setup: give a PASSWORD or --oauth2 PROFILE, not both");
-                    return 2;
+            if ((password != null ? 1 : 0) + (passwordStdin ? 1 : 0) + (oauth2 != null ? 1 : 0) > 1) {
+                System.err.println("mta setup: give one of PASSWORD, --password-stdin and --oauth2 PROFILE");
+                return 2;
+            }
+            if (password != null) {
+                System.err.println("mta setup: warning: a password given as an argument is visible to every user in the process "
+                        + "list; use --password-stdin or the prompt");
+            }
+            if (passwordStdin) {
+                try {
+                    String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+                    secret = line == null ? "" : line;
+                } catch (IOException e) {
+                    System.err.println("mta setup: cannot read the password: " + e.getMessage());
+                    return 1;
                 }
+                if (secret.isEmpty()) {
+                    System.err.println("Password must not be empty");
+                    return 1;
+                }
+            }
+            if (oauth2 != null) {
                 if (!oauth2.matches("[A-Za-z0-9_-]+")) {
                     System.err.println("mta setup: invalid OAuth2 profile name '" + oauth2 + "'");
                     return 2;

@@ -87,7 +87,7 @@ public final class ServerTls {
     public static SSLContext selfSigned(Path dir, String hostName) throws IOException {
         Path pem = dir.resolve("selfsigned-" + hostName.replaceAll("[^A-Za-z0-9.-]", "_") + ".pem");
         if (!Files.exists(pem)) {
-            Files.createDirectories(dir);
+            org.relaymta.core.internal.spool.SpoolFiles.directory(dir);
             try {
                 KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
                 gen.initialize(new ECGenParameterSpec("secp256r1"));

@@ -284,9 +284,9 @@ final class Journal implements AutoCloseable {
             seal(old);
             current = null;
         }
-        Files.createDirectories(dir);
+        SpoolFiles.directory(dir);
         Path file = dir.resolve(String.format("%016X%s", nextSegmentNumber++, SUFFIX));
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        FileChannel ch = SpoolFiles.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         // The new name must survive a crash before any record in it is acknowledged.
         dirSync.sync();

@@ -59,7 +59,8 @@ public final class Spool implements AutoCloseable {
     /** Opens (creating if needed) the spool at {@code root} and discards unacknowledged partial files. */
     public static Spool open(Path root, Clock clock) throws IOException {
         Spool spool = new Spool(root, clock);
-        Files.createDirectories(spool.queue);
+        SpoolFiles.directory(spool.root);
+        SpoolFiles.directory(spool.queue);
         spool.scanner = new SpoolScanner(spool.queue, spool.journal, clock, true);
         return spool;
     }
@@ -208,7 +209,7 @@ public final class Spool implements AutoCloseable {
     private SpooledMessage moveToQueueFile(SpooledMessage m) throws IOException {
         Path file = queue.resolve(m.id());
         byte[] header = header(m.envelope(), m.id());
-        try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        try (FileChannel out = SpoolFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
              FileChannel in = FileChannel.open(m.file(), StandardOpenOption.READ)) {
             writeFully(out, java.nio.ByteBuffer.wrap(header));
@@ -249,7 +250,7 @@ public final class Spool implements AutoCloseable {
                     .append(oneLine(r.lastReason())).append('\t').append(r.address()).append('\n');
         }
         Path tmp = queue.resolve(message.id() + STATE_SUFFIX + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        try (FileChannel ch = SpoolFiles.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ch.write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
             ch.force(false);

@@ -50,13 +50,13 @@ public final class SpoolLock implements AutoCloseable {
 
     /** Takes the lock (creating the spool directory and lock file if needed); throws {@link InUseException} when held. */
     public static SpoolLock acquire(Path spoolDir) throws IOException {
-        Files.createDirectories(spoolDir);
+        SpoolFiles.directory(spoolDir);
         Path file = spoolDir.resolve(FILE).toAbsolutePath().normalize();
         if (!HELD.add(file)) {
             throw new InUseException(spoolDir, ProcessHandle.current().pid());
         }
         try {
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileChannel ch = SpoolFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();

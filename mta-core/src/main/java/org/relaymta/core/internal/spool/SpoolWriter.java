@@ -186,7 +186,7 @@ public final class SpoolWriter extends OutputStream {
     /** Moves the message so far to its own queue file; the rest streams there. */
     private void spill() throws IOException {
         file = spool.queueFile(id);
-        channel = FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+        channel = SpoolFiles.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
         out = new BufferedOutputStream(Channels.newOutputStream(channel), WRITE_CHUNK);
         out.write(buffer, 0, count);
         buffer = null;
@@ -302,7 +302,7 @@ public final class SpoolWriter extends OutputStream {
     private void rewriteWithPrefix(byte[] head) throws IOException {
         Path rewritten = file.resolveSibling(file.getFileName() + ".prefixed.tmp");   // .tmp: removed at start if a crash leaves it
         try (FileChannel source = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
-             FileChannel target = FileChannel.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
+             FileChannel target = SpoolFiles.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
             writeFully(target, java.nio.ByteBuffer.wrap(envelopeHeader));
             writeFully(target, java.nio.ByteBuffer.wrap(head));
