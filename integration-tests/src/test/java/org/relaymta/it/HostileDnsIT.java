@@ -53,7 +53,7 @@ class HostileDnsIT {
                     "MTA_DNS_SERVERS", "127.0.0.1:" + dns.address().getPort(), "MTA_DIRECT_PORT", String.valueOf(mx.port())), "run")
                     .redirectOutput(log.toFile()).start();
             try {
-                assertThat(await(log, "outbound:", 1)).isTrue();
+                assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).isTrue();
                 assertThat(Files.readString(log)).as("warned at start")
                         .contains("postfix-sasl-password.cf:1: credentials for @e.test are never used");
                 try (TestSmtpClient c = new TestSmtpClient(port)) {
@@ -65,8 +65,8 @@ class HostileDnsIT {
                         assertThat(c.send("app@e.test", "user@signup" + i + ".test", "Subject: d\r\n\r\nx\r\n")).startsWith("250");
                     }
                 }
-                assertThat(await(log, "status=sent", 7)).as(Files.readString(log)).isTrue();
-                assertThat(await(log, "to=<ceo@evil.test>", 1)).isTrue();
+                assertThat(MtaProcessIT.awaitLog(log, "status=sent", 7)).as(Files.readString(log)).isTrue();
+                assertThat(MtaProcessIT.awaitLog(log, "to=<ceo@evil.test>", 1)).isTrue();
                 String text = Files.readString(log);
                 assertThat(text).contains("to=<ceo@bank.test>, relay=mx.bank.test[127.0.0.1]:" + mx.port())
                         .contains("to=<r@[127.0.0.1]>, relay=127.0.0.1[127.0.0.1]:" + mx.port())
@@ -104,14 +104,4 @@ class HostileDnsIT {
         assertThat(found).contains("warning: postfix-sasl-password.cf:1: credentials for @e.test are never used");
     }
 
-    private static boolean await(Path log, String text, int times) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).split(Pattern.quote(text), -1).length - 1 >= times) {
-                return true;
-            }
-            Thread.sleep(50);
-        }
-        return false;
-    }
 }

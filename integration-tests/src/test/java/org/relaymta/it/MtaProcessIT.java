@@ -66,6 +66,18 @@ class MtaProcessIT {
         return pb;
     }
 
+    /** Waits (polling the log file, up to 30 s) until {@code text} occurs at least {@code times} times in it. */
+    static boolean awaitLog(Path log, String text, int times) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).split(java.util.regex.Pattern.quote(text), -1).length - 1 >= times) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
     @Test
     void runPrintsASummaryWithoutSecretsAndRelaysMail() throws Exception {
         int upstreamPort = RelayHarness.freePort();

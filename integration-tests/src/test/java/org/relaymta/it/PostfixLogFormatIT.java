@@ -52,7 +52,7 @@ class PostfixLogFormatIT {
                         "MTA_LOG_FORMAT", "postfix", "DEFAULT_RELAY_HOST", "[127.0.0.1]:" + refusing.port()), "run")
                         .redirectOutput(log.toFile()).start();
                 try {
-                    assertThat(await(log, "outbound:", 1)).isTrue();
+                    assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).isTrue();
                     try (TestSmtpClient c = new TestSmtpClient(port)) {
                         c.command("EHLO client.test");
                         for (String rcpt : List.of("ok1@ext.test", "ok2@ext.test", "nobody@ext.test", "later@ext.test")) {
@@ -60,9 +60,9 @@ class PostfixLogFormatIT {
                         }
                     }
                     // ok1, ok2 and the bounce to alice sent; nobody bounced; later deferred.
-                    assertThat(await(log, "status=sent", 3)).as(Files.readString(log)).isTrue();
-                    assertThat(await(log, "status=bounced", 1)).isTrue();
-                    assertThat(await(log, "status=deferred", 1)).isTrue();
+                    assertThat(MtaProcessIT.awaitLog(log, "status=sent", 3)).as(Files.readString(log)).isTrue();
+                    assertThat(MtaProcessIT.awaitLog(log, "status=bounced", 1)).isTrue();
+                    assertThat(MtaProcessIT.awaitLog(log, "status=deferred", 1)).isTrue();
                 } finally {
                     relay.destroy();
                     relay.waitFor();
@@ -92,15 +92,4 @@ class PostfixLogFormatIT {
         return Integer.parseInt(m.group(1));
     }
 
-    /** Waits (polling the log file, up to 30 s) until {@code text} occurs at least {@code times} times. */
-    private static boolean await(Path log, String text, int times) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).split(Pattern.quote(text), -1).length - 1 >= times) {
-                return true;
-            }
-            Thread.sleep(100);
-        }
-        return false;
-    }
 }

@@ -88,7 +88,7 @@ class SpoofProtectionIT {
                 "MTA_SUBMISSION_LISTEN", "127.0.0.1:" + submission, "MTA_LOG_FORMAT", "postfix"), "run")
                 .redirectOutput(log.toFile()).start();
         try {
-            assertThat(await(log, "outbound:")).as("the relay starts").isTrue();
+            assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).as("the relay starts").isTrue();
             try (Client c = new Client(submission)) {
                 assertThat(c.plain("bob@b.test", "alice@a.test", "alice-pw"))
                         .as("AUTH PLAIN acting for another identity").startsWith("535 5.7.8");
@@ -109,7 +109,7 @@ class SpoofProtectionIT {
             String data = new String(hopA.getMessages().get(0).getData(), StandardCharsets.UTF_8);
             assertThat(data).containsPattern("Received: from tenant\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n"
                     + "\t\\(Authenticated sender: alice@a\\.test\\)\r\n\tby relay\\.test \\(Relay MTA\\) with ESMTPSA id ");
-            assertThat(await(log, "status=sent")).isTrue();
+            assertThat(MtaProcessIT.awaitLog(log, "status=sent", 1)).isTrue();
         } finally {
             relay.destroy();
             relay.waitFor();
@@ -125,14 +125,4 @@ class SpoofProtectionIT {
                 .doesNotContain("alice-pw", "a-secret", "b-secret");
     }
 
-    private static boolean await(Path log, String text) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).contains(text)) {
-                return true;
-            }
-            Thread.sleep(50);
-        }
-        return false;
-    }
 }

@@ -236,23 +236,8 @@ public final class RelayEngine implements AutoCloseable {
         return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             long limit = config.get().messageSizeLimit();
             try (IncomingMessage message = receive(envelope)) {
-                java.io.OutputStream limited = new java.io.FilterOutputStream(message.content()) {
-                    private long written;
-
-                    @Override
-                    public void write(int b) throws IOException {
-                        write(new byte[] {(byte) b}, 0, 1);
-                    }
-
-                    @Override
-                    public void write(byte[] b, int off, int len) throws IOException {
-                        written += len;
-                        if (limit > 0 && written > limit) {
-                            throw new MessageTooLargeException(limit);
-                        }
-                        out.write(b, off, len);
-                    }
-                };
+                java.io.OutputStream limited = new org.relaymta.core.internal.spool.LimitedOutputStream(message.content(), limit,
+                        () -> 0, () -> new MessageTooLargeException(limit));
                 content.write(limited);
                 return message.commit();
             } catch (IOException e) {

@@ -42,6 +42,8 @@ public final class MilterMessage implements AutoCloseable {
     private long headerBytes;
     private long reservedHeaderBytes;
     private boolean replaced;
+    /** The replacement body being written, counted with the header section against the limit. */
+    private org.relaymta.core.internal.spool.LimitedOutputStream newBody;
 
     public MilterMessage(String queueId, String myhostname, String clientAddress, String helo, String sender,
                          List<String> recipients, List<HeaderField> headers, Body body, Replacement replacement,
@@ -73,30 +75,15 @@ public final class MilterMessage implements AutoCloseable {
      */
     OutputStream replaceBody() throws IOException {
         replaced = true;
-        OutputStream target = replacement.begin();
-        return new java.io.FilterOutputStream(target) {
-            private long written;
-
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                written += len;
-                if (sizeLimit > 0 && headerBytes + written > sizeLimit) {
-                    throw MilterLimitException.tooBig(sizeLimit);
-                }
-                out.write(b, off, len);
-            }
-        };
+        newBody = new org.relaymta.core.internal.spool.LimitedOutputStream(replacement.begin(), sizeLimit, () -> headerBytes,
+                () -> MilterLimitException.tooBig(sizeLimit));
+        return newBody;
     }
 
     /** Counts a header field a milter adds or puts instead of {@code removed} (null for none), within the limits. */
     void account(HeaderField added, HeaderField removed) throws MilterLimitException {
         long after = headerBytes + (added == null ? 0 : added.raw().length) - (removed == null ? 0 : removed.raw().length);
-        if (sizeLimit > 0 && after > sizeLimit) {
+        if (sizeLimit > 0 && after + (newBody == null ? 0 : newBody.written()) > sizeLimit) {
             throw MilterLimitException.tooBig(sizeLimit);
         }
         long beyondFree = Math.max(0, after - FREE_HEADER_BYTES);

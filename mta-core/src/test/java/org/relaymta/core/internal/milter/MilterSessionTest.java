@@ -33,7 +33,11 @@ class MilterSessionTest {
         timer.shutdownNow();
     }
 
-    /** A milter that negotiates {@code protocol} and answers each command with what {@code reply} says (null: nothing). */
+    /**
+     * A milter that negotiates {@code protocol} and answers each command with what {@code reply}
+     * says (null: nothing); a "packet" made by {@link #raw} is written as it is, and the milter
+     * then closes the connection.
+     */
     private ServerSocket milter(int protocol, java.util.function.Function<Character, byte[][]> reply) throws IOException {
         ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         Thread t = new Thread(() -> {
@@ -55,6 +59,11 @@ class MilterSessionTest {
                     byte[][] packets = reply.apply(cmd);
                     if (packets != null) {
                         for (byte[] p : packets) {
+                            if (p[0] == 0) {
+                                out.write(p, 1, p.length - 1);
+                                out.flush();
+                                return;
+                            }
                             send(out, (char) p[0], java.util.Arrays.copyOfRange(p, 1, p.length));
                         }
                     }
@@ -205,34 +214,14 @@ class MilterSessionTest {
 
     @Test
     void aMilterThatDiesWhileReplacingTheBodyTempfailsWhateverTheDefaultAction() throws Exception {
-        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            Thread t = new Thread(() -> {
-                try (Socket s = server.accept()) {
-                    DataInputStream in = new DataInputStream(s.getInputStream());
-                    DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                    while (true) {
-                        int len = in.readInt();
-                        char cmd = (char) in.readUnsignedByte();
-                        in.readNBytes(len - 1);
-                        if (cmd == 'O') {
-                            send(out, 'O', ByteBuffer.allocate(12).putInt(6).putInt(0x1ff).putInt(0).array());
-                        } else if (cmd == 'E') {
-                            send(out, 'b', "new body line\r\n".getBytes(StandardCharsets.US_ASCII));
-                            out.writeInt(1000);
-                            out.writeByte('b');
-                            out.write("cut short".getBytes(StandardCharsets.US_ASCII));
-                            out.flush();
-                            return;   // closes mid-packet
-                        } else if (cmd != 'D') {
-                            send(out, 'c', new byte[0]);
-                        }
-                    }
-                } catch (IOException done) {
-                    // closed
-                }
-            });
-            t.setDaemon(true);
-            t.start();
+        // One body packet, then a packet that announces 999 bytes, brings nine and closes.
+        byte[] cut = ByteBuffer.allocate(15).put((byte) 0).putInt(1000).put((byte) 'b').put("cut short".getBytes(StandardCharsets.US_ASCII))
+                .array();
+        try (ServerSocket server = milter(0, cmd -> switch (cmd) {
+            case 'D' -> null;
+            case 'E' -> new byte[][] {packet('b', "new body line\r\n"), cut};
+            default -> new byte[][] {packet('c', "")};
+        })) {
             MilterSettings accept = new MilterSettings(MilterSettings.parseList("inet:127.0.0.1:" + server.getLocalPort(), "t"),
                     List.of(), "accept", 6, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
                     java.time.Duration.ofSeconds(5), MilterSettings.none().macros());
