@@ -6,6 +6,7 @@
  */
 module org.relaymta.config {
     requires org.slf4j;
+    requires com.google.gson;
 
     exports org.relaymta.config;
     exports org.relaymta.config.internal to org.relaymta.core, org.relaymta.server;

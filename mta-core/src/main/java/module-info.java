@@ -19,6 +19,7 @@ module org.relaymta.core {
     requires java.net.http;
     requires jdk.httpserver;
     requires org.slf4j;
+    requires com.google.gson;
     // Only with MTA_REDIS_URL (shared quotas): the application adds it, mta-server has it.
     requires static lettuce.core;
 

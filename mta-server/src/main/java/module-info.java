@@ -20,6 +20,7 @@ module org.relaymta.server {
     requires jdk.httpserver;
     requires jdk.unsupported;   // sun.misc.Signal: SIGHUP reloads
     requires org.slf4j;
+    requires com.google.gson;
 
     exports org.relaymta.server.smtp;
     // picocli reads the commands' annotated fields; SLF4J loads the log provider by name (slf4j.provider)

@@ -35,7 +35,7 @@ class ModulePathIT {
         return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> Path.of(e).getFileName().toString().matches("(mta-core|mta-config|netty-|micrometer-core|micrometer-commons"
                         + "|micrometer-observation|HdrHistogram|LatencyUtils|jakarta\\.mail-api|jakarta\\.activation-api|angus-mail"
-                        + "|angus-activation|slf4j-api).*|classes")
+                        + "|angus-activation|slf4j-api|gson).*|classes")
                         && !e.contains("integration-tests"))
                 .collect(Collectors.joining(File.pathSeparator));
     }

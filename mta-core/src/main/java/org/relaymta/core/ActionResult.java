@@ -1,6 +1,7 @@
 package org.relaymta.core;
 
-import java.util.ArrayList;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import java.util.List;
 import org.relaymta.config.internal.Json;
 
@@ -33,13 +34,18 @@ public record ActionResult(String action, List<String> done, List<String> inDeli
 
     /** One JSON object: {@code {"action": "hold", "count": 2, "done": [...], "in_delivery": [...], "not_found": [...]}}. */
     public String json() {
-        return "{\"action\": " + Json.string(action) + ", \"count\": " + count() + ", \"done\": " + array(done)
-                + ", \"in_delivery\": " + array(inDelivery) + ", \"not_found\": " + array(notFound) + "}";
+        JsonObject o = Json.object();
+        o.addProperty("action", action);
+        o.addProperty("count", count());
+        o.add("done", array(done));
+        o.add("in_delivery", array(inDelivery));
+        o.add("not_found", array(notFound));
+        return Json.write(o);
     }
 
-    private static String array(List<String> ids) {
-        List<String> quoted = new ArrayList<>(ids.size());
-        ids.forEach(id -> quoted.add(Json.string(id)));
-        return "[" + String.join(", ", quoted) + "]";
+    private static JsonArray array(List<String> ids) {
+        JsonArray a = new JsonArray(ids.size());
+        ids.forEach(a::add);
+        return a;
     }
 }

@@ -1,5 +1,7 @@
 package org.relaymta.server;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.relaymta.config.internal.ConfigLoader;
@@ -156,21 +158,27 @@ public final class RelayServer implements AutoCloseable {
         boolean spoolOk = engine.healthy();
         boolean listening = listener.running();
         boolean ok = spoolOk && listening;
-        StringBuilder warnings = new StringBuilder();
-        for (String w : engine.oauth2Warnings()) {
-            warnings.append(warnings.length() == 0 ? "" : ", ").append(Json.string(w));
-        }
-        StringBuilder hops = new StringBuilder();
-        engine.internals().relayHealth().states().forEach((hop, state) -> hops.append(hops.length() == 0 ? "" : ", ")
-                .append(Json.string(hop)).append(": ").append(Json.string(state.label())));
         // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
         var cluster = engine.internals().cluster().status();
-        String status = !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok";
-        String clusterJson = cluster.map(c -> ", \"cluster\": {\"counting\": \"" + (c.shared() ? "shared" : "local")
-                + "\", \"nodes\": " + c.nodes() + ", \"redis\": " + Json.string(c.redis()) + "}").orElse("");
-        return new AdminServer.Health(ok, "{\"status\": \"" + status + "\", \"listener\": "
-                + listening + ", \"spool_writable\": " + spoolOk + ", \"queue_size\": " + engine.queue().size()
-                + ", \"relay_hops\": {" + hops + "}" + clusterJson + ", \"warnings\": [" + warnings + "]}\n");
+        JsonObject h = Json.object();
+        h.addProperty("status", !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok");
+        h.addProperty("listener", listening);
+        h.addProperty("spool_writable", spoolOk);
+        h.addProperty("queue_size", engine.queue().size());
+        JsonObject hops = Json.object();
+        engine.internals().relayHealth().states().forEach((hop, state) -> hops.addProperty(hop, state.label()));
+        h.add("relay_hops", hops);
+        cluster.ifPresent(c -> {
+            JsonObject co = Json.object();
+            co.addProperty("counting", c.shared() ? "shared" : "local");
+            co.addProperty("nodes", c.nodes());
+            co.addProperty("redis", c.redis());
+            h.add("cluster", co);
+        });
+        JsonArray warnings = new JsonArray();
+        engine.oauth2Warnings().forEach(warnings::add);
+        h.add("warnings", warnings);
+        return new AdminServer.Health(ok, Json.write(h) + "\n");
     }
 
     /** Ports of the submission and implicit-TLS listeners, in the order started. */

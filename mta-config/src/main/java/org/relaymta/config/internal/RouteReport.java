@@ -1,5 +1,9 @@
 package org.relaymta.config.internal;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
 import java.util.List;
 import java.util.Optional;
 
@@ -56,30 +60,29 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
     }
 
     private static boolean isAddress(String s) {
-        int at = s.lastIndexOf('@');
-        return at > 0 && at < s.length() - 1 && s.chars().noneMatch(c -> Character.isWhitespace(c) || c < 0x20)
-                && !s.contains("<") && !s.contains(">");
+        return Mailbox.valid(s);
     }
 
     public String toJson() {
-        StringBuilder sb = new StringBuilder("{");
-        field(sb, "sender", Json.string(sender.isEmpty() ? "<>" : sender));
-        field(sb, "recipient", recipient.map(Json::string).orElse("null"));
-        field(sb, "source", Json.string(route.source().jsonName()));
-        field(sb, "map_key", route.mapKey().map(Json::string).orElse("null"));
-        List<String> hops = route.nextHops().stream().map(h -> Json.string(h.asWritten())).toList();
-        field(sb, "nexthops", "[" + String.join(", ", hops) + "]");
-        field(sb, "mx_lookup", Boolean.toString(mxLookup));
-        field(sb, "credentials", credentials.map(c -> "{\"username\": " + Json.string(c.username())
-                + ", \"key\": " + Json.string(c.key()) + ", \"auth\": " + Json.string(authKind(c)) + "}").orElse("null"));
-        field(sb, "tls_level", Json.string(route.tlsLevel().postfixName()));
-        field(sb, "wrapper_mode", Boolean.toString(wrapperMode));
-        sb.setLength(sb.length() - 2);
-        return sb.append("}").toString();
-    }
-
-    private static void field(StringBuilder sb, String name, String jsonValue) {
-        sb.append('"').append(name).append("\": ").append(jsonValue).append(", ");
+        JsonObject o = Json.object();
+        o.addProperty("sender", sender.isEmpty() ? "<>" : sender);
+        o.addProperty("recipient", recipient.orElse(null));
+        o.addProperty("source", route.source().jsonName());
+        o.addProperty("map_key", route.mapKey().orElse(null));
+        JsonArray hops = new JsonArray();
+        route.nextHops().forEach(h -> hops.add(h.asWritten()));
+        o.add("nexthops", hops);
+        o.addProperty("mx_lookup", mxLookup);
+        o.add("credentials", credentials.<JsonElement>map(c -> {
+            JsonObject cred = Json.object();
+            cred.addProperty("username", c.username());
+            cred.addProperty("key", c.key());
+            cred.addProperty("auth", authKind(c));
+            return cred;
+        }).orElse(JsonNull.INSTANCE));
+        o.addProperty("tls_level", route.tlsLevel().postfixName());
+        o.addProperty("wrapper_mode", wrapperMode);
+        return Json.write(o);
     }
 
     public String toText() {

@@ -51,11 +51,13 @@ final class AdminResponses {
 
     /** A JSON error body: {@code {"error": "..."}}; the text is ours, never the request's. */
     static void error(Channel ch, HttpResponseStatus status, String text) {
-        send(ch, status, "application/json", "{\"error\": " + Json.string(text) + "}\n");
+        error(ch, status, text, null);
     }
 
     static void error(Channel ch, HttpResponseStatus status, String text, String allow) {
-        send(ch, status, "application/json", "{\"error\": " + Json.string(text) + "}\n", allow);
+        com.google.gson.JsonObject o = Json.object();
+        o.addProperty("error", text);
+        send(ch, status, "application/json", Json.write(o) + "\n", allow);
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.relaymta.server.admin;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -22,27 +24,27 @@ public final class QueueJson {
 
     /** One {@code postqueue -j} object: undelivered recipients only, with their delay reasons. */
     public static String line(SpooledMessage m, boolean active) {
-        StringBuilder sb = new StringBuilder(256);
-        sb.append("{\"queue_name\": ").append(Json.string(queueName(m, active)));
-        sb.append(", \"queue_id\": ").append(Json.string(m.id()));
-        sb.append(", \"arrival_time\": ").append(m.envelope().arrival().getEpochSecond());
-        sb.append(", \"message_size\": ").append(m.contentLength());
-        sb.append(", \"forced_expire\": false");
-        sb.append(", \"sender\": ").append(Json.string(m.envelope().sender()));
-        sb.append(", \"recipients\": [");
-        List<String> rcpts = new ArrayList<>();
+        JsonObject o = Json.object();
+        o.addProperty("queue_name", queueName(m, active));
+        o.addProperty("queue_id", m.id());
+        o.addProperty("arrival_time", m.envelope().arrival().getEpochSecond());
+        o.addProperty("message_size", m.contentLength());
+        o.addProperty("forced_expire", false);
+        o.addProperty("sender", m.envelope().sender());
+        JsonArray rcpts = new JsonArray();
         for (Recipient r : m.recipients()) {
             if (r.status() != RecipientStatus.PENDING) {
                 continue;
             }
-            String entry = "{\"address\": " + Json.string(r.address());
+            JsonObject entry = Json.object();
+            entry.addProperty("address", r.address());
             if (!r.lastReason().isEmpty()) {
-                entry += ", \"delay_reason\": " + Json.string(r.lastReason());
+                entry.addProperty("delay_reason", r.lastReason());
             }
-            rcpts.add(entry + "}");
+            rcpts.add(entry);
         }
-        sb.append(String.join(", ", rcpts)).append("]}");
-        return sb.toString();
+        o.add("recipients", rcpts);
+        return Json.write(o);
     }
 
     static String queueName(SpooledMessage m, boolean active) {

@@ -83,14 +83,16 @@ final class RouteCommand implements Callable<Integer> {
 
     /** The hop's state in the relay's /health JSON ("relay_hops"): closed unless it was seen failing. */
     static String stateOf(String healthJson, String hop) {
-        String key = "\"" + hop.toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\").replace("\"", "\\\"") + "\": \"";
-        int at = healthJson.indexOf("\"relay_hops\"");
-        int i = at < 0 ? -1 : healthJson.indexOf(key, at);
-        if (i < 0) {
-            return "closed (healthy)";
+        String state = "closed";
+        try {
+            com.google.gson.JsonElement hops = org.relaymta.config.internal.Json.object(healthJson).get("relay_hops");
+            if (hops != null && hops.isJsonObject()) {
+                com.google.gson.JsonElement s = hops.getAsJsonObject().get(hop.toLowerCase(java.util.Locale.ROOT));
+                state = s == null || !s.isJsonPrimitive() ? "closed" : s.getAsString();
+            }
+        } catch (IllegalArgumentException notJson) {
+            return "unknown (the admin endpoint's answer is not JSON)";
         }
-        int start = i + key.length();
-        String state = healthJson.substring(start, healthJson.indexOf('"', start));
         return switch (state) {
             case "open" -> "open (circuit breaker: no connection until its probe)";
             case "half-open" -> "half-open (a probe is running)";

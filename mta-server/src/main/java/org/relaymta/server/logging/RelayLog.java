@@ -115,10 +115,7 @@ public final class RelayLog {
             case PLAIN -> ISO.format(now) + " [" + l + "] " + shortName(logger) + " - " + message;
             case POSTFIX -> SYSLOG.format(now) + " " + hostname + " " + syslogName + "/" + service(logger) + "[" + PID + "]: "
                     + severity(logger, l) + message;
-            case JSON -> "{\"time\": " + Json.string(ISO.format(now)) + ", \"level\": " + Json.string(l.toString())
-                    + ", \"logger\": " + Json.string(logger) + ", \"service\": " + Json.string(service(logger))
-                    + ", \"message\": " + Json.string(message)
-                    + (t == null ? "" : ", \"exception\": " + Json.string(stackTrace(t))) + "}";
+            case JSON -> json(now, l, logger, message, t);
         };
         PrintStream o = out;
         synchronized (o) {
@@ -127,6 +124,19 @@ public final class RelayLog {
                 o.print(stackTrace(t));
             }
         }
+    }
+
+    private static String json(Instant now, Level l, String logger, String message, Throwable t) {
+        com.google.gson.JsonObject o = Json.object();
+        o.addProperty("time", ISO.format(now));
+        o.addProperty("level", l.toString());
+        o.addProperty("logger", logger);
+        o.addProperty("service", service(logger));
+        o.addProperty("message", message);
+        if (t != null) {
+            o.addProperty("exception", stackTrace(t));
+        }
+        return Json.write(o);
     }
 
     private static String shortName(String logger) {

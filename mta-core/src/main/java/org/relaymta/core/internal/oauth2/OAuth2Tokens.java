@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.oauth2;
 
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,6 +27,7 @@ import org.relaymta.config.internal.OAuth2Profile;
 import org.relaymta.config.internal.RelayConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.relaymta.config.internal.Json;
 
 /**
  * Access tokens per OAuth2 profile: cached, handed out while fresh (until 80% of their lifetime),
@@ -250,7 +252,7 @@ public final class OAuth2Tokens {
     private String serviceAccountJwt(OAuth2Profile p) throws IOException {
         Map<String, Object> sa;
         try {
-            sa = Json.object(Files.readString(p.serviceAccountFile().orElseThrow(), StandardCharsets.UTF_8));
+            sa = Json.members(Json.object(Files.readString(p.serviceAccountFile().orElseThrow(), StandardCharsets.UTF_8)));
         } catch (IllegalArgumentException e) {
             throw new OAuth2Exception("OAuth2 profile " + p.name() + ": " + p.serviceAccountFile().get()
                     + " is not a service account JSON file");
@@ -261,14 +263,16 @@ public final class OAuth2Tokens {
         }
         long now = clock.instant().getEpochSecond();
         String aud = p.tokenUrl().toString();
-        StringBuilder claims = new StringBuilder("{\"iss\":").append(Json.quote(email))
-                .append(",\"scope\":").append(Json.quote(p.scope())).append(",\"aud\":").append(Json.quote(aud))
-                .append(",\"iat\":").append(now).append(",\"exp\":").append(now + 3600);
-        p.subject().ifPresent(s -> claims.append(",\"sub\":").append(Json.quote(s)));
-        claims.append('}');
+        JsonObject claims = Json.object();
+        claims.addProperty("iss", email);
+        claims.addProperty("scope", p.scope());
+        claims.addProperty("aud", aud);
+        claims.addProperty("iat", now);
+        claims.addProperty("exp", now + 3600);
+        p.subject().ifPresent(s -> claims.addProperty("sub", s));
         Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
         String signingInput = b64.encodeToString("{\"alg\":\"RS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
-                + "." + b64.encodeToString(claims.toString().getBytes(StandardCharsets.UTF_8));
+                + "." + b64.encodeToString(Json.write(claims).getBytes(StandardCharsets.UTF_8));
         try {
             String body = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
             PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));

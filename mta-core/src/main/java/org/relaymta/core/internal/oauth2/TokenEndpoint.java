@@ -6,6 +6,7 @@ import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import org.relaymta.config.internal.Json;
 
 /**
  * What every talk with an OAuth2 endpoint shares: the form-encoded POST, the JSON answer, the
@@ -31,7 +32,7 @@ final class TokenEndpoint {
     /** The answer's JSON object, or null when it is not one. */
     static Map<String, Object> json(String body) {
         try {
-            return Json.object(body);
+            return Json.members(Json.object(body));
         } catch (IllegalArgumentException e) {
             return null;
         }

@@ -38,11 +38,15 @@ final class Scheduler {
         }
     }
 
-    /** Removes and returns the ids due at or before {@code nowMillis}, earliest first. */
+    /**
+     * Removes and returns the ids due at or before {@code nowMillis}, earliest first. Safe against a
+     * concurrent caller (the queue's timer and an operator's flush): each entry goes to one of them,
+     * and walking the set, unlike {@code first()} after {@code isEmpty()}, cannot fail when the other
+     * took the last one in between.
+     */
     List<String> takeDue(long nowMillis) {
         List<String> ids = new ArrayList<>();
-        while (!due.isEmpty()) {
-            Due d = due.first();
+        for (Due d : due) {
             if (d.at() > nowMillis) {
                 break;
             }
