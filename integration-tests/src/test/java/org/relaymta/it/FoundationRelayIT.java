@@ -54,7 +54,7 @@ class FoundationRelayIT {
         GreenMail greenMail = greenMailSmtps(port);
         try (RelayHarness relay = relayWithCredentials(port, PASSWORD);
              TestSmtpClient client = relay.client()) {
-            assertThat(relay.server.config().tlsLevel().postfixName()).isEqualTo("encrypt");
+            assertThat(relay.server.config().routing().tlsLevel().postfixName()).isEqualTo("encrypt");
             assertThat(client.command("MAIL FROM:<alice@one.test>")).startsWith("250");
             assertThat(client.command("RCPT TO:<bob@ext.test>")).startsWith("250");
             assertThat(client.command("RCPT TO:<carol@ext.test>")).startsWith("250");

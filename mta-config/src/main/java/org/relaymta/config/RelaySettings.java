@@ -2,13 +2,16 @@ package org.relaymta.config;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.relaymta.config.internal.BareNewlinePolicy;
+import org.relaymta.config.internal.ClusterSettings;
+import org.relaymta.config.internal.ContentSettings;
 import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.DeliverySettings;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
 import org.relaymta.config.internal.HeaderChecks;
@@ -17,8 +20,14 @@ import org.relaymta.config.internal.ListenerSettings;
 import org.relaymta.config.internal.Networks;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.PemKeys;
+import org.relaymta.config.internal.Param;
+import org.relaymta.config.internal.ParamValues;
+import org.relaymta.config.internal.Params;
 import org.relaymta.config.internal.PostfixTable;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RelayLimits;
+import org.relaymta.config.internal.Routing;
+import org.relaymta.config.internal.SenderPolicy;
 
 /**
  * Relay settings as Java values, for applications that embed the relay without a config
@@ -153,7 +162,7 @@ public final class RelaySettings {
     public RelaySettings milters(String milters, String defaultAction) {
         List<MilterSettings.Address> list = MilterSettings.parseList(milters, "milters");
         if (!MilterSettings.DEFAULT_ACTIONS.contains(defaultAction)) {
-            throw new org.relaymta.config.ConfigException("milters", "'" + defaultAction + "' is not tempfail, accept, reject or quarantine");
+            throw new ConfigException("milters", "'" + defaultAction + "' is not tempfail, accept, reject or quarantine");
         }
         this.milterList = list;
         this.milterDefaultAction = defaultAction;
@@ -173,23 +182,28 @@ public final class RelaySettings {
         return this;
     }
 
+    /**
+     * The configuration snapshot these settings make, by the same rules and defaults as a config
+     * directory (the parameter table and the routing rules of the internal package).
+     */
     public RelayConfig build() {
+        List<String> warnings = new ArrayList<>();
         List<NextHop> relay = defaultRelay == null ? List.of() : NextHop.parseList(defaultRelay, "defaultRelayHost");
         List<NextHop> fallback = fallbackRelay == null ? List.of() : NextHop.parseList(fallbackRelay, "fallbackRelay");
-        Map<String, Credentials> all = new LinkedHashMap<>(credentials);
-        if (user != null && password != null && defaultRelay != null) {
-            all.putIfAbsent(defaultRelay.toLowerCase(Locale.ROOT), new Credentials(user, password, defaultRelay));
-            for (NextHop hop : relay) {
-                all.putIfAbsent(hop.asWritten().toLowerCase(Locale.ROOT), new Credentials(user, password, hop.asWritten()));
-            }
-        }
-        boolean saslEnabled = !all.isEmpty();
-        TlsLevel level = tlsLevel != null ? tlsLevel : saslEnabled || wrapperMode ? TlsLevel.ENCRYPT : TlsLevel.MAY;
-        return new RelayConfig(relay, Optional.ofNullable(defaultRelay), fallback,
-                PostfixTable.parse("sender relay map", relayMapLines), Map.of(), Map.copyOf(all), !credentials.isEmpty(),
-                saslEnabled, level, wrapperMode, Networks.parse(mynetworks, "mynetworks"), hostname, messageSizeLimit,
-                BareNewlinePolicy.NORMALIZE, queue, smtp, List.of(), List.of(), ListenerSettings.postfixDefaults(), Map.of(),
-                Map.of(), DkimTable.of(dkimKeys), HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
-                3, org.relaymta.config.internal.RelayLimits.none(), org.relaymta.config.internal.ClusterSettings.none());
+        Optional<Credentials> relayCredentials = user != null && password != null && defaultRelay != null
+                ? Optional.of(new Credentials(user, password, defaultRelay)) : Optional.empty();
+        Routing routing = Routing.derive(new Routing.Input(relay, Optional.ofNullable(defaultRelay), fallback,
+                PostfixTable.parse("sender relay map", relayMapLines), Map.of(), credentials, relayCredentials,
+                !credentials.isEmpty(), !credentials.isEmpty(), Optional.empty(), Optional.empty(), Optional.ofNullable(tlsLevel),
+                wrapperMode, Map.of()), warnings);
+        Map<Param<?>, Object> given = new HashMap<>();
+        given.put(Params.MYNETWORKS, mynetworks);
+        ListenerSettings listener = ListenerSettings.of(ParamValues.given(given), Map.of(), Optional.empty(), Optional.empty(),
+                SenderPolicy.defaults());
+        DeliverySettings delivery = new DeliverySettings(smtp, DeliverySettings.defaults().relayFailureThreshold(), RelayLimits.none());
+        ContentSettings content = new ContentSettings(messageSizeLimit, HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
+                DkimTable.of(dkimKeys));
+        return new RelayConfig(hostname, routing, listener, delivery, queue, content, ClusterSettings.none(), List.copyOf(warnings),
+                List.of());
     }
 }

@@ -133,7 +133,7 @@ public final class RelayEngine implements AutoCloseable {
         group = newEventLoops();
         resolver = new DnsHostResolver(group, dnsServers);
         tokens = new org.relaymta.core.internal.oauth2.OAuth2Tokens(config, clock);
-        metrics.bindOAuth2(tokens, config.get().oauth2Profiles().keySet());
+        metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
         agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens, clock);
         metrics.bindRelayHealth(agent.health());
         agent.onSession(metrics::outboundSession);
@@ -234,7 +234,7 @@ public final class RelayEngine implements AutoCloseable {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
         return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            long limit = config.get().messageSizeLimit();
+            long limit = config.get().content().messageSizeLimit();
             try (IncomingMessage message = receive(envelope)) {
                 java.io.OutputStream limited = new org.relaymta.core.internal.spool.LimitedOutputStream(message.content(), limit,
                         () -> 0, () -> new MessageTooLargeException(limit));
@@ -356,17 +356,17 @@ public final class RelayEngine implements AutoCloseable {
     private IncomingMessage receive(Envelope envelope) throws IOException {
         RelayConfig cfg = config.get();
         org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
-        if (cfg.dkim().isEmpty() && cfg.headerChecks().isEmpty() && cfg.milters().isEmpty()) {
+        if (cfg.content().dkim().isEmpty() && cfg.content().headerChecks().isEmpty() && cfg.content().milters().isEmpty()) {
             return new IncomingMessage(writer, null, queue, metrics::messageReceived);   // nothing to clean up: straight to the spool
         }
         // Postfix: smtpd_milters for mail that came over SMTP, non_smtpd_milters for the rest.
         boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
         org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
-                .MilterPlan(overSmtp ? cfg.milters().smtpd() : cfg.milters().nonSmtpd(), cfg.milters(), cfg.myhostname(),
-                envelope.clientAddress(), this::milterTimer, cfg.messageSizeLimit(), spool.memory());
+                .MilterPlan(overSmtp ? cfg.content().milters().smtpd() : cfg.content().milters().nonSmtpd(), cfg.content().milters(), cfg.myhostname(),
+                envelope.clientAddress(), this::milterTimer, cfg.content().messageSizeLimit(), spool.memory());
         org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
-                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.dkim(), cfg.headerChecks(), milters) ? null
-                        : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.dkim(), cfg.headerChecks(),
+                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.content().dkim(), cfg.content().headerChecks(), milters) ? null
+                        : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.content().dkim(), cfg.content().headerChecks(),
                                 envelope.sender(), clock, metrics::dkimSigned, writer.id()).milters(milters);
         return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
     }
@@ -395,7 +395,7 @@ public final class RelayEngine implements AutoCloseable {
      */
     public boolean hasRoomForMail() {
         RelayConfig cfg = config.get();
-        return spool != null && spool.usableSpace() >= cfg.queue().requiredFreeSpace(cfg.messageSizeLimit());
+        return spool != null && spool.usableSpace() >= cfg.queue().requiredFreeSpace(cfg.content().messageSizeLimit());
     }
 
     public Path spoolDirectory() {

@@ -29,20 +29,21 @@ public record ClusterSettings(Optional<Redis> redis, int nodes) {
         return new ClusterSettings(Optional.empty(), 1);
     }
 
+    /** From the variables alone (tests, tools); {@link #from(ParamValues)} is what the loader uses. */
     public static ClusterSettings from(Env env) {
-        int nodes = env.get("MTA_CLUSTER_NODES").map(v -> {
-            try {
-                int n = Integer.parseInt(v);
-                if (n >= 1 && n <= 1000) {
-                    return n;
-                }
-            } catch (NumberFormatException ignored) {
-                // below
-            }
-            throw new ConfigException("MTA_CLUSTER_NODES", "'" + v + "' is not a node count (1-1000)");
-        }).orElse(1);
-        Optional<String> url = env.get("MTA_REDIS_URL");
-        Optional<String> password = env.get("MTA_REDIS_PASSWORD");
+        return from(ParamValues.of(MainCf.empty(), env));
+    }
+
+    static ClusterSettings from(ParamValues v) {
+        int nodes;
+        try {
+            nodes = v.get(Params.MTA_CLUSTER_NODES);
+        } catch (ConfigException e) {
+            throw new ConfigException("MTA_CLUSTER_NODES", "'" + v.origin(Params.MTA_CLUSTER_NODES).map(ParamValues.Origin::text)
+                    .orElse("") + "' is not a node count (1-1000)");
+        }
+        Optional<String> url = v.explicit(Params.MTA_REDIS_URL);
+        Optional<String> password = v.explicit(Params.MTA_REDIS_PASSWORD);
         if (url.isEmpty()) {
             if (password.isPresent()) {
                 throw new ConfigException("MTA_REDIS_PASSWORD", "is set but MTA_REDIS_URL is not");

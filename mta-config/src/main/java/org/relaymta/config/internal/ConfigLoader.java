@@ -5,8 +5,8 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,14 +17,12 @@ import java.util.Set;
 import org.relaymta.config.ConfigException;
 import org.relaymta.config.QueueSettings;
 import org.relaymta.config.SmtpClientSettings;
-import org.relaymta.config.TlsLevel;
 
 /**
  * Builds a {@link RelayConfig} snapshot from docker-mailserver's environment variables and config
- * directory (relay-semantics section 1). Every error names the variable, or the file and line.
- *
- * <p>Over 400 lines: it still reads every parameter in one pass; the parameter registry the
- * architecture page plans (name, default, parser) is what will shrink it.
+ * directory (relay-semantics section 1): the {@link Params} values in force ({@link ParamValues}),
+ * the tables of the directory, and one method per section. Every error names the variable, or the
+ * file and line.
  */
 public final class ConfigLoader {
 
@@ -33,27 +31,6 @@ public final class ConfigLoader {
     public static final String MAIN_CF_FILE = "postfix-main.cf";
     public static final String ACCOUNTS_FILE = "postfix-accounts.cf";
     public static final String VIRTUAL_FILE = "postfix-virtual.cf";
-
-    /** The {@code postfix-main.cf} parameters this relay understands. */
-    static final Set<String> SUPPORTED_PARAMETERS = Set.of(
-            "relayhost", "sender_dependent_relayhost_maps", "smtp_sasl_password_maps", "smtp_sasl_auth_enable",
-            "smtp_sasl_security_options", "smtp_sasl_mechanism_filter", "smtp_sender_dependent_authentication",
-            "smtp_tls_security_level", "smtp_tls_wrappermode", "smtp_fallback_relay", "mynetworks", "myhostname",
-            "message_size_limit", "smtpd_forbid_bare_newline", "header_checks", "smtp_header_checks", "relay_failure_threshold",
-            "smtpd_milters", "non_smtpd_milters", "milter_default_action", "milter_protocol", "milter_connect_timeout",
-            "milter_command_timeout", "milter_content_timeout", "milter_connect_macros", "milter_helo_macros",
-            "milter_mail_macros", "milter_rcpt_macros", "milter_data_macros", "milter_end_of_header_macros",
-            "milter_end_of_data_macros",
-            "queue_run_delay", "minimal_backoff_time", "maximal_backoff_time", "maximal_queue_lifetime",
-            "bounce_queue_lifetime", "delay_warning_time", "default_destination_concurrency_limit",
-            "default_destination_recipient_limit", "bounce_size_limit", "queue_minfree", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_mail_timeout",
-            "smtp_rcpt_timeout", "smtp_starttls_timeout", "smtp_data_init_timeout", "smtp_data_xfer_timeout",
-            "smtp_data_done_timeout", "smtp_quit_timeout", "smtp_connection_cache_time_limit", "smtp_line_length_limit", "smtp_tls_CAfile",
-            "smtp_tls_mandatory_protocols", "smtp_tls_protocols", "smtpd_tls_cert_file", "smtpd_tls_key_file",
-            "smtpd_tls_chain_files", "smtpd_client_connection_count_limit", "default_process_limit",
-            "smtpd_recipient_limit", "smtpd_timeout", "smtpd_error_sleep_time", "smtpd_hard_error_limit", "syslog_name",
-            "smtpd_recipient_overshoot_limit", "smtpd_client_connection_rate_limit", "anvil_rate_time_unit",
-            "smtpd_sender_restrictions", "smtpd_sender_login_maps", "smtpd_sasl_authenticated_header");
 
     private final Env env;
     private final Path configDir;
@@ -71,216 +48,208 @@ public final class ConfigLoader {
         List<Path> sources = new ArrayList<>(List.of(configDir.resolve(MAIN_CF_FILE), configDir.resolve(ACCOUNTS_FILE),
                 configDir.resolve(VIRTUAL_FILE), configDir.resolve(OAuth2Profiles.FILE)));
         MainCf main = readMainCf();
-        for (String name : main.parameters().keySet()) {
-            if (!SUPPORTED_PARAMETERS.contains(name)) {
-                warnings.add(main.get(name).location() + ": unsupported parameter '" + name + "' is ignored");
+        for (MainCf.Parameter p : main.parameters().values()) {
+            if (Params.forMainCf(p.name()).isEmpty()) {
+                warnings.add(p.location() + ": unsupported parameter '" + p.name() + "' is ignored");
             }
         }
+        ParamValues v = ParamValues.of(main, env);
+        Map<String, String> accounts = accounts();
+        PostfixTable saslTable = readTable(v, Params.SMTP_SASL_PASSWORD_MAPS, SASL_PASSWORD_FILE, sources, false);
+        Routing routing = routing(v, accounts, saslTable, warnings, sources);
+        ListenerSettings listener = listener(v, accounts, warnings, sources);
+        ContentSettings content = content(v, sources);
+        RelayConfig config = new RelayConfig(myhostname(v), routing, listener, delivery(v, sources), queue(v), content,
+                ClusterSettings.from(v), List.copyOf(warnings), List.copyOf(sources));
+        List<String> unused = credentialsForDirectRoutes(config, saslTable);
+        return unused.isEmpty() ? config : config.withMoreWarnings(unused);
+    }
 
-        // Default relay host: postfix-main.cf overrides the variable, as DMS applies it last.
-        List<NextHop> defaultRelay = List.of();
-        Optional<String> defaultRelayText = Optional.empty();
-        MainCf.Parameter relayhostParam = main.get("relayhost");
-        if (relayhostParam != null) {
-            if (!relayhostParam.value().isEmpty()) {
-                defaultRelay = NextHop.parseList(relayhostParam.value(), relayhostParam.location());
-                defaultRelayText = Optional.of(relayhostParam.value());
-            }
-        } else {
-            Optional<String> v = env.get("DEFAULT_RELAY_HOST");
-            if (v.isPresent()) {
-                defaultRelay = NextHop.parseList(v.get(), "DEFAULT_RELAY_HOST");
-                defaultRelayText = v;
-            }
-        }
+    // ---------------------------------------------------------------- sections
 
-        List<NextHop> fallback = List.of();
-        MainCf.Parameter fallbackParam = main.get("smtp_fallback_relay");
-        if (fallbackParam != null && !fallbackParam.value().isEmpty()) {
-            fallback = NextHop.parseList(fallbackParam.value(), fallbackParam.location());
-        }
+    private Routing routing(ParamValues v, Map<String, String> accounts, PostfixTable saslTable, List<String> warnings,
+                            List<Path> sources) {
+        // relayhost in postfix-main.cf overrides DEFAULT_RELAY_HOST, as DMS applies main.cf last; an empty one turns it off.
+        Optional<String> defaultRelayText = v.explicit(Params.RELAYHOST);
+        List<NextHop> defaultRelay = defaultRelayText.map(t -> NextHop.parseList(t, v.where(Params.RELAYHOST))).orElse(List.of());
+        List<NextHop> fallback = v.explicit(Params.SMTP_FALLBACK_RELAY)
+                .map(t -> NextHop.parseList(t, v.where(Params.SMTP_FALLBACK_RELAY))).orElse(List.of());
 
-        // Legacy RELAY_HOST: always [host]:port, mapped to every local sender domain.
-        Optional<String> relayHostEntry = Optional.empty();
-        Optional<String> relayHost = env.get("RELAY_HOST");
-        if (relayHost.isPresent()) {
-            String host = relayHost.get();
-            if (host.startsWith("[") && host.endsWith("]") && host.length() > 2) {
-                host = host.substring(1, host.length() - 1);
-                warnings.add("RELAY_HOST: brackets are added automatically; '" + relayHost.get() + "' used as '" + host + "'");
-            }
-            int port = NextHop.DEFAULT_PORT;
-            Optional<String> portText = env.get("RELAY_PORT");
-            if (portText.isPresent()) {
-                try {
-                    port = Integer.parseInt(portText.get());
-                } catch (NumberFormatException e) {
-                    throw new ConfigException("RELAY_PORT", "'" + portText.get() + "' is not a port number");
-                }
-                if (port < 1 || port > 65535) {
-                    throw new ConfigException("RELAY_PORT", "'" + portText.get() + "' is not a port number from 1 to 65535");
-                }
-            }
-            String entry = "[" + host + "]:" + port;
-            NextHop.parse(entry, "RELAY_HOST");
-            relayHostEntry = Optional.of(entry);
-        }
-
-        mapPath(main, "sender_dependent_relayhost_maps", RELAY_MAP_FILE).ifPresent(sources::add);
-        mapPath(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE).ifPresent(sources::add);
-        PostfixTable relayMap = readTable(main, "sender_dependent_relayhost_maps", RELAY_MAP_FILE);
+        Optional<String> relayHostEntry = relayHostEntry(v, warnings);
+        PostfixTable relayMap = readTable(v, Params.SENDER_DEPENDENT_RELAYHOST_MAPS, RELAY_MAP_FILE, sources, false);
         for (PostfixTable.Entry e : relayMap.entries().values()) {
             if (!e.value().isEmpty() && !e.value().equalsIgnoreCase("DUNNO")) {
                 NextHop.parseList(e.value(), e.location());
             }
             if (!e.key().equals("<>") && e.key().indexOf('@') < 0) {
-                throw new ConfigException(e.location(), "relay map key '" + e.key()
-                        + "' is not a sender address, @domain or <>");
+                throw new ConfigException(e.location(), "relay map key '" + e.key() + "' is not a sender address, @domain or <>");
             }
         }
-
-        Map<String, String> accounts = accounts();
         Map<String, List<NextHop>> implicit = new LinkedHashMap<>();
         if (relayHostEntry.isPresent()) {
             List<NextHop> hops = List.of(NextHop.parse(relayHostEntry.get(), "RELAY_HOST"));
-            for (String domain : localSenderDomains(accounts.keySet())) {
+            for (String domain : localSenderDomains(accounts.keySet(), v)) {
                 if (relayMap.lookup("@" + domain).isEmpty()) {
                     implicit.put(domain, hops);
                 }
             }
         }
 
-        // Credentials: the file, then the RELAY_USER / RELAY_PASSWORD pair.
-        Map<String, Credentials> credentials = new LinkedHashMap<>();
-        Optional<Path> saslFile = mapPath(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE);
-        boolean saslFilePresent = saslFile.isPresent() && Files.exists(saslFile.get());
-        PostfixTable saslTable = readTable(main, "smtp_sasl_password_maps", SASL_PASSWORD_FILE);
+        // Credentials: the file, then the RELAY_USER / RELAY_PASSWORD pair under the default relay host.
+        Map<String, Credentials> table = new LinkedHashMap<>();
         for (PostfixTable.Entry e : saslTable.entries().values()) {
-            credentials.put(e.key().toLowerCase(Locale.ROOT), Credentials.parse(e.value(), e.key(), e.location()));
+            table.put(e.key().toLowerCase(Locale.ROOT), Credentials.parse(e.value(), e.key(), e.location()));
         }
-        Optional<String> user = env.get("RELAY_USER");
-        Optional<String> password = env.get("RELAY_PASSWORD");
-        boolean envCredentials = user.isPresent() && password.isPresent();
-        if (envCredentials) {
-            final Optional<String> legacyKey = relayHostEntry;
-            Optional<String> key = env.get("DEFAULT_RELAY_HOST").or(() -> legacyKey);
+        boolean saslFilePresent = tablePath(v, Params.SMTP_SASL_PASSWORD_MAPS, SASL_PASSWORD_FILE).filter(Files::exists).isPresent();
+        Optional<String> user = v.explicit(Params.RELAY_USER);
+        Optional<String> password = v.explicit(Params.RELAY_PASSWORD);
+        Optional<Credentials> relayCredentials = Optional.empty();
+        if (user.isPresent() && password.isPresent()) {
+            Optional<String> key = env.get("DEFAULT_RELAY_HOST").or(() -> relayHostEntry);
             if (key.isEmpty()) {
                 warnings.add("RELAY_USER and RELAY_PASSWORD are set but neither DEFAULT_RELAY_HOST nor RELAY_HOST is: credentials unused");
             } else {
-                credentials.putIfAbsent(key.get().toLowerCase(Locale.ROOT), new Credentials(user.get(), password.get(), key.get()));
-                // Postfix looks credentials up per next hop; a failover list needs them under each hop.
-                List<NextHop> hops = NextHop.parseList(key.get(), "DEFAULT_RELAY_HOST");
-                if (hops.size() > 1) {
-                    for (NextHop hop : hops) {
-                        credentials.putIfAbsent(hop.asWritten().toLowerCase(Locale.ROOT),
-                                new Credentials(user.get(), password.get(), hop.asWritten()));
-                    }
-                }
+                relayCredentials = Optional.of(new Credentials(user.get(), password.get(), key.get()));
             }
         }
+        v.explicit(Params.SMTP_SASL_SECURITY_OPTIONS).filter(o -> !o.toLowerCase(Locale.ROOT).contains("noanonymous"))
+                .ifPresent(o -> warnings.add(v.where(Params.SMTP_SASL_SECURITY_OPTIONS)
+                        + ": smtp_sasl_security_options without noanonymous: anonymous AUTH is never used here anyway"));
+        boolean envCredentials = user.isPresent() && password.isPresent();
+        return Routing.derive(new Routing.Input(defaultRelay, defaultRelayText, fallback, relayMap, implicit, table,
+                relayCredentials, envCredentials || saslFilePresent, saslFilePresent, v.explicit(Params.SMTP_SASL_AUTH_ENABLE),
+                v.explicit(Params.SMTP_SENDER_DEPENDENT_AUTHENTICATION), v.explicit(Params.SMTP_TLS_SECURITY_LEVEL),
+                v.get(Params.SMTP_TLS_WRAPPERMODE), OAuth2Profiles.load(configDir)), warnings);
+    }
 
-        boolean credentialsConfigured = envCredentials || saslFilePresent;
-        boolean saslEnabled = booleanParam(main, "smtp_sasl_auth_enable", credentialsConfigured);
-        boolean senderDependentAuth = booleanParam(main, "smtp_sender_dependent_authentication", saslFilePresent);
-        MainCf.Parameter secOptions = main.get("smtp_sasl_security_options");
-        if (secOptions != null && !secOptions.value().toLowerCase(Locale.ROOT).contains("noanonymous")) {
-            warnings.add(secOptions.location() + ": smtp_sasl_security_options without noanonymous: anonymous AUTH is never used here anyway");
+    /** Legacy {@code RELAY_HOST}: always {@code [host]:port}, mapped to every local sender domain. */
+    private static Optional<String> relayHostEntry(ParamValues v, List<String> warnings) {
+        Optional<String> relayHost = v.explicit(Params.RELAY_HOST);
+        if (relayHost.isEmpty()) {
+            return Optional.empty();
         }
+        String host = relayHost.get();
+        if (host.startsWith("[") && host.endsWith("]") && host.length() > 2) {
+            host = host.substring(1, host.length() - 1);
+            warnings.add("RELAY_HOST: brackets are added automatically; '" + relayHost.get() + "' used as '" + host + "'");
+        }
+        int port;
+        try {
+            port = v.get(Params.RELAY_PORT);
+        } catch (ConfigException e) {
+            throw new ConfigException("RELAY_PORT", "'" + v.origin(Params.RELAY_PORT).map(ParamValues.Origin::text).orElse("")
+                    + "' is not a port number" + (e.getMessage().contains("non-negative") ? "" : " from 1 to 65535"));
+        }
+        String entry = "[" + host + "]:" + port;
+        NextHop.parse(entry, "RELAY_HOST");
+        return Optional.of(entry);
+    }
 
-        TlsLevel tlsLevel = credentialsConfigured ? TlsLevel.ENCRYPT : TlsLevel.MAY;
-        MainCf.Parameter tlsParam = main.get("smtp_tls_security_level");
-        if (tlsParam != null && !tlsParam.value().isEmpty()) {
-            tlsLevel = TlsLevel.parse(tlsParam.value(), tlsParam.location());
-        }
-        boolean wrapperMode = booleanParam(main, "smtp_tls_wrappermode", false);
-        if (wrapperMode && !tlsLevel.mandatory()) {
-            // Implicit TLS cannot fall back to plaintext: raise the level rather than pretend.
-            warnings.add("smtp_tls_wrappermode = yes requires TLS level encrypt or higher; using encrypt");
-            tlsLevel = TlsLevel.ENCRYPT;
-        }
-
-        Networks mynetworks;
-        Optional<String> envNetworks = env.get("MTA_MYNETWORKS");
-        MainCf.Parameter networksParam = main.get("mynetworks");
-        if (envNetworks.isPresent()) {
-            mynetworks = Networks.parse(envNetworks.get(), "MTA_MYNETWORKS");
-        } else if (networksParam != null) {
-            mynetworks = Networks.parse(networksParam.value(), networksParam.location());
+    private ListenerSettings listener(ParamValues v, Map<String, String> accounts, List<String> warnings, List<Path> sources) {
+        Optional<Path> cert;
+        Optional<Path> key;
+        Optional<String> chain = v.explicit(Params.SMTPD_TLS_CHAIN_FILES);
+        if (chain.isPresent()) {
+            // One PEM file with key and chain, or key file then certificate file(s).
+            String[] files = chain.get().split("[,\\s]+");
+            key = Optional.of(configDir.resolve(files[0]));
+            cert = Optional.of(configDir.resolve(files.length > 1 ? files[1] : files[0]));
         } else {
-            mynetworks = Networks.parse(Networks.POSTFIX_DEFAULT, "default mynetworks");
+            cert = v.explicit(Params.SMTPD_TLS_CERT_FILE).map(this::fileInConfig);
+            Optional<Path> certFile = cert;
+            key = v.explicit(Params.SMTPD_TLS_KEY_FILE).map(this::fileInConfig).or(() -> certFile);
         }
-
-        String myhostname = stringParam(main, "myhostname").or(() -> env.get("MTA_HOSTNAME")).orElseGet(ConfigLoader::localHostName);
-
-        long sizeLimit = longParam(main, "message_size_limit", RelayConfig.DEFAULT_MESSAGE_SIZE_LIMIT);
-        BareNewlinePolicy bareNewline = BareNewlinePolicy.NORMALIZE;
-        MainCf.Parameter bareParam = main.get("smtpd_forbid_bare_newline");
-        if (bareParam != null) {
-            bareNewline = BareNewlinePolicy.parse(bareParam.value(), bareParam.location());
+        for (Optional<Path> f : List.of(cert, key)) {
+            if (f.isPresent() && !Files.isReadable(f.get())) {
+                throw new ConfigException(chain.isPresent() ? v.where(Params.SMTPD_TLS_CHAIN_FILES) : "smtpd_tls_cert_file/MTA_TLS_CERT",
+                        "TLS file " + f.get() + " is not readable");
+            }
         }
+        return ListenerSettings.of(v, accounts, cert, key, senderPolicy(v, warnings, sources));
+    }
 
-        QueueSettings qd = QueueSettings.postfixDefaults();
-        QueueSettings queue = new QueueSettings(
-                durationParam(main, "queue_run_delay", 's', qd.queueRunDelay()),
-                durationParam(main, "minimal_backoff_time", 's', qd.minimalBackoffTime()),
-                durationParam(main, "maximal_backoff_time", 's', qd.maximalBackoffTime()),
-                durationParam(main, "maximal_queue_lifetime", 'd', qd.maximalQueueLifetime()),
-                durationParam(main, "bounce_queue_lifetime", 'd', qd.bounceQueueLifetime()),
-                durationParam(main, "delay_warning_time", 'h', qd.delayWarningTime()),
-                (int) longParam(main, "default_destination_concurrency_limit", qd.destinationConcurrencyLimit()),
-                (int) longParam(main, "default_destination_recipient_limit", qd.destinationRecipientLimit()),
-                longParam(main, "bounce_size_limit", qd.bounceSizeLimit()),
-                longParam(main, "queue_minfree", qd.queueMinfree()));
-        SmtpClientSettings sd = SmtpClientSettings.postfixDefaults();
-        List<String> mechanismFilter = stringParam(main, "smtp_sasl_mechanism_filter")
-                .map(v -> List.of(v.toUpperCase(Locale.ROOT).split("[,\\s]+"))).orElse(List.of());
-        SmtpClientSettings smtp = new SmtpClientSettings(
-                durationParam(main, "smtp_connect_timeout", 's', sd.connectTimeout()),
-                durationParam(main, "smtp_helo_timeout", 's', sd.heloTimeout()),
-                durationParam(main, "smtp_mail_timeout", 's', sd.mailTimeout()),
-                durationParam(main, "smtp_rcpt_timeout", 's', sd.rcptTimeout()),
-                durationParam(main, "smtp_starttls_timeout", 's', sd.starttlsTimeout()),
-                durationParam(main, "smtp_data_init_timeout", 's', sd.dataInitTimeout()),
-                durationParam(main, "smtp_data_xfer_timeout", 's', sd.dataXferTimeout()),
-                durationParam(main, "smtp_data_done_timeout", 's', sd.dataDoneTimeout()),
-                durationParam(main, "smtp_quit_timeout", 's', sd.quitTimeout()),
-                durationParam(main, "smtp_connection_cache_time_limit", 's', sd.connectionCacheTimeLimit()),
-                mechanismFilter,
-                caFile(main),
-                tlsProtocols(main),
-                (int) longParam(main, "smtp_line_length_limit", sd.lineLengthLimit()));
+    /** A file named in main.cf (relative to the config directory) or by a variable (as given). */
+    private Path fileInConfig(String name) {
+        return configDir.resolve(name);
+    }
 
-        Map<String, OAuth2Profile> oauth2 = OAuth2Profiles.load(configDir);
-        DkimTable dkim = DkimTable.load(configDir);
+    /**
+     * smtpd_sender_restrictions for every listener; SPOOF_PROTECTION (docker-mailserver's name) puts
+     * reject_authenticated_sender_login_mismatch first on the submission and smtps listeners, and
+     * is on unless set to 0 [improvement: DMS and Postfix leave it off]; the login map is
+     * smtpd_sender_login_maps, or docker-mailserver's own.
+     */
+    private SenderPolicy senderPolicy(ParamValues v, List<String> warnings, List<Path> sources) {
+        List<SenderPolicy.Restriction> relay = v.explicit(Params.SMTPD_SENDER_RESTRICTIONS)
+                .map(t -> SenderPolicy.parse(t, v.where(Params.SMTPD_SENDER_RESTRICTIONS), warnings)).orElse(List.of());
+        List<SenderPolicy.Restriction> submission = new ArrayList<>();
+        if (!v.get(Params.SPOOF_PROTECTION).equals("0")) {
+            submission.add(SenderPolicy.Restriction.REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH);
+        }
+        submission.addAll(relay);
+        SenderLogins logins = v.explicit(Params.SMTPD_SENDER_LOGIN_MAPS)
+                .map(t -> SenderLogins.load(t, v.where(Params.SMTPD_SENDER_LOGIN_MAPS), configDir))
+                .orElseGet(() -> SenderLogins.dockerMailserver(configDir));
+        addSources(sources, logins.sources());
+        return new SenderPolicy(logins, relay, List.copyOf(submission), v.get(Params.SMTPD_SASL_AUTHENTICATED_HEADER));
+    }
+
+    private DeliverySettings delivery(ParamValues v, List<Path> sources) {
+        List<String> filter = v.explicit(Params.SMTP_SASL_MECHANISM_FILTER)
+                .map(t -> List.of(t.toUpperCase(Locale.ROOT).split("[,\\s]+"))).orElse(List.of());
+        SmtpClientSettings smtp = new SmtpClientSettings(v.get(Params.SMTP_CONNECT_TIMEOUT), v.get(Params.SMTP_HELO_TIMEOUT),
+                v.get(Params.SMTP_MAIL_TIMEOUT), v.get(Params.SMTP_RCPT_TIMEOUT), v.get(Params.SMTP_STARTTLS_TIMEOUT),
+                v.get(Params.SMTP_DATA_INIT_TIMEOUT), v.get(Params.SMTP_DATA_XFER_TIMEOUT), v.get(Params.SMTP_DATA_DONE_TIMEOUT),
+                v.get(Params.SMTP_QUIT_TIMEOUT), v.get(Params.SMTP_CONNECTION_CACHE_TIME_LIMIT), filter, caFile(v),
+                TlsProtocols.of(v), v.get(Params.SMTP_LINE_LENGTH_LIMIT));
         RelayLimits limits = RelayLimits.load(configDir);
         sources.add(configDir.resolve(RelayLimits.FILE));
-        HeaderChecks headerChecks = headerChecks(main, "header_checks", java.util.EnumSet.allOf(HeaderChecks.Action.class));
-        HeaderChecks smtpHeaderChecks = headerChecks(main, "smtp_header_checks", HeaderChecks.DELIVERY_ACTIONS);
+        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits);
+    }
+
+    /** The queue section: every value the table's, so its defaults are Postfix's. */
+    static QueueSettings queue(ParamValues v) {
+        return new QueueSettings(v.get(Params.QUEUE_RUN_DELAY), v.get(Params.MINIMAL_BACKOFF_TIME),
+                v.get(Params.MAXIMAL_BACKOFF_TIME), v.get(Params.MAXIMAL_QUEUE_LIFETIME), v.get(Params.BOUNCE_QUEUE_LIFETIME),
+                v.get(Params.DELAY_WARNING_TIME), v.get(Params.DEFAULT_DESTINATION_CONCURRENCY_LIMIT),
+                v.get(Params.DEFAULT_DESTINATION_RECIPIENT_LIMIT), v.get(Params.BOUNCE_SIZE_LIMIT), v.get(Params.QUEUE_MINFREE));
+    }
+
+    private ContentSettings content(ParamValues v, List<Path> sources) {
+        HeaderChecks headerChecks = headerChecks(v, Params.HEADER_CHECKS, EnumSet.allOf(HeaderChecks.Action.class));
+        HeaderChecks smtpHeaderChecks = headerChecks(v, Params.SMTP_HEADER_CHECKS, HeaderChecks.DELIVERY_ACTIONS);
         sources.addAll(headerChecks.sources());
         sources.addAll(smtpHeaderChecks.sources());
-        for (java.nio.file.Path p : dkim.sources()) {
-            if (!sources.contains(p)) {
-                sources.add(p);
-            }
-        }
-        for (Credentials c : credentials.values()) {
-            String profile = c.oauth2Profile().orElse(null);
-            if (profile != null) {
-                if (!oauth2.containsKey(profile)) {
-                    throw new ConfigException("credentials for " + c.key(), "password {oauth2}" + profile
-                            + " names an OAuth2 profile that " + OAuth2Profiles.FILE + " does not define");
-                }
-            }
-        }
-        ListenerSettings listener = listenerSettings(main, warnings, sources);   // before the warnings are copied
-        RelayConfig config = new RelayConfig(defaultRelay, defaultRelayText, fallback, relayMap, Map.copyOf(implicit),
-                Map.copyOf(credentials), senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks,
-                myhostname, sizeLimit, bareNewline, queue, smtp, List.copyOf(warnings), List.copyOf(sources),
-                listener, accounts, oauth2, dkim, headerChecks, smtpHeaderChecks, milters(main),
-                relayFailureThreshold(main), limits, ClusterSettings.from(env));
-        List<String> unused = credentialsForDirectRoutes(config, saslTable);
-        return unused.isEmpty() ? config : config.withMoreWarnings(unused);
+        DkimTable dkim = DkimTable.load(configDir);
+        addSources(sources, dkim.sources());
+        return new ContentSettings(v.get(Params.MESSAGE_SIZE_LIMIT), headerChecks, smtpHeaderChecks, milters(v), dkim);
     }
+
+    private MilterSettings milters(ParamValues v) {
+        List<MilterSettings.Address> smtpd = MilterSettings.parseList(v.explicit(Params.SMTPD_MILTERS).orElse(""),
+                v.where(Params.SMTPD_MILTERS));
+        List<MilterSettings.Address> nonSmtpd = MilterSettings.parseList(v.explicit(Params.NON_SMTPD_MILTERS).orElse(""),
+                v.where(Params.NON_SMTPD_MILTERS));
+        Map<String, List<String>> macros = new LinkedHashMap<>(MilterSettings.defaultMacros());
+        Map<String, Param<String>> byStage = new LinkedHashMap<>();
+        byStage.put("connect", Params.MILTER_CONNECT_MACROS);
+        byStage.put("helo", Params.MILTER_HELO_MACROS);
+        byStage.put("mail", Params.MILTER_MAIL_MACROS);
+        byStage.put("rcpt", Params.MILTER_RCPT_MACROS);
+        byStage.put("data", Params.MILTER_DATA_MACROS);
+        byStage.put("eoh", Params.MILTER_END_OF_HEADER_MACROS);
+        byStage.put("end_of_data", Params.MILTER_END_OF_DATA_MACROS);
+        byStage.forEach((stage, p) -> v.explicit(p).ifPresent(t -> macros.put(stage, List.of(t.strip().split("[,\\s]+")))));
+        return new MilterSettings(smtpd, nonSmtpd, v.get(Params.MILTER_DEFAULT_ACTION), v.get(Params.MILTER_PROTOCOL),
+                v.get(Params.MILTER_CONNECT_TIMEOUT), v.get(Params.MILTER_COMMAND_TIMEOUT), v.get(Params.MILTER_CONTENT_TIMEOUT),
+                Map.copyOf(macros));
+    }
+
+    private static String myhostname(ParamValues v) {
+        return v.explicit(Params.MYHOSTNAME).orElseGet(ConfigLoader::localHostName);
+    }
+
+    // ---------------------------------------------------------------- findings that need the whole snapshot
 
     /**
      * Credentials keyed by a sender whose mail is delivered directly (no relay host for it, or opted
@@ -288,7 +257,7 @@ public final class ConfigLoader {
      */
     static List<String> credentialsForDirectRoutes(RelayConfig config, PostfixTable saslTable) {
         List<String> warnings = new ArrayList<>();
-        if (!config.saslEnabled()) {
+        if (!config.routing().saslEnabled()) {
             return warnings;
         }
         for (PostfixTable.Entry e : saslTable.entries().values()) {
@@ -307,79 +276,12 @@ public final class ConfigLoader {
         return warnings;
     }
 
-    private ListenerSettings listenerSettings(MainCf main, List<String> warnings, List<Path> sources) {
-        ListenerSettings d = ListenerSettings.postfixDefaults();
-        Optional<Path> cert = Optional.empty();
-        Optional<Path> key = Optional.empty();
-        MainCf.Parameter chain = main.get("smtpd_tls_chain_files");
-        if (chain != null && !chain.value().isEmpty()) {
-            // One PEM file with key and chain, or key file then certificate file(s).
-            String[] files = chain.value().split("[,\\s]+");
-            key = Optional.of(configDir.resolve(files[0]));
-            cert = Optional.of(configDir.resolve(files.length > 1 ? files[1] : files[0]));
-        } else {
-            Optional<Path> certParam = stringParam(main, "smtpd_tls_cert_file").map(configDir::resolve);
-            cert = certParam;
-            key = stringParam(main, "smtpd_tls_key_file").map(configDir::resolve).or(() -> certParam);
-        }
-        cert = cert.or(() -> env.get("MTA_TLS_CERT").map(Path::of));
-        key = key.or(() -> env.get("MTA_TLS_KEY").map(Path::of)).or(() -> env.get("MTA_TLS_CERT").map(Path::of));
-        for (Optional<Path> f : List.of(cert, key)) {
-            if (f.isPresent() && !Files.isReadable(f.get())) {
-                throw new ConfigException(chain != null ? chain.location() : "smtpd_tls_cert_file/MTA_TLS_CERT",
-                        "TLS file " + f.get() + " is not readable");
-            }
-        }
-        return new ListenerSettings(cert, key,
-                (int) longParam(main, "smtpd_client_connection_count_limit", d.clientConnectionLimit()),
-                (int) longParam(main, "default_process_limit", d.sessionLimit()),
-                (int) longParam(main, "smtpd_recipient_limit", d.recipientLimit()),
-                stressParam(main, "smtpd_timeout", false, d.timeout()),
-                durationParam(main, "smtpd_error_sleep_time", 's', d.errorSleepTime()),
-                (int) longParam(main, "smtpd_hard_error_limit", d.hardErrorLimit()),
-                (int) longParam(main, "smtpd_recipient_overshoot_limit", d.recipientOvershootLimit()),
-                (int) longParam(main, "smtpd_client_connection_rate_limit", d.clientConnectionRateLimit()),
-                durationParam(main, "anvil_rate_time_unit", 's', d.rateTimeUnit()),
-                stressParam(main, "smtpd_timeout", true, d.stressTimeout()), senderPolicy(main, warnings, sources));
-    }
-
-    /**
-     * smtpd_sender_restrictions for every listener; SPOOF_PROTECTION (docker-mailserver's name) puts
-     * reject_authenticated_sender_login_mismatch first on the submission and smtps listeners, and
-     * is on unless set to 0 [improvement: DMS and Postfix leave it off]; the login map is
-     * smtpd_sender_login_maps, or docker-mailserver's own.
-     */
-    private SenderPolicy senderPolicy(MainCf main, List<String> warnings, List<Path> sources) {
-        MainCf.Parameter restrictionsParam = main.get("smtpd_sender_restrictions");
-        List<SenderPolicy.Restriction> relay = restrictionsParam == null ? List.of()
-                : SenderPolicy.parse(restrictionsParam.value(), restrictionsParam.location(), warnings);
-        String spoof = env.get("SPOOF_PROTECTION").map(String::strip).orElse("");
-        if (!spoof.isEmpty() && !spoof.equals("0") && !spoof.equals("1")) {
-            throw new ConfigException("SPOOF_PROTECTION", "'" + spoof + "' is not 0 or 1");
-        }
-        List<SenderPolicy.Restriction> submission = new ArrayList<>();
-        if (!spoof.equals("0")) {
-            submission.add(SenderPolicy.Restriction.REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH);
-        }
-        submission.addAll(relay);
-        MainCf.Parameter mapsParam = main.get("smtpd_sender_login_maps");
-        SenderLogins logins = mapsParam != null && !mapsParam.value().isBlank()
-                ? SenderLogins.load(mapsParam.value(), mapsParam.location(), configDir)
-                : SenderLogins.dockerMailserver(configDir);
-        for (Path p : logins.sources()) {
-            if (!sources.contains(p)) {
-                sources.add(p);
-            }
-        }
-        return new SenderPolicy(logins, relay, List.copyOf(submission),
-                booleanParam(main, "smtpd_sasl_authenticated_header", true));
-    }
+    // ---------------------------------------------------------------- files of the config directory
 
     /** {@code user@domain|{SCHEME}hash} lines of postfix-accounts.cf. */
     private Map<String, String> accounts() {
         Map<String, String> accounts = new LinkedHashMap<>();
-        Path file = configDir.resolve(ACCOUNTS_FILE);
-        List<String> lines = readLines(file);
+        List<String> lines = readLines(configDir.resolve(ACCOUNTS_FILE));
         for (int i = 0; i < lines.size(); i++) {
             String s = lines.get(i).strip();
             if (s.isEmpty() || s.startsWith("#")) {
@@ -397,53 +299,16 @@ public final class ConfigLoader {
         return Map.copyOf(accounts);
     }
 
-    private Optional<Path> caFile(MainCf main) {
-        MainCf.Parameter p = main.get("smtp_tls_CAfile");
-        if (p == null || p.value().isEmpty()) {
+    private Optional<Path> caFile(ParamValues v) {
+        Optional<String> name = v.explicit(Params.SMTP_TLS_CAFILE);
+        if (name.isEmpty()) {
             return Optional.empty();
         }
-        Path file = configDir.resolve(p.value());
+        Path file = configDir.resolve(name.get());
         if (!Files.isReadable(file)) {
-            throw new ConfigException(p.location(), "smtp_tls_CAfile " + file + " is not a readable file");
+            throw v.error(Params.SMTP_TLS_CAFILE, "smtp_tls_CAfile " + file + " is not a readable file");
         }
         return Optional.of(file);
-    }
-
-    /**
-     * Postfix protocol lists ({@code >=TLSv1.2}, {@code !TLSv1, !TLSv1.1}, {@code TLSv1.3}): the
-     * protocols allowed, never below TLS 1.2.
-     */
-    static List<String> tlsProtocols(MainCf main) {
-        MainCf.Parameter p = main.get("smtp_tls_mandatory_protocols");
-        if (p == null) {
-            p = main.get("smtp_tls_protocols");
-        }
-        if (p == null || p.value().isEmpty()) {
-            return SmtpClientSettings.DEFAULT_TLS_PROTOCOLS;
-        }
-        List<String> allowed = new ArrayList<>(SmtpClientSettings.DEFAULT_TLS_PROTOCOLS);
-        List<String> only = new ArrayList<>();
-        for (String word : p.value().split("[,:\\s]+")) {
-            if (word.isEmpty()) {
-                continue;
-            }
-            if (word.startsWith("!")) {
-                allowed.remove(word.substring(1));
-            } else if (word.startsWith(">=")) {
-                if (word.substring(2).equals("TLSv1.3")) {
-                    allowed.remove("TLSv1.2");
-                }
-            } else {
-                only.add(word);
-            }
-        }
-        if (!only.isEmpty()) {
-            allowed.retainAll(only);
-        }
-        if (allowed.isEmpty()) {
-            throw new ConfigException(p.location(), p.name() + " leaves no supported protocol (TLSv1.2 and TLSv1.3 are supported)");
-        }
-        return List.copyOf(allowed);
     }
 
     /** The {@code postfix-main.cf} parameters as written, with their file:line, in file order. */
@@ -451,9 +316,14 @@ public final class ConfigLoader {
         return readMainCf().parameters().values();
     }
 
+    /** The values in force of every setting, with where each came from ({@code mta config}). */
+    public ParamValues values() {
+        return ParamValues.of(readMainCf(), env);
+    }
+
     /** Whether this relay understands a {@code postfix-main.cf} parameter (others are warned about and ignored). */
     public static boolean supported(String parameter) {
-        return SUPPORTED_PARAMETERS.contains(parameter);
+        return Params.forMainCf(parameter).isPresent();
     }
 
     /** One {@code postfix-main.cf} parameter as written (for settings read before the configuration, like logging). */
@@ -467,59 +337,58 @@ public final class ConfigLoader {
         return Files.exists(file) ? MainCf.read(file) : MainCf.empty();
     }
 
-    /** The table file: the main.cf parameter's path ({@code texthash:/path} or a bare path), else the DMS default. */
-    private Optional<Path> mapPath(MainCf main, String parameter, String defaultFile) {
-        MainCf.Parameter p = main.get(parameter);
-        if (p == null) {
+    /** The table file: the parameter's path ({@code texthash:/path} or a bare path), else the DMS default; empty when turned off. */
+    private Optional<Path> tablePath(ParamValues v, Param<String> p, String defaultFile) {
+        if (!v.isSet(p)) {
             return Optional.of(configDir.resolve(defaultFile));
         }
-        String value = p.value();
+        Optional<String> value = v.explicit(p);
         if (value.isEmpty()) {
             return Optional.empty();
         }
-        int colon = value.indexOf(':');
-        if (colon > 0 && !value.startsWith("/")) {
-            String type = value.substring(0, colon);
+        String text = value.get();
+        int colon = text.indexOf(':');
+        if (colon > 0 && !text.startsWith("/")) {
+            String type = text.substring(0, colon);
             if (!type.equals("texthash") && !type.equals("hash") && !type.equals("lmdb")) {
-                throw new ConfigException(p.location(), "unsupported table type '" + type + "' (use texthash:/path or a path)");
+                throw v.error(p, "unsupported table type '" + type + "' (use texthash:/path or a path)");
             }
-            value = value.substring(colon + 1);
+            text = text.substring(colon + 1);
         }
-        return Optional.of(configDir.resolve(value));
+        return Optional.of(configDir.resolve(text));
     }
 
-    private PostfixTable readTable(MainCf main, String parameter, String defaultFile) {
-        Optional<Path> path = mapPath(main, parameter, defaultFile);
+    private PostfixTable readTable(ParamValues v, Param<String> p, String defaultFile, List<Path> sources, boolean joinDuplicates) {
+        Optional<Path> path = tablePath(v, p, defaultFile);
+        path.ifPresent(sources::add);
         if (path.isEmpty()) {
             return PostfixTable.empty(defaultFile);
         }
         if (!Files.exists(path.get())) {
-            if (main.get(parameter) != null) {
-                throw new ConfigException(main.get(parameter).location(), "table file " + path.get() + " does not exist");
+            if (v.isSet(p)) {
+                throw v.error(p, "table file " + path.get() + " does not exist");
             }
             return PostfixTable.empty(defaultFile);
         }
-        return PostfixTable.read(path.get());
+        return PostfixTable.read(path.get(), joinDuplicates);
     }
 
     /** Domains this mail stack sends as (relay-semantics section 1.3): accounts, virtual keys, the variable. */
-    Set<String> localSenderDomains(Set<String> accountAddresses) {
+    Set<String> localSenderDomains(Set<String> accountAddresses, ParamValues v) {
         Set<String> domains = new LinkedHashSet<>();
         for (String address : accountAddresses) {
             addDomain(domains, address);
         }
-        Path virtual = configDir.resolve(VIRTUAL_FILE);
-        for (String line : readLines(virtual)) {
+        for (String line : readLines(configDir.resolve(VIRTUAL_FILE))) {
             String s = line.strip();
             if (s.isEmpty() || s.startsWith("#")) {
                 continue;
             }
             int ws = PostfixTable.indexOfWhitespace(s);
-            String key = ws < 0 ? s : s.substring(0, ws);
-            addDomain(domains, key);
+            addDomain(domains, ws < 0 ? s : s.substring(0, ws));
         }
-        env.get("LOCAL_SENDER_DOMAINS").ifPresent(v -> {
-            for (String d : v.split("[,\\s]+")) {
+        v.explicit(Params.LOCAL_SENDER_DOMAINS).ifPresent(text -> {
+            for (String d : text.split("[,\\s]+")) {
                 if (!d.isBlank()) {
                     domains.add(d.strip().toLowerCase(Locale.ROOT));
                 }
@@ -546,63 +415,12 @@ public final class ConfigLoader {
         }
     }
 
-    private static Optional<String> stringParam(MainCf main, String name) {
-        MainCf.Parameter p = main.get(name);
-        return p == null || p.value().isEmpty() ? Optional.empty() : Optional.of(p.value());
-    }
-
-    private static boolean booleanParam(MainCf main, String name, boolean defaultValue) {
-        MainCf.Parameter p = main.get(name);
-        if (p == null) {
-            return defaultValue;
-        }
-        switch (p.value().toLowerCase(Locale.ROOT)) {
-            case "yes": case "true": case "on": return true;
-            case "no": case "false": case "off": return false;
-            default: throw new ConfigException(p.location(), name + " must be yes or no, not '" + p.value() + "'");
-        }
-    }
-
-    private static long longParam(MainCf main, String name, long defaultValue) {
-        MainCf.Parameter p = main.get(name);
-        if (p == null) {
-            return defaultValue;
-        }
-        try {
-            long v = Long.parseLong(p.value());
-            if (v < 0) {
-                throw new NumberFormatException();
+    private static void addSources(List<Path> sources, List<Path> more) {
+        for (Path p : more) {
+            if (!sources.contains(p)) {
+                sources.add(p);
             }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new ConfigException(p.location(), name + " must be a non-negative number, not '" + p.value() + "'");
         }
-    }
-
-    private static Duration durationParam(MainCf main, String name, char defaultUnit, Duration defaultValue) {
-        MainCf.Parameter p = main.get(name);
-        return p == null ? defaultValue : Durations.parse(p.value(), defaultUnit, p.location());
-    }
-
-    private static final java.util.regex.Pattern STRESS =
-            java.util.regex.Pattern.compile("\\$\\{stress\\?\\{?([^}:]*)\\}?:\\{?([^}]*)\\}?\\}(\\w*)");
-
-    /**
-     * A duration that may differ under stress, written as Postfix does: {@code ${stress?{10}:{300}}s}.
-     * A plain value applies in both states, except that the stress default stays when it is shorter.
-     */
-    private static Duration stressParam(MainCf main, String name, boolean stress, Duration defaultValue) {
-        MainCf.Parameter p = main.get(name);
-        if (p == null) {
-            return defaultValue;
-        }
-        java.util.regex.Matcher m = STRESS.matcher(p.value().strip());
-        if (m.matches()) {
-            String value = (stress ? m.group(1) : m.group(2)).strip() + m.group(3);
-            return Durations.parse(value, 's', p.location());
-        }
-        Duration plain = Durations.parse(p.value(), 's', p.location());
-        return stress && defaultValue.compareTo(plain) < 0 ? defaultValue : plain;
     }
 
     private static String localHostName() {
@@ -614,50 +432,8 @@ public final class ConfigLoader {
         }
     }
 
-    private HeaderChecks headerChecks(MainCf main, String name, java.util.Set<HeaderChecks.Action> allowed) {
-        MainCf.Parameter p = main.get(name);
-        if (p == null || p.value().isBlank()) {
-            return HeaderChecks.none();
-        }
-        return HeaderChecks.load(name, p.value(), p.location(), configDir, allowed);
-    }
-
-    private MilterSettings milters(MainCf main) {
-        MilterSettings d = MilterSettings.none();
-        List<MilterSettings.Address> smtpd = MilterSettings.parseList(stringParam(main, "smtpd_milters").orElse(""),
-                locationOf(main, "smtpd_milters"));
-        List<MilterSettings.Address> nonSmtpd = MilterSettings.parseList(stringParam(main, "non_smtpd_milters").orElse(""),
-                locationOf(main, "non_smtpd_milters"));
-        String action = stringParam(main, "milter_default_action").orElse("tempfail").toLowerCase(Locale.ROOT);
-        if (!MilterSettings.DEFAULT_ACTIONS.contains(action)) {
-            throw new ConfigException(locationOf(main, "milter_default_action"), "'" + action
-                    + "' is not tempfail, accept, reject or quarantine");
-        }
-        int protocol = (int) longParam(main, "milter_protocol", 6);
-        if (protocol < 2 || protocol > 6) {
-            throw new ConfigException(locationOf(main, "milter_protocol"), protocol + " is not a milter protocol version from 2 to 6");
-        }
-        java.util.Map<String, List<String>> macros = new java.util.LinkedHashMap<>(MilterSettings.defaultMacros());
-        for (String stage : List.of("connect", "helo", "mail", "rcpt", "data", "end_of_header", "end_of_data")) {
-            String key = stage.equals("end_of_header") ? "eoh" : stage;
-            stringParam(main, "milter_" + stage + "_macros").ifPresent(v -> macros.put(key, List.of(v.strip().split("[,\\s]+"))));
-        }
-        return new MilterSettings(smtpd, nonSmtpd, action, protocol,
-                durationParam(main, "milter_connect_timeout", 's', d.connectTimeout()),
-                durationParam(main, "milter_command_timeout", 's', d.commandTimeout()),
-                durationParam(main, "milter_content_timeout", 's', d.contentTimeout()), java.util.Map.copyOf(macros));
-    }
-
-    private static int relayFailureThreshold(MainCf main) {
-        long n = longParam(main, "relay_failure_threshold", 3);
-        if (n < 1 || n > 1000) {
-            throw new ConfigException(locationOf(main, "relay_failure_threshold"), n + " is not a number of failed sessions from 1 to 1000");
-        }
-        return (int) n;
-    }
-
-    private static String locationOf(MainCf main, String name) {
-        MainCf.Parameter p = main.get(name);
-        return p == null ? name : p.location();
+    private HeaderChecks headerChecks(ParamValues v, Param<String> p, Set<HeaderChecks.Action> allowed) {
+        Optional<String> value = v.explicit(p).filter(t -> !t.isBlank());
+        return value.isEmpty() ? HeaderChecks.none() : HeaderChecks.load(p.name(), value.get(), v.where(p), configDir, allowed);
     }
 }

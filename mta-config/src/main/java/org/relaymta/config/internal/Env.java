@@ -35,6 +35,12 @@ public final class Env {
         return files;
     }
 
+    /** The file {@code NAME__FILE} names, when the value of {@code name} comes from one. */
+    public Optional<Path> fileOf(String name) {
+        String fileName = variables.get(name + "__FILE");
+        return fileName == null || fileName.isBlank() ? Optional.empty() : Optional.of(Path.of(fileName.strip()));
+    }
+
     /** The variable's value, stripped; empty when unset or blank. */
     public Optional<String> get(String name) {
         String fileName = variables.get(name + "__FILE");

@@ -43,16 +43,21 @@ public record MilterSettings(List<Address> smtpd, List<Address> nonSmtpd, String
     public static final List<String> DEFAULT_ACTIONS = List.of("tempfail", "accept", "reject", "quarantine");
 
     /** Postfix's defaults (milter_*_macros as in postconf(5)). */
+    /** The macro lists of {@link Params}' defaults, by stage ({@code eoh} for end of header). */
     public static Map<String, List<String>> defaultMacros() {
         Map<String, List<String>> m = new LinkedHashMap<>();
-        m.put("connect", List.of("j", "{daemon_name}", "{daemon_addr}", "v", "_"));
-        m.put("helo", List.of("{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}"));
-        m.put("mail", List.of("i", "{auth_type}", "{auth_authen}", "{auth_author}", "{mail_addr}", "{mail_host}", "{mail_mailer}"));
-        m.put("rcpt", List.of("{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"));
-        m.put("data", List.of("i"));
-        m.put("eoh", List.of());
-        m.put("end_of_data", List.of("i"));
+        m.put("connect", words(Params.MILTER_CONNECT_MACROS));
+        m.put("helo", words(Params.MILTER_HELO_MACROS));
+        m.put("mail", words(Params.MILTER_MAIL_MACROS));
+        m.put("rcpt", words(Params.MILTER_RCPT_MACROS));
+        m.put("data", words(Params.MILTER_DATA_MACROS));
+        m.put("eoh", words(Params.MILTER_END_OF_HEADER_MACROS));
+        m.put("end_of_data", words(Params.MILTER_END_OF_DATA_MACROS));
         return m;
+    }
+
+    private static List<String> words(Param<String> p) {
+        return p.defaultText().isBlank() ? List.of() : List.of(p.defaultText().strip().split("[,\\s]+"));
     }
 
     public static MilterSettings none() {

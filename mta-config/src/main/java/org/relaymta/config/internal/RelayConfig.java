@@ -1,113 +1,62 @@
 package org.relaymta.config.internal;
 
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.relaymta.config.QueueSettings;
-import org.relaymta.config.SmtpClientSettings;
-import org.relaymta.config.TlsLevel;
 
 /**
- * One immutable snapshot of the relay's configuration. A reload builds a new snapshot; deliveries in
- * progress keep the one they started with.
+ * One immutable snapshot of the relay's configuration, in sections by what they govern. A reload
+ * builds a new snapshot; deliveries in progress keep the one they started with.
  *
- * @param defaultRelay          the default relay host's next hops ({@code DEFAULT_RELAY_HOST} / {@code relayhost}); empty: direct delivery
- * @param defaultRelayText      the default relay host as written, or empty
- * @param fallbackRelay         {@code smtp_fallback_relay} next hops, tried after the others
- * @param senderRelayMap        {@code postfix-relaymap.cf} (sender-dependent relay hosts)
- * @param implicitRelayDomains  local sender domain to next hops, from {@code RELAY_HOST}
- * @param credentials           SASL credentials by lower-cased key
- * @param senderDependentAuth   look credentials up by sender first
- * @param saslEnabled           AUTH to relay hosts when credentials are found
- * @param tlsLevel              {@code smtp_tls_security_level}
- * @param wrapperMode           {@code smtp_tls_wrappermode}: implicit TLS (port 465 style)
- * @param mynetworks            clients allowed to relay without AUTH
- * @param myhostname            this relay's host name (greeting, EHLO, Received:)
- * @param messageSizeLimit      {@code message_size_limit} in bytes
- * @param bareNewlinePolicy     {@code smtpd_forbid_bare_newline}
- * @param queue                 queue manager settings
- * @param smtp                  SMTP client settings
- * @param warnings              problems that did not stop the load (unknown parameters, ...)
- * @param sources               files this snapshot was read from (watched for hot reload)
- * @param listener              inbound SMTP policy
- * @param accounts              submission users from {@code postfix-accounts.cf}: lower-cased address to {@code {SCHEME}hash}
- * @param oauth2Profiles        OAuth2 clients from {@code oauth2-clients.cf}, by profile name
- * @param dkim                  DKIM signing keys by sender ({@code opendkim/} or {@code rspamd/dkim/} in the config directory)
- * @param headerChecks          {@code header_checks}: applied once when a message is accepted
- * @param smtpHeaderChecks      {@code smtp_header_checks}: applied to what the client sends, at each delivery
- * @param milters               {@code smtpd_milters}, {@code non_smtpd_milters} and their settings
- * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
- * @param limits                provider quotas from {@code relay-limits.cf}
- * @param cluster               the Redis that several nodes share quotas and relay health through ({@code MTA_REDIS_URL})
+ * @param myhostname this relay's host name (greeting, EHLO, Received:, Message-IDs)
+ * @param routing    where outbound mail goes and how it authenticates
+ * @param listener   inbound SMTP policy: who may relay, accounts, limits, sender checks
+ * @param delivery   the SMTP client's timeouts and TLS settings, relay health, quotas
+ * @param queue      the queue manager's retry, expiry and concurrency settings
+ * @param content    size limit, header checks, milters, DKIM
+ * @param cluster    the Redis that several nodes share quotas and relay health through ({@code MTA_REDIS_URL})
+ * @param warnings   problems that did not stop the load (unknown parameters, entries that can never be used, ...)
+ * @param sources    files this snapshot was read from (watched for hot reload)
  */
-public record RelayConfig(
-        List<NextHop> defaultRelay,
-        Optional<String> defaultRelayText,
-        List<NextHop> fallbackRelay,
-        PostfixTable senderRelayMap,
-        Map<String, List<NextHop>> implicitRelayDomains,
-        Map<String, Credentials> credentials,
-        boolean senderDependentAuth,
-        boolean saslEnabled,
-        TlsLevel tlsLevel,
-        boolean wrapperMode,
-        Networks mynetworks,
-        String myhostname,
-        long messageSizeLimit,
-        BareNewlinePolicy bareNewlinePolicy,
-        QueueSettings queue,
-        SmtpClientSettings smtp,
-        List<String> warnings,
-        List<java.nio.file.Path> sources,
-        ListenerSettings listener,
-        Map<String, String> accounts,
-        Map<String, OAuth2Profile> oauth2Profiles,
-        DkimTable dkim,
-        HeaderChecks headerChecks,
-        HeaderChecks smtpHeaderChecks,
-        MilterSettings milters,
-        int relayFailureThreshold,
-        RelayLimits limits,
-        ClusterSettings cluster) {
+public record RelayConfig(String myhostname, Routing routing, ListenerSettings listener, DeliverySettings delivery,
+                          QueueSettings queue, ContentSettings content, ClusterSettings cluster, List<String> warnings,
+                          List<java.nio.file.Path> sources) {
 
-    public static final long DEFAULT_MESSAGE_SIZE_LIMIT = 10_240_000L;
+    /** {@code message_size_limit}'s default, for the few that read it before there is a snapshot. */
+    public static final long DEFAULT_MESSAGE_SIZE_LIMIT = Long.parseLong(Params.MESSAGE_SIZE_LIMIT.defaultText());
 
     /** This snapshot with {@code more} warnings after its own (findings that need the whole configuration). */
     public RelayConfig withMoreWarnings(List<String> more) {
         List<String> all = new java.util.ArrayList<>(warnings);
         all.addAll(more);
-        return new RelayConfig(defaultRelay, defaultRelayText, fallbackRelay, senderRelayMap, implicitRelayDomains, credentials,
-                senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, mynetworks, myhostname, messageSizeLimit,
-                bareNewlinePolicy, queue, smtp, List.copyOf(all), sources, listener, accounts, oauth2Profiles, dkim, headerChecks,
-                smtpHeaderChecks, milters, relayFailureThreshold, limits, cluster);
+        return new RelayConfig(myhostname, routing, listener, delivery, queue, content, cluster, List.copyOf(all), sources);
     }
 
     /** What changed between two snapshots, in counts and public values only: for the reload log line. */
     public String describeChangeFrom(RelayConfig previous) {
         List<String> parts = new java.util.ArrayList<>();
-        compare(parts, "relay map entries", previous.senderRelayMap.size(), senderRelayMap.size());
-        compare(parts, "implicit RELAY_HOST domains", previous.implicitRelayDomains.size(), implicitRelayDomains.size());
-        compare(parts, "credentials", previous.credentials.size(), credentials.size());
-        if (!previous.defaultRelayText.equals(defaultRelayText)) {
-            parts.add("default relay host " + previous.defaultRelayText.orElse("none") + " -> " + defaultRelayText.orElse("none"));
+        compare(parts, "relay map entries", previous.routing.senderRelayMap().size(), routing.senderRelayMap().size());
+        compare(parts, "implicit RELAY_HOST domains", previous.routing.implicitRelayDomains().size(), routing.implicitRelayDomains().size());
+        compare(parts, "credentials", previous.routing.credentials().size(), routing.credentials().size());
+        if (!previous.routing.defaultRelayText().equals(routing.defaultRelayText())) {
+            parts.add("default relay host " + previous.routing.defaultRelayText().orElse("none") + " -> " + routing.defaultRelayText().orElse("none"));
         }
-        if (previous.tlsLevel != tlsLevel) {
-            parts.add("TLS level " + previous.tlsLevel.postfixName() + " -> " + tlsLevel.postfixName());
+        if (previous.routing.tlsLevel() != routing.tlsLevel()) {
+            parts.add("TLS level " + previous.routing.tlsLevel().postfixName() + " -> " + routing.tlsLevel().postfixName());
         }
-        if (!previous.mynetworks.toString().equals(mynetworks.toString())) {
-            parts.add("mynetworks " + previous.mynetworks + " -> " + mynetworks);
+        if (!previous.listener.mynetworks().toString().equals(listener.mynetworks().toString())) {
+            parts.add("mynetworks " + previous.listener.mynetworks() + " -> " + listener.mynetworks());
         }
-        compare(parts, "submission accounts", previous.accounts.size(), accounts.size());
-        if (previous.messageSizeLimit != messageSizeLimit) {
-            parts.add("message_size_limit " + previous.messageSizeLimit + " -> " + messageSizeLimit);
+        compare(parts, "submission accounts", previous.listener.accounts().size(), listener.accounts().size());
+        if (previous.content.messageSizeLimit() != content.messageSizeLimit()) {
+            parts.add("message_size_limit " + previous.content.messageSizeLimit() + " -> " + content.messageSizeLimit());
         }
-        if (!previous.queue.equals(queue) || !previous.smtp.equals(smtp)) {
+        if (!previous.queue.equals(queue) || !previous.delivery.smtp().equals(delivery.smtp())) {
             parts.add("queue/client timing changed");
         }
         if (parts.isEmpty()) {
             // e.g. a password changed, or a mapping's target with the same count: say so without details.
-            parts.add("entries changed, counts unchanged (relay map " + senderRelayMap.size() + ", credentials "
-                    + credentials.size() + ")");
+            parts.add("entries changed, counts unchanged (relay map " + routing.senderRelayMap().size() + ", credentials "
+                    + routing.credentials().size() + ")");
         }
         return String.join(", ", parts);
     }
@@ -115,14 +64,14 @@ public record RelayConfig(
     /** Tables that had entries in {@code previous} and have none now, with the counts. */
     public List<String> tablesEmptiedSince(RelayConfig previous) {
         List<String> lost = new java.util.ArrayList<>();
-        if (previous.senderRelayMap.size() > 0 && senderRelayMap.size() == 0) {
-            lost.add("the relay map lost all its " + previous.senderRelayMap.size() + " entries");
+        if (previous.routing.senderRelayMap().size() > 0 && routing.senderRelayMap().size() == 0) {
+            lost.add("the relay map lost all its " + previous.routing.senderRelayMap().size() + " entries");
         }
-        if (!previous.credentials.isEmpty() && credentials.isEmpty()) {
-            lost.add("the credentials lost all their " + previous.credentials.size() + " entries");
+        if (!previous.routing.credentials().isEmpty() && routing.credentials().isEmpty()) {
+            lost.add("the credentials lost all their " + previous.routing.credentials().size() + " entries");
         }
-        if (!previous.accounts.isEmpty() && accounts.isEmpty()) {
-            lost.add("the submission accounts lost all their " + previous.accounts.size() + " entries");
+        if (!previous.listener.accounts().isEmpty() && listener.accounts().isEmpty()) {
+            lost.add("the submission accounts lost all their " + previous.listener.accounts().size() + " entries");
         }
         return lost;
     }
@@ -133,32 +82,20 @@ public record RelayConfig(
         }
     }
 
-    /**
-     * Some account's hash (the first), to check an unknown user's password against at the same
-     * cost as a known one's, so response time does not tell which users exist.
-     */
-    public Optional<String> anyAccountHash() {
-        return accounts.values().stream().findFirst();
-    }
-
-    /** The account's password hash ({@code {SHA512-CRYPT}$6$...}), if the user exists. */
-    public Optional<String> accountHash(String user) {
-        return Optional.ofNullable(accounts.get(user.toLowerCase(java.util.Locale.ROOT)));
-    }
-
     /** One line for people: where outbound mail goes, TLS level, whether AUTH is configured. Never a secret. */
     public String outboundSummary() {
+        Routing r = routing;
         StringBuilder sb = new StringBuilder();
-        sb.append("default relay host ").append(defaultRelayText.orElse("none (direct MX delivery)"));
-        if (senderRelayMap.size() > 0 || !implicitRelayDomains.isEmpty()) {
-            sb.append(", ").append(senderRelayMap.size() + implicitRelayDomains.size()).append(" sender-dependent route(s)");
+        sb.append("default relay host ").append(r.defaultRelayText().orElse("none (direct MX delivery)"));
+        if (r.senderRelayMap().size() > 0 || !r.implicitRelayDomains().isEmpty()) {
+            sb.append(", ").append(r.senderRelayMap().size() + r.implicitRelayDomains().size()).append(" sender-dependent route(s)");
         }
-        sb.append(", TLS ").append(tlsLevel.postfixName());
-        if (wrapperMode) {
+        sb.append(", TLS ").append(r.tlsLevel().postfixName());
+        if (r.wrapperMode()) {
             sb.append(" (wrapper mode)");
         }
-        sb.append(", AUTH ").append(saslEnabled && !credentials.isEmpty()
-                ? "configured (" + credentials.size() + " credential" + (credentials.size() == 1 ? "" : "s") + ")"
+        sb.append(", AUTH ").append(r.saslEnabled() && !r.credentials().isEmpty()
+                ? "configured (" + r.credentials().size() + " credential" + (r.credentials().size() == 1 ? "" : "s") + ")"
                 : "not configured");
         return sb.toString();
     }

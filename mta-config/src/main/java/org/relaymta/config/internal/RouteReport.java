@@ -21,7 +21,7 @@ public record RouteReport(String sender, Optional<String> recipient, Route route
         Route route = Router.route(config, s, r.orElse(""));
         Optional<Credentials> credentials;
         boolean mx;
-        boolean wrapper = config.wrapperMode();
+        boolean wrapper = config.routing().wrapperMode();
         if (route.direct()) {
             mx = true;
             credentials = Optional.empty();   // never sent to a recipient's MX

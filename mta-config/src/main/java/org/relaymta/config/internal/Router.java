@@ -21,9 +21,9 @@ public final class Router {
         String recipientDomain = domainOf(recipient);
 
         Optional<Credentials> senderCredentials = Optional.empty();
-        if (config.saslEnabled() && config.senderDependentAuth() && !isNullSender(sender)) {
+        if (config.routing().saslEnabled() && config.routing().senderDependentAuth() && !isNullSender(sender)) {
             for (String key : senderKeys) {
-                Credentials c = config.credentials().get(key);
+                Credentials c = config.routing().credentials().get(key);
                 if (c != null) {
                     senderCredentials = Optional.of(c);
                     break;
@@ -32,7 +32,7 @@ public final class Router {
         }
 
         for (String key : senderKeys) {
-            Optional<PostfixTable.Entry> hit = config.senderRelayMap().lookup(key);
+            Optional<PostfixTable.Entry> hit = config.routing().senderRelayMap().lookup(key);
             if (hit.isEmpty()) {
                 continue;
             }
@@ -49,33 +49,33 @@ public final class Router {
                     recipientDomain, senderCredentials, false);
         }
         String senderDomain = isNullSender(sender) ? null : domainOf(sender);
-        if (senderDomain != null && config.implicitRelayDomains().containsKey(senderDomain)
-                && config.senderRelayMap().lookup("@" + senderDomain).isEmpty()) {
-            List<NextHop> hops = config.implicitRelayDomains().get(senderDomain);
+        if (senderDomain != null && config.routing().implicitRelayDomains().containsKey(senderDomain)
+                && config.routing().senderRelayMap().lookup("@" + senderDomain).isEmpty()) {
+            List<NextHop> hops = config.routing().implicitRelayDomains().get(senderDomain);
             return build(config, Route.Source.SENDER_MAP, Optional.of("@" + senderDomain), withFallback(config, hops),
                     recipientDomain, senderCredentials, false);
         }
-        if (!config.defaultRelay().isEmpty()) {
-            return build(config, Route.Source.DEFAULT_RELAY, Optional.empty(), withFallback(config, config.defaultRelay()),
+        if (!config.routing().defaultRelay().isEmpty()) {
+            return build(config, Route.Source.DEFAULT_RELAY, Optional.empty(), withFallback(config, config.routing().defaultRelay()),
                     recipientDomain, senderCredentials, true);
         }
         return build(config, Route.Source.DIRECT, Optional.empty(), List.of(), recipientDomain, senderCredentials, false);
     }
 
     private static List<NextHop> withFallback(RelayConfig config, List<NextHop> hops) {
-        if (config.fallbackRelay().isEmpty()) {
+        if (config.routing().fallbackRelay().isEmpty()) {
             return hops;
         }
         List<NextHop> all = new ArrayList<>(hops);
-        all.addAll(config.fallbackRelay());
+        all.addAll(config.routing().fallbackRelay());
         return List.copyOf(all);
     }
 
     private static Route build(RelayConfig config, Route.Source source, Optional<String> mapKey, List<NextHop> hops,
                                String recipientDomain, Optional<Credentials> senderCredentials, boolean defaultRelay) {
         return new Route(source, mapKey, hops, hops.isEmpty() ? Optional.of(recipientDomain) : Optional.empty(),
-                senderCredentials, config.tlsLevel(), config.wrapperMode(), config.saslEnabled(), defaultRelay,
-                config.credentials());
+                senderCredentials, config.routing().tlsLevel(), config.routing().wrapperMode(), config.routing().saslEnabled(), defaultRelay,
+                config.routing().credentials());
     }
 
     /** Lookup keys in Postfix order: full address, address without extension, {@code @domain}; {@code <>} for the null sender. */

@@ -37,7 +37,7 @@ class ConfigWatcherTest {
             Files.writeString(dir.resolve("postfix-main.cf"), "message_size_limit = 5000\n");
             Files.write(dir.resolve("postfix-relaymap.cf"), List.of("@one.test [c.test]:25"));
             assertThat(watcher.checkNow()).isTrue();
-            assertThat(current.get().messageSizeLimit()).isEqualTo(5000);
+            assertThat(current.get().content().messageSizeLimit()).isEqualTo(5000);
             assertThat(watcher.reloads()).isEqualTo(2);
         }
     }

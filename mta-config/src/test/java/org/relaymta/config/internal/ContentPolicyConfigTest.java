@@ -72,7 +72,7 @@ class ContentPolicyConfigTest {
                 .hasMessageContaining("postfix-main.cf:2").hasMessageContaining("'bounce' is not tempfail, accept, reject or quarantine");
         Files.writeString(dir.resolve("postfix-main.cf"), "non_smtpd_milters = unix:/tmp/m.sock\nmilter_command_timeout = 5s\n"
                 + "milter_mail_macros = i {mail_addr}\n");
-        MilterSettings m = new ConfigLoader(new Env(Map.of()), dir).load().milters();
+        MilterSettings m = new ConfigLoader(new Env(Map.of()), dir).load().content().milters();
         assertThat(m.smtpd()).isEmpty();
         assertThat(m.nonSmtpd()).hasSize(1);
         assertThat(m.commandTimeout()).hasSeconds(5);

@@ -75,7 +75,7 @@ class OAuth2ProfilesTest {
         Files.write(dir.resolve(OAuth2Profiles.FILE), List.of("m365.provider = microsoft", "m365.tenant = contoso.com",
                 "m365.client_id = app", "m365.client_secret = hunter2"));
         RelayConfig cfg = new ConfigLoader(new Env(env), dir).load();
-        assertThat(cfg.oauth2Profiles()).containsOnlyKeys("m365");
+        assertThat(cfg.routing().oauth2Profiles()).containsOnlyKeys("m365");
         assertThat(cfg.sources()).contains(dir.resolve(OAuth2Profiles.FILE));
         assertThat(cfg.toString()).doesNotContain("hunter2");
         RouteReport report = RouteReport.explain(cfg, "a@one.test", "b@ext.test");

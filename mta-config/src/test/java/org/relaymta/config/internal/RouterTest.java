@@ -143,7 +143,7 @@ class RouterTest {
         RelayConfig cfg = load();
         Route r = Router.route(cfg, "a@one.test", "b@ext.test");
         assertThat(r.credentialsFor("smtp.r.test", r.nextHops().get(0)).orElseThrow().password()).isEqualTo("from-file");
-        assertThat(cfg.tlsLevel()).isEqualTo(TlsLevel.VERIFY);
+        assertThat(cfg.routing().tlsLevel()).isEqualTo(TlsLevel.VERIFY);
         assertThat(cfg.warnings()).containsExactly("postfix-main.cf:2: unsupported parameter 'inet_protocols' is ignored");
         assertThat(cfg.outboundSummary()).contains("[smtp.r.test]:587", "TLS verify", "AUTH configured")
                 .doesNotContain("from-file");

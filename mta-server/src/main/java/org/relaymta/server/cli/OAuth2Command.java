@@ -36,9 +36,9 @@ final class OAuth2Command implements Runnable {
             if (config == null) {
                 return 2;
             }
-            if (!config.oauth2Profiles().containsKey(profile)) {
+            if (!config.routing().oauth2Profiles().containsKey(profile)) {
                 System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf (profiles: "
-                        + String.join(", ", new java.util.TreeSet<>(config.oauth2Profiles().keySet())) + ")");
+                        + String.join(", ", new java.util.TreeSet<>(config.routing().oauth2Profiles().keySet())) + ")");
                 return 2;
             }
             Clock clock = Clock.systemUTC();
@@ -77,7 +77,7 @@ final class OAuth2Command implements Runnable {
             if (config == null) {
                 return 2;
             }
-            org.relaymta.config.internal.OAuth2Profile p = config.oauth2Profiles().get(profile);
+            org.relaymta.config.internal.OAuth2Profile p = config.routing().oauth2Profiles().get(profile);
             if (p == null) {
                 System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf");
                 return 2;

@@ -59,7 +59,7 @@ final class RouteCommand implements Callable<Integer> {
         }
         java.util.List<String> hops = report.route().nextHops().stream().map(h -> h.asWritten()).toList();
         String account = report.credentials().map(org.relaymta.config.internal.Credentials::username).orElse(null);
-        for (org.relaymta.config.internal.RelayLimits.Limit l : config.limits().applicable(hops, account)) {
+        for (org.relaymta.config.internal.RelayLimits.Limit l : config.delivery().limits().applicable(hops, account)) {
             System.out.println("quota: " + l.key() + " (" + l.location() + ")");
         }
         String health = relayHealth();

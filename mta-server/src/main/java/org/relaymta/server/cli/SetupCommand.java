@@ -142,17 +142,17 @@ final class SetupCommand implements Runnable {
             if (cfg == null) {
                 return 2;
             }
-            System.out.println("default relay host: " + cfg.defaultRelayText().orElse("none (direct delivery)"));
-            System.out.println("TLS level: " + cfg.tlsLevel().postfixName()
-                    + ", AUTH " + (cfg.saslEnabled() ? "enabled" : "not configured"));
+            System.out.println("default relay host: " + cfg.routing().defaultRelayText().orElse("none (direct delivery)"));
+            System.out.println("TLS level: " + cfg.routing().tlsLevel().postfixName()
+                    + ", AUTH " + (cfg.routing().saslEnabled() ? "enabled" : "not configured"));
             System.out.println("sender-dependent relay hosts:");
             int n = 0;
-            for (PostfixTable.Entry e : cfg.senderRelayMap().entries().values()) {
+            for (PostfixTable.Entry e : cfg.routing().senderRelayMap().entries().values()) {
                 String target = e.value().isEmpty() ? "direct delivery (opted out)" : e.value();
                 System.out.println("  " + e.key() + " -> " + target + "   (" + e.location() + ")");
                 n++;
             }
-            for (Map.Entry<String, java.util.List<NextHop>> e : cfg.implicitRelayDomains().entrySet()) {
+            for (Map.Entry<String, java.util.List<NextHop>> e : cfg.routing().implicitRelayDomains().entrySet()) {
                 System.out.println("  @" + e.getKey() + " -> " + e.getValue().get(0).asWritten() + "   (RELAY_HOST, local sender domain)");
                 n++;
             }
@@ -160,10 +160,10 @@ final class SetupCommand implements Runnable {
                 System.out.println("  (none)");
             }
             System.out.println("credentials:");
-            if (cfg.credentials().isEmpty()) {
+            if (cfg.routing().credentials().isEmpty()) {
                 System.out.println("  (none)");
             }
-            for (Credentials c : cfg.credentials().values()) {
+            for (Credentials c : cfg.routing().credentials().values()) {
                 System.out.println("  " + c.key() + " " + c.username() + ":********");
             }
             return 0;

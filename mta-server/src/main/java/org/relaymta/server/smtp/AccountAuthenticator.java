@@ -80,13 +80,13 @@ final class AccountAuthenticator {
     /** True when the password matches the account's hash. Slow by design (crypt rounds): call off the event loop. */
     boolean check(String mechanism, String user, String password, InetAddress client) {
         RelayConfig cfg = config.get();
-        Optional<String> hash = cfg.accountHash(user);
+        Optional<String> hash = cfg.listener().accountHash(user);
         boolean ok;
         if (hash.isPresent()) {
             ok = PasswordHashes.matches(hash.get(), password);
         } else {
             // The same work as for a known user; the result does not matter.
-            PasswordHashes.matches(cfg.anyAccountHash().orElse(DUMMY_HASH), password);
+            PasswordHashes.matches(cfg.listener().anyAccountHash().orElse(DUMMY_HASH), password);
             ok = false;
         }
         String ip = client == null ? "unknown" : client.getHostAddress();

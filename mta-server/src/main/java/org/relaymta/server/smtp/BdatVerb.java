@@ -17,7 +17,7 @@ final class BdatVerb implements Verb {
                 && (words.length == 1 || words[1].equalsIgnoreCase("LAST"))) {
             size = Long.parseLong(words[0]);
         }
-        long limit = session.state().config().messageSizeLimit() > 0 ? session.state().config().messageSizeLimit() : MAX_SKIP;
+        long limit = session.state().config().content().messageSizeLimit() > 0 ? session.state().config().content().messageSizeLimit() : MAX_SKIP;
         if (size < 0 || size > limit) {
             session.closeWith("421 4.7.0 " + session.state().config().myhostname()
                     + " Error: BDAT is not supported and its chunk cannot be skipped");

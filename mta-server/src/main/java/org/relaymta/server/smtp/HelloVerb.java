@@ -29,7 +29,7 @@ final class HelloVerb implements Verb {
         List<String> lines = new ArrayList<>();
         lines.add(hostname);
         lines.add("PIPELINING");
-        long limit = state.config().messageSizeLimit();
+        long limit = state.config().content().messageSizeLimit();
         lines.add(limit > 0 ? "SIZE " + limit : "SIZE");
         if (session.tlsAvailable() && !state.tls) {
             lines.add("STARTTLS");

@@ -28,7 +28,7 @@ final class MailVerb implements Verb {
             return;
         }
         for (String param : path.parameters()) {
-            String refusal = parameter(param, state.config().messageSizeLimit());
+            String refusal = parameter(param, state.config().content().messageSizeLimit());
             if (refusal != null) {
                 session.reply(Integer.parseInt(refusal.substring(0, 3)), refusal.substring(4));
                 return;

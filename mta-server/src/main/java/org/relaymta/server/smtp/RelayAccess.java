@@ -11,7 +11,7 @@ final class RelayAccess implements RcptHook {
     public HookResult rcpt(SessionState session, String recipient) {
         if (session.authUser() != null
                 || (!session.authRequired() && session.clientIp() != null
-                && session.config().mynetworks().contains(session.clientIp()))) {
+                && session.config().listener().mynetworks().contains(session.clientIp()))) {
             return HookResult.DECLINED;
         }
         log.info("reject: RCPT from {}: 554 5.7.1 <{}>: Relay access denied; from=<{}>", session.client(), recipient,

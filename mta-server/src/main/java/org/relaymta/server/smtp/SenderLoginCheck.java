@@ -46,7 +46,7 @@ final class SenderLoginCheck implements MailHook {
             }
             if (r == Restriction.PERMIT || (r == Restriction.PERMIT_SASL_AUTHENTICATED && login != null)
                     || (r == Restriction.PERMIT_MYNETWORKS && session.clientIp() != null
-                    && session.config().mynetworks().contains(session.clientIp()))) {
+                    && session.config().listener().mynetworks().contains(session.clientIp()))) {
                 return HookResult.DECLINED;
             }
         }

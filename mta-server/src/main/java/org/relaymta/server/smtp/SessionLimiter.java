@@ -49,7 +49,7 @@ final class SessionLimiter {
                     client.getHostAddress(), total);
             return "421 4.7.0 " + cfg.myhostname() + " Error: too many connections";
         }
-        boolean exempt = cfg.mynetworks().contains(client);
+        boolean exempt = cfg.listener().mynetworks().contains(client);
         if (!exempt) {
             int count = perClient.getOrDefault(client, 0);
             if (limits.clientConnectionLimit() > 0 && count >= limits.clientConnectionLimit()) {

@@ -344,7 +344,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 SMTPD_LOG.info("{}: client=unknown[{}], sasl_method={}, sasl_username={}", message.queueId(), state.client(),
                         state.authMechanism(), state.authUser());
             }
-            intake = new MessageIntake(message, config.messageSizeLimit());
+            intake = new MessageIntake(message, config.content().messageSizeLimit());
             intake.prepend(ReceivedHeader.of(state.helo, state.clientIp(), config.myhostname(), state.esmtp, state.tls,
                     state.authUser(), config.listener().senders().authenticatedHeader(), message.queueId(), state.recipients(),
                     shared.receiver.now()));
@@ -373,7 +373,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         intake = null;
         pause();
         long endOfData = System.nanoTime();
-        done.finish(state.client(), config.messageSizeLimit(), config.bareNewlinePolicy(), state.sender(),
+        done.finish(state.client(), config.content().messageSizeLimit(), config.listener().bareNewlinePolicy(), state.sender(),
                 state.recipients().size(), shared.workers).whenComplete((reply, failed) -> ctx.executor().execute(() -> {
                     if (reply == null) {
                         log.error("end of data failed", failed);

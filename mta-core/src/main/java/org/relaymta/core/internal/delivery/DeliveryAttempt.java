@@ -217,7 +217,7 @@ final class DeliveryAttempt {
                                                                  OpenSession session, boolean reused) {
         return new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
             if (!r.stale) {
-                sessions.release(policy.cacheKey(target), session, r.reusable, request.config().smtp().quitTimeout());
+                sessions.release(policy.cacheKey(target), session, r.reusable, request.config().delivery().smtp().quitTimeout());
             }
             return r;
         });
@@ -226,7 +226,7 @@ final class DeliveryAttempt {
     /** A hop whose servers were all tried without one good session counts one failure on its breaker. */
     private void hopDone(NextHop hop) {
         if (!request.route().direct() && hopTried && !hopSucceeded) {
-            health.failed(hop.asWritten(), request.config().relayFailureThreshold());
+            health.failed(hop.asWritten(), request.config().delivery().relayFailureThreshold());
         }
     }
 

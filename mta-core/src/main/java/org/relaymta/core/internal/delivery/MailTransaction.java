@@ -57,7 +57,7 @@ final class MailTransaction {
         this.conn = session.connection();
         this.request = request;
         this.recipients = List.copyOf(recipients);
-        this.timeouts = request.config().smtp();
+        this.timeouts = request.config().delivery().smtp();
         this.requestStarted = requestStarted;
         this.reused = reused;
         this.hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";

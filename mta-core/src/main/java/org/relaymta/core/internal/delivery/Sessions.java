@@ -71,7 +71,7 @@ final class Sessions {
 
     private CompletableFuture<SessionOpener.Opened> connectAndOpen(DeliveryRequest request, NextHop hop, Target target,
                                                                    SessionPolicy policy, boolean withoutTls) {
-        SmtpClientSettings settings = request.config().smtp();
+        SmtpClientSettings settings = request.config().delivery().smtp();
         String tlsHostName = policy.level() == TlsLevel.SECURE ? hop.host() : target.hostName();
         CompletableFuture<SmtpConnection> connecting;
         try {

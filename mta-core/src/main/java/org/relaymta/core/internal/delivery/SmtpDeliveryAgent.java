@@ -51,7 +51,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
 
     @Override
     public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
-        sessions.cacheTimeLimit(request.config().smtp().connectionCacheTimeLimit());
+        sessions.cacheTimeLimit(request.config().delivery().smtp().connectionCacheTimeLimit());
         return new DeliveryAttempt(request, routes, sessions, directPort, health).run();
     }
 

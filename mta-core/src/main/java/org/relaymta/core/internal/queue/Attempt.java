@@ -114,7 +114,7 @@ final class Attempt {
 
     /** The single-transaction case without waiting: false (nothing started) when no slot is free now. */
     boolean tryStartAlone() {
-        if (plan.size() != 1 || !cfg.limits().isEmpty() || limiter.suspension(plan.get(0).destination()).isPresent()
+        if (plan.size() != 1 || !cfg.delivery().limits().isEmpty() || limiter.suspension(plan.get(0).destination()).isPresent()
                 || !limiter.tryAcquire(plan.get(0).destination(), cfg.queue().destinationConcurrencyLimit())) {
             return false;
         }

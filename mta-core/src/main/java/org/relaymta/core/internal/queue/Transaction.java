@@ -51,19 +51,19 @@ record Transaction(String destination, Route route, List<String> recipients) {
     /** What the delivery agent needs to run this transaction of {@code message}. */
     DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
-                message.eightBit(), org.relaymta.core.internal.cleanup.SmtpHeaderChecks.wrap(content, cfg.smtpHeaderChecks(),
+                message.eightBit(), org.relaymta.core.internal.cleanup.SmtpHeaderChecks.wrap(content, cfg.content().smtpHeaderChecks(),
                         message.id()), route, cfg);
     }
 
     /** The relay-limits.cf entries for mail on {@code route}: its next hops as written, its SASL account, and {@code *}. */
     static List<org.relaymta.config.internal.RelayLimits.Limit> limits(RelayConfig cfg, Route route) {
-        if (cfg.limits().isEmpty() || route.direct()) {
+        if (cfg.delivery().limits().isEmpty() || route.direct()) {
             return List.of();
         }
         List<String> hops = new ArrayList<>();
         route.nextHops().forEach(h -> hops.add(h.asWritten()));
         String account = route.nextHops().isEmpty() ? null : route.credentialsFor(route.nextHops().get(0).host(),
                 route.nextHops().get(0)).map(org.relaymta.config.internal.Credentials::username).orElse(null);
-        return cfg.limits().applicable(hops, account);
+        return cfg.delivery().limits().applicable(hops, account);
     }
 }

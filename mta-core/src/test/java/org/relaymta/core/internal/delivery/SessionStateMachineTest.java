@@ -69,7 +69,7 @@ class SessionStateMachineTest {
 
     private SessionOpener opener(Optional<Credentials> credentials) {
         return new SessionOpener(target, new SessionPolicy(TlsLevel.NONE, false, credentials), null, "relay.test",
-                "relay.local", cfg.smtp(), "TESTID", false);
+                "relay.local", cfg.delivery().smtp(), "TESTID", false);
     }
 
     private DeliveryRequest request(List<String> rcpts, byte[] content) {

@@ -70,7 +70,7 @@ class BrowserLoginTest {
                 "gmail.client_secret = g-secret", "gmail.refresh_token_file = gmail.token",
                 "gmail.token_url = http://127.0.0.1:" + server.getAddress().getPort() + "/token",
                 "gmail.auth_url = https://accounts.example.test/auth"));
-        return new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[r.test]:587")), dir).load().oauth2Profiles().get("gmail");
+        return new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[r.test]:587")), dir).load().routing().oauth2Profiles().get("gmail");
     }
 
     /** The browser: follows the redirect the provider would send, with {@code code} and the given state. */

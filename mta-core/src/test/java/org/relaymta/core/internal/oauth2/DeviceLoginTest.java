@@ -79,7 +79,7 @@ class DeviceLoginTest {
         Files.write(dir.resolve("oauth2-clients.cf"), List.of("me.provider = microsoft", "me.tenant = tenant",
                 "me.client_id = app", "me.refresh_token_file = me.token",
                 "me.token_url = http://127.0.0.1:" + server.getAddress().getPort() + "/tenant/oauth2/v2.0/token"));
-        return new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[r.test]:587")), dir).load().oauth2Profiles().get("me");
+        return new ConfigLoader(new Env(Map.of("DEFAULT_RELAY_HOST", "[r.test]:587")), dir).load().routing().oauth2Profiles().get("me");
     }
 
     @Test

@@ -1,0 +1,19 @@
+package org.relaymta.config.internal;
+
+import org.relaymta.config.SmtpClientSettings;
+
+/**
+ * How the SMTP client delivers: Postfix's {@code smtp_*} timeouts and TLS settings, the circuit
+ * breaker of relay next hops, and the provider quotas of {@code relay-limits.cf}.
+ *
+ * @param smtp                  SMTP client settings
+ * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
+ * @param limits                provider quotas from {@code relay-limits.cf}
+ */
+public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits) {
+
+    public static DeliverySettings defaults() {
+        return new DeliverySettings(SmtpClientSettings.postfixDefaults(),
+                Params.RELAY_FAILURE_THRESHOLD.parse(Params.RELAY_FAILURE_THRESHOLD.defaultText(), "default"), RelayLimits.none());
+    }
+}
