@@ -124,20 +124,17 @@ public final class OAuth2Profiles {
                         throw new ConfigException(where, "profile '" + name + "' (microsoft) needs " + name
                                 + ".tenant (the directory id or domain) or " + name + ".token_url");
                     }
-                    yield URI.create("https://login.microsoftonline.com/" + tenant.get() + "/oauth2/v2.0/token");
+                    yield URI.create(Providers.oauth2(provider).orElseThrow().tokenUrl().replace("{tenant}", tenant.get()));
                 }
-                case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> URI.create("https://oauth2.googleapis.com/token");
+                case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> URI.create(Providers.oauth2(provider).orElseThrow().tokenUrl());
                 case GENERIC -> throw new ConfigException(where, "profile '" + name + "' (generic) needs " + name
                         + ".token_url");
             };
         }
         OAuth2Profile.Provider chosen = provider;
-        String scope = value(keys, "scope").orElseGet(() -> switch (chosen) {
-            case MICROSOFT -> grant == OAuth2Profile.Grant.CLIENT_CREDENTIALS
-                    ? "https://outlook.office365.com/.default" : "https://outlook.office.com/SMTP.Send offline_access";
-            case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> "https://mail.google.com/";
-            case GENERIC -> "";
-        });
+        String scope = value(keys, "scope").orElseGet(() -> Providers.oauth2(chosen)
+                .map(o -> grant == OAuth2Profile.Grant.CLIENT_CREDENTIALS || grant == OAuth2Profile.Grant.JWT_BEARER
+                        ? o.appScope() : o.userScope()).orElse(""));
         URI authUrl;
         if (keys.containsKey("auth_url")) {
             try {
@@ -148,7 +145,7 @@ public final class OAuth2Profiles {
         } else {
             String t = tokenUrl.toString();
             authUrl = switch (chosen) {
-                case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> URI.create("https://accounts.google.com/o/oauth2/v2/auth");
+                case GOOGLE, GOOGLE_SERVICE_ACCOUNT -> URI.create(Providers.oauth2(chosen).orElseThrow().authorizeUrl());
                 // Microsoft's and most others' authorize endpoint sits beside the token endpoint.
                 case MICROSOFT, GENERIC -> URI.create(t.endsWith("/token") ? t.substring(0, t.length() - 5) + "authorize" : t);
             };

@@ -34,18 +34,14 @@ public final class RelayLimits {
                         String location) {
     }
 
-    /**
-     * The presets, with the providers' documented values: Amazon SES's default production rate
-     * (raise it to your account's), Microsoft 365's per-mailbox SMTP limits, Gmail's and Google
-     * Workspace's sending limits, SendGrid's and Mailgun's recipients per message.
-     */
-    public static final Map<String, String> PRESETS = Map.of(
-            "ses", "messages=14/s",
-            "m365", "messages=30/m, recipients=10000/d, recipients_per_message=500",
-            "gmail", "messages=500/d, recipients=500/d, recipients_per_message=100",
-            "workspace", "messages=2000/d, recipients=10000/d, recipients_per_message=100",
-            "sendgrid", "recipients_per_message=1000",
-            "mailgun", "recipients_per_message=1000");
+    /** The presets: each provider's documented limits ({@link Providers}), by preset name. */
+    public static final Map<String, String> PRESETS = presets();
+
+    private static Map<String, String> presets() {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        Providers.ALL.forEach(p -> m.put(p.name(), p.quotaPreset()));
+        return Map.copyOf(m);
+    }
 
     private final Map<String, Limit> limits;
 

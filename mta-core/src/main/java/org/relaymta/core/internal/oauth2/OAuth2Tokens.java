@@ -51,7 +51,8 @@ public final class OAuth2Tokens {
     /** Per profile: token requests that failed in a row, and the last failure's code. */
     private final Map<String, Failures> failures = new ConcurrentHashMap<>();
     /** Microsoft refresh tokens end after 90 days unused (each refresh rotates and renews them). */
-    static final Duration MICROSOFT_REFRESH_LIFETIME = Duration.ofDays(90);
+    static final Duration MICROSOFT_REFRESH_LIFETIME = org.relaymta.config.internal.Providers.M365.oauth2().orElseThrow()
+            .refreshTokenLifetime().orElseThrow();
     static final Duration WARN_BEFORE = Duration.ofDays(7);
 
     private record Failures(int inARow, String last) {
@@ -76,7 +77,7 @@ public final class OAuth2Tokens {
     public java.util.List<String> warnings() {
         java.util.List<String> out = new java.util.ArrayList<>();
         Instant now = clock.instant();
-        for (OAuth2Profile p : config.get().oauth2Profiles().values()) {
+        for (OAuth2Profile p : config.get().routing().oauth2Profiles().values()) {
             Failures f = failures.get(p.name());
             if (f != null && f.inARow() >= 3) {
                 out.add("oauth2 profile " + p.name() + ": " + f.inARow() + " token requests failed in a row (last: "
@@ -123,7 +124,7 @@ public final class OAuth2Tokens {
     /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */
     public CompletableFuture<AccessToken> token(String profile) {
         AccessToken cached = cache.get(profile);
-        if (cached != null && !java.util.Objects.equals(config.get().oauth2Profiles().get(profile), issuedFor.get(profile))) {
+        if (cached != null && !java.util.Objects.equals(config.get().routing().oauth2Profiles().get(profile), issuedFor.get(profile))) {
             // The profile changed (a reload with another client, secret, scope or endpoint): not for this one.
             cache.remove(profile, cached);
             cached = null;
@@ -136,7 +137,7 @@ public final class OAuth2Tokens {
         if (running != null) {
             return running;
         }
-        OAuth2Profile asked = config.get().oauth2Profiles().get(profile);
+        OAuth2Profile asked = config.get().routing().oauth2Profiles().get(profile);
         fetch(profile, asked).whenComplete((t, e) -> {
             inFlight.remove(profile, mine);
             if (e != null) {
