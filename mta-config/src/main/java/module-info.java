@@ -1,8 +1,10 @@
 /**
- * Relay MTA's settings: {@link org.relaymta.config.RelaySettings} (relay hosts, credentials,
- * sender routes, TLS level, queue timing as Java values) and the errors a configuration can have.
- * Reading docker-mailserver's variables and config directory, the Postfix table syntax and the
- * router are internal.
+ * Relay MTA's configuration vocabulary: {@link org.relaymta.config.TlsLevel},
+ * {@link org.relaymta.config.QueueSettings}, {@link org.relaymta.config.SmtpClientSettings} and
+ * {@link org.relaymta.config.ConfigException}, the errors a configuration can have. Reading
+ * docker-mailserver's variables and config directory, the parameter table, the Postfix table
+ * syntax and the router are internal; applications give settings as Java values with
+ * {@code org.relaymta.core.RelaySettings}.
  */
 module org.relaymta.config {
     requires org.slf4j;

@@ -1,6 +1,8 @@
 /**
- * Relay MTA as a library: {@link org.relaymta.core.RelayEngine} (submit, delivery events, queue
- * control) and the Jakarta Mail transport {@code relaymta} ({@link org.relaymta.core.mail.RelayTransport}).
+ * Relay MTA as a library: {@link org.relaymta.core.RelayEngine} and {@link org.relaymta.core.RelaySettings}
+ * (submit, settings), {@code org.relaymta.core.event} (delivery events), {@code org.relaymta.core.queue}
+ * (queue inspection and control) and the Jakarta Mail transport {@code relaymta}
+ * ({@link org.relaymta.core.mail.RelayTransport}).
  * The spool, queue manager, SMTP client, DNS resolver, OAuth2 token cache and metrics are internal.
  */
 module org.relaymta.core {
@@ -17,13 +19,14 @@ module org.relaymta.core {
     requires io.netty.resolver.dns;
     requires io.netty.transport;
     requires java.net.http;
-    requires jdk.httpserver;
     requires org.slf4j;
     requires com.google.gson;
     // Only with MTA_REDIS_URL (shared quotas): the application adds it, mta-server has it.
     requires static lettuce.core;
 
     exports org.relaymta.core;
+    exports org.relaymta.core.event;
+    exports org.relaymta.core.queue;
     exports org.relaymta.core.mail;
     exports org.relaymta.core.internal to org.relaymta.server;
     exports org.relaymta.core.internal.cluster to org.relaymta.server;

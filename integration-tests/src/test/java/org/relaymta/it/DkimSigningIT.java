@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.core.internal.EngineAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -14,7 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 
@@ -157,7 +158,7 @@ class DkimSigningIT {
                 c.send("app@other.test", "someone@example.org", message("app@other.test", "no key"));
             }
             assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).queueId()).isNotEmpty();
-            MeterRegistry meters = relay.server.engine().internals().metrics().registry();
+            MeterRegistry meters = EngineAccess.internals(relay.server.engine()).metrics().registry();
             assertThat(meters.get("mta.dkim.signed").tags("domain", "example.com", "algorithm", "ed25519-sha256").counter().count())
                     .isEqualTo(1.0);
             assertThat(meters.get("mta.dkim.signed").tags("domain", "example.com", "algorithm", "rsa-sha256").counter().count())
@@ -274,7 +275,7 @@ class DkimSigningIT {
         Wiser upstream = Wiser.port(RelayHarness.freePort());
         upstream.start();
         try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.config.RelaySettings.defaults()
+                .settings(org.relaymta.core.RelaySettings.defaults()
                         .defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPortAllocated()).hostname("app.test")
                         .dkimKey("shop.test", "rsa", keys.resolve("rsa.pkcs1"))
                         .dkimKey("shop.test", "ed", keys.resolve("ed.seed")))

@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelaySettings;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.RelaySettings;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
 import org.subethamail.wiser.Wiser;
 

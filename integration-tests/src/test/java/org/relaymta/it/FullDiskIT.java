@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 

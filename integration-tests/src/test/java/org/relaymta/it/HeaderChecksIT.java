@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.QueuedMessage;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.QueuedMessage;
 import org.subethamail.wiser.Wiser;
 
 /** Postfix header_checks (when mail is accepted) and smtp_header_checks (on the way to the smarthost), end to end. */

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelaySettings;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.core.RelayEngine;
 import org.subethamail.wiser.Wiser;
 

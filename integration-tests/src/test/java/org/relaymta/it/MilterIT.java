@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.QueueState;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 
@@ -187,7 +187,7 @@ class MilterIT {
         Wiser upstream = Wiser.port(RelayHarness.freePort());
         upstream.start();
         try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.config.RelaySettings.defaults()
+                .settings(org.relaymta.core.RelaySettings.defaults()
                         .defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPortAllocated()).hostname("app.test")
                         .milters("inet:127.0.0.1:" + milterPort, "tempfail"))
                 .build().start()) {
@@ -196,7 +196,7 @@ class MilterIT {
             assertThat(relay.submit("app@example.com", List.of("user@example.org"), message("reject me")
                     .getBytes(StandardCharsets.US_ASCII))).failsWithin(Duration.ofSeconds(20))
                     .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                    .withCauseInstanceOf(org.relaymta.core.RelayEngine.MessageRejectedException.class)
+                    .withCauseInstanceOf(org.relaymta.core.queue.MessageRejectedException.class)
                     .withMessageContaining("550 5.7.1 Rejected by the test milter");
             await(upstream, 1);
             assertThat(new String(upstream.getMessages().get(0).getData(), StandardCharsets.UTF_8))

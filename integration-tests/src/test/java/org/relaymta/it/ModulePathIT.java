@@ -51,7 +51,8 @@ class ModulePathIT {
 
     @Test
     void onlyTheApiPackagesAreExported() {
-        assertThat(unqualifiedExports(descriptor("org.relaymta.core"))).containsExactlyInAnyOrder("org.relaymta.core", "org.relaymta.core.mail");
+        assertThat(unqualifiedExports(descriptor("org.relaymta.core"))).containsExactlyInAnyOrder("org.relaymta.core", "org.relaymta.core.event",
+                "org.relaymta.core.queue", "org.relaymta.core.mail");
         assertThat(unqualifiedExports(descriptor("org.relaymta.config"))).containsExactlyInAnyOrder("org.relaymta.config");
         assertThat(descriptor("org.relaymta.core").exports().stream().filter(ModuleDescriptor.Exports::isQualified))
                 .allMatch(e -> e.source().contains(".internal") && e.targets().equals(Set.of("org.relaymta.server")));
@@ -83,7 +84,7 @@ class ModulePathIT {
                 import java.nio.file.Path;
                 import java.time.Duration;
                 import java.util.Properties;
-                import org.relaymta.config.RelaySettings;
+                import org.relaymta.core.RelaySettings;
                 import org.relaymta.core.RelayEngine;
                 public class Main {
                     public static void main(String[] args) throws Exception {

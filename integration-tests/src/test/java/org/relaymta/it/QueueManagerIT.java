@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.QueuedMessage;
+import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.QueuedMessage;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.core.internal.EngineAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -14,7 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
 import org.subethamail.wiser.Wiser;
 
@@ -71,7 +72,7 @@ class QuotaIT {
             assertThat((30 - firstSecond) / spanSeconds).as("rate after the first second").isLessThan(6.0);
             // Each held message was logged (and counted) once, however often it waited.
             assertThat(deferrals.values()).allMatch(n -> n == 1);
-            assertThat(relay.internals().metrics().registry().get("mta.quota.delayed").tag("key", hop).counter().count())
+            assertThat(EngineAccess.internals(relay).metrics().registry().get("mta.quota.delayed").tag("key", hop).counter().count())
                     .isEqualTo(deferrals.size()).isPositive();
         } finally {
             upstream.stop();

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.relaymta.config.internal.Env;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
 

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.core.internal.EngineAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -12,7 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.subethamail.wiser.Wiser;
 
@@ -136,14 +137,14 @@ class RelayHealthIT {
         second.start();
         try (RelayHarness relay = new RelayHarness(temp)) {
             relay.clock(clock).env("DEFAULT_RELAY_HOST", hop1 + ", [127.0.0.1]:" + p2).start();
-            RelayHealth health = relay.server.engine().internals().relayHealth();
+            RelayHealth health = EngineAccess.internals(relay.server.engine()).relayHealth();
             for (int i = 1; i <= 3; i++) {
                 send(relay, i);
                 awaitCount(second, i);
             }
             assertThat(refusing.connections.get()).isEqualTo(3);
             assertThat(health.state(hop1)).isEqualTo(RelayHealth.State.OPEN);
-            assertThat(relay.server.engine().internals().metrics().registry().get("mta.relay.hop.state").tag("hop", hop1)
+            assertThat(EngineAccess.internals(relay.server.engine()).metrics().registry().get("mta.relay.hop.state").tag("hop", hop1)
                     .gauge().value()).isEqualTo(2.0);
             assertThat(relay.server.health().json()).contains("\"" + hop1 + "\": \"open\"");
 
@@ -193,7 +194,7 @@ class RelayHealthIT {
             // Past the 1 s backoff (and the destination's suspension) it is retried: the second failure opens the breaker.
             clock.advance(Duration.ofSeconds(2));
             assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");
-            assertThat(relay.server.engine().internals().relayHealth().state(hop1)).isEqualTo(RelayHealth.State.OPEN);
+            assertThat(EngineAccess.internals(relay.server.engine()).relayHealth().state(hop1)).isEqualTo(RelayHealth.State.OPEN);
             clock.advance(Duration.ofSeconds(2));
             DeliveryEvent third = relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20));
             assertThat(third.reason()).contains("relay health: next hop " + hop1 + " is unavailable");

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.event.DeliveryEvent;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 

@@ -1,7 +1,12 @@
 package org.relaymta.core;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import jakarta.mail.Address;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -10,25 +15,31 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.relaymta.config.internal.ConfigLoader;
+import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.internal.IncomingMessage;
-import org.relaymta.core.internal.delivery.DnsHostResolver;
-import org.relaymta.core.internal.delivery.HostResolver;
-import org.relaymta.core.internal.delivery.SmtpDeliveryAgent;
-import org.relaymta.core.internal.metrics.RelayMetrics;
-import org.relaymta.core.internal.queue.QueueManager;
-import org.relaymta.core.internal.spool.Envelope;
-import org.relaymta.core.internal.spool.Spool;
+import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.Assembly;
+import org.relaymta.core.internal.EngineAccess;
+import org.relaymta.core.internal.EngineInternals;
+import org.relaymta.core.internal.Intake;
+import org.relaymta.core.internal.MailProperties;
+import org.relaymta.core.internal.RunningEngines;
+import org.relaymta.core.internal.queue.EngineQueueControl;
+import org.relaymta.core.queue.MessageTooLargeException;
+import org.relaymta.core.queue.QueueControl;
 
 /**
  * The relay engine, and the library's entry point: durable spool, queue manager and SMTP
  * delivery, wired together. Applications {@link #submit} messages (the returned future completes
  * with the queue id once the message is durable), listen to delivery events, and inspect and
- * control the queue; the server's SMTP listener hands messages in through {@link #receive}.
+ * control the queue. The server's SMTP listener hands messages in through the same intake.
  *
  * <pre>{@code
  * try (RelayEngine relay = RelayEngine.builder()
@@ -43,53 +54,41 @@ import org.relaymta.core.internal.spool.Spool;
  * Several engines may run in one JVM (each with its own spool); nothing is global, and every thread
  * an engine starts is named {@code mta-*} and stops on {@link #close()}.
  *
- * <p>Over 400 lines: it is the public API with its builder and exceptions, kept in one type so an
- * application reads one page, and it wires spool, queue, delivery, tokens, metrics, reload and the
- * cleanup step (DKIM, header checks, milters) in one place. The wiring is the part to move out next.
+ * <p>A facade: what a running relay is made of, and the order it starts and stops in, is
+ * {@code core.internal.Assembly}; the way into the spool is {@code core.internal.Intake}.
  */
 public final class RelayEngine implements AutoCloseable {
-    private final Path spoolDir;
-    private final Supplier<RelayConfig> config;
-    private final Clock clock;
-    private final List<InetSocketAddress> dnsServers;
-    private final int directPort;
-    private final List<DeliveryListener> listeners;
-    private final int deliveryThreads;
-    private final RelayMetrics metrics;
-    private final WatchedConfig watchedConfig;
+    static {
+        EngineAccess.install(new EngineAccess.Accessor() {
+            @Override
+            public EngineInternals internals(Object engine) {
+                return ((RelayEngine) engine).running().internals();
+            }
 
-    /** A config directory to watch for changes (hot reload). */
-    private record WatchedConfig(Path dir, org.relaymta.config.internal.Env env,
-                                 java.util.concurrent.atomic.AtomicReference<RelayConfig> current) {
+            @Override
+            public void config(Object builder, Supplier<RelayConfig> config) {
+                ((Builder) builder).config = config;
+            }
+        });
     }
 
-    private EventLoopGroup group;
-    private HostResolver resolver;
-    private Spool spool;
-    private org.relaymta.core.internal.spool.SpoolLock spoolLock;
-    private QueueManager queue;
-    private SmtpDeliveryAgent agent;
-    private org.relaymta.core.internal.oauth2.OAuth2Tokens tokens;
-    private java.util.concurrent.ExecutorService submitter;
-    private org.relaymta.config.internal.ConfigWatcher watcher;
-    private volatile boolean closed;
-    private boolean stopped;
-    private java.util.concurrent.ScheduledExecutorService milterTimer;
-    private org.relaymta.core.internal.cluster.Cluster cluster;
+    private final Path spoolDir;
+    private final Clock clock;
     private final Duration shutdownGrace;
+    private final Assembly assembly;
+    private final RunningEngines.Running registration;
+    private volatile boolean running;
+    private boolean stopped;
 
     private RelayEngine(Builder b) {
         this.spoolDir = Objects.requireNonNull(b.spoolDir, "spoolDir");
-        this.config = Objects.requireNonNull(b.config, "config: give settings(...), config(...) or configDirectory(...)");
-        this.watchedConfig = b.watchedConfig;
+        Objects.requireNonNull(b.config, "config: give settings(...) or configDirectory(...)");
         this.clock = b.clock;
-        this.dnsServers = List.copyOf(b.dnsServers);
-        this.directPort = b.directPort;
-        this.listeners = List.copyOf(b.listeners);
-        this.deliveryThreads = b.deliveryThreads;
         this.shutdownGrace = b.shutdownGrace;
-        this.metrics = new RelayMetrics(b.meterRegistry != null ? b.meterRegistry
-                : new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        this.assembly = new Assembly(new Assembly.Options(spoolDir, b.config, b.watchedDir, b.watchedEnv, b.watchedCurrent,
+                clock, List.copyOf(b.dnsServers), b.directPort, List.copyOf(b.listeners), b.deliveryThreads,
+                b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry()));
+        this.registration = new RunningEngines.Running(spoolDir, this::submit);
     }
 
     public static Builder builder() {
@@ -97,70 +96,32 @@ public final class RelayEngine implements AutoCloseable {
     }
 
     /**
-     * Takes the spool (one owner at a time: a second engine or relay on the same directory gets
-     * {@link org.relaymta.core.internal.spool.SpoolLock.InUseException}), starts delivery, and schedules
-     * every message already in the spool.
+     * Takes the spool (one owner at a time: a second engine or relay on the same directory gets an
+     * {@link IOException} naming the owner), starts delivery, and schedules every message already in
+     * the spool.
      */
     public RelayEngine start() throws IOException {
-        spoolLock = org.relaymta.core.internal.spool.SpoolLock.acquire(spoolDir);
-        try {
-            startOwned();
-            org.relaymta.core.internal.RunningEngines.started(this);
-            return this;
-        } catch (IOException | RuntimeException e) {
-            close(Duration.ZERO);
-            throw e;
+        synchronized (this) {
+            if (stopped || running) {
+                throw new IllegalStateException(stopped ? "the relay was closed; build a new one" : "the relay is already started");
+            }
+            try {
+                assembly.start(this);
+            } catch (IOException | RuntimeException e) {
+                stopped = true;   // what started is stopped again; a relay is started once
+                throw e;
+            }
+            running = true;
         }
-    }
-
-    /**
-     * NIO event loops through the one constructor that Netty 4.1 and 4.2 both have (deprecated in
-     * 4.2, where it builds the same MultiThreadIoEventLoopGroup): the library then runs beside
-     * whichever Netty line the application pins, without a second relocated copy of Netty.
-     */
-    @SuppressWarnings("deprecation")
-    private static EventLoopGroup newEventLoops() {
-        return new NioEventLoopGroup(2, r -> {
-            Thread t = new Thread(r, "mta-netty");
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    private RelayEngine startOwned() throws IOException {
-        spool = Spool.open(spoolDir, clock);
-        spool.onFsync(metrics::fsync);
-        group = newEventLoops();
-        resolver = new DnsHostResolver(group, dnsServers);
-        tokens = new org.relaymta.core.internal.oauth2.OAuth2Tokens(config, clock);
-        metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
-        agent = new SmtpDeliveryAgent(group, resolver, directPort, tokens, clock);
-        metrics.bindRelayHealth(agent.health());
-        agent.onSession(metrics::outboundSession);
-        // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
-        int threads = deliveryThreads > 0 ? deliveryThreads : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
-        RelayConfig started = config.get();
-        cluster = org.relaymta.core.internal.cluster.Cluster.start(started.cluster(),
-                started.myhostname() + "/" + ProcessHandle.current().pid() + "/" + Integer.toHexString(System.identityHashCode(this)),
-                agent.health(), clock);
-        metrics.bindCluster(cluster);
-        queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas());
-        queue.addListener(metrics);
-        listeners.forEach(queue::addListener);
-        metrics.bindQueue(queue, clock);
-        queue.recover();
-        AtomicInteger submitThreads = new AtomicInteger();
-        submitter = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "mta-submit-" + submitThreads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        if (watchedConfig != null) {
-            org.relaymta.config.internal.ConfigLoader loader = new org.relaymta.config.internal.ConfigLoader(watchedConfig.env(), watchedConfig.dir());
-            watcher = new org.relaymta.config.internal.ConfigWatcher(watchedConfig.dir(), watchedConfig.env(), loader::load,
-                    watchedConfig.current()::get, watchedConfig.current()::set).start(Duration.ofMillis(500));
-        }
+        RunningEngines.started(registration);
         return this;
+    }
+
+    private Assembly running() {
+        if (!running) {
+            throw new IllegalStateException("the relay is not running (start() it; after close() it takes no mail)");
+        }
+        return assembly;
     }
 
     /**
@@ -169,214 +130,87 @@ public final class RelayEngine implements AutoCloseable {
      * or {@link IOException} (spool not writable). The content is RFC 5322 bytes; line ends are
      * made CRLF on the way in.
      */
-    public java.util.concurrent.CompletableFuture<String> submit(String sender, List<String> recipients, InputStream content) {
-        return submitAsync(sender, recipients, out -> content.transferTo(out));
+    public CompletableFuture<String> submit(String sender, List<String> recipients, InputStream content) {
+        return submit(sender, recipients, out -> content.transferTo(out));
     }
 
     /** As {@link #submit(String, List, InputStream)} with the content in memory. */
-    public java.util.concurrent.CompletableFuture<String> submit(String sender, List<String> recipients, byte[] content) {
+    public CompletableFuture<String> submit(String sender, List<String> recipients, byte[] content) {
         byte[] copy = content.clone();
-        return submitAsync(sender, recipients, out -> out.write(copy));
+        return submit(sender, recipients, out -> out.write(copy));
     }
 
     /** Queues a Jakarta Mail message to its To/Cc/Bcc recipients, from its Sender or first From address. */
-    public java.util.concurrent.CompletableFuture<String> submit(jakarta.mail.internet.MimeMessage message) {
+    public CompletableFuture<String> submit(MimeMessage message) {
         try {
             List<String> recipients = new ArrayList<>();
-            jakarta.mail.Address[] all = message.getAllRecipients();
+            Address[] all = message.getAllRecipients();
             if (all != null) {
-                for (jakarta.mail.Address a : all) {
-                    recipients.add(((jakarta.mail.internet.InternetAddress) a).getAddress());
+                for (Address a : all) {
+                    recipients.add(((InternetAddress) a).getAddress());
                 }
             }
-            jakarta.mail.Address from = message.getSender() != null ? message.getSender()
+            Address from = message.getSender() != null ? message.getSender()
                     : message.getFrom() == null || message.getFrom().length == 0 ? null : message.getFrom()[0];
-            String sender = from == null ? "" : ((jakarta.mail.internet.InternetAddress) from).getAddress();
+            String sender = from == null ? "" : ((InternetAddress) from).getAddress();
             return submit(message, sender, recipients);
-        } catch (jakarta.mail.MessagingException | ClassCastException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(
-                    new IllegalArgumentException("cannot read the message's addresses: " + e.getMessage(), e));
+        } catch (MessagingException | ClassCastException e) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("cannot read the message's addresses: " + e.getMessage(), e));
         }
     }
 
     /** Queues a Jakarta Mail message with an explicit envelope. */
-    public java.util.concurrent.CompletableFuture<String> submit(jakarta.mail.internet.MimeMessage message, String sender,
-                                                                 List<String> recipients) {
+    public CompletableFuture<String> submit(MimeMessage message, String sender, List<String> recipients) {
         try {
             message.saveChanges();
-        } catch (jakarta.mail.MessagingException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(new IllegalArgumentException(
-                    "cannot prepare the message: " + e.getMessage(), e));
+        } catch (MessagingException e) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("cannot prepare the message: " + e.getMessage(), e));
         }
-        return submitAsync(sender, recipients, out -> {
+        return submit(sender, recipients, out -> {
             try {
                 message.writeTo(out);
-            } catch (jakarta.mail.MessagingException e) {
+            } catch (MessagingException e) {
                 throw new IOException("cannot write the message: " + e.getMessage(), e);
             }
         });
     }
 
-    private interface ContentWriter {
-        void write(java.io.OutputStream out) throws IOException;
-    }
-
-    private java.util.concurrent.CompletableFuture<String> submitAsync(String sender, List<String> recipients,
-                                                                       ContentWriter content) {
-        if (closed || submitter == null) {
-            return java.util.concurrent.CompletableFuture.failedFuture(
+    private CompletableFuture<String> submit(String sender, List<String> recipients, Intake.Content content) {
+        if (!running) {
+            return CompletableFuture.failedFuture(
                     new IllegalStateException("the relay is not running (start() it; after close() it takes no mail)"));
         }
-        Envelope envelope;
-        try {
-            envelope = new Envelope(validSender(sender), validRecipients(recipients), clock.instant(), "");
-        } catch (IllegalArgumentException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
-        }
-        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            long limit = config.get().content().messageSizeLimit();
-            try (IncomingMessage message = receive(envelope)) {
-                java.io.OutputStream limited = new org.relaymta.core.internal.spool.LimitedOutputStream(message.content(), limit,
-                        () -> 0, () -> new MessageTooLargeException(limit));
-                content.write(limited);
-                return message.commit();
-            } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, submitter);
-    }
-
-    private static String validSender(String sender) {
-        String s = sender == null ? "" : sender.strip();
-        if (s.equals("<>")) {
-            return "";
-        }
-        if (!s.isEmpty()) {
-            checkAddress(s, "sender", sender);
-        }
-        return s;
-    }
-
-    private static List<String> validRecipients(List<String> recipients) {
-        if (recipients == null || recipients.isEmpty()) {
-            throw new IllegalArgumentException("a message needs at least one recipient");
-        }
-        List<String> out = new ArrayList<>();
-        for (String r : recipients) {
-            String a = r == null ? "" : r.strip();
-            checkAddress(a, "recipient", r);
-            out.add(a);
-        }
-        return out;
-    }
-
-    /** RFC 5321 mailbox syntax, the same check as {@code mta sendmail}'s; the message says what is wrong, escaped. */
-    private static void checkAddress(String address, String what, String given) {
-        org.relaymta.config.internal.Mailbox.problem(address).ifPresent(p -> {
-            throw new IllegalArgumentException("invalid " + what + " address '"
-                    + org.relaymta.config.internal.LogText.escape(String.valueOf(given)) + "': " + p);
-        });
-    }
-
-    /** The message is larger than {@code message_size_limit}. */
-    /**
-     * The message was refused by its content ({@code header_checks} REJECT, a milter's reject or
-     * tempfail): the future of {@code submit} fails with this; the SMTP listener answers with
-     * {@link #reply()}. The message is not queued.
-     */
-    public static final class MessageRejectedException extends IOException {
-        private final String reply;
-
-        /** {@code reply} as SMTP has it: {@code 550 5.7.1 text} or {@code 451 4.7.1 text}. */
-        public MessageRejectedException(String reply) {
-            super(reply);
-            this.reply = reply;
-        }
-
-        /** The SMTP reply: code, enhanced status code, text. */
-        public String reply() {
-            return reply;
-        }
-
-        /** The reply code: 5xx refused for good, 4xx try again later. */
-        public int code() {
-            try {
-                return Integer.parseInt(reply.substring(0, 3));
-            } catch (RuntimeException e) {
-                return 550;
-            }
-        }
-    }
-
-    public static final class MessageTooLargeException extends IOException {
-        public MessageTooLargeException(long limit) {
-            super("message exceeds the size limit of " + limit + " bytes");
-        }
+        return assembly.intake().submit(sender, recipients, content);
     }
 
     /** A Jakarta Mail session whose {@code Transport.send} queues into this relay (protocol {@code relaymta}). */
-    public jakarta.mail.Session mailSession() {
-        return mailSession(new java.util.Properties());
+    public Session mailSession() {
+        return mailSession(new Properties());
     }
 
     /** As {@link #mailSession()}, with the application's own properties added. */
-    public jakarta.mail.Session mailSession(java.util.Properties properties) {
-        java.util.Properties p = new java.util.Properties();
+    public Session mailSession(Properties properties) {
+        Properties p = new Properties();
         p.putAll(properties);
-        p.put("mail.transport.protocol", org.relaymta.core.mail.RelayTransport.PROTOCOL);
-        p.put("mail.transport.protocol.rfc822", org.relaymta.core.mail.RelayTransport.PROTOCOL);
-        p.put(org.relaymta.core.mail.RelayTransport.RELAY_PROPERTY, this);
-        return jakarta.mail.Session.getInstance(p);
+        p.put("mail.transport.protocol", MailProperties.PROTOCOL);
+        p.put("mail.transport.protocol.rfc822", MailProperties.PROTOCOL);
+        p.put(MailProperties.RELAY_PROPERTY, this);
+        return Session.getInstance(p);
     }
 
     /** Adds a delivery event listener (sent, deferred, bounced, expired). */
     public void addListener(DeliveryListener listener) {
-        queue.addListener(listener);
+        running().queue().addListener(listener);
     }
 
     /** What OAuth2 relay authentication needs an operator for (failing token requests, refresh tokens near their end). */
-    public java.util.List<String> oauth2Warnings() {
-        return tokens == null ? java.util.List.of() : tokens.warnings();
+    public List<String> oauth2Warnings() {
+        return assembly.oauth2Warnings();
     }
 
     /** The queue: list, show, hold, release, delete, requeue, flush, wait until empty. */
     public QueueControl queue() {
-        return new org.relaymta.core.internal.queue.EngineQueueControl(queue.control());
-    }
-
-    /**
-     * Not API: what the relay's own server module (the SMTP listener, the admin endpoint) needs of
-     * the engine. It changes with the server; applications use the methods above.
-     */
-    public org.relaymta.core.internal.EngineInternals internals() {
-        return new org.relaymta.core.internal.EngineInternals(group, this::receive, metrics, config, queue.control(),
-                agent.health(), cluster);
-    }
-
-    private IncomingMessage receive(Envelope envelope) throws IOException {
-        RelayConfig cfg = config.get();
-        org.relaymta.core.internal.spool.SpoolWriter writer = spool.create(envelope);
-        if (cfg.content().dkim().isEmpty() && cfg.content().headerChecks().isEmpty() && cfg.content().milters().isEmpty()) {
-            return new IncomingMessage(writer, null, queue, metrics::messageReceived);   // nothing to clean up: straight to the spool
-        }
-        // Postfix: smtpd_milters for mail that came over SMTP, non_smtpd_milters for the rest.
-        boolean overSmtp = envelope.clientAddress() != null && !envelope.clientAddress().isEmpty();
-        org.relaymta.core.internal.cleanup.MessageCleanup.MilterPlan milters = new org.relaymta.core.internal.cleanup.MessageCleanup
-                .MilterPlan(overSmtp ? cfg.content().milters().smtpd() : cfg.content().milters().nonSmtpd(), cfg.content().milters(), cfg.myhostname(),
-                envelope.clientAddress(), this::milterTimer, cfg.content().messageSizeLimit(), spool.memory());
-        org.relaymta.core.internal.cleanup.MessageCleanup cleanup =
-                !org.relaymta.core.internal.cleanup.MessageCleanup.wanted(cfg.content().dkim(), cfg.content().headerChecks(), milters) ? null
-                        : new org.relaymta.core.internal.cleanup.MessageCleanup(writer, cfg.content().dkim(), cfg.content().headerChecks(),
-                                envelope.sender(), clock, metrics::dkimSigned, writer.id()).milters(milters);
-        return new IncomingMessage(writer, cleanup, queue, metrics::messageReceived);
-    }
-
-    /** The timer bounding milter I/O, made when a message first meets a milter, stopped by {@link #close()}. */
-    private synchronized java.util.concurrent.ScheduledExecutorService milterTimer() {
-        if (milterTimer == null) {
-            milterTimer = org.relaymta.core.internal.milter.Milters.newTimer();
-        }
-        return milterTimer;
+        return new EngineQueueControl(running().queue().control());
     }
 
     /** The engine's clock (the builder's; the system clock by default). */
@@ -386,7 +220,7 @@ public final class RelayEngine implements AutoCloseable {
 
     /** False when the spool cannot accept mail (directory not writable, failed fsync, too little free space). */
     public boolean healthy() {
-        return spool != null && spool.healthy() && hasRoomForMail();
+        return running && assembly.healthy();
     }
 
     /**
@@ -394,8 +228,7 @@ public final class RelayEngine implements AutoCloseable {
      * MAIL: free space at least {@code queue_minfree}, and at least 1.5 x {@code message_size_limit}.
      */
     public boolean hasRoomForMail() {
-        RelayConfig cfg = config.get();
-        return spool != null && spool.usableSpace() >= cfg.queue().requiredFreeSpace(cfg.content().messageSizeLimit());
+        return running && assembly.hasRoomForMail();
     }
 
     public Path spoolDirectory() {
@@ -415,94 +248,54 @@ public final class RelayEngine implements AutoCloseable {
                 return;
             }
             stopped = true;
+            running = false;
         }
-        closed = true;
-        org.relaymta.core.internal.RunningEngines.stopped(this);
-        if (watcher != null) {
-            watcher.close();
-        }
-        if (submitter != null) {
-            submitter.shutdown();
-            try {
-                submitter.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (queue != null) {
-            queue.close(grace);
-        }
-        if (agent != null) {
-            agent.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (spool != null) {
-            spool.close();
-        }
-        if (resolver != null) {
-            try {
-                resolver.close();
-            } catch (Exception ignored) {
-                // closing a resolver cannot lose mail
-            }
-        }
-        if (group != null) {
-            // A short quiet period lets the QUITs to cached sessions go out.
-            group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
-        }
-        synchronized (this) {
-            if (milterTimer != null) {
-                milterTimer.shutdownNow();
-            }
-        }
-        if (spoolLock != null) {
-            spoolLock.close();
-        }
+        RunningEngines.stopped(registration);
+        assembly.close(grace);
     }
 
     public static final class Builder {
         private Path spoolDir;
         private Supplier<RelayConfig> config;
+        private Path watchedDir;
+        private Env watchedEnv;
+        private AtomicReference<RelayConfig> watchedCurrent;
         private Clock clock = Clock.systemUTC();
         private List<InetSocketAddress> dnsServers = List.of();
         private int directPort = 25;
         private final List<DeliveryListener> listeners = new ArrayList<>();
         private int deliveryThreads;
         private Duration shutdownGrace = Duration.ofSeconds(10);
-        private io.micrometer.core.instrument.MeterRegistry meterRegistry;
-        private WatchedConfig watchedConfig;
+        private MeterRegistry meterRegistry;
+
+        private Builder() {
+        }
 
         public Builder spoolDirectory(Path dir) {
             this.spoolDir = dir;
             return this;
         }
 
-        public Builder config(Supplier<RelayConfig> config) {
-            this.config = config;
-            return this;
-        }
-
-        public Builder config(RelayConfig config) {
-            return config(() -> config);
-        }
-
         /** Settings as Java values. */
-        public Builder settings(org.relaymta.config.RelaySettings settings) {
-            return config(settings.build());
+        public Builder settings(RelaySettings settings) {
+            RelayConfig snapshot = settings.build();
+            this.config = () -> snapshot;
+            this.watchedDir = null;
+            return this;
         }
 
         /**
          * A config directory in docker-mailserver's layout, with the DMS variables in {@code env};
          * reloaded when its files change. Throws {@link org.relaymta.config.ConfigException} now if invalid.
          */
-        public Builder configDirectory(Path dir, java.util.Map<String, String> env) {
-            org.relaymta.config.internal.Env e = new org.relaymta.config.internal.Env(env);
-            java.util.concurrent.atomic.AtomicReference<RelayConfig> current = new java.util.concurrent.atomic.AtomicReference<>(
-                    new org.relaymta.config.internal.ConfigLoader(e, dir).load());
-            this.watchedConfig = new WatchedConfig(dir, e, current);
-            return config(current::get);
+        public Builder configDirectory(Path dir, Map<String, String> env) {
+            Env e = new Env(env);
+            AtomicReference<RelayConfig> current = new AtomicReference<>(new ConfigLoader(e, dir).load());
+            this.watchedDir = dir;
+            this.watchedEnv = e;
+            this.watchedCurrent = current;
+            this.config = current::get;
+            return this;
         }
 
         /** How long {@link RelayEngine#close()} lets running deliveries finish (default 10 s). */
@@ -512,13 +305,13 @@ public final class RelayEngine implements AutoCloseable {
         }
 
         public Builder clock(Clock clock) {
-            this.clock = clock;
+            this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
 
         /** DNS servers for MX lookups; empty: those of {@code /etc/resolv.conf}. */
         public Builder dnsServers(List<InetSocketAddress> servers) {
-            this.dnsServers = servers;
+            this.dnsServers = List.copyOf(servers);
             return this;
         }
 
@@ -529,7 +322,7 @@ public final class RelayEngine implements AutoCloseable {
         }
 
         public Builder listener(DeliveryListener listener) {
-            listeners.add(listener);
+            listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
@@ -540,7 +333,7 @@ public final class RelayEngine implements AutoCloseable {
         }
 
         /** Where meters go (Prometheus in the server); default: an in-memory registry. */
-        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+        public Builder meterRegistry(MeterRegistry registry) {
             this.meterRegistry = registry;
             return this;
         }

@@ -1,5 +1,6 @@
 package org.relaymta.server;
 
+import org.relaymta.core.internal.EngineAccess;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.io.IOException;
@@ -8,7 +9,7 @@ import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.ConfigWatcher;
 import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.DeliveryListener;
+import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.server.admin.AdminAccess;
 import org.relaymta.server.admin.AdminServer;
@@ -42,9 +43,9 @@ public final class RelayServer implements AutoCloseable {
                 .spoolDirectory(settings.spoolDir())
                 .meterRegistry(registry)
                 .clock(clock)
-                .config(config::get)
                 .dnsServers(settings.dnsServers())
                 .directDeliveryPort(settings.directPort());
+        EngineAccess.config(b, config::get);   // the server reloads its config directory itself
         for (DeliveryListener l : listeners) {
             b.listener(l);
         }
@@ -81,7 +82,7 @@ public final class RelayServer implements AutoCloseable {
                 }
                 throw new IOException(e.getCause());
             }
-            shared = new RelayListener.Shared(engine, config::get, tls);
+            shared = new RelayListener.Shared(engine, tls);
             this.listener = new RelayListener(shared, settings.listen(), RelayListener.Mode.RELAY);
             start(listener, settings.listen());
             if (settings.submissionListen() != null) {
@@ -114,7 +115,7 @@ public final class RelayServer implements AutoCloseable {
         if (settings.adminListen() != null) {
             try {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
-                adminServer = new AdminServer(settings.adminListen(), engine.internals().eventLoops(), engine.internals().queue(),
+                adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
                         access, this::health, registry::scrape);
                 java.net.InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
@@ -159,14 +160,14 @@ public final class RelayServer implements AutoCloseable {
         boolean listening = listener.running();
         boolean ok = spoolOk && listening;
         // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
-        var cluster = engine.internals().cluster().status();
+        var cluster = EngineAccess.internals(engine).cluster().status();
         JsonObject h = Json.object();
         h.addProperty("status", !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok");
         h.addProperty("listener", listening);
         h.addProperty("spool_writable", spoolOk);
         h.addProperty("queue_size", engine.queue().size());
         JsonObject hops = Json.object();
-        engine.internals().relayHealth().states().forEach((hop, state) -> hops.addProperty(hop, state.label()));
+        EngineAccess.internals(engine).relayHealth().states().forEach((hop, state) -> hops.addProperty(hop, state.label()));
         h.add("relay_hops", hops);
         cluster.ifPresent(c -> {
             JsonObject co = Json.object();

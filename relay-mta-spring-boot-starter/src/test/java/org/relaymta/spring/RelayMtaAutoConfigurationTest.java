@@ -91,7 +91,7 @@ class RelayMtaAutoConfigurationTest {
             assertThat(context).hasSingleBean(RelayEngine.class);
         });
         try (RelayEngine again = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.config.RelaySettings.defaults()).build().start()) {
+                .settings(org.relaymta.core.RelaySettings.defaults()).build().start()) {
             assertThat(again.queue().size()).isZero();
         }
     }

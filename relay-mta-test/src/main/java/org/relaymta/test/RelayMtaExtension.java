@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.relaymta.config.RelaySettings;
-import org.relaymta.core.DeliveryEvent;
+import org.relaymta.core.RelaySettings;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
 
 /**

@@ -10,7 +10,7 @@ import org.relaymta.config.ConfigException;
  * parameters: the {@code postfix-main.cf} name (or, for a setting that only a variable sets, the
  * variable), the environment variable that sets it too and which of the two wins, the default as
  * written, how its text is parsed, the unit, whether it is a secret, and what it means. The
- * loader, {@code mta config}, {@link org.relaymta.config.RelaySettings} and {@code docs/parameters.md}
+ * loader, {@code mta config}, {@code RelaySettings} and {@code docs/parameters.md}
  * all read the {@link Params} table of these.
  *
  * @param <T> the parsed value's type

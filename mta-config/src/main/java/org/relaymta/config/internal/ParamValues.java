@@ -8,7 +8,7 @@ import org.relaymta.config.ConfigException;
 /**
  * The values of the {@link Params} settings in force, and where each came from: a line of
  * {@code postfix-main.cf}, an environment variable (or the file its {@code NAME__FILE} names), a
- * value an application gave ({@link org.relaymta.config.RelaySettings}), or the default. A
+ * value an application gave ({@code RelaySettings}), or the default. A
  * setting both main.cf and a variable can set takes the one its {@link Param.Precedence} names.
  */
 public final class ParamValues {

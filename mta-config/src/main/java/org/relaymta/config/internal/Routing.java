@@ -45,7 +45,7 @@ public record Routing(List<NextHop> defaultRelay, Optional<String> defaultRelayT
     }
 
     /**
-     * The derived rules, in one place for the config directory and {@link org.relaymta.config.RelaySettings}
+     * The derived rules, in one place for the config directory and {@code RelaySettings}
      * alike (relay-semantics section 4):
      * <ul>
      * <li>{@code RELAY_USER}/{@code RELAY_PASSWORD} are the credentials of the default relay host as

@@ -89,7 +89,7 @@ public final class IncomingMessage implements AutoCloseable {
         if (action == org.relaymta.config.internal.HeaderChecks.Action.REJECT) {
             writer.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(
-                    new org.relaymta.core.RelayEngine.MessageRejectedException(verdict.reply()));
+                    new org.relaymta.core.queue.MessageRejectedException(verdict.reply()));
         }
         if (action == org.relaymta.config.internal.HeaderChecks.Action.DISCARD) {
             // Postfix's DISCARD: the client hears "queued", nothing is kept or delivered.

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import org.eclipse.angus.mail.smtp.SMTPTransport;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.internal.MailProperties;
 import org.relaymta.core.internal.RunningEngines;
 
 /**
@@ -45,10 +46,10 @@ import org.relaymta.core.internal.RunningEngines;
  * }</pre>
  */
 public class RelayTransport extends SMTPTransport {
-    public static final String PROTOCOL = "relaymta";
-    public static final String RELAY_PROPERTY = "mail.relaymta.relay";
-    public static final String SPOOL_PROPERTY = "mail.relaymta.spool";
-    public static final String FROM_PROPERTY = "mail.relaymta.from";
+    public static final String PROTOCOL = MailProperties.PROTOCOL;
+    public static final String RELAY_PROPERTY = MailProperties.RELAY_PROPERTY;
+    public static final String SPOOL_PROPERTY = MailProperties.SPOOL_PROPERTY;
+    public static final String FROM_PROPERTY = MailProperties.FROM_PROPERTY;
 
     private final boolean relayed;
     private boolean open;
@@ -105,12 +106,12 @@ public class RelayTransport extends SMTPTransport {
         notifyConnectionListeners(jakarta.mail.event.ConnectionEvent.CLOSED);
     }
 
-    private RelayEngine relay() throws MessagingException {
+    private RunningEngines.Submitter relay() throws MessagingException {
         Object relay = session.getProperties().get(RELAY_PROPERTY);
         if (relay instanceof RelayEngine engine) {
-            return engine;
+            return engine::submit;
         }
-        return RunningEngines.find(session.getProperty(SPOOL_PROPERTY));
+        return RunningEngines.find(session.getProperty(SPOOL_PROPERTY)).submitter();
     }
 
     @Override

@@ -19,7 +19,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
-import org.relaymta.core.ActionResult;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.slf4j.Logger;
@@ -44,7 +45,6 @@ import org.slf4j.LoggerFactory;
 final class AdminRequests {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
     private static final Pattern ID = Pattern.compile("[0-9A-Za-z]{1,64}");
-    private static final java.util.Set<String> ACTIONS = java.util.Set.of("delete", "hold", "release", "requeue");
 
     private final QueueActions queue;
     private final AdminAccess access;
@@ -98,8 +98,9 @@ final class AdminRequests {
         if (parts.length == 3 && parts[1].equals("queue") && ID.matcher(parts[2]).matches()) {
             return new Route(HttpMethod.GET, true, (ch, q) -> show(ch, parts[2]));
         }
-        if (parts.length == 4 && parts[1].equals("queue") && ID.matcher(parts[2]).matches() && ACTIONS.contains(parts[3])) {
-            return new Route(HttpMethod.POST, true, (ch, q) -> act(ch, parts[2], parts[3]));
+        Optional<QueueAction> action = parts.length == 4 ? QueueAction.named(parts[3]) : Optional.empty();
+        if (action.isPresent() && parts[1].equals("queue") && ID.matcher(parts[2]).matches()) {
+            return new Route(HttpMethod.POST, true, (ch, q) -> act(ch, parts[2], action.get()));
         }
         return null;
     }
@@ -189,14 +190,9 @@ final class AdminRequests {
         }
     }
 
-    private void act(Channel ch, String id, String action) throws IOException {
-        ActionResult result = switch (action) {
-            case "delete" -> queue.delete(id);
-            case "hold" -> queue.hold(id);
-            case "release" -> queue.release(id);
-            default -> queue.requeue(id);
-        };
-        log.info("admin: {} {} from {}: {} done, {} in delivery, {} not found", action, id, remote(ch), result.done().size(),
+    private void act(Channel ch, String id, QueueAction action) throws IOException {
+        ActionResult result = queue.apply(action, id);
+        log.info("admin: {} {} from {}: {} done, {} in delivery, {} not found", action.label(), id, remote(ch), result.done().size(),
                 result.inDelivery().size(), result.notFound().size());
         // 404 when a named message is not queued, so the CLI can exit non-zero.
         AdminResponses.send(ch, result.notFound().isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,

@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import org.relaymta.config.internal.Json;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.Recipient;
-import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /** Queue listings in Postfix's formats: {@code postqueue -j} JSON lines and the {@code mailq} table. */

@@ -85,14 +85,14 @@ final class OAuth2Command implements Runnable {
             try {
                 if (p.provider() == org.relaymta.config.internal.OAuth2Profile.Provider.GOOGLE || browser) {
                     // Google allows no device flow for mail: a browser sign-in with a loopback redirect.
-                    new org.relaymta.core.internal.oauth2.BrowserLogin().login(p, url -> {
+                    new org.relaymta.server.oauth2.BrowserLogin().login(p, url -> {
                         System.out.println("Open this address in a browser on this machine (or forward the port"
                                 + " it redirects to) and sign in:");
                         System.out.println(url);
                         System.out.flush();
                     }, java.time.Duration.ofMinutes(10));
                 } else {
-                    new org.relaymta.core.internal.oauth2.DeviceLogin().login(p, prompt -> {
+                    new org.relaymta.server.oauth2.DeviceLogin().login(p, prompt -> {
                         System.out.println(prompt.message());
                         System.out.flush();
                     });

@@ -10,7 +10,8 @@ import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.relaymta.config.internal.Env;
-import org.relaymta.core.ActionResult;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.internal.queue.QueueOperations;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
@@ -175,19 +176,21 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    /** delete / hold / release / requeue share their shape. */
+    /** delete / hold / release / requeue: one shape, the {@link QueueAction} says which. */
     abstract static class Action extends Target {
+        private final QueueAction action;
+
         @Parameters(paramLabel = "ID|ALL", description = "A queue id, or ALL.")
         String id;
 
-        abstract String action();
-
-        abstract ActionResult apply(QueueOperations queue, String idOrAll) throws IOException;
+        Action(QueueAction action) {
+            this.action = action;
+        }
 
         @Override
         int execute() throws IOException, InterruptedException {
             checkId(id, true);
-            Optional<HttpResponse<String>> r = call("POST", "/queue/" + id + "/" + action());
+            Optional<HttpResponse<String>> r = call("POST", "/queue/" + id + "/" + action.label());
             if (r.isPresent()) {
                 HttpResponse<String> response = r.get();
                 if (response.statusCode() == 404 && response.body().startsWith("{")) {
@@ -197,7 +200,7 @@ final class QueueCommand implements Runnable {
                 }
                 return print(response);
             }
-            ActionResult result = apply(offline(), id);
+            ActionResult result = offline().apply(action, id);
             System.out.println(result.json());
             System.err.println("mta queue: no relay running: spool changed directly");
             if (!result.notFound().isEmpty()) {
@@ -210,46 +213,30 @@ final class QueueCommand implements Runnable {
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete messages (postsuper -d).")
     static final class Delete extends Action {
-        String action() {
-            return "delete";
-        }
-
-        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
-            return queue.delete(idOrAll);
+        Delete() {
+            super(QueueAction.DELETE);
         }
     }
 
     @Command(name = "hold", mixinStandardHelpOptions = true, description = "Put messages on hold (postsuper -h).")
     static final class Hold extends Action {
-        String action() {
-            return "hold";
-        }
-
-        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
-            return queue.hold(idOrAll);
+        Hold() {
+            super(QueueAction.HOLD);
         }
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true, description = "Release held messages (postsuper -H).")
     static final class Release extends Action {
-        String action() {
-            return "release";
-        }
-
-        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
-            return queue.release(idOrAll);
+        Release() {
+            super(QueueAction.RELEASE);
         }
     }
 
     @Command(name = "requeue", mixinStandardHelpOptions = true,
             description = "Route messages again with the current configuration and try them now (postsuper -r).")
     static final class Requeue extends Action {
-        String action() {
-            return "requeue";
-        }
-
-        ActionResult apply(QueueOperations queue, String idOrAll) throws IOException {
-            return queue.requeue(idOrAll);
+        Requeue() {
+            super(QueueAction.REQUEUE);
         }
     }
 

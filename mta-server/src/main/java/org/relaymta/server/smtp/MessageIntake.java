@@ -101,7 +101,7 @@ final class MessageIntake {
         return message.commitAsync(blocking).handle((queued, failed) -> {
             if (failed != null) {
                 Throwable cause = failed instanceof CompletionException && failed.getCause() != null ? failed.getCause() : failed;
-                if (cause instanceof org.relaymta.core.RelayEngine.MessageRejectedException rejected) {
+                if (cause instanceof org.relaymta.core.queue.MessageRejectedException rejected) {
                     // header_checks REJECT or a milter's verdict, logged by cleanup
                     return new Reply(rejected.code(), rejected.reply().length() > 4 ? rejected.reply().substring(4) : "5.7.1 Rejected");
                 }

@@ -1,5 +1,6 @@
 package org.relaymta.server.smtp;
 
+import org.relaymta.core.internal.EngineAccess;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -49,8 +50,10 @@ public final class RelayListener implements AutoCloseable {
         /** Spool commits (fsync) and password checks: blocking work kept off the event loops. */
         final ExecutorService workers;
 
-        public Shared(RelayEngine engine, Supplier<RelayConfig> config, SSLContext tls) {
-            this(SmtpReceiver.of(engine), config, tls, engine.internals().eventLoops(), engine.clock());
+        /** Listeners over a running engine, reading the engine's configuration as it is reloaded. */
+        public Shared(RelayEngine engine, SSLContext tls) {
+            this(SmtpReceiver.of(engine), EngineAccess.internals(engine)::config, tls, EngineAccess.internals(engine).eventLoops(),
+                    engine.clock());
         }
 
         /** Listeners in front of any receiver (tests drive sessions on an {@code EmbeddedChannel}). */
@@ -73,7 +76,7 @@ public final class RelayListener implements AutoCloseable {
 
         /** A relay listener for an embedding application: self-signed TLS kept in {@code tlsDir}. */
         public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws IOException {
-            return new Shared(engine, () -> engine.internals().config(), ServerTls.selfSigned(tlsDir, engine.internals().config().myhostname()));
+            return new Shared(engine, ServerTls.selfSigned(tlsDir, EngineAccess.internals(engine).config().myhostname()));
         }
 
         @Override

@@ -1,5 +1,6 @@
 package org.relaymta.server.smtp;
 
+import org.relaymta.core.internal.EngineAccess;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,7 +34,7 @@ interface SmtpReceiver {
         return new SmtpReceiver() {
             @Override
             public IncomingMessage receive(Envelope envelope) throws IOException {
-                return engine.internals().receive(envelope);
+                return EngineAccess.internals(engine).receive(envelope);
             }
 
             @Override
@@ -48,22 +49,22 @@ interface SmtpReceiver {
 
             @Override
             public void sessionOpened() {
-                engine.internals().metrics().inboundSession(false);
+                EngineAccess.internals(engine).metrics().inboundSession(false);
             }
 
             @Override
             public void tlsSessionEnded() {
-                engine.internals().metrics().inboundTls();
+                EngineAccess.internals(engine).metrics().inboundTls();
             }
 
             @Override
             public void authFailed() {
-                engine.internals().metrics().authFailure();
+                EngineAccess.internals(engine).metrics().authFailure();
             }
 
             @Override
             public void dataReplied(Duration d) {
-                engine.internals().metrics().dataReply(d);
+                EngineAccess.internals(engine).metrics().dataReply(d);
             }
         };
     }

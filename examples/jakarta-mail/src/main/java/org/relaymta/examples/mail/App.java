@@ -4,7 +4,7 @@ import jakarta.mail.Session;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
-import org.relaymta.config.RelaySettings;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.core.RelayEngine;
 
 /**

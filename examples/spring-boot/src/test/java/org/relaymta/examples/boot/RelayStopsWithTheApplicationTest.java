@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
-import org.relaymta.config.RelaySettings;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.test.TestUpstream;
 import org.springframework.boot.builder.SpringApplicationBuilder;

@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.cleanup;
 
+import org.relaymta.core.internal.spool.HeaderField;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.relaymta.config.internal.HeaderChecks;

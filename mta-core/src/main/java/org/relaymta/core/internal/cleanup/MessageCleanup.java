@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.cleanup;
 
+import org.relaymta.core.internal.spool.HeaderField;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;

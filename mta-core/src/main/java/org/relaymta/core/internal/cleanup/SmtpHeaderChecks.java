@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.cleanup;
 
+import org.relaymta.core.internal.spool.HeaderField;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

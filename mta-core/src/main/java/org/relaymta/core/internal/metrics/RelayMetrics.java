@@ -10,9 +10,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import org.relaymta.config.internal.LogText;
-import org.relaymta.core.DeliveryEvent;
-import org.relaymta.core.DeliveryListener;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.SpooledMessage;
 

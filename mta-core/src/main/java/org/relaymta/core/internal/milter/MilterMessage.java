@@ -5,7 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import org.relaymta.core.internal.cleanup.HeaderField;
+import org.relaymta.core.internal.spool.HeaderField;
 
 /**
  * The message as the milters see and change it: the SMTP client and envelope, the header fields,

@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import org.relaymta.config.internal.MilterSettings;
-import org.relaymta.core.internal.cleanup.HeaderField;
+import org.relaymta.core.internal.spool.HeaderField;
 
 /**
  * One message's conversation with one milter, as Postfix's milter8 client has it: negotiate, then

@@ -234,7 +234,7 @@ public final class OAuth2Tokens {
     }
 
     /** Writes {@code secret} to {@code file} atomically and owner-only. */
-    static void writeSecret(Path file, String secret) {
+    public static void writeSecret(Path file, String secret) {
         try {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.deleteIfExists(tmp);

@@ -13,14 +13,14 @@ import org.relaymta.config.internal.Json;
  * endpoint's error code (only when it looks like one, so no echoed secret can pass), and the
  * endpoint named without its query string.
  */
-final class TokenEndpoint {
+public final class TokenEndpoint {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     private TokenEndpoint() {
     }
 
     /** A POST of {@code fields} as application/x-www-form-urlencoded, asking for JSON. */
-    static HttpRequest post(URI uri, Map<String, String> fields) {
+    public static HttpRequest post(URI uri, Map<String, String> fields) {
         StringBuilder body = new StringBuilder();
         fields.forEach((k, v) -> body.append(body.length() == 0 ? "" : "&").append(k).append('=')
                 .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
@@ -30,7 +30,7 @@ final class TokenEndpoint {
     }
 
     /** The answer's JSON object, or null when it is not one. */
-    static Map<String, Object> json(String body) {
+    public static Map<String, Object> json(String body) {
         try {
             return Json.members(Json.object(body));
         } catch (IllegalArgumentException e) {
@@ -39,12 +39,12 @@ final class TokenEndpoint {
     }
 
     /** The answer's {@code error} when it is a plain code, else {@code otherwise}. */
-    static String errorCode(Map<String, Object> json, String otherwise) {
+    public static String errorCode(Map<String, Object> json, String otherwise) {
         return json != null && json.get("error") instanceof String s && s.matches("[A-Za-z0-9_.-]{1,64}") ? s : otherwise;
     }
 
     /** The endpoint for messages: scheme, host and path, never a query string. */
-    static String name(URI uri) {
+    public static String name(URI uri) {
         return uri.getScheme() + "://" + uri.getAuthority() + uri.getPath();
     }
 }

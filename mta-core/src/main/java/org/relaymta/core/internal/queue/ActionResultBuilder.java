@@ -2,16 +2,17 @@ package org.relaymta.core.internal.queue;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.relaymta.core.ActionResult;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 
 /** Collects an operator action's ids as it goes ({@link QueueOperations}). */
 final class ActionResultBuilder {
-    private final String action;
+    private final QueueAction action;
     private final List<String> done = new ArrayList<>();
     private final List<String> inDelivery = new ArrayList<>();
     private final List<String> notFound = new ArrayList<>();
 
-    ActionResultBuilder(String action) {
+    ActionResultBuilder(QueueAction action) {
         this.action = action;
     }
 

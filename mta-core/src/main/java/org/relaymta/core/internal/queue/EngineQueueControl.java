@@ -6,9 +6,10 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import org.relaymta.core.ActionResult;
-import org.relaymta.core.QueueControl;
-import org.relaymta.core.QueuedMessage;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueControl;
+import org.relaymta.core.queue.QueuedMessage;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /** The public {@link QueueControl} over the operator actions, with spool details left out. */
@@ -54,23 +55,8 @@ public final class EngineQueueControl implements QueueControl {
     }
 
     @Override
-    public ActionResult hold(String idOrAll) throws IOException {
-        return actions.hold(idOrAll);
-    }
-
-    @Override
-    public ActionResult release(String idOrAll) throws IOException {
-        return actions.release(idOrAll);
-    }
-
-    @Override
-    public ActionResult delete(String idOrAll) throws IOException {
-        return actions.delete(idOrAll);
-    }
-
-    @Override
-    public ActionResult requeue(String idOrAll) throws IOException {
-        return actions.requeue(idOrAll);
+    public ActionResult apply(QueueAction action, String idOrAll) throws IOException {
+        return actions.apply(action, idOrAll);
     }
 
     @Override

@@ -6,7 +6,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.relaymta.core.ActionResult;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /**
@@ -37,17 +38,8 @@ public interface QueueActions {
     /** Postfix {@code postqueue -f}: every message that is not held is tried now; suspended destinations get another chance. */
     int flush();
 
-    /** Postfix {@code postsuper -h}: {@code id} or {@code ALL} is not delivered until released. */
-    ActionResult hold(String idOrAll) throws IOException;
-
-    /** Postfix {@code postsuper -H}: held messages are tried now. */
-    ActionResult release(String idOrAll) throws IOException;
-
-    /** Postfix {@code postsuper -d}: removes messages from the queue. */
-    ActionResult delete(String idOrAll) throws IOException;
-
-    /** Postfix {@code postsuper -r}: routed again with the current configuration and tried now. */
-    ActionResult requeue(String idOrAll) throws IOException;
+    /** An operator action on {@code id} or {@code ALL} ({@link QueueAction} says which postsuper flag it is). */
+    ActionResult apply(QueueAction action, String idOrAll) throws IOException;
 
     /** Starts every delivery whose time has come by the engine's clock (the engine does this itself every 200 ms). */
     void runDue();

@@ -1,6 +1,6 @@
 package org.relaymta.core.internal.queue;
 
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /**

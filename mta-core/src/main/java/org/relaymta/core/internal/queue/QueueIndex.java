@@ -5,7 +5,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.QueueState;
 
 /** The in-memory queue: one compact {@link QueueEntry} per queued message, by id. */
 final class QueueIndex {

@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.DeliveryListener;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
@@ -206,7 +206,7 @@ public final class QueueManager implements AutoCloseable {
                 message.contentLength(), message.recipients().size(), reason);
         SpooledMessage held;
         try {
-            held = spool.saveState(message.withQueueState(org.relaymta.core.QueueState.HOLD));
+            held = spool.saveState(message.withQueueState(org.relaymta.core.queue.QueueState.HOLD));
         } catch (IOException e) {
             // It stays in the spool as received; it will be delivered rather than lost.
             QMGR_LOG.error("{}: cannot save the hold: {}; queued for delivery instead", message.id(), e.getMessage());

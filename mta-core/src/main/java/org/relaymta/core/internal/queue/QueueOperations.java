@@ -10,8 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.relaymta.core.ActionResult;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
@@ -262,69 +263,69 @@ public final class QueueOperations implements QueueActions {
     }
 
     @Override
-    public ActionResult hold(String idOrAll) throws IOException {
-        return act("hold", idOrAll, e -> {
-            if (e.inFlight) {
-                e.pending = QueueEntry.Pending.HOLD;
-                return false;
+    public ActionResult apply(QueueAction action, String idOrAll) throws IOException {
+        return switch (action) {
+            case HOLD -> act(action, idOrAll, this::hold);
+            case RELEASE -> act(action, idOrAll, this::release);
+            case DELETE -> act(action, idOrAll, this::delete);
+            case REQUEUE -> {
+                scheduling.resumeDestinations();
+                yield act(action, idOrAll, this::requeue);
             }
-            store(e, QueueState.HOLD, null);
-            scheduling.cancel(e);
-            return true;
-        });
+        };
     }
 
-    @Override
-    public ActionResult release(String idOrAll) throws IOException {
-        return act("release", idOrAll, e -> {
-            if (e.inFlight) {
-                if (e.pending != QueueEntry.Pending.HOLD) {
-                    return null;
-                }
-                e.pending = QueueEntry.Pending.NONE;
-                return false;
-            }
-            if (stateOf(e) != QueueState.HOLD) {
+    private Boolean hold(QueueEntry e) throws IOException {
+        if (e.inFlight) {
+            e.pending = QueueEntry.Pending.HOLD;
+            return false;
+        }
+        store(e, QueueState.HOLD, null);
+        scheduling.cancel(e);
+        return true;
+    }
+
+    private Boolean release(QueueEntry e) throws IOException {
+        if (e.inFlight) {
+            if (e.pending != QueueEntry.Pending.HOLD) {
                 return null;
             }
-            Instant now = clock.instant();
-            store(e, QueueState.DEFERRED, now);
-            scheduling.due(e, now);
-            return true;
-        });
+            e.pending = QueueEntry.Pending.NONE;
+            return false;
+        }
+        if (stateOf(e) != QueueState.HOLD) {
+            return null;
+        }
+        Instant now = clock.instant();
+        store(e, QueueState.DEFERRED, now);
+        scheduling.due(e, now);
+        return true;
     }
 
-    @Override
-    public ActionResult delete(String idOrAll) throws IOException {
-        return act("delete", idOrAll, e -> {
-            if (e.inFlight) {
-                e.pending = QueueEntry.Pending.DELETE;
-                return false;
-            }
-            Optional<SpooledMessage> m = load(e);
-            if (m.isPresent()) {
-                spool.remove(m.get());
-            }
-            e.removed = true;
-            index.remove(e);
-            scheduling.cancel(e);
-            return true;
-        });
+    private Boolean delete(QueueEntry e) throws IOException {
+        if (e.inFlight) {
+            e.pending = QueueEntry.Pending.DELETE;
+            return false;
+        }
+        Optional<SpooledMessage> m = load(e);
+        if (m.isPresent()) {
+            spool.remove(m.get());
+        }
+        e.removed = true;
+        index.remove(e);
+        scheduling.cancel(e);
+        return true;
     }
 
-    @Override
-    public ActionResult requeue(String idOrAll) throws IOException {
-        scheduling.resumeDestinations();
-        return act("requeue", idOrAll, e -> {
-            if (e.inFlight) {
-                e.pending = QueueEntry.Pending.REQUEUE;
-                return false;
-            }
-            Instant now = clock.instant();
-            store(e, QueueState.ACTIVE, now);
-            scheduling.due(e, now);
-            return true;
-        });
+    private Boolean requeue(QueueEntry e) throws IOException {
+        if (e.inFlight) {
+            e.pending = QueueEntry.Pending.REQUEUE;
+            return false;
+        }
+        Instant now = clock.instant();
+        store(e, QueueState.ACTIVE, now);
+        scheduling.due(e, now);
+        return true;
     }
 
     /** Saves a new queue state (and due time, unless null) for an idle message; it leaves the journal if it was there. */
@@ -347,7 +348,7 @@ public final class QueueOperations implements QueueActions {
         Boolean apply(QueueEntry e) throws IOException;
     }
 
-    private ActionResult act(String name, String idOrAll, Action action) throws IOException {
+    private ActionResult act(QueueAction name, String idOrAll, Action action) throws IOException {
         index.awaitLoaded();
         ActionResultBuilder result = new ActionResultBuilder(name);
         boolean all = ALL.equals(idOrAll);
@@ -375,24 +376,16 @@ public final class QueueOperations implements QueueActions {
             }
             if (done) {
                 result.done(id);
-                log.info("{}: {} by operator", id, pastTense(name));
+                log.info("{}: {} by operator", id, name.done());
             } else {
                 result.inDelivery(id);
-                log.info("{}: {} by operator when its delivery attempt ends", id, pastTense(name));
+                log.info("{}: {} by operator when its delivery attempt ends", id, name.done());
             }
         }
         scheduling.runDue();
         return result.build();
     }
 
-    private static String pastTense(String action) {
-        return switch (action) {
-            case "hold" -> "placed on hold";
-            case "release" -> "released from hold";
-            case "delete" -> "removed";
-            default -> "requeued";
-        };
-    }
 
     @Override
     public void runDue() {

@@ -7,7 +7,7 @@ import java.util.Map;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.Route;
 import org.relaymta.config.internal.Router;
-import org.relaymta.core.Recipient;
+import org.relaymta.core.queue.Recipient;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.spool.SpooledMessage;
 

@@ -12,7 +12,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.relaymta.core.Recipient;
+import org.relaymta.core.queue.Recipient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

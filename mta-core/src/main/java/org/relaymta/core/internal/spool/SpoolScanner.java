@@ -19,8 +19,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.Recipient;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.Recipient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,9 +3,9 @@ package org.relaymta.core.internal.spool;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.Recipient;
-import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 
 /**
  * A message durable in the spool: its envelope and per-recipient state, and where its content is.

@@ -10,9 +10,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.relaymta.core.QueueState;
-import org.relaymta.core.Recipient;
-import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 
 /** A parsed {@code ID.state} file; arrival, size and sender are null / -1 in files written before they were added. */
 record StateFile(int attempts, Instant next, QueueState state, boolean warned, Instant arrival, long size,

@@ -1,7 +1,7 @@
 package org.relaymta.core.internal.spool;
 
 import java.time.Instant;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.QueueState;
 
 /**
  * What a restart needs to schedule a queued message without reading it: its id, queue, next

@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.cleanup;
 
+import org.relaymta.core.internal.spool.HeaderField;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;

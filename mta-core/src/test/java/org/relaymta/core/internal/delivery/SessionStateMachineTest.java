@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.relaymta.config.RelaySettings;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.Credentials;
@@ -33,8 +33,8 @@ class SessionStateMachineTest {
     private EmbeddedChannel channel;
     private SmtpConnection conn;
     private Target target;
-    private final RelayConfig cfg = RelaySettings.defaults().defaultRelayHost("[relay.test]:25")
-            .hostname("relay.local").build();
+    private final RelayConfig cfg = org.relaymta.core.Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25")
+            .hostname("relay.local"));
 
     @BeforeEach
     void connect() throws Exception {

@@ -17,7 +17,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.relaymta.config.internal.MilterSettings;
-import org.relaymta.core.internal.cleanup.HeaderField;
+import org.relaymta.core.internal.spool.HeaderField;
 
 /**
  * The milter protocol against a scripted milter, for what pymilter and opendkim in MilterIT do not

@@ -14,11 +14,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.config.RelaySettings;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.ActionResult;
-import org.relaymta.core.DeliveryEvent;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolWriter;
@@ -34,7 +35,7 @@ class QueueManagerTest {
     private final MovedClock clock = new MovedClock();
     private final FakeAgent agent = new FakeAgent();
     private final BlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
-    private final RelayConfig cfg = RelaySettings.defaults().defaultRelayHost("[relay.test]:25").hostname("mx.one.test").build();
+    private final RelayConfig cfg = org.relaymta.core.Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25").hostname("mx.one.test"));
     private Spool spool;
     private QueueManager queue;
     private QueueActions control;
@@ -104,7 +105,7 @@ class QueueManagerTest {
                 receive("r4@ext.test"));
         assertThat(agent.awaitEntered(4)).isTrue();
 
-        ActionResult held = control.hold("ALL");
+        ActionResult held = control.apply(QueueAction.HOLD, "ALL");
         assertThat(held.inDelivery()).containsExactlyInAnyOrderElementsOf(ids);
         assertThat(held.done()).isEmpty();
 
@@ -113,7 +114,7 @@ class QueueManagerTest {
             assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.SENT);
         }
         assertThat(control.awaitEmpty(Duration.ofSeconds(5))).as("sent messages are not kept on hold").isTrue();
-        ActionResult released = control.release("ALL");
+        ActionResult released = control.apply(QueueAction.RELEASE, "ALL");
         assertThat(released.count()).isZero();
         control.flush();
         assertThat(events.poll(300, TimeUnit.MILLISECONDS)).isNull();
@@ -127,7 +128,7 @@ class QueueManagerTest {
         agent.gate();
         String id = receive("bob@ext.test");
         assertThat(agent.awaitEntered(1)).isTrue();
-        assertThat(control.hold(id).inDelivery()).containsExactly(id);
+        assertThat(control.apply(QueueAction.HOLD, id).inDelivery()).containsExactly(id);
         assertThat(control.message(id).orElseThrow().state()).as("in delivery, shown active").isEqualTo(QueueState.ACTIVE);
         agent.letOneFinish();
         assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -141,7 +142,7 @@ class QueueManagerTest {
 
         agent.ungate();
         agent.answer = FakeAgent::sent;
-        assertThat(control.release(id).done()).containsExactly(id);
+        assertThat(control.apply(QueueAction.RELEASE, id).done()).containsExactly(id);
         assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.SENT);
         assertThat(control.awaitEmpty(Duration.ofSeconds(5))).isTrue();
     }
@@ -152,7 +153,7 @@ class QueueManagerTest {
         agent.gate();
         String id = receive("bob@ext.test");
         assertThat(agent.awaitEntered(1)).isTrue();
-        ActionResult deleted = control.delete(id);
+        ActionResult deleted = control.apply(QueueAction.DELETE, id);
         assertThat(deleted.inDelivery()).containsExactly(id);
         assertThat(deleted.json()).contains("\"in_delivery\": [\"" + id + "\"]");
         agent.letOneFinish();
@@ -163,7 +164,7 @@ class QueueManagerTest {
 
     @Test
     void anIdThatIsNotQueuedIsReportedAsNotFound() throws Exception {
-        ActionResult r = control.hold("0123456789ABCDEF");
+        ActionResult r = control.apply(QueueAction.HOLD, "0123456789ABCDEF");
         assertThat(r.notFound()).containsExactly("0123456789ABCDEF");
         assertThat(r.count()).isZero();
         assertThat(control.message("0123456789ABCDEF")).isEmpty();
@@ -176,7 +177,7 @@ class QueueManagerTest {
         nextEvent();
         String held = receive("carol@ext.test");
         nextEvent();
-        assertThat(control.hold(held).done()).containsExactly(held);
+        assertThat(control.apply(QueueAction.HOLD, held).done()).containsExactly(held);
         queue.close(Duration.ofSeconds(2));
         spool.close();
 

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.QueueState;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolWriter;
@@ -35,14 +36,14 @@ class QueueOperationsTest {
 
         QueueOperations ops = QueueOperations.offline(Spool.openExisting(root, clock), clock);
         assertThat(ops.size()).isEqualTo(2);
-        assertThat(ops.hold(a).done()).containsExactly(a);
-        assertThat(ops.delete(b).done()).containsExactly(b);
-        assertThat(ops.delete(b).notFound()).as("deleted already").containsExactly(b);
+        assertThat(ops.apply(QueueAction.HOLD, a).done()).containsExactly(a);
+        assertThat(ops.apply(QueueAction.DELETE, b).done()).containsExactly(b);
+        assertThat(ops.apply(QueueAction.DELETE, b).notFound()).as("deleted already").containsExactly(b);
 
         QueueOperations again = QueueOperations.offline(Spool.openExisting(root, clock), clock);
         assertThat(again.messages()).extracting(SpooledMessage::id, SpooledMessage::state)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(a, QueueState.HOLD));
-        assertThat(again.release("ALL").done()).containsExactly(a);
+        assertThat(again.apply(QueueAction.RELEASE, "ALL").done()).containsExactly(a);
         assertThat(QueueOperations.offline(Spool.openExisting(root, clock), clock).message(a).orElseThrow().state())
                 .isEqualTo(QueueState.DEFERRED);
     }
@@ -55,7 +56,7 @@ class QueueOperationsTest {
         assertThat(full).as("still in the journal").isNull();
         SpooledMessage journaled = spool.recover().get(0);
         spool.saveState(journaled.withQueueState(QueueState.DEFERRED)
-                .withState(List.of(journaled.recipients().get(0).with(org.relaymta.core.RecipientStatus.PENDING,
+                .withState(List.of(journaled.recipients().get(0).with(org.relaymta.core.queue.RecipientStatus.PENDING,
                         "4.4.1", "connect to x: refused")), 1, clock.instant().plusSeconds(300)));
         spool.close();
 

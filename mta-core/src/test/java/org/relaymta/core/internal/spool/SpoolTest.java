@@ -18,8 +18,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.Recipient;
-import org.relaymta.core.RecipientStatus;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 
 class SpoolTest {
     @TempDir

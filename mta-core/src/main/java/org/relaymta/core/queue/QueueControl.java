@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.queue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,17 +40,31 @@ public interface QueueControl {
     /** Postfix {@code postqueue -f}: every message that is not held is tried now. Returns how many. */
     int flush();
 
+    /**
+     * Applies an operator action to {@code id}, or to every queued message when it is {@code ALL};
+     * a message in delivery gets it when its attempt ends.
+     */
+    ActionResult apply(QueueAction action, String idOrAll) throws IOException;
+
     /** Postfix {@code postsuper -h}: {@code id} or {@code ALL} is not delivered until released. */
-    ActionResult hold(String idOrAll) throws IOException;
+    default ActionResult hold(String idOrAll) throws IOException {
+        return apply(QueueAction.HOLD, idOrAll);
+    }
 
     /** Postfix {@code postsuper -H}: held messages are tried now. */
-    ActionResult release(String idOrAll) throws IOException;
+    default ActionResult release(String idOrAll) throws IOException {
+        return apply(QueueAction.RELEASE, idOrAll);
+    }
 
     /** Postfix {@code postsuper -d}: removes messages from the queue. */
-    ActionResult delete(String idOrAll) throws IOException;
+    default ActionResult delete(String idOrAll) throws IOException {
+        return apply(QueueAction.DELETE, idOrAll);
+    }
 
     /** Postfix {@code postsuper -r}: routed again with the current configuration and tried now. */
-    ActionResult requeue(String idOrAll) throws IOException;
+    default ActionResult requeue(String idOrAll) throws IOException {
+        return apply(QueueAction.REQUEUE, idOrAll);
+    }
 
     /**
      * Starts every delivery whose time has come by the engine's clock. The engine does this itself

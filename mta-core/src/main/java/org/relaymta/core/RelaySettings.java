@@ -1,4 +1,4 @@
-package org.relaymta.config;
+package org.relaymta.core;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,6 +8,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.QueueSettings;
+import org.relaymta.config.SmtpClientSettings;
+import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.ClusterSettings;
 import org.relaymta.config.internal.ContentSettings;
 import org.relaymta.config.internal.Credentials;
@@ -186,7 +190,7 @@ public final class RelaySettings {
      * The configuration snapshot these settings make, by the same rules and defaults as a config
      * directory (the parameter table and the routing rules of the internal package).
      */
-    public RelayConfig build() {
+    RelayConfig build() {
         List<String> warnings = new ArrayList<>();
         List<NextHop> relay = defaultRelay == null ? List.of() : NextHop.parseList(defaultRelay, "defaultRelayHost");
         List<NextHop> fallback = fallbackRelay == null ? List.of() : NextHop.parseList(fallbackRelay, "fallbackRelay");

@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.queue;
 
 /**
  * One recipient's state in a queued message.

@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.queue;
 
 /**
  * Where one recipient of a queued message stands.

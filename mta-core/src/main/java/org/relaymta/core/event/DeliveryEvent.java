@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.event;
 
 import java.time.Duration;
 

@@ -1,4 +1,4 @@
-package org.relaymta.core.internal.cleanup;
+package org.relaymta.core.internal.spool;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.event;
 
 /**
  * Receives every delivery outcome. Called on a delivery thread: return quickly (hand slow work to

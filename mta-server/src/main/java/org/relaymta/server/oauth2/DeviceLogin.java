@@ -1,5 +1,8 @@
-package org.relaymta.core.internal.oauth2;
+package org.relaymta.server.oauth2;
 
+import org.relaymta.core.internal.oauth2.OAuth2Exception;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.oauth2.TokenEndpoint;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

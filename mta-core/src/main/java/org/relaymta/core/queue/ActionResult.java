@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.queue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -14,12 +14,12 @@ import org.relaymta.config.internal.Json;
  * System.out.println(held.count() + " held, " + held.inDelivery().size() + " once their attempt ends");
  * }</pre>
  *
- * @param action     hold, release, delete or requeue
+ * @param action     what was done
  * @param done       acted on now
  * @param inDelivery being delivered now: applied when the attempt ends
  * @param notFound   named ids that are not in the queue
  */
-public record ActionResult(String action, List<String> done, List<String> inDelivery, List<String> notFound) {
+public record ActionResult(QueueAction action, List<String> done, List<String> inDelivery, List<String> notFound) {
 
     public ActionResult {
         done = List.copyOf(done);
@@ -35,7 +35,7 @@ public record ActionResult(String action, List<String> done, List<String> inDeli
     /** One JSON object: {@code {"action": "hold", "count": 2, "done": [...], "in_delivery": [...], "not_found": [...]}}. */
     public String json() {
         JsonObject o = Json.object();
-        o.addProperty("action", action);
+        o.addProperty("action", action.label());
         o.addProperty("count", count());
         o.add("done", array(done));
         o.add("in_delivery", array(inDelivery));

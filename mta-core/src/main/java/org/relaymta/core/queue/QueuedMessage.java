@@ -1,4 +1,4 @@
-package org.relaymta.core;
+package org.relaymta.core.queue;
 
 import java.time.Instant;
 import java.util.List;

@@ -1,5 +1,7 @@
-package org.relaymta.core.internal.oauth2;
+package org.relaymta.server.oauth2;
 
+import org.relaymta.core.internal.oauth2.OAuth2Exception;
+import org.relaymta.core.internal.oauth2.TokenEndpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,0 +1,215 @@
+package org.relaymta.core.internal;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.relaymta.config.internal.ConfigLoader;
+import org.relaymta.config.internal.ConfigWatcher;
+import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.cluster.Cluster;
+import org.relaymta.core.internal.delivery.DnsHostResolver;
+import org.relaymta.core.internal.delivery.HostResolver;
+import org.relaymta.core.internal.delivery.SmtpDeliveryAgent;
+import org.relaymta.core.internal.metrics.RelayMetrics;
+import org.relaymta.core.internal.milter.Milters;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.spool.Spool;
+import org.relaymta.core.internal.spool.SpoolLock;
+
+/**
+ * The engine's composition root: what a started relay is made of and the order in which it starts
+ * and stops. Start: the spool's lock, the spool, event loops, DNS, OAuth2 tokens, the delivery
+ * agent, the cluster link, the queue manager (recovering what the spool holds), the submit threads
+ * and the config watcher. Stop: the other way round, deliveries given their grace, queued mail left
+ * in the spool. The public {@code RelayEngine} is a facade over this.
+ */
+public final class Assembly {
+    /** What the builder collected. */
+    public record Options(Path spoolDir, Supplier<RelayConfig> config, Path watchedDir, Env watchedEnv,
+                          AtomicReference<RelayConfig> watchedCurrent, Clock clock, List<InetSocketAddress> dnsServers,
+                          int directPort, List<DeliveryListener> listeners, int deliveryThreads, MeterRegistry meterRegistry) {
+    }
+
+    private final Options options;
+    private final Supplier<RelayConfig> config;
+    private final RelayMetrics metrics;
+    private SpoolLock spoolLock;
+    private Spool spool;
+    private EventLoopGroup group;
+    private HostResolver resolver;
+    private OAuth2Tokens tokens;
+    private SmtpDeliveryAgent agent;
+    private Cluster cluster;
+    private QueueManager queue;
+    private ExecutorService submitter;
+    private ConfigWatcher watcher;
+    private ScheduledExecutorService milterTimer;
+    private Intake intake;
+    private EngineInternals internals;
+
+    public Assembly(Options options) {
+        this.options = options;
+        this.config = options.config();
+        this.metrics = new RelayMetrics(options.meterRegistry());
+    }
+
+    /** Takes the spool (one owner at a time) and starts everything; on a failure, what started is stopped again. */
+    public void start(Object owner) throws IOException {
+        spoolLock = SpoolLock.acquire(options.spoolDir());
+        try {
+            startOwned(owner);
+        } catch (IOException | RuntimeException e) {
+            close(Duration.ZERO);
+            throw e;
+        }
+    }
+
+    private void startOwned(Object owner) throws IOException {
+        Clock clock = options.clock();
+        spool = Spool.open(options.spoolDir(), clock);
+        spool.onFsync(metrics::fsync);
+        group = newEventLoops();
+        resolver = new DnsHostResolver(group, options.dnsServers());
+        tokens = new OAuth2Tokens(config, clock);
+        metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
+        agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock);
+        metrics.bindRelayHealth(agent.health());
+        agent.onSession(metrics::outboundSession);
+        // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
+        int threads = options.deliveryThreads() > 0 ? options.deliveryThreads()
+                : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
+        RelayConfig started = config.get();
+        cluster = Cluster.start(started.cluster(), started.myhostname() + "/" + ProcessHandle.current().pid() + "/"
+                + Integer.toHexString(System.identityHashCode(owner)), agent.health(), clock);
+        metrics.bindCluster(cluster);
+        queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas());
+        queue.addListener(metrics);
+        options.listeners().forEach(queue::addListener);
+        metrics.bindQueue(queue, clock);
+        queue.recover();
+        AtomicInteger submitThreads = new AtomicInteger();
+        submitter = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "mta-submit-" + submitThreads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        intake = new Intake(spool, config, queue, metrics, clock, submitter, this::milterTimer);
+        internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster);
+        if (options.watchedDir() != null) {
+            ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
+            watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,
+                    options.watchedCurrent()::get, options.watchedCurrent()::set).start(Duration.ofMillis(500));
+        }
+    }
+
+    /**
+     * NIO event loops through the one constructor that Netty 4.1 and 4.2 both have (deprecated in
+     * 4.2, where it builds the same MultiThreadIoEventLoopGroup): the library then runs beside
+     * whichever Netty line the application pins, without a second relocated copy of Netty.
+     */
+    @SuppressWarnings("deprecation")
+    private static EventLoopGroup newEventLoops() {
+        return new NioEventLoopGroup(2, r -> {
+            Thread t = new Thread(r, "mta-netty");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The timer bounding milter I/O, made when a message first meets a milter, stopped with the engine. */
+    private synchronized ScheduledExecutorService milterTimer() {
+        if (milterTimer == null) {
+            milterTimer = Milters.newTimer();
+        }
+        return milterTimer;
+    }
+
+    public Intake intake() {
+        return intake;
+    }
+
+    public EngineInternals internals() {
+        return internals;
+    }
+
+    public QueueManager queue() {
+        return queue;
+    }
+
+    public List<String> oauth2Warnings() {
+        return tokens == null ? List.of() : tokens.warnings();
+    }
+
+    /** False when the spool cannot accept mail (directory not writable, failed fsync, too little free space). */
+    public boolean healthy() {
+        return spool != null && spool.healthy() && hasRoomForMail();
+    }
+
+    /** Postfix's check before MAIL: free space at least {@code queue_minfree} and 1.5 x {@code message_size_limit}. */
+    public boolean hasRoomForMail() {
+        RelayConfig cfg = config.get();
+        return spool != null && spool.usableSpace() >= cfg.queue().requiredFreeSpace(cfg.content().messageSizeLimit());
+    }
+
+    /** Stops taking mail, lets running deliveries finish up to {@code grace}, and stops; the rest stays spooled. */
+    public void close(Duration grace) {
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (submitter != null) {
+            submitter.shutdown();
+            try {
+                submitter.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (queue != null) {
+            queue.close(grace);
+        }
+        if (agent != null) {
+            agent.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (spool != null) {
+            spool.close();
+        }
+        if (resolver != null) {
+            try {
+                resolver.close();
+            } catch (Exception ignored) {
+                // closing a resolver cannot lose mail
+            }
+        }
+        if (group != null) {
+            // A short quiet period lets the QUITs to cached sessions go out.
+            group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        }
+        synchronized (this) {
+            if (milterTimer != null) {
+                milterTimer.shutdownNow();
+            }
+        }
+        if (spoolLock != null) {
+            spoolLock.close();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+package org.relaymta.core.internal;
+
+/** The Jakarta Mail session properties of the {@code relaymta} transport, shared by the engine and the transport. */
+public final class MailProperties {
+    public static final String PROTOCOL = "relaymta";
+    public static final String RELAY_PROPERTY = "mail.relaymta.relay";
+    public static final String SPOOL_PROPERTY = "mail.relaymta.spool";
+    public static final String FROM_PROPERTY = "mail.relaymta.from";
+
+    private MailProperties() {
+    }
+}
