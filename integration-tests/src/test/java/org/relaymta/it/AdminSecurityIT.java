@@ -4,19 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The admin endpoint lets no one in without the token, and a spool has one owner. */
 class AdminSecurityIT {
     @TempDir
-    java.nio.file.Path temp;
+    Path temp;
 
     /** One raw HTTP/1.1 request (so Host and Origin can be anything); returns the status line and body. */
     private static String request(int port, String method, String path, String... headers) throws Exception {
@@ -51,7 +58,7 @@ class AdminSecurityIT {
              TestSmtpClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: secret body\r\n\r\nx\r\n")).startsWith("250");
             int port = relay.server.adminPort();
-            java.nio.file.Path tokenFile = relay.spoolDir.resolve("admin.token");
+            Path tokenFile = relay.spoolDir.resolve("admin.token");
             assertThat(Files.getPosixFilePermissions(tokenFile))
                     .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
             String token = Files.readString(tokenFile).strip();
@@ -107,9 +114,9 @@ class AdminSecurityIT {
                 .start()) {
             int port = relay.server.adminPort();
             List<Socket> stalled = new ArrayList<>();
-            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(1)).build();
-            java.net.http.HttpRequest probe = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/health"))
-                    .timeout(java.time.Duration.ofSeconds(1)).build();
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+            HttpRequest probe = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                    .timeout(Duration.ofSeconds(1)).build();
             try {
                 for (int i = 0; i < 100; i++) {
                     Socket s = new Socket("127.0.0.1", port);
@@ -119,7 +126,7 @@ class AdminSecurityIT {
                     stalled.add(s);
                 }
                 for (int i = 0; i < 20; i++) {
-                    java.net.http.HttpResponse<String> r = http.send(probe, java.net.http.HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> r = http.send(probe, HttpResponse.BodyHandlers.ofString());
                     assertThat(r.statusCode()).as("probe %d within its 1 s timeout", i).isEqualTo(200);
                 }
             } finally {
@@ -190,10 +197,10 @@ class AdminSecurityIT {
 
     /** Runs {@code mta} as a process; one that is still running after 30 s is killed and fails the test. */
     private MtaProcessIT.Result cli(Map<String, String> env, String... args) throws Exception {
-        java.nio.file.Path output = Files.createTempFile(temp, "cli", ".out");
+        Path output = Files.createTempFile(temp, "cli", ".out");
         Process p = MtaProcessIT.mta(temp, env, args).redirectErrorStream(true)
                 .redirectOutput(output.toFile()).start();
-        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("mta " + String.join(" ", args) + " still running after 30 s: " + Files.readString(output));
         }

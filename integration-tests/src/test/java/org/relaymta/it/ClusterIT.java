@@ -10,8 +10,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -50,7 +52,7 @@ class ClusterIT {
             for (Path d : dirs.filter(Files::isDirectory).toList()) {
                 if (Files.exists(d.resolve("mta.log"))) {
                     Files.copy(d.resolve("mta.log"), keep.resolve(d.getFileName() + ".log"),
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                            StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         }
@@ -66,7 +68,7 @@ class ClusterIT {
         }
         int smtp = RelayHarness.freePort();
         int admin = RelayHarness.freePort();
-        Map<String, String> env = new java.util.HashMap<>(Map.of(
+        Map<String, String> env = new HashMap<>(Map.of(
                 "DEFAULT_RELAY_HOST", relayHost,
                 "MTA_HOSTNAME", name + ".relay.test",
                 "MTA_LISTEN", "127.0.0.1:" + smtp,

@@ -2,6 +2,8 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,9 +48,9 @@ class CrashSafetyIT {
     }
 
     private static boolean portOpen(int port) {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
             return true;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return false;
         }
     }
@@ -118,7 +121,7 @@ class CrashSafetyIT {
                     }
                     Thread.sleep(100);
                 }
-                Set<String> missing = new java.util.TreeSet<>(acknowledged);
+                Set<String> missing = new TreeSet<>(acknowledged);
                 missing.removeAll(arrivals.keySet());
                 assertThat(missing).as("acknowledged messages that never arrived").isEmpty();
                 long duplicates = arrivals.values().stream().filter(c -> c > 1).count();

@@ -2,13 +2,21 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
@@ -356,13 +364,13 @@ class DeliveryEngineIT {
 
     @Test
     void aServerThatStallsAfterTheFinalDotIsGivenUpAfterDataDoneTimeoutNotTheSum() throws Exception {
-        java.util.concurrent.CountDownLatch dotSeen = new java.util.concurrent.CountDownLatch(1);
-        try (java.net.ServerSocket upstream = new java.net.ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+        CountDownLatch dotSeen = new CountDownLatch(1);
+        try (ServerSocket upstream = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             Thread server = new Thread(() -> {
-                try (java.net.Socket s = upstream.accept()) {
-                    java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
-                            s.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
-                    java.io.OutputStream out = s.getOutputStream();
+                try (Socket s = upstream.accept()) {
+                    BufferedReader in = new BufferedReader(new InputStreamReader(
+                            s.getInputStream(), StandardCharsets.ISO_8859_1));
+                    OutputStream out = s.getOutputStream();
                     out.write("220 stall.test ESMTP\r\n".getBytes());
                     String line;
                     boolean data = false;
@@ -387,7 +395,7 @@ class DeliveryEngineIT {
                     .mainCf("smtp_data_done_timeout = 1s").mainCf("smtp_data_xfer_timeout = 60s").start();
                  TestSmtpClient client = relay.client()) {
                 assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: stall\r\n\r\nx\r\n")).startsWith("250");
-                assertThat(dotSeen.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(dotSeen.await(10, TimeUnit.SECONDS)).isTrue();
                 // The sum of the two timeouts would be 61 s.
                 DeliveryEvent e = relay.nextEvent(Duration.ofSeconds(15));
                 assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -419,7 +427,7 @@ class DeliveryEngineIT {
     @Test
     void aRejectedAuthEndsTheSessionWithQuit() throws Exception {
         try (ScriptedSmtpServer upstream = new ScriptedSmtpServer(line -> {
-                String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                String cmd = line.toUpperCase(Locale.ROOT);
                 if (cmd.startsWith("EHLO")) {
                     return "250-scripted.test\n250 AUTH PLAIN LOGIN";
                 }
@@ -443,14 +451,14 @@ class DeliveryEngineIT {
 
     /** A server that answers every connection with a 421 greeting and hangs up, and counts them. */
     private static final class GreetingRefuser implements AutoCloseable {
-        final java.net.ServerSocket socket;
+        final ServerSocket socket;
         final AtomicInteger connections = new AtomicInteger();
 
         GreetingRefuser(InetAddress bind, int port) throws IOException {
-            socket = new java.net.ServerSocket(port, 50, bind);
+            socket = new ServerSocket(port, 50, bind);
             Thread t = new Thread(() -> {
                 while (!socket.isClosed()) {
-                    try (java.net.Socket s = socket.accept()) {
+                    try (Socket s = socket.accept()) {
                         connections.incrementAndGet();
                         s.getOutputStream().write("421 4.7.0 Too many connections, try later\r\n".getBytes(StandardCharsets.US_ASCII));
                     } catch (IOException e) {

@@ -1,21 +1,35 @@
 package org.relaymta.it;
 
-import org.relaymta.core.internal.EngineAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.RelayEngine;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.internal.EngineAccess;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
 
@@ -83,7 +97,7 @@ class DkimSigningIT {
     private static String txtValue(Path txtFile) throws Exception {
         String text = Files.readString(txtFile);
         StringBuilder value = new StringBuilder();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]*)\"").matcher(text);
+        Matcher m = Pattern.compile("\"([^\"]*)\"").matcher(text);
         while (m.find()) {
             value.append(m.group(1));
         }
@@ -103,7 +117,7 @@ class DkimSigningIT {
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(target);
                 } else {
-                    Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
                 }
             }
         }
@@ -125,8 +139,8 @@ class DkimSigningIT {
         assertThat(printed).contains("mail._domainkey.example.com. IN TXT \"v=DKIM1; h=sha256; k=rsa; p=")
                 .contains("mail-ed25519._domainkey.example.com. IN TXT \"v=DKIM1; h=sha256; k=ed25519; p=");
         assertThat(Files.getPosixFilePermissions(config.resolve("opendkim/keys/example.com/mail.private")))
-                .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
-                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ,
+                        PosixFilePermission.OWNER_WRITE);
 
         // opendkim-genkey, as docker-mailserver's 'setup config dkim' runs it, with the container paths in KeyTable.
         Path legacyDir = Files.createDirectories(config.resolve("opendkim/keys/legacy.test"));
@@ -135,9 +149,9 @@ class DkimSigningIT {
         genkey.getInputStream().readAllBytes();
         assertThat(genkey.waitFor(60, TimeUnit.SECONDS)).isTrue();
         Files.writeString(config.resolve("opendkim/KeyTable"), "mail._domainkey.legacy.test legacy.test:mail:"
-                + "/etc/opendkim/keys/legacy.test/mail.private\n", java.nio.file.StandardOpenOption.APPEND);
+                + "/etc/opendkim/keys/legacy.test/mail.private\n", StandardOpenOption.APPEND);
         Files.writeString(config.resolve("opendkim/SigningTable"), "*@legacy.test mail._domainkey.legacy.test\n",
-                java.nio.file.StandardOpenOption.APPEND);
+                StandardOpenOption.APPEND);
 
         Map<String, String> txt = Map.of(
                 "mail._domainkey.example.com", txtValue(config.resolve("opendkim/keys/example.com/mail.txt")),
@@ -179,7 +193,7 @@ class DkimSigningIT {
                 Thread.sleep(50);
             }
             assertThat(upstream.getMessages()).hasSize(3);
-            Map<String, byte[]> bySubject = new java.util.HashMap<>();
+            Map<String, byte[]> bySubject = new HashMap<>();
             for (WiserMessage m : upstream.getMessages()) {
                 bySubject.put(m.getMimeMessage().getSubject(), m.getData());
             }
@@ -218,7 +232,7 @@ class DkimSigningIT {
         Files.writeString(script, MilterMemoryIT.DISCLAIMER);
         Process milter = new ProcessBuilder(PYTHON.toString(), script.toString(), String.valueOf(milterPort))
                 .redirectErrorStream(true).start();
-        assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(milter.getInputStream())).readLine()).isEqualTo("ready");
+        assertThat(new BufferedReader(new InputStreamReader(milter.getInputStream())).readLine()).isEqualTo("ready");
         MilterIT.awaitListening(milterPort);
         Wiser upstream = Wiser.port(RelayHarness.freePort());
         upstream.start();
@@ -262,20 +276,20 @@ class DkimSigningIT {
         pkcs1.getInputStream().readAllBytes();
         assertThat(pkcs1.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(Files.readString(keys.resolve("rsa.pkcs1"))).startsWith("-----BEGIN RSA PRIVATE KEY-----");
-        java.security.KeyPair ed = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        KeyPair ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         byte[] pkcs8 = ed.getPrivate().getEncoded();
-        Files.writeString(keys.resolve("ed.seed"), java.util.Base64.getEncoder().encodeToString(
-                java.util.Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length)));
+        Files.writeString(keys.resolve("ed.seed"), Base64.getEncoder().encodeToString(
+                Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length)));
         byte[] spki = ed.getPublic().getEncoded();
-        String edTxt = "v=DKIM1; k=ed25519; p=" + java.util.Base64.getEncoder().encodeToString(
-                java.util.Arrays.copyOfRange(spki, spki.length - 32, spki.length));
+        String edTxt = "v=DKIM1; k=ed25519; p=" + Base64.getEncoder().encodeToString(
+                Arrays.copyOfRange(spki, spki.length - 32, spki.length));
         Map<String, String> txt = Map.of("rsa._domainkey.shop.test", txtValue(keys.resolve("rsa.txt")),
                 "ed._domainkey.shop.test", edTxt);
 
         Wiser upstream = Wiser.port(RelayHarness.freePort());
         upstream.start();
-        try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.core.RelaySettings.defaults()
+        try (RelayEngine relay = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                .settings(RelaySettings.defaults()
                         .defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPortAllocated()).hostname("app.test")
                         .dkimKey("shop.test", "rsa", keys.resolve("rsa.pkcs1"))
                         .dkimKey("shop.test", "ed", keys.resolve("ed.seed")))

@@ -10,20 +10,25 @@ import jakarta.mail.Session;
 import jakarta.mail.Transport;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.RelayEngine;
 import org.relaymta.core.RelaySettings;
 import org.relaymta.core.event.DeliveryEvent;
-import org.relaymta.core.RelayEngine;
+import org.relaymta.core.mail.RelayTransport;
 import org.subethamail.wiser.Wiser;
 
 /** The relay as a library inside an application: submit, events, Jakarta Mail transport, close and restart. */
@@ -41,7 +46,7 @@ class EmbeddedLibraryIT {
                 .start();
     }
 
-    private static void awaitCount(java.util.function.Supplier<Integer> count, int expected) throws InterruptedException {
+    private static void awaitCount(Supplier<Integer> count, int expected) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 20_000;
         while (count.get() < expected && System.currentTimeMillis() < deadline) {
             Thread.sleep(50);
@@ -127,11 +132,11 @@ class EmbeddedLibraryIT {
             assertThat(events).allMatch(e -> e.status() == DeliveryEvent.Status.SENT && e.sender().equals("app@one.test"));
 
             // A plain session with the protocol property finds the provider through the standard files.
-            java.util.Properties p = new java.util.Properties();
+            Properties p = new Properties();
             p.put("mail.transport.protocol", "relaymta");
             p.put("mail.relaymta.relay", relay);
             Transport t = Session.getInstance(p).getTransport();
-            assertThat(t).isInstanceOf(org.relaymta.core.mail.RelayTransport.class);
+            assertThat(t).isInstanceOf(RelayTransport.class);
 
             assertThatThrownBy(() -> relay.submit("app@one.test", List.of("not an address"), new byte[0]).get())
                     .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(IllegalArgumentException.class)
@@ -207,7 +212,7 @@ class EmbeddedLibraryIT {
     }
 
     private static long distinctSubjects(Wiser w) throws Exception {
-        Set<String> subjects = new java.util.HashSet<>();
+        Set<String> subjects = new HashSet<>();
         for (var m : List.copyOf(w.getMessages())) {
             subjects.add(m.getMimeMessage().getSubject());
         }
@@ -220,9 +225,9 @@ class EmbeddedLibraryIT {
 
     @Test
     void closeSaysQuitToTheCachedUpstreamSession() throws Exception {
-        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(java.net.InetAddress.getLoopbackAddress(), 0,
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
                 () -> "250 2.1.5 ok", "PIPELINING", "8BITMIME")) {
-            List<DeliveryEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
             RelayEngine engine = relay(temp.resolve("spool"), upstream.port(), events);
             engine.submit("app@one.test", List.of("x@ext.test"), "Subject: cached\r\n\r\nx\r\n".getBytes()).get();
             awaitCount(events::size, 1);

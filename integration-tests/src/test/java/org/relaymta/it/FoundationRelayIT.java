@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 import jakarta.mail.internet.MimeMessage;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +41,7 @@ class FoundationRelayIT {
     }
 
     /** A relay sending through the upstream on {@code port} in wrapper mode, as USER with {@code password}. */
-    private RelayHarness relayWithCredentials(int port, String password) throws java.io.IOException {
+    private RelayHarness relayWithCredentials(int port, String password) throws IOException {
         return new RelayHarness(temp)
                 .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port)
                 .env("RELAY_USER", USER)
@@ -119,7 +121,7 @@ class FoundationRelayIT {
         SSLContext tls = TestCertificates.selfSignedServerContext("localhost");
         List<String> logins = new CopyOnWriteArrayList<>();
         Wiser wiser = Wiser.create(SMTPServer.port(port)
-                .bindAddress(java.net.InetAddress.getLoopbackAddress())
+                .bindAddress(InetAddress.getLoopbackAddress())
                 .hostName("upstream.test")
                 .startTlsSocketFactory(tls)
                 .requireTLS()

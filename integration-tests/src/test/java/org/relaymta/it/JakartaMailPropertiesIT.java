@@ -12,6 +12,7 @@ import jakarta.mail.internet.MimeMessage;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.RelaySettings;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.RelaySettings;
 import org.subethamail.wiser.Wiser;
 
 /**
@@ -90,7 +91,7 @@ class JakartaMailPropertiesIT {
         try (RelayEngine relay = engine(temp.resolve("spool"))) {
             Session session = Session.getInstance(readmeProperties());
             Transport.send(message(session, "by properties"));
-            assertThat(relay.queue().awaitEmpty(java.time.Duration.ofSeconds(20))).isTrue();
+            assertThat(relay.queue().awaitEmpty(Duration.ofSeconds(20))).isTrue();
             awaitMessages(smarthost, 1);
             assertThat(new String(smarthost.getMessages().get(0).getData(), StandardCharsets.UTF_8)).contains("Subject: by properties");
             assertThat(localMta.getMessages()).as("nothing bypasses the relay").isEmpty();
@@ -121,7 +122,7 @@ class JakartaMailPropertiesIT {
                     .hasMessageContaining("2 relays are running").hasMessageContaining("mail.relaymta.spool");
             p.setProperty("mail.relaymta.spool", temp.resolve("two").toString());
             Transport.send(message(Session.getInstance(p), "to two"));
-            assertThat(two.queue().awaitEmpty(java.time.Duration.ofSeconds(20))).isTrue();
+            assertThat(two.queue().awaitEmpty(Duration.ofSeconds(20))).isTrue();
             awaitMessages(smarthost, 1);
             assertThat(localMta.getMessages()).isEmpty();
         }
@@ -174,7 +175,7 @@ class JakartaMailPropertiesIT {
                 m.setSubject("order");
                 m.setText("hello");
                 Transport.send(m);
-                System.out.println(relay.queue().awaitEmpty(java.time.Duration.ofSeconds(30)) ? "queue empty" : "still queued");
+                System.out.println(relay.queue().awaitEmpty(Duration.ofSeconds(30)) ? "queue empty" : "still queued");
             }
         }
     }

@@ -31,7 +31,8 @@ class LibraryArtifactsIT {
              JarFile sources = new JarFile(artifact("mta-core", "-sources").toFile())) {
             List<String> pages = javadoc.stream().map(e -> e.getName()).toList();
             assertThat(pages).anyMatch(p -> p.endsWith("org/relaymta/core/RelayEngine.html"))
-                    .anyMatch(p -> p.endsWith("org/relaymta/core/QueueControl.html"))
+                    .anyMatch(p -> p.endsWith("org/relaymta/core/queue/QueueControl.html"))
+                    .anyMatch(p -> p.endsWith("org/relaymta/core/event/DeliveryListener.html"))
                     .noneMatch(p -> p.contains("/internal/"));
             assertThat(sources.getEntry("org/relaymta/core/RelayEngine.java")).isNotNull();
             assertThat(sources.getEntry("module-info.java")).isNotNull();

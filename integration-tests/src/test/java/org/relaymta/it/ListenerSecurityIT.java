@@ -3,16 +3,22 @@ package org.relaymta.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,7 +84,7 @@ class ListenerSecurityIT {
                 assertThat(c.command("RCPT TO:<v" + i + "@ext.test>")).startsWith("554 5.7.1");
             }
             assertThat(c.command("RCPT TO:<v5@ext.test>")).startsWith("421 4.7.0");
-            assertThatThrownBy(() -> c.command("NOOP")).isInstanceOf(java.io.IOException.class);
+            assertThatThrownBy(() -> c.command("NOOP")).isInstanceOf(IOException.class);
         }
         relay.stop();
     }
@@ -187,7 +193,7 @@ class ListenerSecurityIT {
                     Thread.sleep(250);
                 }
                 reply = readReply(in);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 reply = "<closed>";
             }
             assertThat(reply).startsWith("421 4.4.2");
@@ -222,7 +228,7 @@ class ListenerSecurityIT {
             assertThat(readReply(tin)).contains("AUTH");
             tout.write("RCPT TO:<b@ext.test>\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(readReply(tin)).as("no transaction was started by the injected MAIL").startsWith("503");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             // A server may also drop the connection on pipelined plaintext after STARTTLS; that is safe too.
             assertThat(e.getMessage()).isNotNull();
         }
@@ -282,13 +288,13 @@ class ListenerSecurityIT {
                         out.write(noop);
                     }
                     out.flush();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     // the assertion on the replies reports it
                 }
             });
             writer.start();
             writer.join(1000);
-            java.io.BufferedReader replies = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.US_ASCII));
+            BufferedReader replies = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
             for (int i = 0; i < commands; i++) {
                 assertThat(replies.readLine()).as("reply " + i).isEqualTo("250 2.0.0 Ok");
             }
@@ -317,7 +323,7 @@ class ListenerSecurityIT {
     }
 
     /** Reads the greeting and goes as far as the 354 to DATA. */
-    private static void startData(OutputStream out, InputStream in) throws java.io.IOException {
+    private static void startData(OutputStream out, InputStream in) throws IOException {
         readReply(in);
         for (String cmd : List.of("EHLO x", "MAIL FROM:<a@one.test>", "RCPT TO:<b@ext.test>", "DATA")) {
             out.write((cmd + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -329,15 +335,15 @@ class ListenerSecurityIT {
     /** Trusts any certificate: the relay's own is self-signed. */
     static SSLContext trustAll() throws Exception {
         SSLContext trustAll = SSLContext.getInstance("TLS");
-        trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-            public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
+        trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+            public void checkClientTrusted(X509Certificate[] c, String a) {
             }
 
-            public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
+            public void checkServerTrusted(X509Certificate[] c, String a) {
             }
 
-            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                return new java.security.cert.X509Certificate[0];
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
             }
         }}, null);
         return trustAll;
@@ -352,7 +358,7 @@ class ListenerSecurityIT {
         return tls;
     }
 
-    static String readReply(InputStream in) throws java.io.IOException {
+    static String readReply(InputStream in) throws IOException {
         StringBuilder reply = new StringBuilder();
         StringBuilder line = new StringBuilder();
         int c;

@@ -23,6 +23,8 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
 import org.apache.commons.codec.digest.Crypt;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -69,7 +71,7 @@ class ListenerTlsIT {
         int upstreamPort = RelayHarness.freePort();
         Wiser upstream = Wiser.port(upstreamPort);
         upstream.start();
-        java.util.concurrent.LinkedBlockingQueue<DeliveryEvent> events = new java.util.concurrent.LinkedBlockingQueue<>();
+        LinkedBlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
         ServerSettings settings = new ServerSettings(new InetSocketAddress("127.0.0.1", 0), temp.resolve("spool"), config,
                 new Env(Map.of("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort, "MTA_MYNETWORKS", "192.0.2.0/24")),
                 List.of(), 25, null).withSubmission(null, new InetSocketAddress("127.0.0.1", 0));
@@ -94,7 +96,7 @@ class ListenerTlsIT {
             m.setSubject("implicit tls");
             m.setText("x");
             Transport.send(m, "alice@one.test", "pw");
-            DeliveryEvent e = events.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+            DeliveryEvent e = events.poll(20, TimeUnit.SECONDS);
             assertThat(e).isNotNull();
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.SENT);
             String data = new String(upstream.getMessages().get(0).getData(), StandardCharsets.UTF_8);

@@ -4,15 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.RelayEngine;
+import org.relaymta.core.RelaySettings;
+import org.relaymta.core.queue.MessageRejectedException;
 import org.relaymta.core.queue.QueueState;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
@@ -92,9 +100,9 @@ class MilterIT {
     static void awaitListening(int port) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            try (Socket s = new Socket("127.0.0.1", port)) {
                 return;
-            } catch (java.io.IOException notYet) {
+            } catch (IOException notYet) {
                 Thread.sleep(50);
             }
         }
@@ -186,8 +194,8 @@ class MilterIT {
         Process milter = startTestMilter(milterPort);
         Wiser upstream = Wiser.port(RelayHarness.freePort());
         upstream.start();
-        try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.core.RelaySettings.defaults()
+        try (RelayEngine relay = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                .settings(RelaySettings.defaults()
                         .defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPortAllocated()).hostname("app.test")
                         .milters("inet:127.0.0.1:" + milterPort, "tempfail"))
                 .build().start()) {
@@ -195,8 +203,8 @@ class MilterIT {
                     .getBytes(StandardCharsets.US_ASCII)).get();
             assertThat(relay.submit("app@example.com", List.of("user@example.org"), message("reject me")
                     .getBytes(StandardCharsets.US_ASCII))).failsWithin(Duration.ofSeconds(20))
-                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                    .withCauseInstanceOf(org.relaymta.core.queue.MessageRejectedException.class)
+                    .withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(MessageRejectedException.class)
                     .withMessageContaining("550 5.7.1 Rejected by the test milter");
             await(upstream, 1);
             assertThat(new String(upstream.getMessages().get(0).getData(), StandardCharsets.UTF_8))
@@ -240,7 +248,7 @@ class MilterIT {
             Files.write(eml, data);
             String txt = Files.readString(keys.resolve("mail.txt"));
             StringBuilder value = new StringBuilder();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]*)\"").matcher(txt);
+            Matcher m = Pattern.compile("\"([^\"]*)\"").matcher(txt);
             while (m.find()) {
                 value.append(m.group(1));
             }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -119,7 +120,7 @@ class MilterMemoryIT {
                         }
                         continue;
                     }
-                    String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                    String cmd = line.toUpperCase(Locale.ROOT);
                     String reply = cmd.startsWith("EHLO") ? "250-sink.test\r\n250 8BITMIME" : cmd.equals("DATA") ? "354 go"
                             : cmd.equals("QUIT") ? "221 bye" : "250 ok";
                     out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));

@@ -2,6 +2,7 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.StringWriter;
 import java.lang.module.ModuleDescriptor;
@@ -10,6 +11,7 @@ import java.lang.module.ModuleReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -64,9 +66,9 @@ class ModulePathIT {
         try (var walk = Files.walk(sources)) {
             files = walk.filter(p -> p.toString().endsWith(".java")).map(Path::toString).toList();
         }
-        List<String> args = new java.util.ArrayList<>(List.of("--module-path", modulePath(), "-d", out.toString()));
+        List<String> args = new ArrayList<>(List.of("--module-path", modulePath(), "-d", out.toString()));
         args.addAll(files);
-        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = javac.run(null, err, err, args.toArray(String[]::new));
         errors.write(err.toString(StandardCharsets.UTF_8));
         return rc;

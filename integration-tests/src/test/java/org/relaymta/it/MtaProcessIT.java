@@ -9,11 +9,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.subethamail.wiser.Wiser;
@@ -57,7 +60,7 @@ class MtaProcessIT {
      */
     static ProcessBuilder mtaWithLauncherOptions(Path workDir, Map<String, String> env, String... args) throws IOException {
         String launcher = Files.readString(Path.of("..", "mta"));
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^default_opts=\"([^\"]+)\"").matcher(launcher);
+        Matcher m = Pattern.compile("(?m)^default_opts=\"([^\"]+)\"").matcher(launcher);
         if (!m.find()) {
             throw new IllegalStateException("no default_opts in ../mta");
         }
@@ -68,9 +71,9 @@ class MtaProcessIT {
 
     /** Waits (polling the log file, up to 30 s) until {@code text} occurs at least {@code times} times in it. */
     static boolean awaitLog(Path log, String text, int times) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).split(java.util.regex.Pattern.quote(text), -1).length - 1 >= times) {
+            if (Files.exists(log) && Files.readString(log).split(Pattern.quote(text), -1).length - 1 >= times) {
                 return true;
             }
             Thread.sleep(50);

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,7 +31,7 @@ class PostfixLogFormatIT {
         Files.createDirectories(temp.resolve("config"));
         try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 2.1.5 ok")) {
             ScriptedSmtpServer refusing = new ScriptedSmtpServer(line -> {
-                String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                String cmd = line.toUpperCase(Locale.ROOT);
                 if (cmd.startsWith("EHLO")) {
                     return "250 scripted.test";
                 }

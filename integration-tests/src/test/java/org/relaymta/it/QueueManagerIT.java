@@ -3,9 +3,12 @@ package org.relaymta.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import jakarta.mail.BodyPart;
+import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,7 +18,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
@@ -54,7 +62,7 @@ class QueueManagerIT {
 
             clock.advance(Duration.ofSeconds(299));
             relay.server.engine().queue().runDue();
-            assertThat(relay.events.poll(700, java.util.concurrent.TimeUnit.MILLISECONDS)).as("no attempt before the backoff").isNull();
+            assertThat(relay.events.poll(700, TimeUnit.MILLISECONDS)).as("no attempt before the backoff").isNull();
 
             clock.advance(Duration.ofSeconds(2));
             relay.server.engine().queue().runDue();
@@ -65,8 +73,8 @@ class QueueManagerIT {
     }
 
     /** A scripted upstream whose RCPT reply comes from {@code rcpt} and that accepts DATA. */
-    private static ScriptedSmtpServer dataAwareUpstream(java.util.function.Supplier<String> rcpt) throws Exception {
-        return ScriptedSmtpServer.accepting(java.net.InetAddress.getLoopbackAddress(), 0, rcpt, "8BITMIME");
+    private static ScriptedSmtpServer dataAwareUpstream(Supplier<String> rcpt) throws Exception {
+        return ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, rcpt, "8BITMIME");
     }
 
     @Test
@@ -109,7 +117,7 @@ class QueueManagerIT {
     private static String deliveryStatus(WiserMessage w, String expectedStatus) throws Exception {
         MimeMessage m = w.getMimeMessage();
         assertThat(m.getContentType()).startsWith("multipart/report").contains("report-type=delivery-status");
-        assertThat(((jakarta.mail.internet.InternetAddress) m.getFrom()[0]).getAddress()).isEqualTo("MAILER-DAEMON@relay.test");
+        assertThat(((InternetAddress) m.getFrom()[0]).getAddress()).isEqualTo("MAILER-DAEMON@relay.test");
         MimeMultipart parts = (MimeMultipart) m.getContent();
         assertThat(parts.getCount()).isEqualTo(3);
         assertThat(parts.getBodyPart(0).getContentType()).startsWith("text/plain");
@@ -212,7 +220,7 @@ class QueueManagerIT {
              TestSmtpClient client = relay.client()) {
             assertThat(client.send("", "bob@ext.test", "Subject: a bounce\r\n\r\nx\r\n")).startsWith("250");
             assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
-            assertThat(relay.events.poll(1, java.util.concurrent.TimeUnit.SECONDS)).isNull();
+            assertThat(relay.events.poll(1, TimeUnit.SECONDS)).isNull();
             assertThat(relay.server.engine().queue().size()).isZero();
             assertThat(server.received.stream().filter(l -> l.toUpperCase().startsWith("MAIL FROM"))).hasSize(1);
         }
@@ -288,9 +296,9 @@ class QueueManagerIT {
     @Test
     void holdAllWhileDeliveriesRunAndReleaseAllDeliversEveryMessageExactlyOnce() throws Exception {
         // A slow upstream (one session at a time, 100 ms per recipient), so holds meet deliveries in flight.
-        java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> rcptCounts = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, AtomicInteger> rcptCounts = new ConcurrentHashMap<>();
         try (ScriptedSmtpServer server = new ScriptedSmtpServer(line -> {
-                String cmd = line.toUpperCase(java.util.Locale.ROOT);
+                String cmd = line.toUpperCase(Locale.ROOT);
                 if (cmd.startsWith("EHLO") || cmd.startsWith("HELO")) {
                     return "250-scripted.test\n250 8BITMIME";
                 }
@@ -318,8 +326,8 @@ class QueueManagerIT {
             var released = queue.release("ALL");
             assertThat(queue.awaitEmpty(Duration.ofSeconds(30))).isTrue();
             for (String line : server.received) {
-                if (line.toUpperCase(java.util.Locale.ROOT).startsWith("RCPT TO:")) {
-                    rcptCounts.computeIfAbsent(line.substring(8), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+                if (line.toUpperCase(Locale.ROOT).startsWith("RCPT TO:")) {
+                    rcptCounts.computeIfAbsent(line.substring(8), k -> new AtomicInteger()).incrementAndGet();
                 }
             }
             assertThat(rcptCounts).hasSize(n);
@@ -333,12 +341,12 @@ class QueueManagerIT {
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    static String adminToken(RelayHarness relay) throws java.io.IOException {
+    static String adminToken(RelayHarness relay) throws IOException {
         return Files.readString(relay.spoolDir.resolve("admin.token")).strip();
     }
 
     private MtaProcessIT.Result runCli(RelayHarness relay, String... args) throws Exception {
-        Process p = MtaProcessIT.mta(temp, java.util.Map.of(), args).redirectErrorStream(false).start();
+        Process p = MtaProcessIT.mta(temp, Map.of(), args).redirectErrorStream(false).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         return new MtaProcessIT.Result(p.exitValue(), out);

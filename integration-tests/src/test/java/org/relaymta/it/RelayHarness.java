@@ -3,11 +3,13 @@ package org.relaymta.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.relaymta.config.internal.Env;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.server.RelayServer;
@@ -31,7 +34,7 @@ final class RelayHarness implements AutoCloseable {
     final LinkedBlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
     private final List<String> mainCf = new ArrayList<>();
     RelayServer server;
-    java.time.Clock clock = java.time.Clock.systemUTC();
+    Clock clock = Clock.systemUTC();
     List<InetSocketAddress> dnsServers = List.of();
     int directPort = 25;
 
@@ -58,7 +61,7 @@ final class RelayHarness implements AutoCloseable {
         return this;
     }
 
-    RelayHarness clock(java.time.Clock c) {
+    RelayHarness clock(Clock c) {
         this.clock = c;
         return this;
     }
@@ -114,8 +117,8 @@ final class RelayHarness implements AutoCloseable {
         }
     }
 
-    private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT =
-            new java.util.concurrent.atomic.AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 500) * 20);
+    private static final AtomicInteger NEXT_PORT =
+            new AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 500) * 20);
 
     /**
      * A free port below the kernel's ephemeral range (32768 and up here): a port the test picks now
@@ -131,7 +134,7 @@ final class RelayHarness implements AutoCloseable {
             }
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);
-                s.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
                 return port;
             } catch (IOException inUse) {
                 // taken: the next one

@@ -1,19 +1,25 @@
 package org.relaymta.it;
 
-import org.relaymta.core.internal.EngineAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.internal.EngineAccess;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.subethamail.wiser.Wiser;
 
@@ -55,9 +61,9 @@ class RelayHealthIT {
         }
 
         private void serve(Socket s) throws IOException {
-            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
                     StandardCharsets.US_ASCII));
-            java.io.OutputStream out = s.getOutputStream();
+            OutputStream out = s.getOutputStream();
             if (!up) {
                 out.write("421 4.3.2 Service not available\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
@@ -187,7 +193,7 @@ class RelayHealthIT {
         String hop1 = "[127.0.0.1]:" + p1;
         MutableClock clock = new MutableClock();
         try (FlakyRelay refusing = new FlakyRelay(p1); RelayHarness relay = new RelayHarness(temp)) {
-            java.nio.file.Files.writeString(relay.configDir.resolve("relay-limits.cf"), "* messages=100/s\n");
+            Files.writeString(relay.configDir.resolve("relay-limits.cf"), "* messages=100/s\n");
             relay.clock(clock).mainCf("relay_failure_threshold = 2").env("DEFAULT_RELAY_HOST", hop1).start();
             send(relay, 1);
             assertThat(relay.nextEvent(DeliveryEvent.Status.DEFERRED, Duration.ofSeconds(20)).reason()).contains("421 4.3.2");
@@ -203,11 +209,11 @@ class RelayHealthIT {
             assertThat(relay.server.engine().queue().size()).isEqualTo(1);
 
             // mta route, as an operator runs it: the quota that applies and the hop's state from the running relay.
-            Process route = MtaProcessIT.mta(temp, java.util.Map.of("DEFAULT_RELAY_HOST", hop1), "route", "app@example.com",
+            Process route = MtaProcessIT.mta(temp, Map.of("DEFAULT_RELAY_HOST", hop1), "route", "app@example.com",
                     "--config-dir", relay.configDir.toString(), "--spool-dir", relay.spoolDir.toString())
                     .redirectErrorStream(false).start();
             String out = new String(route.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(route.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(route.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(out).contains("quota: * (relay-limits.cf:1)")
                     .contains("next hop " + hop1 + ": open (circuit breaker: no connection until its probe)");
         }

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A real socket server that answers SMTP commands from a script and records every line a client
@@ -81,7 +82,7 @@ final class ScriptedSmtpServer implements AutoCloseable {
      * A plain accepting server: EHLO answers with {@code ehloExtensions} (e.g. "8BITMIME", "SIZE 100");
      * {@code rcpt} gives the RCPT reply.
      */
-    static ScriptedSmtpServer accepting(InetAddress bind, int port, java.util.function.Supplier<String> rcpt,
+    static ScriptedSmtpServer accepting(InetAddress bind, int port, Supplier<String> rcpt,
                                         String... ehloExtensions) throws IOException {
         StringBuilder ehlo = new StringBuilder("250-scripted.test");
         for (String ext : ehloExtensions) {

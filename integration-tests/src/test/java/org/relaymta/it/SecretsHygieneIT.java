@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,12 +14,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
 import org.apache.commons.codec.digest.Crypt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,8 +46,8 @@ class SecretsHygieneIT {
         int submissionPort = RelayHarness.freePort();
         int adminPort = RelayHarness.freePort();
         // A token endpoint: OAuth2 credentials get a token (the upstream offers no XOAUTH2, so it is never sent).
-        com.sun.net.httpserver.HttpServer tokenEndpoint = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        HttpServer tokenEndpoint = HttpServer.create(
+                new InetSocketAddress("127.0.0.1", 0), 0);
         tokenEndpoint.createContext("/token", ex -> {
             ex.getRequestBody().readAllBytes();
             byte[] b = ("{\"access_token\":\"" + ACCESS_TOKEN + "\",\"refresh_token\":\"" + REFRESH_TOKEN
@@ -64,7 +69,7 @@ class SecretsHygieneIT {
                 "app.client_secret = " + OAUTH_SECRET,
                 "app.token_url = http://127.0.0.1:" + tokenEndpoint.getAddress().getPort() + "/token"));
         Files.setPosixFilePermissions(config.resolve("postfix-sasl-password.cf"),
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                PosixFilePermissions.fromString("rw-r--r--"));
         Files.write(config.resolve("postfix-accounts.cf"),
                 List.of("alice@one.test|{SHA512-CRYPT}" + Crypt.crypt(ACCOUNT_PASSWORD, "$6$saltsalt")));
         Map<String, String> env = new HashMap<>();
@@ -93,12 +98,12 @@ class SecretsHygieneIT {
             }
             // Submission AUTH: a wrong password and a right one.
             for (String password : List.of(TYPED_WRONG, ACCOUNT_PASSWORD)) {
-                try (java.net.Socket s = new java.net.Socket("127.0.0.1", submissionPort)) {
+                try (Socket s = new Socket("127.0.0.1", submissionPort)) {
                     s.setSoTimeout(5000);
                     ListenerSecurityIT.readReply(s.getInputStream());
                     s.getOutputStream().write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
                     ListenerSecurityIT.readReply(s.getInputStream());
-                    javax.net.ssl.SSLSocket tls = ListenerSecurityIT.startTls(s, submissionPort);
+                    SSLSocket tls = ListenerSecurityIT.startTls(s, submissionPort);
                     String token = Base64.getEncoder().encodeToString(("\0alice@one.test\0" + password)
                             .getBytes(StandardCharsets.UTF_8));
                     tls.getOutputStream().write(("EHLO x\r\nAUTH PLAIN " + token + "\r\n").getBytes(StandardCharsets.US_ASCII));

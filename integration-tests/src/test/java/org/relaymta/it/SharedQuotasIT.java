@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -78,7 +79,7 @@ class SharedQuotasIT {
         var delayed = ask(qb, rate).delay().orElseThrow();
         assertThat(delayed.reason()).isEqualTo("relay quota [smtp.test]:587 messages=4/m");
         // The next slot is computed: 15 s after the first (4 per minute), less the time these calls took.
-        assertThat(Duration.between(java.time.Instant.now(), delayed.until())).isBetween(Duration.ofSeconds(13), Duration.ofSeconds(15));
+        assertThat(Duration.between(Instant.now(), delayed.until())).isBetween(Duration.ofSeconds(13), Duration.ofSeconds(15));
         assertThat(ask(qa, rate).delay()).isPresent();
 
         List<RelayLimits.Limit> cap = limit("concurrency=2");

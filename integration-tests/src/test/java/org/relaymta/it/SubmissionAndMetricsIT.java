@@ -20,9 +20,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLSocket;
 import org.apache.commons.codec.digest.Crypt;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.Test;
@@ -82,12 +86,12 @@ class SubmissionAndMetricsIT {
                 "bob@two.test|{BLF-CRYPT}" + OpenBSDBCrypt.generate("2y", "bob-pw".toCharArray(), new byte[16], 5)));
         Files.writeString(config.resolve("postfix-main.cf"), "myhostname = relay.test\nsmtpd_error_sleep_time = 0s\n");
         ServerSettings settings = new ServerSettings(new InetSocketAddress("127.0.0.1", 0), temp.resolve("spool"), config,
-                new Env(java.util.Map.of("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort,
+                new Env(Map.of("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort,
                         // loopback is not trusted: only authenticated clients may relay
                         "MTA_MYNETWORKS", "192.0.2.0/24")),
                 List.of(), 25, new InetSocketAddress("127.0.0.1", 0))
                 .withSubmission(new InetSocketAddress("127.0.0.1", 0), null);
-        java.util.concurrent.LinkedBlockingQueue<DeliveryEvent> events = new java.util.concurrent.LinkedBlockingQueue<>();
+        LinkedBlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
         try (RelayServer relay = RelayServer.start(settings, events::add)) {
             int submissionPort = relay.extraPorts().get(0);
             send(submissionPort, "PLAIN", "alice@one.test", "alice-pw", "via plain");
@@ -101,14 +105,14 @@ class SubmissionAndMetricsIT {
                 ListenerSecurityIT.readReply(s.getInputStream());
                 s.getOutputStream().write("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII));
                 ListenerSecurityIT.readReply(s.getInputStream());
-                javax.net.ssl.SSLSocket tls = ListenerSecurityIT.startTls(s, submissionPort);
+                SSLSocket tls = ListenerSecurityIT.startTls(s, submissionPort);
                 tls.getOutputStream().write("EHLO x\r\nMAIL FROM:<x@one.test>\r\n".getBytes(StandardCharsets.US_ASCII));
                 ListenerSecurityIT.readReply(tls.getInputStream());
                 assertThat(ListenerSecurityIT.readReply(tls.getInputStream())).startsWith("530 5.7.0");
             }
 
             for (int i = 0; i < 2; i++) {
-                assertThat(events.poll(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).status())
+                assertThat(events.poll(WAIT.toSeconds(), TimeUnit.SECONDS).status())
                         .isEqualTo(DeliveryEvent.Status.SENT);
             }
             assertThat(upstream.getMessages()).extracting(m -> m.getEnvelopeSender())

@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A small authoritative DNS server on loopback UDP for tests: MX (including null MX), A and AAAA
@@ -140,6 +141,6 @@ final class TestDnsServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close();
-        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 }

@@ -1,5 +1,12 @@
 package org.relaymta.config;
 
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+
 /**
  * A configuration input is invalid. The message always names where the bad value came from:
  * an environment variable, or a file and line number.
@@ -31,20 +38,20 @@ public class ConfigException extends RuntimeException {
     }
 
     /** Why a file could not be read, in words ("permission denied"), not just the path the JDK puts in the message. */
-    public static String why(java.io.IOException e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
+    public static String why(IOException e) {
+        if (e instanceof AccessDeniedException) {
             return "permission denied";
         }
-        if (e instanceof java.nio.file.NoSuchFileException) {
+        if (e instanceof NoSuchFileException) {
             return "no such file";
         }
-        if (e instanceof java.nio.file.NotDirectoryException) {
+        if (e instanceof NotDirectoryException) {
             return "not a directory";
         }
-        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();
         }
-        if (e instanceof java.nio.charset.CharacterCodingException) {
+        if (e instanceof CharacterCodingException) {
             return "not valid text (" + e.getClass().getSimpleName() + ")";
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();

@@ -1,7 +1,9 @@
 package org.relaymta.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Outbound SMTP client timeouts and options, with Postfix's names and defaults
@@ -23,7 +25,7 @@ public record SmtpClientSettings(
         Duration quitTimeout,
         Duration connectionCacheTimeLimit,
         List<String> saslMechanismFilter,
-        java.util.Optional<java.nio.file.Path> tlsCaFile,
+        Optional<Path> tlsCaFile,
         List<String> tlsProtocols,
         int lineLengthLimit) {
 
@@ -37,6 +39,6 @@ public record SmtpClientSettings(
         return new SmtpClientSettings(Duration.ofSeconds(30), Duration.ofSeconds(300), Duration.ofSeconds(300),
                 Duration.ofSeconds(300), Duration.ofSeconds(300), Duration.ofSeconds(120), Duration.ofSeconds(180),
                 Duration.ofSeconds(600), Duration.ofSeconds(300), Duration.ofSeconds(2), List.of(),
-                java.util.Optional.empty(), DEFAULT_TLS_PROTOCOLS, DEFAULT_LINE_LENGTH_LIMIT);
+                Optional.empty(), DEFAULT_TLS_PROTOCOLS, DEFAULT_LINE_LENGTH_LIMIT);
     }
 }

@@ -1,5 +1,6 @@
 package org.relaymta.core;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,14 +20,14 @@ import org.relaymta.config.internal.DeliverySettings;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
 import org.relaymta.config.internal.HeaderChecks;
-import org.relaymta.config.internal.MilterSettings;
 import org.relaymta.config.internal.ListenerSettings;
+import org.relaymta.config.internal.MilterSettings;
 import org.relaymta.config.internal.Networks;
 import org.relaymta.config.internal.NextHop;
-import org.relaymta.config.internal.PemKeys;
 import org.relaymta.config.internal.Param;
 import org.relaymta.config.internal.ParamValues;
 import org.relaymta.config.internal.Params;
+import org.relaymta.config.internal.PemKeys;
 import org.relaymta.config.internal.PostfixTable;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.RelayLimits;
@@ -151,7 +152,7 @@ public final class RelaySettings {
      * key in {@code keyFile} (PEM, PKCS#8 or PKCS#1 RSA, or Ed25519), published at
      * {@code <selector>._domainkey.<domain>}. Call it twice (an RSA and an Ed25519 key) for both signatures.
      */
-    public RelaySettings dkimKey(String domain, String selector, java.nio.file.Path keyFile) {
+    public RelaySettings dkimKey(String domain, String selector, Path keyFile) {
         dkimKeys.add(new DkimKey(domain.toLowerCase(Locale.ROOT), selector,
                 PemKeys.read(keyFile, "dkimKey(" + domain + ", " + selector + ")"), keyFile.toString()));
         return this;

@@ -1,16 +1,38 @@
 package org.relaymta.server;
 
-import org.relaymta.core.internal.EngineAccess;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLContext;
 import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.ConfigWatcher;
 import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.EngineAccess;
+import org.relaymta.core.internal.spool.SpoolFiles;
 import org.relaymta.server.admin.AdminAccess;
 import org.relaymta.server.admin.AdminServer;
 import org.relaymta.server.smtp.RelayListener;
@@ -29,13 +51,13 @@ public final class RelayServer implements AutoCloseable {
     private final RelayEngine engine;
     private final RelayListener listener;
     private RelayListener.Shared shared;
-    private final java.util.List<RelayListener> extraListeners = new java.util.ArrayList<>();
-    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
-            new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    private final List<RelayListener> extraListeners = new ArrayList<>();
+    private final PrometheusMeterRegistry registry =
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConfigWatcher watcher;
     private final AdminServer admin;
 
-    private RelayServer(ServerSettings settings, RelayConfig initial, java.time.Clock clock, DeliveryListener... listeners)
+    private RelayServer(ServerSettings settings, RelayConfig initial, Clock clock, DeliveryListener... listeners)
             throws IOException {
         this.settings = settings;
         this.config.set(initial);
@@ -51,7 +73,7 @@ public final class RelayServer implements AutoCloseable {
         }
         // The listener's TLS set-up (key, certificate, JSSE) runs on another core while the engine
         // starts: half a second less to listening on a 2-core machine.
-        java.util.concurrent.CompletableFuture<javax.net.ssl.SSLContext> tlsSetup = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<SSLContext> tlsSetup = new CompletableFuture<>();
         Thread tlsThread = new Thread(() -> {
             try {
                 tlsSetup.complete(initial.listener().tlsCertFile().isPresent()
@@ -70,10 +92,10 @@ public final class RelayServer implements AutoCloseable {
             throw e;
         }
         try {
-            javax.net.ssl.SSLContext tls;
+            SSLContext tls;
             try {
                 tls = tlsSetup.join();
-            } catch (java.util.concurrent.CompletionException e) {
+            } catch (CompletionException e) {
                 if (e.getCause() instanceof IOException io) {
                     throw io;
                 }
@@ -107,9 +129,9 @@ public final class RelayServer implements AutoCloseable {
         ConfigLoader loader = new ConfigLoader(settings.env(), settings.configDir());
         this.watcher = new ConfigWatcher(settings.configDir(), settings.env(), loader::load, config::get, config::set)
                 .start(RELOAD_CHECK_INTERVAL);
-        io.micrometer.core.instrument.FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::reloads)
+        FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::reloads)
                 .tag("result", "ok").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::failures)
+        FunctionCounter.builder("mta.config.reloads", watcher, ConfigWatcher::failures)
                 .tag("result", "failed").register(registry);
         AdminServer adminServer = null;
         if (settings.adminListen() != null) {
@@ -117,7 +139,7 @@ public final class RelayServer implements AutoCloseable {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
                 adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
                         access, this::health, registry::scrape);
-                java.net.InetAddress bound = settings.adminListen().getAddress();
+                InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "
                             + "anyone who can reach it; queue listing and control need the admin token",
@@ -126,10 +148,10 @@ public final class RelayServer implements AutoCloseable {
                 // Where mta queue finds this relay when its address is not given.
                 String address = (bound == null || bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress()) + ":"
                         + adminServer.port() + "\n";
-                try (java.nio.channels.FileChannel f = org.relaymta.core.internal.spool.SpoolFiles.open(
-                        settings.spoolDir().resolve(ADMIN_ADDRESS_FILE), java.nio.file.StandardOpenOption.CREATE,
-                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
-                    f.write(java.nio.ByteBuffer.wrap(address.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+                try (FileChannel f = SpoolFiles.open(
+                        settings.spoolDir().resolve(ADMIN_ADDRESS_FILE), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                    f.write(ByteBuffer.wrap(address.getBytes(StandardCharsets.US_ASCII)));
                 }
             } catch (IOException e) {
                 close();
@@ -141,7 +163,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** Starts a listener; a bind failure says which address and why. */
-    private static void start(RelayListener l, java.net.InetSocketAddress address) throws IOException {
+    private static void start(RelayListener l, InetSocketAddress address) throws IOException {
         try {
             l.start();
         } catch (IOException | RuntimeException e) {
@@ -183,7 +205,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** Ports of the submission and implicit-TLS listeners, in the order started. */
-    public java.util.List<Integer> extraPorts() {
+    public List<Integer> extraPorts() {
         return extraListeners.stream().map(RelayListener::port).toList();
     }
 
@@ -197,15 +219,15 @@ public final class RelayServer implements AutoCloseable {
         return admin == null ? -1 : admin.port();
     }
 
-    static final java.time.Duration RELOAD_CHECK_INTERVAL = java.time.Duration.ofMillis(500);
+    static final Duration RELOAD_CHECK_INTERVAL = Duration.ofMillis(500);
 
     /** Loads the configuration (failing with a clear {@code ConfigException}), then starts everything. */
     public static RelayServer start(ServerSettings settings, DeliveryListener... listeners) throws IOException {
-        return start(settings, java.time.Clock.systemUTC(), listeners);
+        return start(settings, Clock.systemUTC(), listeners);
     }
 
     /** As {@link #start(ServerSettings, DeliveryListener...)} with the queue's clock given (tests move time). */
-    public static RelayServer start(ServerSettings settings, java.time.Clock clock, DeliveryListener... listeners)
+    public static RelayServer start(ServerSettings settings, Clock clock, DeliveryListener... listeners)
             throws IOException {
         RelayConfig cfg = new ConfigLoader(settings.env(), settings.configDir()).load();
         for (String warning : cfg.warnings()) {
@@ -216,14 +238,14 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** Postfix warns about a world-readable password map too: it should be 0600. */
-    static void warnIfSecretsReadable(java.nio.file.Path file) {
+    static void warnIfSecretsReadable(Path file) {
         try {
-            if (java.nio.file.Files.exists(file)) {
-                java.util.Set<java.nio.file.attribute.PosixFilePermission> p = java.nio.file.Files.getPosixFilePermissions(file);
-                if (p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
-                        || p.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)) {
+            if (Files.exists(file)) {
+                Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
+                if (p.contains(PosixFilePermission.OTHERS_READ)
+                        || p.contains(PosixFilePermission.GROUP_READ)) {
                     log.warn("config: {} is readable by others ({}); it holds passwords: chmod 600 it", file,
-                            java.nio.file.attribute.PosixFilePermissions.toString(p));
+                            PosixFilePermissions.toString(p));
                 }
             }
         } catch (IOException | UnsupportedOperationException e) {

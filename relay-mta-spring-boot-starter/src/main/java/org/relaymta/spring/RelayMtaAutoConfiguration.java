@@ -2,11 +2,12 @@ package org.relaymta.spring;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.relaymta.core.RelayEngine;
 import org.relaymta.core.RelaySettings;
 import org.relaymta.core.event.DeliveryListener;
-import org.relaymta.core.RelayEngine;
 import org.relaymta.core.mail.RelayTransport;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -84,8 +85,8 @@ public class RelayMtaAutoConfiguration {
             settings.hostname(p.getHostname());
         }
         if (p.getMinimalBackoff() != null || p.getMaximalBackoff() != null) {
-            settings.backoff(p.getMinimalBackoff() != null ? p.getMinimalBackoff() : java.time.Duration.ofMinutes(5),
-                    p.getMaximalBackoff() != null ? p.getMaximalBackoff() : java.time.Duration.ofMinutes(67));
+            settings.backoff(p.getMinimalBackoff() != null ? p.getMinimalBackoff() : Duration.ofMinutes(5),
+                    p.getMaximalBackoff() != null ? p.getMaximalBackoff() : Duration.ofMinutes(67));
         }
         if (!p.getEnv().isEmpty()) {
             throw new IllegalStateException("relaymta.env." + p.getEnv().keySet().iterator().next()

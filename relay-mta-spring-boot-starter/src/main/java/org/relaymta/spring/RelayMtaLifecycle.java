@@ -3,7 +3,9 @@ package org.relaymta.spring;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.server.smtp.RelayListener;
 import org.springframework.context.SmartLifecycle;
 
 /**
@@ -94,10 +96,10 @@ public class RelayMtaLifecycle implements SmartLifecycle {
             }
         }
 
-        static AutoCloseable start(RelayEngine engine, InetSocketAddress address, java.nio.file.Path tlsDir) throws IOException {
-            org.relaymta.server.smtp.RelayListener.Shared shared = org.relaymta.server.smtp.RelayListener.Shared.forEngine(engine, tlsDir);
-            org.relaymta.server.smtp.RelayListener listener = new org.relaymta.server.smtp.RelayListener(shared, address,
-                    org.relaymta.server.smtp.RelayListener.Mode.RELAY);
+        static AutoCloseable start(RelayEngine engine, InetSocketAddress address, Path tlsDir) throws IOException {
+            RelayListener.Shared shared = RelayListener.Shared.forEngine(engine, tlsDir);
+            RelayListener listener = new RelayListener(shared, address,
+                    RelayListener.Mode.RELAY);
             listener.start();
             return () -> {
                 listener.close();

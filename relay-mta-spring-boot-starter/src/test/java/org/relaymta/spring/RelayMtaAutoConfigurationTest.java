@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.RelaySettings;
 import org.relaymta.test.TestUpstream;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -91,7 +92,7 @@ class RelayMtaAutoConfigurationTest {
             assertThat(context).hasSingleBean(RelayEngine.class);
         });
         try (RelayEngine again = RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
-                .settings(org.relaymta.core.RelaySettings.defaults()).build().start()) {
+                .settings(RelaySettings.defaults()).build().start()) {
             assertThat(again.queue().size()).isZero();
         }
     }

@@ -1,11 +1,13 @@
 package org.relaymta.test;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.subethamail.wiser.Wiser;
 
@@ -36,7 +38,7 @@ public final class TestUpstream extends Lifecycle implements AutoCloseable {
                 wiser = w;
             } catch (RuntimeException e) {
                 // Another process took the port between the probe and the bind: take another one.
-                if (attempt >= 20 || !(e.getCause() instanceof java.net.BindException || e instanceof UncheckedIOException)) {
+                if (attempt >= 20 || !(e.getCause() instanceof BindException || e instanceof UncheckedIOException)) {
                     throw e;
                 }
             }
@@ -114,7 +116,7 @@ public final class TestUpstream extends Lifecycle implements AutoCloseable {
      * that the relay's own outgoing connections (and their TIME_WAIT) never hold it.
      */
     public static int freePort() {
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < 200; i++) {
             int port = 20000 + random.nextInt(12000);
             try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {

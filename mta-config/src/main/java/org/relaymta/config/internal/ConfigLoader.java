@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -312,7 +313,7 @@ public final class ConfigLoader {
     }
 
     /** The {@code postfix-main.cf} parameters as written, with their file:line, in file order. */
-    public java.util.Collection<MainCf.Parameter> parameters() {
+    public Collection<MainCf.Parameter> parameters() {
         return readMainCf().parameters().values();
     }
 

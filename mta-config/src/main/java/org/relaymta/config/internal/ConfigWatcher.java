@@ -1,6 +1,7 @@
 package org.relaymta.config.internal;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import org.relaymta.config.ConfigException;
 import org.slf4j.Logger;
@@ -147,13 +149,13 @@ public final class ConfigWatcher implements AutoCloseable {
         String key = file.toAbsolutePath().normalize().toString();
         if (Files.isDirectory(file)) {
             // A directory of key files (rspamd/dkim): a file added, removed or replaced changes this.
-            try (java.util.stream.Stream<Path> listing = Files.list(file)) {
+            try (Stream<Path> listing = Files.list(file)) {
                 CRC32 crc = new CRC32();
                 listing.sorted().forEach(p -> {
-                    crc.update(p.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    crc.update(p.getFileName().toString().getBytes(StandardCharsets.UTF_8));
                     try {
                         crc.update(Long.toString(Files.getLastModifiedTime(p).toMillis() ^ Files.size(p))
-                                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                                .getBytes(StandardCharsets.UTF_8));
                     } catch (IOException gone) {
                         crc.update(0);
                     }

@@ -1,5 +1,7 @@
 package org.relaymta.config.internal;
 
+import java.util.List;
+
 /**
  * What happens to a message's content: the size limit, {@code header_checks} when it is accepted
  * and {@code smtp_header_checks} when it is sent, the milters, and DKIM signing.
@@ -15,7 +17,7 @@ public record ContentSettings(long messageSizeLimit, HeaderChecks headerChecks, 
 
     public static ContentSettings defaults() {
         return new ContentSettings(Params.MESSAGE_SIZE_LIMIT.parse(Params.MESSAGE_SIZE_LIMIT.defaultText(), "default"),
-                HeaderChecks.none(), HeaderChecks.none(), MilterSettings.none(), DkimTable.of(java.util.List.of()));
+                HeaderChecks.none(), HeaderChecks.none(), MilterSettings.none(), DkimTable.of(List.of()));
     }
 
     /** Whether a message needs the cleanup step at all (anything to check, milter or sign). */

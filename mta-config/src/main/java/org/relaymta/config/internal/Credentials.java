@@ -1,5 +1,6 @@
 package org.relaymta.config.internal;
 
+import java.util.Optional;
 import org.relaymta.config.ConfigException;
 
 /**
@@ -30,9 +31,9 @@ public record Credentials(String username, String password, String key) {
     public static final String OAUTH2_PREFIX = "{oauth2}";
 
     /** The OAuth2 profile the password names ({@code {oauth2}NAME}), or empty for a plain password. */
-    public java.util.Optional<String> oauth2Profile() {
+    public Optional<String> oauth2Profile() {
         return password.startsWith(OAUTH2_PREFIX)
-                ? java.util.Optional.of(password.substring(OAUTH2_PREFIX.length()).strip()) : java.util.Optional.empty();
+                ? Optional.of(password.substring(OAUTH2_PREFIX.length()).strip()) : Optional.empty();
     }
 
     @Override

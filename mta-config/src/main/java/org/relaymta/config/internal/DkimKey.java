@@ -2,6 +2,7 @@ package org.relaymta.config.internal;
 
 import java.nio.file.Path;
 import java.security.PrivateKey;
+import java.util.Locale;
 
 /**
  * One DKIM signing key: the signing domain ({@code d=}), selector ({@code s=}) and private key.
@@ -19,6 +20,6 @@ public record DkimKey(String domain, String selector, PrivateKey key, String sou
     }
 
     static DkimKey read(String domain, String selector, Path file, String where) {
-        return new DkimKey(domain.toLowerCase(java.util.Locale.ROOT), selector, PemKeys.read(file, where), file.toString());
+        return new DkimKey(domain.toLowerCase(Locale.ROOT), selector, PemKeys.read(file, where), file.toString());
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.relaymta.config.ConfigException;
 
 /**
@@ -25,8 +26,8 @@ public final class Env {
     }
 
     /** Files named by {@code NAME__FILE} variables, by variable name: watched for hot reload. */
-    public java.util.Map<String, Path> secretFiles() {
-        java.util.Map<String, Path> files = new java.util.TreeMap<>();
+    public Map<String, Path> secretFiles() {
+        Map<String, Path> files = new TreeMap<>();
         variables.forEach((k, v) -> {
             if (k.endsWith("__FILE") && v != null && !v.isBlank()) {
                 files.put(k, Path.of(v.strip()));

@@ -8,6 +8,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The relay's one JSON library (Gson), configured once: what the relay writes ({@code /health},
@@ -55,9 +57,9 @@ public final class Json {
      * {@code Number}, {@code true}/{@code false} as {@code Boolean}, null as null, anything else as
      * its {@link JsonElement} (for answers read field by field).
      */
-    public static java.util.Map<String, Object> members(JsonObject o) {
-        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
-        for (java.util.Map.Entry<String, JsonElement> e : o.entrySet()) {
+    public static Map<String, Object> members(JsonObject o) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : o.entrySet()) {
             JsonElement v = e.getValue();
             Object value = v;
             if (v.isJsonNull()) {

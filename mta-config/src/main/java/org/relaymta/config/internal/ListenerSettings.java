@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Inbound SMTP policy, Postfix {@code smtpd_*} names.
@@ -73,15 +75,15 @@ public record ListenerSettings(Networks mynetworks, Map<String, String> accounts
 
     /** {@code smtpd_timeout} as Postfix writes it: {@code ${stress?{10}:{300}}s}, or one value for both states. */
     private static final class SmtpdTimeout {
-        private static final java.util.regex.Pattern STRESS =
-                java.util.regex.Pattern.compile("\\$\\{stress\\?\\{?([^}:]*)\\}?:\\{?([^}]*)\\}?\\}(\\w*)");
+        private static final Pattern STRESS =
+                Pattern.compile("\\$\\{stress\\?\\{?([^}:]*)\\}?:\\{?([^}]*)\\}?\\}(\\w*)");
 
         /** A plain value applies in both states, except that the stress default stays when it is shorter. */
         static Duration of(ParamValues v, boolean stress) {
             String text = v.explicit(Params.SMTPD_TIMEOUT).orElse(Params.SMTPD_TIMEOUT.defaultText()).strip();
             String where = v.where(Params.SMTPD_TIMEOUT);
             Duration stressDefault = choose(Params.SMTPD_TIMEOUT.defaultText(), true, where);
-            java.util.regex.Matcher m = STRESS.matcher(text);
+            Matcher m = STRESS.matcher(text);
             if (m.matches()) {
                 return choose(text, stress, where);
             }
@@ -90,7 +92,7 @@ public record ListenerSettings(Networks mynetworks, Map<String, String> accounts
         }
 
         private static Duration choose(String text, boolean stress, String where) {
-            java.util.regex.Matcher m = STRESS.matcher(text);
+            Matcher m = STRESS.matcher(text);
             if (!m.matches()) {
                 return Durations.parse(text, 's', where);
             }

@@ -1,5 +1,6 @@
 package org.relaymta.config.internal;
 
+import java.net.IDN;
 import java.util.Optional;
 
 /**
@@ -111,7 +112,7 @@ public final class Mailbox {
         if (!domain.chars().allMatch(c -> c < 0x80)) {
             try {
                 // RFC 6531: a U-label domain is checked as the A-labels it stands for.
-                ascii = java.net.IDN.toASCII(domain, java.net.IDN.ALLOW_UNASSIGNED);
+                ascii = IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED);
             } catch (IllegalArgumentException e) {
                 return Optional.of("domain '" + LogText.escape(domain) + "' is not a valid internationalised name");
             }

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.relaymta.config.ConfigException;
 
 /**
@@ -53,7 +54,7 @@ public final class OAuth2Profiles {
             String key = p.name().substring(dot + 1).toLowerCase(Locale.ROOT);
             if (!KEYS.contains(key)) {
                 throw new ConfigException(p.location(), "unknown key '" + key + "' for profile '" + profile
-                        + "' (known: " + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
+                        + "' (known: " + String.join(", ", new TreeSet<>(KEYS)) + ")");
             }
             byProfile.computeIfAbsent(profile, k -> new LinkedHashMap<>()).put(key, p);
         }

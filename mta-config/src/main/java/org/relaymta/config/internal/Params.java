@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.relaymta.config.TlsLevel;
@@ -153,7 +154,7 @@ public final class Params {
             "Milters for mail the library submits and mta sendmail spools."));
     public static final Param<String> MILTER_DEFAULT_ACTION = add(mainCf("milter_default_action", CONTENT, "tempfail",
             (text, where) -> {
-                String a = text.strip().toLowerCase(java.util.Locale.ROOT);
+                String a = text.strip().toLowerCase(Locale.ROOT);
                 if (!MilterSettings.DEFAULT_ACTIONS.contains(a)) {
                     throw new IllegalArgumentException("'" + text + "' is not tempfail, accept, reject or quarantine");
                 }

@@ -1,5 +1,7 @@
 package org.relaymta.config.internal;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.relaymta.config.QueueSettings;
 
@@ -19,21 +21,21 @@ import org.relaymta.config.QueueSettings;
  */
 public record RelayConfig(String myhostname, Routing routing, ListenerSettings listener, DeliverySettings delivery,
                           QueueSettings queue, ContentSettings content, ClusterSettings cluster, List<String> warnings,
-                          List<java.nio.file.Path> sources) {
+                          List<Path> sources) {
 
     /** {@code message_size_limit}'s default, for the few that read it before there is a snapshot. */
     public static final long DEFAULT_MESSAGE_SIZE_LIMIT = Long.parseLong(Params.MESSAGE_SIZE_LIMIT.defaultText());
 
     /** This snapshot with {@code more} warnings after its own (findings that need the whole configuration). */
     public RelayConfig withMoreWarnings(List<String> more) {
-        List<String> all = new java.util.ArrayList<>(warnings);
+        List<String> all = new ArrayList<>(warnings);
         all.addAll(more);
         return new RelayConfig(myhostname, routing, listener, delivery, queue, content, cluster, List.copyOf(all), sources);
     }
 
     /** What changed between two snapshots, in counts and public values only: for the reload log line. */
     public String describeChangeFrom(RelayConfig previous) {
-        List<String> parts = new java.util.ArrayList<>();
+        List<String> parts = new ArrayList<>();
         compare(parts, "relay map entries", previous.routing.senderRelayMap().size(), routing.senderRelayMap().size());
         compare(parts, "implicit RELAY_HOST domains", previous.routing.implicitRelayDomains().size(), routing.implicitRelayDomains().size());
         compare(parts, "credentials", previous.routing.credentials().size(), routing.credentials().size());
@@ -63,7 +65,7 @@ public record RelayConfig(String myhostname, Routing routing, ListenerSettings l
 
     /** Tables that had entries in {@code previous} and have none now, with the counts. */
     public List<String> tablesEmptiedSince(RelayConfig previous) {
-        List<String> lost = new java.util.ArrayList<>();
+        List<String> lost = new ArrayList<>();
         if (previous.routing.senderRelayMap().size() > 0 && routing.senderRelayMap().size() == 0) {
             lost.add("the relay map lost all its " + previous.routing.senderRelayMap().size() + " entries");
         }

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import org.relaymta.config.ConfigException;
 
 /**
@@ -38,7 +39,7 @@ public final class RelayLimits {
     public static final Map<String, String> PRESETS = presets();
 
     private static Map<String, String> presets() {
-        Map<String, String> m = new java.util.LinkedHashMap<>();
+        Map<String, String> m = new LinkedHashMap<>();
         Providers.ALL.forEach(p -> m.put(p.name(), p.quotaPreset()));
         return Map.copyOf(m);
     }
@@ -105,7 +106,7 @@ public final class RelayLimits {
                 String preset = PRESETS.get(item.substring(7).toLowerCase(Locale.ROOT));
                 if (preset == null) {
                     throw new ConfigException(location, "unknown preset '" + item.substring(7) + "' (known: "
-                            + String.join(", ", new java.util.TreeSet<>(PRESETS.keySet())) + ")");
+                            + String.join(", ", new TreeSet<>(PRESETS.keySet())) + ")");
                 }
                 for (String p : split(preset, location)) {
                     settings.put(p.substring(0, p.indexOf('=')), p);

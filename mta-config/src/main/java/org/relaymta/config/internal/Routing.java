@@ -1,5 +1,6 @@
 package org.relaymta.config.internal;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +42,7 @@ public record Routing(List<NextHop> defaultRelay, Optional<String> defaultRelayT
     public static Routing none() {
         return derive(new Input(List.of(), Optional.empty(), List.of(), PostfixTable.empty("sender relay map"), Map.of(), Map.of(),
                 Optional.empty(), false, false, Optional.empty(), Optional.empty(), Optional.empty(), false, Map.of()),
-                new java.util.ArrayList<>());
+                new ArrayList<>());
     }
 
     /**

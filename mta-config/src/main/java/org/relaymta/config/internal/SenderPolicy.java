@@ -1,6 +1,7 @@
 package org.relaymta.config.internal;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -57,7 +58,7 @@ public record SenderPolicy(SenderLogins logins, List<Restriction> relay, List<Re
             if (w.isEmpty()) {
                 continue;
             }
-            Optional<Restriction> r = java.util.Arrays.stream(Restriction.values()).filter(x -> x.postfixName().equals(w)).findFirst();
+            Optional<Restriction> r = Arrays.stream(Restriction.values()).filter(x -> x.postfixName().equals(w)).findFirst();
             if (r.isPresent()) {
                 out.add(r.get());
             } else if (w.startsWith("check_") || w.startsWith("reject_") || w.startsWith("permit_") || w.startsWith("warn_")

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.config.ConfigException;
@@ -36,11 +37,11 @@ class ClusterSettingsTest {
         assertThat(s.nodes()).isEqualTo(3);
         assertThat(r.toString()).isEqualTo("redis://relay@redis.internal:6380/2 (with password)").doesNotContain("cret");
 
-        ClusterSettings.Redis tls = ClusterSettings.parse("rediss://redis.example", java.util.Optional.empty());
+        ClusterSettings.Redis tls = ClusterSettings.parse("rediss://redis.example", Optional.empty());
         assertThat(tls.tls()).isTrue();
         assertThat(tls.port()).isEqualTo(6379);
         assertThat(tls.database()).isZero();
-        assertThat(ClusterSettings.parse("redis://:pw@[::1]:7000", java.util.Optional.empty()))
+        assertThat(ClusterSettings.parse("redis://:pw@[::1]:7000", Optional.empty()))
                 .satisfies(v -> {
                     assertThat(v.host()).isEqualTo("::1");
                     assertThat(v.user()).isEmpty();

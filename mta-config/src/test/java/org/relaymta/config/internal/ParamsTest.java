@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -57,8 +58,8 @@ class ParamsTest {
     void theApiDefaultsAreTheTables() {
         ParamValues defaults = ParamValues.given(Map.of());
         assertThat(ConfigLoader.queue(defaults)).isEqualTo(QueueSettings.postfixDefaults());
-        assertThat(ListenerSettings.postfixDefaults().timeout(false)).isEqualTo(java.time.Duration.ofSeconds(300));
-        assertThat(ListenerSettings.postfixDefaults().timeout(true)).isEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(ListenerSettings.postfixDefaults().timeout(false)).isEqualTo(Duration.ofSeconds(300));
+        assertThat(ListenerSettings.postfixDefaults().timeout(true)).isEqualTo(Duration.ofSeconds(10));
     }
 
     @Test
@@ -73,7 +74,7 @@ class ParamsTest {
         assertThat(v.explicit(Params.MYNETWORKS)).as("the variable wins for mynetworks").hasValue("192.0.2.0/24");
         assertThat(v.nameSetBy(Params.MYNETWORKS)).isEqualTo("MTA_MYNETWORKS");
         assertThat(v.origin(Params.RELAY_PASSWORD)).hasValueSatisfying(o -> assertThat(o.source()).contains("RELAY_PASSWORD__FILE"));
-        assertThat(v.get(Params.QUEUE_RUN_DELAY)).isEqualTo(java.time.Duration.ofSeconds(300));
+        assertThat(v.get(Params.QUEUE_RUN_DELAY)).isEqualTo(Duration.ofSeconds(300));
         assertThatThrownBy(() -> v.get(Params.MESSAGE_SIZE_LIMIT)).isInstanceOf(ConfigException.class)
                 .hasMessage("postfix-main.cf:3: message_size_limit must be a non-negative number, not 'lots'");
     }

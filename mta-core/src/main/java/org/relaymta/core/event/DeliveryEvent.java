@@ -1,6 +1,7 @@
 package org.relaymta.core.event;
 
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * One recipient's outcome, as published to listeners and written to the log.
@@ -28,7 +29,7 @@ public record DeliveryEvent(String queueId, String sender, String recipient, Sta
         SENT, DEFERRED, BOUNCED, EXPIRED;
 
         public String postfixName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 }

@@ -4,6 +4,8 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.cluster.Cluster;
+import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.Envelope;
@@ -24,12 +26,12 @@ public final class EngineInternals {
     private final RelayMetrics metrics;
     private final Supplier<RelayConfig> config;
     private final QueueActions queue;
-    private final org.relaymta.core.internal.delivery.RelayHealth relayHealth;
-    private final org.relaymta.core.internal.cluster.Cluster cluster;
+    private final RelayHealth relayHealth;
+    private final Cluster cluster;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
-                           QueueActions queue, org.relaymta.core.internal.delivery.RelayHealth relayHealth,
-                           org.relaymta.core.internal.cluster.Cluster cluster) {
+                           QueueActions queue, RelayHealth relayHealth,
+                           Cluster cluster) {
         this.relayHealth = relayHealth;
         this.cluster = cluster;
         this.eventLoops = eventLoops;
@@ -56,12 +58,12 @@ public final class EngineInternals {
     }
 
     /** The relay next hops' circuit breakers ({@code /health}). */
-    public org.relaymta.core.internal.delivery.RelayHealth relayHealth() {
+    public RelayHealth relayHealth() {
         return relayHealth;
     }
 
     /** This node among the relay nodes sharing a Redis ({@code /health}). */
-    public org.relaymta.core.internal.cluster.Cluster cluster() {
+    public Cluster cluster() {
         return cluster;
     }
 

@@ -1,11 +1,20 @@
 package org.relaymta.core.internal;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.relaymta.config.internal.HeaderChecks;
+import org.relaymta.core.internal.cleanup.MessageCleanup;
+import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.CrlfCanonicalizer;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.MessageRejectedException;
 
 /**
  * A message being received. Write the RFC 5322 content to {@link #content()} (line ends are made
@@ -14,7 +23,7 @@ import org.relaymta.core.internal.spool.SpooledMessage;
  */
 public final class IncomingMessage implements AutoCloseable {
     private final SpoolWriter writer;
-    private final org.relaymta.core.internal.cleanup.MessageCleanup cleanup;
+    private final MessageCleanup cleanup;
     private final CrlfCanonicalizer canonical;
     private final QueueManager queue;
     private final Runnable onCommitted;
@@ -25,7 +34,7 @@ public final class IncomingMessage implements AutoCloseable {
     }
 
     /** With a cleanup step (DKIM signing) between the content and the spool; null for none. */
-    public IncomingMessage(SpoolWriter writer, org.relaymta.core.internal.cleanup.MessageCleanup cleanup, QueueManager queue,
+    public IncomingMessage(SpoolWriter writer, MessageCleanup cleanup, QueueManager queue,
                            Runnable onCommitted) {
         this.writer = writer;
         this.cleanup = cleanup;
@@ -57,21 +66,21 @@ public final class IncomingMessage implements AutoCloseable {
      * with the queue id once the message is durable and queued. {@code blocking} runs the fsyncs of a
      * large message that has its own file.
      */
-    public java.util.concurrent.CompletableFuture<String> commitAsync(java.util.concurrent.Executor blocking) {
+    public CompletableFuture<String> commitAsync(Executor blocking) {
         done = true;
         try {
             canonical.finish();
         } catch (IOException e) {
             writer.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
+            return CompletableFuture.failedFuture(e);
         }
         if (cleanup != null && cleanup.hasMilters()) {
             // Milters talk over sockets: on the blocking executor, then the commit as usual.
-            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            return CompletableFuture.supplyAsync(() -> {
                 try {
                     return cleanup.finishWithMilters(writer);
                 } catch (IOException e) {
-                    throw new java.util.concurrent.CompletionException(e);
+                    throw new CompletionException(e);
                 }
             }, blocking).thenCompose(headers -> decide(headers, blocking)).whenComplete((id, failed) -> {
                 if (failed != null) {
@@ -83,25 +92,25 @@ public final class IncomingMessage implements AutoCloseable {
     }
 
     /** Acts on the cleanup's verdict: refuse, drop, hold, or queue; then commits. */
-    private java.util.concurrent.CompletableFuture<String> decide(byte[] headers, java.util.concurrent.Executor blocking) {
-        org.relaymta.core.internal.cleanup.MessageCleanup.Verdict verdict = cleanup == null ? null : cleanup.verdict();
-        org.relaymta.config.internal.HeaderChecks.Action action = verdict == null ? null : verdict.action();
-        if (action == org.relaymta.config.internal.HeaderChecks.Action.REJECT) {
+    private CompletableFuture<String> decide(byte[] headers, Executor blocking) {
+        MessageCleanup.Verdict verdict = cleanup == null ? null : cleanup.verdict();
+        HeaderChecks.Action action = verdict == null ? null : verdict.action();
+        if (action == HeaderChecks.Action.REJECT) {
             writer.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(
-                    new org.relaymta.core.queue.MessageRejectedException(verdict.reply()));
+            return CompletableFuture.failedFuture(
+                    new MessageRejectedException(verdict.reply()));
         }
-        if (action == org.relaymta.config.internal.HeaderChecks.Action.DISCARD) {
+        if (action == HeaderChecks.Action.DISCARD) {
             // Postfix's DISCARD: the client hears "queued", nothing is kept or delivered.
             writer.abort();
-            return java.util.concurrent.CompletableFuture.completedFuture(writer.id());
+            return CompletableFuture.completedFuture(writer.id());
         }
-        boolean hold = action == org.relaymta.config.internal.HeaderChecks.Action.HOLD;
-        java.util.concurrent.CompletableFuture<org.relaymta.core.internal.spool.SpooledMessage> durable =
+        boolean hold = action == HeaderChecks.Action.HOLD;
+        CompletableFuture<SpooledMessage> durable =
                 writer.commitAsync(blocking, headers);
-        java.nio.ByteBuffer content = writer.committedContent();
-        org.relaymta.core.internal.delivery.DeliveryRequest.Content inMemory = content == null ? null
-                : () -> new java.io.ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());
+        ByteBuffer content = writer.committedContent();
+        DeliveryRequest.Content inMemory = content == null ? null
+                : () -> new ByteArrayInputStream(content.array(), content.arrayOffset(), content.remaining());
         if (hold) {
             // The hold is saved before the message is indexed, so it is never tried first; off the commit thread.
             return durable.thenApplyAsync(message -> {

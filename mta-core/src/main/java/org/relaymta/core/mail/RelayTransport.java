@@ -6,6 +6,7 @@ import jakarta.mail.MessagingException;
 import jakarta.mail.SendFailedException;
 import jakarta.mail.Session;
 import jakarta.mail.URLName;
+import jakarta.mail.event.ConnectionEvent;
 import jakarta.mail.event.TransportEvent;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
@@ -103,7 +104,7 @@ public class RelayTransport extends SMTPTransport {
         }
         open = false;
         setConnected(false);
-        notifyConnectionListeners(jakarta.mail.event.ConnectionEvent.CLOSED);
+        notifyConnectionListeners(ConnectionEvent.CLOSED);
     }
 
     private RunningEngines.Submitter relay() throws MessagingException {

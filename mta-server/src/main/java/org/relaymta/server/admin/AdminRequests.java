@@ -14,15 +14,17 @@ import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
-import org.relaymta.core.queue.ActionResult;
-import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +111,7 @@ final class AdminRequests {
         if (request.decoderResult().isFailure()) {
             Throwable cause = request.decoderResult().cause();
             boolean tooLong = cause instanceof TooLongFrameException;
-            boolean line = tooLong && String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("line");
+            boolean line = tooLong && String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT).contains("line");
             AdminResponses.error(ch, !tooLong ? HttpResponseStatus.BAD_REQUEST : line ? HttpResponseStatus.REQUEST_URI_TOO_LONG
                     : HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, tooLong ? (line ? "request line too long"
                     : "request headers too large") : "malformed request");
@@ -165,7 +167,7 @@ final class AdminRequests {
     }
 
     private void list(Channel ch, String query) throws IOException {
-        boolean table = java.util.Arrays.asList(query.split("&")).contains("format=table");
+        boolean table = Arrays.asList(query.split("&")).contains("format=table");
         // Streamed: a queue of 100,000 is never one string in memory.
         try (Writer out = new OutputStreamWriter(AdminResponses.stream(ch, table ? "text/plain; charset=utf-8"
                 : "application/x-ndjson"), StandardCharsets.UTF_8)) {

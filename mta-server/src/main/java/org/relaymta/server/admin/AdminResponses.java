@@ -1,5 +1,6 @@
 package org.relaymta.server.admin;
 
+import com.google.gson.JsonObject;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -55,7 +56,7 @@ final class AdminResponses {
     }
 
     static void error(Channel ch, HttpResponseStatus status, String text, String allow) {
-        com.google.gson.JsonObject o = Json.object();
+        JsonObject o = Json.object();
         o.addProperty("error", text);
         send(ch, status, "application/json", Json.write(o) + "\n", allow);
     }

@@ -2,6 +2,10 @@ package org.relaymta.server.admin;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -9,10 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import org.relaymta.config.internal.Json;
+import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.queue.Recipient;
 import org.relaymta.core.queue.RecipientStatus;
-import org.relaymta.core.internal.spool.SpooledMessage;
 
 /** Queue listings in Postfix's formats: {@code postqueue -j} JSON lines and the {@code mailq} table. */
 public final class QueueJson {
@@ -56,19 +60,19 @@ public final class QueueJson {
 
     /** The {@code mailq} table of a list. */
     public static String table(List<SpooledMessage> messages) {
-        java.io.StringWriter out = new java.io.StringWriter();
+        StringWriter out = new StringWriter();
         try {
             table(messages::forEach, out);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return out.toString();
     }
 
     /** The {@code mailq} table, written as the messages are visited: '*' marks active messages, '!' held ones. */
-    public static void table(Consumer<Consumer<SpooledMessage>> messages, java.io.Writer out) throws java.io.IOException {
+    public static void table(Consumer<Consumer<SpooledMessage>> messages, Writer out) throws IOException {
         long[] totals = new long[2];
-        java.io.IOException[] failed = new java.io.IOException[1];
+        IOException[] failed = new IOException[1];
         messages.accept(m -> {
             if (failed[0] != null) {
                 return;
@@ -80,7 +84,7 @@ public final class QueueJson {
                 out.write(tableEntry(m));
                 totals[0] += m.contentLength();
                 totals[1]++;
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 failed[0] = e;
             }
         });
@@ -96,8 +100,8 @@ public final class QueueJson {
     }
 
     /** {@code postqueue -j}: one JSON object per line, written as the messages are visited. */
-    public static void lines(Consumer<Consumer<SpooledMessage>> messages, java.io.Writer out) throws java.io.IOException {
-        java.io.IOException[] failed = new java.io.IOException[1];
+    public static void lines(Consumer<Consumer<SpooledMessage>> messages, Writer out) throws IOException {
+        IOException[] failed = new IOException[1];
         messages.accept(m -> {
             if (failed[0] != null) {
                 return;
@@ -105,7 +109,7 @@ public final class QueueJson {
             try {
                 out.write(line(m, false));
                 out.write('\n');
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 failed[0] = e;
             }
         });

@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import org.relaymta.config.internal.Env;
+import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
+import org.relaymta.server.admin.AdminAccess;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,7 +47,7 @@ final class AdminEndpoint {
     /** The admin address the relay on this spool wrote at its start, if any. */
     private Optional<String> recordedAdminAddress() {
         try {
-            Path file = spoolDirectory().resolve(org.relaymta.server.RelayServer.ADMIN_ADDRESS_FILE);
+            Path file = spoolDirectory().resolve(RelayServer.ADMIN_ADDRESS_FILE);
             return Files.isReadable(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
@@ -58,7 +60,7 @@ final class AdminEndpoint {
         if (configured.isPresent()) {
             return configured;
         }
-        Path file = spoolDirectory().resolve(org.relaymta.server.admin.AdminAccess.TOKEN_FILE);
+        Path file = spoolDirectory().resolve(AdminAccess.TOKEN_FILE);
         try {
             return Files.isReadable(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
         } catch (IOException e) {

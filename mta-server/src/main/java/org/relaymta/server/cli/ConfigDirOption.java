@@ -1,7 +1,10 @@
 package org.relaymta.server.cli;
 
 import java.nio.file.Path;
+import org.relaymta.config.ConfigException;
+import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.server.ServerSettings;
 import picocli.CommandLine.Option;
 
@@ -19,11 +22,11 @@ final class ConfigDirOption {
      * The configuration as {@code mta run} would load it from the process environment, or null
      * after the error was printed (the command then exits 2).
      */
-    org.relaymta.config.internal.RelayConfig load() {
+    RelayConfig load() {
         Env env = Env.system();
         try {
-            return new org.relaymta.config.internal.ConfigLoader(env, resolve(env)).load();
-        } catch (org.relaymta.config.ConfigException e) {
+            return new ConfigLoader(env, resolve(env)).load();
+        } catch (ConfigException e) {
             System.err.println("mta: configuration error: " + e.getMessage());
             return null;
         }

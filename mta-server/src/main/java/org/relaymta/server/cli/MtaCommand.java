@@ -3,8 +3,10 @@ package org.relaymta.server.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
-import picocli.CommandLine;
+import org.relaymta.server.logging.RelayLog;
+import org.relaymta.server.logging.RelayLogProvider;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code mta} command line. */
 @Command(name = "mta",
@@ -28,12 +30,12 @@ public final class MtaCommand implements Runnable {
         // The relay's own log format for the mta process. Chosen here rather than by a
         // ServiceLoader entry, so that an application embedding mta-server keeps its own SLF4J backend.
         if (System.getProperty("slf4j.provider") == null) {
-            System.setProperty("slf4j.provider", org.relaymta.server.logging.RelayLogProvider.class.getName());
+            System.setProperty("slf4j.provider", RelayLogProvider.class.getName());
             System.setProperty("slf4j.internal.verbosity", "WARN");   // no "Attempting to load provider" line
         }
         if (args.length == 0 || !args[0].equals("run")) {
             // A command's output is its answer (JSON, tables, messages): its log lines go to stderr.
-            org.relaymta.server.logging.RelayLog.toStandardError();
+            RelayLog.toStandardError();
         }
         System.exit(new CommandLine(new MtaCommand()).execute(args));
     }

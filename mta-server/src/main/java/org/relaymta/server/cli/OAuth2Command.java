@@ -1,12 +1,18 @@
 package org.relaymta.server.cli;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
+import org.relaymta.config.internal.OAuth2Profile;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.oauth2.AccessToken;
+import org.relaymta.core.internal.oauth2.OAuth2Exception;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.server.oauth2.BrowserLogin;
+import org.relaymta.server.oauth2.DeviceLogin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -38,7 +44,7 @@ final class OAuth2Command implements Runnable {
             }
             if (!config.routing().oauth2Profiles().containsKey(profile)) {
                 System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf (profiles: "
-                        + String.join(", ", new java.util.TreeSet<>(config.routing().oauth2Profiles().keySet())) + ")");
+                        + String.join(", ", new TreeSet<>(config.routing().oauth2Profiles().keySet())) + ")");
                 return 2;
             }
             Clock clock = Clock.systemUTC();
@@ -77,29 +83,29 @@ final class OAuth2Command implements Runnable {
             if (config == null) {
                 return 2;
             }
-            org.relaymta.config.internal.OAuth2Profile p = config.routing().oauth2Profiles().get(profile);
+            OAuth2Profile p = config.routing().oauth2Profiles().get(profile);
             if (p == null) {
                 System.err.println("mta oauth2: no profile '" + profile + "' in oauth2-clients.cf");
                 return 2;
             }
             try {
-                if (p.provider() == org.relaymta.config.internal.OAuth2Profile.Provider.GOOGLE || browser) {
+                if (p.provider() == OAuth2Profile.Provider.GOOGLE || browser) {
                     // Google allows no device flow for mail: a browser sign-in with a loopback redirect.
-                    new org.relaymta.server.oauth2.BrowserLogin().login(p, url -> {
+                    new BrowserLogin().login(p, url -> {
                         System.out.println("Open this address in a browser on this machine (or forward the port"
                                 + " it redirects to) and sign in:");
                         System.out.println(url);
                         System.out.flush();
-                    }, java.time.Duration.ofMinutes(10));
+                    }, Duration.ofMinutes(10));
                 } else {
-                    new org.relaymta.server.oauth2.DeviceLogin().login(p, prompt -> {
+                    new DeviceLogin().login(p, prompt -> {
                         System.out.println(prompt.message());
                         System.out.flush();
                     });
                 }
                 System.out.println("profile " + profile + ": signed in; refresh token saved to " + p.refreshTokenFile().get());
                 return 0;
-            } catch (org.relaymta.core.internal.oauth2.OAuth2Exception | java.io.IOException e) {
+            } catch (OAuth2Exception | IOException e) {
                 System.err.println("mta oauth2: " + e.getMessage());
                 return 1;
             } catch (InterruptedException e) {

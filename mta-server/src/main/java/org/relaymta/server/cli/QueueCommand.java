@@ -1,26 +1,31 @@
 package org.relaymta.server.cli;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.net.URI;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.relaymta.config.internal.Env;
-import org.relaymta.core.queue.ActionResult;
-import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.internal.queue.QueueOperations;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
 import org.relaymta.server.ServerSettings;
 import org.relaymta.server.admin.QueueJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code mta queue}: Postfix's {@code mailq} / {@code postqueue} / {@code postsuper} for this relay.
@@ -33,7 +38,7 @@ import picocli.CommandLine.Parameters;
                 QueueCommand.Delete.class, QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Requeue.class})
 final class QueueCommand implements Runnable {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -121,8 +126,8 @@ final class QueueCommand implements Runnable {
                 return print(r.get());
             }
             QueueOperations queue = offline();
-            java.io.Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(System.out,
-                    java.nio.charset.StandardCharsets.UTF_8), 65536);
+            Writer out = new BufferedWriter(new OutputStreamWriter(System.out,
+                    StandardCharsets.UTF_8), 65536);
             if (json) {
                 QueueJson.lines(queue::forEach, out);
             } else {

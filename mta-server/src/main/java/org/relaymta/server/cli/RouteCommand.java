@@ -1,7 +1,15 @@
 package org.relaymta.server.cli;
 
+import com.google.gson.JsonElement;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RelayLimits;
 import org.relaymta.config.internal.RouteReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,9 +65,9 @@ final class RouteCommand implements Callable<Integer> {
         if (report.route().direct()) {
             return;
         }
-        java.util.List<String> hops = report.route().nextHops().stream().map(h -> h.asWritten()).toList();
-        String account = report.credentials().map(org.relaymta.config.internal.Credentials::username).orElse(null);
-        for (org.relaymta.config.internal.RelayLimits.Limit l : config.delivery().limits().applicable(hops, account)) {
+        List<String> hops = report.route().nextHops().stream().map(h -> h.asWritten()).toList();
+        String account = report.credentials().map(Credentials::username).orElse(null);
+        for (RelayLimits.Limit l : config.delivery().limits().applicable(hops, account)) {
             System.out.println("quota: " + l.key() + " (" + l.location() + ")");
         }
         String health = relayHealth();
@@ -72,8 +80,8 @@ final class RouteCommand implements Callable<Integer> {
     private String relayHealth() {
         try {
             return endpoint.call("GET", "/health").filter(r -> r.statusCode() == 200 || r.statusCode() == 503)
-                    .map(java.net.http.HttpResponse::body).orElse(null);
-        } catch (java.io.IOException | RuntimeException e) {
+                    .map(HttpResponse::body).orElse(null);
+        } catch (IOException | RuntimeException e) {
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -85,9 +93,9 @@ final class RouteCommand implements Callable<Integer> {
     static String stateOf(String healthJson, String hop) {
         String state = "closed";
         try {
-            com.google.gson.JsonElement hops = org.relaymta.config.internal.Json.object(healthJson).get("relay_hops");
+            JsonElement hops = Json.object(healthJson).get("relay_hops");
             if (hops != null && hops.isJsonObject()) {
-                com.google.gson.JsonElement s = hops.getAsJsonObject().get(hop.toLowerCase(java.util.Locale.ROOT));
+                JsonElement s = hops.getAsJsonObject().get(hop.toLowerCase(Locale.ROOT));
                 state = s == null || !s.isJsonPrimitive() ? "closed" : s.getAsString();
             }
         } catch (IllegalArgumentException notJson) {

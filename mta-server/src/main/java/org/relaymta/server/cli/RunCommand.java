@@ -2,15 +2,22 @@ package org.relaymta.server.cli;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.relaymta.config.ConfigException;
+import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.server.RelayServer;
 import org.relaymta.server.ServerSettings;
 import org.relaymta.server.logging.RelayLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -61,11 +68,11 @@ final class RunCommand implements Callable<Integer> {
         Env env = Env.system();
         RelayServer server;
         RelayLog.Format format;
-        org.slf4j.event.Level level;
+        Level level;
         try {
             format = RelayLog.parseFormat(logFormat != null ? logFormat : env.get("MTA_LOG_FORMAT").orElse(null),
                     RelayLog.Format.PLAIN);
-            level = RelayLog.parseLevel(env.get("MTA_LOG_LEVEL").orElse(null), org.slf4j.event.Level.INFO);
+            level = RelayLog.parseLevel(env.get("MTA_LOG_LEVEL").orElse(null), Level.INFO);
         } catch (IllegalArgumentException e) {
             System.err.println("mta: " + (logFormat != null ? "--log-format" : "MTA_LOG_FORMAT/MTA_LOG_LEVEL") + ": "
                     + e.getMessage());
@@ -73,7 +80,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try {
             ServerSettings settings = settings(env);
-            org.relaymta.config.internal.ConfigLoader files = new org.relaymta.config.internal.ConfigLoader(env, settings.configDir());
+            ConfigLoader files = new ConfigLoader(env, settings.configDir());
             String syslogName = files.parameter("syslog_name").orElse("postfix");
             RelayLog.configure(format, level, syslogName, files.parameter("myhostname").or(() -> env.get("MTA_HOSTNAME"))
                     .orElse("localhost"));
@@ -97,7 +104,7 @@ final class RunCommand implements Callable<Integer> {
         System.out.println("outbound: " + cfg.outboundSummary());
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
-        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.relaymta.server");
+        Logger log = LoggerFactory.getLogger("org.relaymta.server");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM / SIGINT: stop taking mail, finish or requeue deliveries in flight, QUIT cached sessions.
             log.info("stopping");
@@ -135,8 +142,8 @@ final class RunCommand implements Callable<Integer> {
     /** ", started in 0.84 s": from the process start (JVM start-up included) to listening. */
     private static String startedIn() {
         return ProcessHandle.current().info().startInstant()
-                .map(t -> String.format(java.util.Locale.ROOT, ", started in %.2f s",
-                        java.time.Duration.between(t, java.time.Instant.now()).toMillis() / 1000.0))
+                .map(t -> String.format(Locale.ROOT, ", started in %.2f s",
+                        Duration.between(t, Instant.now()).toMillis() / 1000.0))
                 .orElse("");
     }
 

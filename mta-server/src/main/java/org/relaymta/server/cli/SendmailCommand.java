@@ -6,8 +6,11 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UnsupportedEncodingException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -225,7 +228,7 @@ final class SendmailCommand implements Callable<Integer> {
                 "MTA_LISTEN");
         String host = relay.getAddress() == null || relay.getAddress().isAnyLocalAddress() ? "127.0.0.1"
                 : relay.getAddress().getHostAddress();
-        try (java.net.Socket socket = new java.net.Socket()) {
+        try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(host, relay.getPort()), 10_000);
             Thread upstream = new Thread(() -> {
                 try {
@@ -305,7 +308,7 @@ final class SendmailCommand implements Callable<Integer> {
 
     private static String localHostName() {
         try {
-            return java.net.InetAddress.getLocalHost().getCanonicalHostName();
+            return InetAddress.getLocalHost().getCanonicalHostName();
         } catch (IOException e) {
             return "localhost";
         }
@@ -366,7 +369,7 @@ final class SendmailCommand implements Callable<Integer> {
         private static String from(String sender, String fullName) {
             try {
                 return new InternetAddress(sender, fullName, "UTF-8").toString();
-            } catch (java.io.UnsupportedEncodingException e) {
+            } catch (UnsupportedEncodingException e) {
                 throw new IllegalStateException(e);
             }
         }

@@ -6,9 +6,12 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.relaymta.config.ConfigException;
 import org.relaymta.config.internal.Credentials;
+import org.relaymta.config.internal.DkimKeyGenerator;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.PostfixTable;
@@ -17,6 +20,7 @@ import org.relaymta.config.internal.RelayFileEditor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /** {@code mta setup relay ...}: docker-mailserver's {@code setup relay} commands. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
@@ -24,7 +28,7 @@ import picocli.CommandLine.Parameters;
         subcommands = {SetupCommand.Relay.class, SetupCommand.Dkim.class})
 final class SetupCommand implements Runnable {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -36,7 +40,7 @@ final class SetupCommand implements Runnable {
                     + "A running relay picks changes up without restart.")
     static final class Relay implements Runnable {
         @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+        CommandLine.Model.CommandSpec spec;
 
         @Mixin
         ConfigDirOption configDir;
@@ -95,7 +99,7 @@ final class SetupCommand implements Runnable {
                     System.err.println("mta setup: invalid OAuth2 profile name '" + oauth2 + "'");
                     return 2;
                 }
-                secret = org.relaymta.config.internal.Credentials.OAUTH2_PREFIX + oauth2;
+                secret = Credentials.OAUTH2_PREFIX + oauth2;
             }
             if (secret == null) {
                 try {
@@ -152,7 +156,7 @@ final class SetupCommand implements Runnable {
                 System.out.println("  " + e.key() + " -> " + target + "   (" + e.location() + ")");
                 n++;
             }
-            for (Map.Entry<String, java.util.List<NextHop>> e : cfg.routing().implicitRelayDomains().entrySet()) {
+            for (Map.Entry<String, List<NextHop>> e : cfg.routing().implicitRelayDomains().entrySet()) {
                 System.out.println("  @" + e.getKey() + " -> " + e.getValue().get(0).asWritten() + "   (RELAY_HOST, local sender domain)");
                 n++;
             }
@@ -234,12 +238,12 @@ final class SetupCommand implements Runnable {
             description = "Generate DKIM keys for DOMAIN... in docker-mailserver's OpenDKIM layout (opendkim/keys/DOMAIN/"
                     + "SELECTOR.private, KeyTable, SigningTable) and print the DNS TXT record to publish. A running relay "
                     + "signs with them without restart.")
-    static final class Dkim implements java.util.concurrent.Callable<Integer> {
+    static final class Dkim implements Callable<Integer> {
         @Mixin
         ConfigDirOption configDir;
 
         @Parameters(paramLabel = "DOMAIN", arity = "1..*", description = "Sender domains (the From: address's domain).")
-        java.util.List<String> domains;
+        List<String> domains;
 
         @picocli.CommandLine.Option(names = "--selector", defaultValue = "mail", description = "Selector (default ${DEFAULT-VALUE}).")
         String selector;
@@ -253,15 +257,15 @@ final class SetupCommand implements Runnable {
 
         @Override
         public Integer call() {
-            org.relaymta.config.internal.DkimKeyGenerator generator =
-                    new org.relaymta.config.internal.DkimKeyGenerator(configDir.resolve(Env.system()));
-            java.util.List<String> types = keyType.equals("both") ? java.util.List.of("rsa", "ed25519") : java.util.List.of(keyType);
+            DkimKeyGenerator generator =
+                    new DkimKeyGenerator(configDir.resolve(Env.system()));
+            List<String> types = keyType.equals("both") ? List.of("rsa", "ed25519") : List.of(keyType);
             try {
                 for (String domain : domains) {
                     for (String type : types) {
                         String sel = type.equals("ed25519") && types.size() > 1 ? selector + "-ed25519" : selector;
-                        org.relaymta.config.internal.DkimKeyGenerator.Generated g = generator.generate(domain, sel, type, keySize);
-                        System.out.println(g.recordName() + ". IN TXT " + org.relaymta.config.internal.DkimKeyGenerator.quoted(g.txt()));
+                        DkimKeyGenerator.Generated g = generator.generate(domain, sel, type, keySize);
+                        System.out.println(g.recordName() + ". IN TXT " + DkimKeyGenerator.quoted(g.txt()));
                         System.err.println("mta: " + g.algorithm() + " key for " + g.domain() + " in " + g.privateKey()
                                 + "; publish the TXT record above");
                     }

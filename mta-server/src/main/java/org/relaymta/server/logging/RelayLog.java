@@ -1,12 +1,18 @@
 package org.relaymta.server.logging;
 
+import com.google.gson.JsonObject;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 import org.relaymta.config.internal.Json;
+import org.relaymta.config.internal.LogText;
 import org.slf4j.event.Level;
 
 /**
@@ -50,7 +56,7 @@ public final class RelayLog {
     }
 
     /** Before mta run has checked them (and said what is wrong), bad values must not break logging. */
-    private static <T> T orDefault(java.util.function.Supplier<T> parse, T otherwise) {
+    private static <T> T orDefault(Supplier<T> parse, T otherwise) {
         try {
             return parse.get();
         } catch (IllegalArgumentException e) {
@@ -127,7 +133,7 @@ public final class RelayLog {
     }
 
     private static String json(Instant now, Level l, String logger, String message, Throwable t) {
-        com.google.gson.JsonObject o = Json.object();
+        JsonObject o = Json.object();
         o.addProperty("time", ISO.format(now));
         o.addProperty("level", l.toString());
         o.addProperty("logger", logger);
@@ -173,13 +179,13 @@ public final class RelayLog {
      */
     static String stackTrace(Throwable t) {
         StringBuilder b = new StringBuilder();
-        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         StackTraceElement[] enclosing = new StackTraceElement[0];
         String prefix = "";
         for (Throwable c = t; c != null && seen.add(c); c = c.getCause()) {
             b.append(prefix).append(c.getClass().getName());
             if (c.getMessage() != null) {
-                b.append(": ").append(org.relaymta.config.internal.LogText.controls(c.getMessage()));
+                b.append(": ").append(LogText.controls(c.getMessage()));
             }
             b.append(System.lineSeparator());
             StackTraceElement[] frames = c.getStackTrace();

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,7 +25,7 @@ final class AuthFailureBudget {
 
     private final Clock clock;
     private final Map<InetAddress, Deque<Instant>> failures = new LinkedHashMap<>();
-    private final Map<InetAddress, Integer> inProgress = new java.util.HashMap<>();
+    private final Map<InetAddress, Integer> inProgress = new HashMap<>();
 
     AuthFailureBudget(Clock clock) {
         this.clock = clock;

@@ -3,6 +3,7 @@ package org.relaymta.server.smtp;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * AUTH PLAIN and LOGIN (RFC 4954), with their 334 exchanges; the password check runs off the event
@@ -88,7 +89,7 @@ final class AuthVerb implements Verb {
     }
 
     /** One 334 response: "*" cancels; otherwise its base64 is decoded and handed on. */
-    private static void response(SmtpSession session, String line, java.util.function.Consumer<String> next) {
+    private static void response(SmtpSession session, String line, Consumer<String> next) {
         if (line.equals("*")) {
             session.reply(501, "5.7.0 Authentication aborted");
             return;

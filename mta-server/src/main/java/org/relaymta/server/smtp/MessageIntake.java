@@ -4,11 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.relaymta.config.internal.BareNewlinePolicy;
 import org.relaymta.core.internal.IncomingMessage;
+import org.relaymta.core.queue.MessageRejectedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +54,7 @@ final class MessageIntake {
 
     /** Writes the trace header before the content. */
     void prepend(String header) throws IOException {
-        content.write(header.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        content.write(header.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Consumes content from {@code in}; true once the end-of-data line was read (what follows stays in {@code in}). */
@@ -101,7 +103,7 @@ final class MessageIntake {
         return message.commitAsync(blocking).handle((queued, failed) -> {
             if (failed != null) {
                 Throwable cause = failed instanceof CompletionException && failed.getCause() != null ? failed.getCause() : failed;
-                if (cause instanceof org.relaymta.core.queue.MessageRejectedException rejected) {
+                if (cause instanceof MessageRejectedException rejected) {
                     // header_checks REJECT or a milter's verdict, logged by cleanup
                     return new Reply(rejected.code(), rejected.reply().length() > 4 ? rejected.reply().substring(4) : "5.7.1 Rejected");
                 }

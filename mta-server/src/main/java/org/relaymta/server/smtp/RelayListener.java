@@ -1,6 +1,5 @@
 package org.relaymta.server.smtp;
 
-import org.relaymta.core.internal.EngineAccess;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -12,6 +11,9 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +22,7 @@ import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.internal.EngineAccess;
 import org.relaymta.server.tls.ServerTls;
 
 /**
@@ -45,7 +48,7 @@ public final class RelayListener implements AutoCloseable {
         final Supplier<RelayConfig> config;
         final SSLContext tls;
         final SessionLimiter limiter;
-        final java.util.Map<String, Verb> verbs;
+        final Map<String, Verb> verbs;
         final EventLoopGroup loops;
         /** Spool commits (fsync) and password checks: blocking work kept off the event loops. */
         final ExecutorService workers;
@@ -58,7 +61,7 @@ public final class RelayListener implements AutoCloseable {
 
         /** Listeners in front of any receiver (tests drive sessions on an {@code EmbeddedChannel}). */
         Shared(SmtpReceiver receiver, Supplier<RelayConfig> config, SSLContext tls, EventLoopGroup loops,
-               java.time.Clock clock) {
+               Clock clock) {
             this.receiver = receiver;
             this.config = config;
             this.tls = tls;
@@ -75,7 +78,7 @@ public final class RelayListener implements AutoCloseable {
         }
 
         /** A relay listener for an embedding application: self-signed TLS kept in {@code tlsDir}. */
-        public static Shared forEngine(RelayEngine engine, java.nio.file.Path tlsDir) throws IOException {
+        public static Shared forEngine(RelayEngine engine, Path tlsDir) throws IOException {
             return new Shared(engine, ServerTls.selfSigned(tlsDir, EngineAccess.internals(engine).config().myhostname()));
         }
 

@@ -7,7 +7,9 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
@@ -21,6 +23,7 @@ import java.util.Date;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -33,8 +36,11 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.relaymta.config.ConfigException;
+import org.relaymta.core.internal.spool.SpoolFiles;
 
 /**
  * The listener's TLS: a PEM key and certificate chain (Postfix {@code smtpd_tls_*} files), or a
@@ -78,7 +84,7 @@ public final class ServerTls {
                 throw new ConfigException(certFile.toString(), "no certificate found (PEM)");
             }
             return context(key, chain.toArray(new X509Certificate[0]));
-        } catch (IOException | java.security.GeneralSecurityException e) {
+        } catch (IOException | GeneralSecurityException e) {
             throw new ConfigException(certFile.toString(), "cannot load the TLS key and certificate: " + e.getMessage(), e);
         }
     }
@@ -87,7 +93,7 @@ public final class ServerTls {
     public static SSLContext selfSigned(Path dir, String hostName) throws IOException {
         Path pem = dir.resolve("selfsigned-" + hostName.replaceAll("[^A-Za-z0-9.-]", "_") + ".pem");
         if (!Files.exists(pem)) {
-            org.relaymta.core.internal.spool.SpoolFiles.directory(dir);
+            SpoolFiles.directory(dir);
             try {
                 KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
                 gen.initialize(new ECGenParameterSpec("secp256r1"));
@@ -104,22 +110,22 @@ public final class ServerTls {
                 StringWriter out = new StringWriter();
                 try (JcaPEMWriter w = new JcaPEMWriter(out)) {
                     // PKCS#8 ("PRIVATE KEY") keeps the curve with the key, for every reader.
-                    w.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(keys.getPrivate(), null));
+                    w.writeObject(new JcaPKCS8Generator(keys.getPrivate(), null));
                     w.writeObject(cert);
                 }
                 Path tmp = dir.resolve(pem.getFileName() + ".tmp");
                 Files.deleteIfExists(tmp);
                 Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 Files.writeString(tmp, out.toString(), StandardCharsets.US_ASCII);
-                Files.move(tmp, pem, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.security.GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException e) {
+                Files.move(tmp, pem, StandardCopyOption.ATOMIC_MOVE);
+            } catch (GeneralSecurityException | OperatorCreationException e) {
                 throw new IOException("cannot make a self-signed certificate: " + e.getMessage(), e);
             }
         }
         return fromPem(pem, pem);
     }
 
-    private static SSLContext context(PrivateKey key, X509Certificate[] chain) throws java.security.GeneralSecurityException,
+    private static SSLContext context(PrivateKey key, X509Certificate[] chain) throws GeneralSecurityException,
             IOException {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
@@ -133,8 +139,8 @@ public final class ServerTls {
     }
 
     /** A server-side TLS engine restricted to TLS 1.2+ (STARTTLS and implicit TLS alike). */
-    public static javax.net.ssl.SSLEngine serverEngine(SSLContext ctx) {
-        javax.net.ssl.SSLEngine engine = ctx.createSSLEngine();
+    public static SSLEngine serverEngine(SSLContext ctx) {
+        SSLEngine engine = ctx.createSSLEngine();
         engine.setUseClientMode(false);
         engine.setEnabledProtocols(PROTOCOLS);
         return engine;

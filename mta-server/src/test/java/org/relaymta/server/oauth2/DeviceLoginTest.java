@@ -1,13 +1,12 @@
 package org.relaymta.server.oauth2;
 
-import org.relaymta.core.internal.oauth2.OAuth2Exception;
-import org.relaymta.core.internal.oauth2.TokenEndpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.OAuth2Profile;
+import org.relaymta.core.internal.oauth2.OAuth2Exception;
+import org.relaymta.core.internal.oauth2.TokenEndpoint;
 
 /** The device code flow against endpoints in the test: pending, slow down, then the refresh token saved. */
 class DeviceLoginTest {
@@ -88,7 +89,7 @@ class DeviceLoginTest {
     void pollsThroughPendingAndSlowDownThenSavesTheRefreshTokenOwnerOnly() throws Exception {
         List<Duration> slept = new ArrayList<>();
         List<DeviceLogin.Prompt> shown = new ArrayList<>();
-        long lifetime = new DeviceLogin(java.net.http.HttpClient.newHttpClient(), slept::add).login(profile(), shown::add);
+        long lifetime = new DeviceLogin(HttpClient.newHttpClient(), slept::add).login(profile(), shown::add);
         assertThat(lifetime).isEqualTo(3600);
         assertThat(shown).hasSize(1);
         assertThat(shown.get(0).userCode()).isEqualTo("ABCD-EFGH");
@@ -105,7 +106,7 @@ class DeviceLoginTest {
     @Test
     void aDeclinedSignInSaysSoAndSavesNothing() throws Exception {
         finalAnswer = "{\"error\":\"access_denied\",\"error_description\":\"The user declined\"}";
-        assertThatThrownBy(() -> new DeviceLogin(java.net.http.HttpClient.newHttpClient(), d -> { })
+        assertThatThrownBy(() -> new DeviceLogin(HttpClient.newHttpClient(), d -> { })
                 .login(profile(), p -> { })).hasMessage("profile me: sign-in did not complete: access_denied");
         assertThat(dir.resolve("me.token")).doesNotExist();
     }

@@ -3,9 +3,13 @@ package org.relaymta.server.smtp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.config.internal.ConfigLoader;
+import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.RelayConfig;
 
 class PolicyHooksTest {
@@ -78,9 +82,9 @@ class PolicyHooksTest {
 
     @Test
     void submissionUsersSendOnlyAsAddressesTheyOwn() throws Exception {
-        java.nio.file.Files.createDirectories(dir);
-        java.nio.file.Files.writeString(dir.resolve("postfix-virtual.cf"), "sales@a.test alice@a.test, bob@a.test\n@c.test carol@c.test\n");
-        java.nio.file.Files.writeString(dir.resolve("postfix-regexp.cf"), "/^bounce-.*@a\\.test$/ alice@a.test\n");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("postfix-virtual.cf"), "sales@a.test alice@a.test, bob@a.test\n@c.test carol@c.test\n");
+        Files.writeString(dir.resolve("postfix-regexp.cf"), "/^bounce-.*@a\\.test$/ alice@a.test\n");
         SessionState alice = session(RelayListener.Mode.SUBMISSION, "192.0.2.9");
         alice.authenticated("Alice@A.test", "PLAIN");
         assertThat(mailAs(alice, "alice@a.test").declined()).as("her own address, any case").isTrue();
@@ -100,10 +104,10 @@ class PolicyHooksTest {
 
     @Test
     void spoofProtectionZeroAndPostfixRestrictions() throws Exception {
-        java.nio.file.Files.createDirectories(dir);
-        java.nio.file.Files.writeString(dir.resolve("logins"), "boss@a.test alice@a.test\n@a.test admin@a.test\n");
-        RelayConfig off = new org.relaymta.config.internal.ConfigLoader(new org.relaymta.config.internal.Env(
-                java.util.Map.of("SPOOF_PROTECTION", "0")), dir).load();
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("logins"), "boss@a.test alice@a.test\n@a.test admin@a.test\n");
+        RelayConfig off = new ConfigLoader(new Env(
+                Map.of("SPOOF_PROTECTION", "0")), dir).load();
         SessionState s = new SessionState(RelayListener.Mode.SUBMISSION, off, InetAddress.getByName("192.0.2.9"), false);
         s.authenticated("alice@a.test", "PLAIN");
         assertThat(mailAs(s, "ceo@b.test").declined()).as("SPOOF_PROTECTION=0").isTrue();

@@ -3,6 +3,7 @@ package org.relaymta.examples.mail;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -28,7 +29,7 @@ class OrderMailerTest {
         CapturedMessage alice = received.stream().filter(m -> m.recipient().equals("alice@example.org")).findFirst().orElseThrow();
         assertEquals("Order 42 confirmed", alice.subject());
         assertEquals("orders@shop.example", alice.sender());
-        assertTrue(relay.engine().queue().awaitEmpty(java.time.Duration.ofSeconds(10)));
+        assertTrue(relay.engine().queue().awaitEmpty(Duration.ofSeconds(10)));
         assertTrue(relay.events().stream().allMatch(e -> e.status() == DeliveryEvent.Status.SENT));
     }
 

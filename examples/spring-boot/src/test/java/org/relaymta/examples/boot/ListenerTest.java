@@ -11,9 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.relaymta.test.TestUpstream;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.SLF4JServiceProvider;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -47,7 +49,7 @@ class ListenerTest {
             assertThat(smarthost.awaitMessages(1, Duration.ofSeconds(20)).get(0).subject()).isEqualTo("Nightly report");
             assertThat(LoggerFactory.getILoggerFactory().getClass().getName()).startsWith("ch.qos.logback");
             // mta-server registers no SLF4J backend of its own (SLF4J would warn and might pick it).
-            assertThat(java.util.ServiceLoader.load(org.slf4j.spi.SLF4JServiceProvider.class).stream()
+            assertThat(ServiceLoader.load(SLF4JServiceProvider.class).stream()
                     .map(provider -> provider.type().getName())).allMatch(name -> name.startsWith("ch.qos.logback"));
         }
     }

@@ -3,6 +3,7 @@ package org.relaymta.examples.boot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.Version;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -83,7 +84,7 @@ class SignupApplicationTest {
         assertThat(relayHealth).contains("\"status\":\"UP\"").contains("\"queued\":0").contains(spool.toString());
 
         // The application's own Netty line is the one its Boot BOM chose, and the relay runs on it.
-        String netty = io.netty.util.Version.identify().get("netty-transport").artifactVersion();
+        String netty = Version.identify().get("netty-transport").artifactVersion();
         assertThat(netty).startsWith(System.getProperty("expected.netty.line", "4."));
     }
 

@@ -1,7 +1,7 @@
 package org.relaymta.core.internal.cleanup;
 
-import org.relaymta.core.internal.spool.HeaderField;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
@@ -9,9 +9,19 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
 import org.relaymta.config.internal.DkimKey;
 import org.relaymta.config.internal.DkimTable;
 import org.relaymta.config.internal.HeaderChecks;
+import org.relaymta.config.internal.MilterSettings;
+import org.relaymta.core.internal.milter.MilterMessage;
+import org.relaymta.core.internal.milter.Milters;
+import org.relaymta.core.internal.spool.CrlfCanonicalizer;
+import org.relaymta.core.internal.spool.Envelope;
+import org.relaymta.core.internal.spool.HeaderField;
+import org.relaymta.core.internal.spool.MemoryBudget;
+import org.relaymta.core.internal.spool.SpoolWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,10 +47,10 @@ public final class MessageCleanup extends OutputStream {
     }
 
     /** The milters for this message and their settings; none when the list is empty. */
-    public record MilterPlan(java.util.List<org.relaymta.config.internal.MilterSettings.Address> milters,
-                             org.relaymta.config.internal.MilterSettings settings, String myhostname, String clientAddress,
-                             java.util.function.Supplier<java.util.concurrent.ScheduledExecutorService> timer, long sizeLimit,
-                             org.relaymta.core.internal.spool.MemoryBudget memory) {
+    public record MilterPlan(List<MilterSettings.Address> milters,
+                             MilterSettings settings, String myhostname, String clientAddress,
+                             Supplier<ScheduledExecutorService> timer, long sizeLimit,
+                             MemoryBudget memory) {
         public boolean any() {
             return !milters.isEmpty();
         }
@@ -109,16 +119,16 @@ public final class MessageCleanup extends OutputStream {
      * fields as checked and the body from {@code writer}; their changes to the envelope and body go
      * into {@code writer}, their verdict into {@link #verdict()}. Blocking: run it on a worker.
      */
-    public byte[] finishWithMilters(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+    public byte[] finishWithMilters(SpoolWriter writer) throws IOException {
         List<HeaderField> fields = checkedHeaders();
         if (verdict.action() == HeaderChecks.Action.REJECT || verdict.action() == HeaderChecks.Action.DISCARD) {
             return finish(fields, null);
         }
-        org.relaymta.core.internal.spool.Envelope env = writer.envelope();
-        try (org.relaymta.core.internal.milter.MilterMessage message = new org.relaymta.core.internal.milter.MilterMessage(queueId,
+        Envelope env = writer.envelope();
+        try (MilterMessage message = new MilterMessage(queueId,
                 milters.myhostname(), milters.clientAddress(), null, env.sender(), env.recipients(), fields, writer::contentSoFar,
                 () -> replacementInto(writer), milters.sizeLimit(), milters.memory())) {
-            org.relaymta.core.internal.milter.Milters.Result r = org.relaymta.core.internal.milter.Milters.run(milters.milters(),
+            Milters.Result r = Milters.run(milters.milters(),
                     milters.settings(), message, milters.timer().get());
             switch (r.decision()) {
                 case REJECT, TEMPFAIL -> {
@@ -137,7 +147,7 @@ public final class MessageCleanup extends OutputStream {
                 default -> { }
             }
             if (!message.sender().equals(env.sender()) || !message.recipients().equals(env.recipients())) {
-                writer.replaceEnvelope(new org.relaymta.core.internal.spool.Envelope(message.sender(), message.recipients(),
+                writer.replaceEnvelope(new Envelope(message.sender(), message.recipients(),
                         env.arrival(), env.clientAddress()));
             }
             return finish(message.headers(), message.bodyReplaced() && bodyHash != null ? hashOf(writer) : null);
@@ -149,9 +159,9 @@ public final class MessageCleanup extends OutputStream {
      * written to the spool writer, made CRLF-canonical on the way; closing the stream ends it
      * (never the writer).
      */
-    private static OutputStream replacementInto(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+    private static OutputStream replacementInto(SpoolWriter writer) throws IOException {
         writer.resetContent();
-        org.relaymta.core.internal.spool.CrlfCanonicalizer canonical = new org.relaymta.core.internal.spool.CrlfCanonicalizer(writer);
+        CrlfCanonicalizer canonical = new CrlfCanonicalizer(writer);
         return new OutputStream() {
             @Override
             public void write(int b) throws IOException {
@@ -172,10 +182,10 @@ public final class MessageCleanup extends OutputStream {
     }
 
     /** The DKIM body hash of the body as the spool holds it now (a milter's replacement), read back in pieces. */
-    private static RelaxedBodyHash hashOf(org.relaymta.core.internal.spool.SpoolWriter writer) throws IOException {
+    private static RelaxedBodyHash hashOf(SpoolWriter writer) throws IOException {
         RelaxedBodyHash hash = new RelaxedBodyHash();
         byte[] piece = new byte[64 * 1024];
-        try (java.io.InputStream in = writer.contentSoFar()) {
+        try (InputStream in = writer.contentSoFar()) {
             int n;
             while ((n = in.read(piece)) > 0) {
                 hash.update(piece, 0, n);

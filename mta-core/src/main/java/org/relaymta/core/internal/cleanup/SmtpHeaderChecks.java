@@ -1,14 +1,15 @@
 package org.relaymta.core.internal.cleanup;
 
-import org.relaymta.core.internal.spool.HeaderField;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
+import java.util.ArrayList;
 import java.util.List;
 import org.relaymta.config.internal.HeaderChecks;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.spool.HeaderField;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +52,7 @@ public final class SmtpHeaderChecks {
         byte[] section = header.toByteArray();
         int fieldsLength = separator ? section.length - 2 : section.length;
         List<HeaderField> fields = HeaderField.parse(section, fieldsLength);
-        List<HeaderField> kept = new java.util.ArrayList<>(fields.size());
+        List<HeaderField> kept = new ArrayList<>(fields.size());
         for (HeaderField f : fields) {
             HeaderChecks.Result r = checks.match(f.logicalLine()).orElse(null);
             if (r == null || !HeaderEdits.apply(f, r, kept, DELIVERY_LOG, queueId, "")) {

@@ -10,12 +10,14 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -44,7 +46,7 @@ public final class RedisLink implements AutoCloseable {
     private final ClientResources resources;
     private final RedisClient client;
     private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
-    private final Map<String, Consumer<String>> subscriptions = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Consumer<String>> subscriptions = new ConcurrentHashMap<>();
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile StatefulRedisPubSubConnection<String, String> pubSub;
     private volatile boolean shared;
@@ -117,7 +119,7 @@ public final class RedisLink implements AutoCloseable {
      * Runs one command; a failure (Redis down, a timeout) switches this node to local counting and
      * fails the future, for the caller to answer locally.
      */
-    public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<String, String>, java.util.concurrent.CompletionStage<T>> command) {
+    public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<String, String>, CompletionStage<T>> command) {
         StatefulRedisConnection<String, String> c = connection;
         if (!shared || c == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("Redis not shared now"));

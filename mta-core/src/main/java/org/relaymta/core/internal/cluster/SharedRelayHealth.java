@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.cluster;
 
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.SetArgs;
 import java.time.Clock;
 import java.time.Duration;
@@ -63,7 +64,7 @@ public final class SharedRelayHealth implements RelayHealth.Announcer {
     private void load() {
         redis.<List<String>>call(c -> c.keys(KEY_PREFIX + "*")).thenAccept(keys -> {
             if (!keys.isEmpty()) {
-                redis.<List<io.lettuce.core.KeyValue<String, String>>>call(c -> c.mget(keys.toArray(String[]::new)))
+                redis.<List<KeyValue<String, String>>>call(c -> c.mget(keys.toArray(String[]::new)))
                         .thenAccept(values -> values.forEach(kv -> kv.ifHasValue(this::received)));
             }
         });

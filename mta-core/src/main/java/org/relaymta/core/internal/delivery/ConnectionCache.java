@@ -2,9 +2,11 @@ package org.relaymta.core.internal.delivery;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,7 +52,7 @@ final class ConnectionCache {
     /** Says QUIT to sessions idle longer than {@code limit}. */
     void expire(Duration limit) {
         long now = System.nanoTime();
-        java.util.List<Idle> stale = new java.util.ArrayList<>();
+        List<Idle> stale = new ArrayList<>();
         synchronized (this) {
             for (Iterator<Deque<Idle>> it = idle.values().iterator(); it.hasNext(); ) {
                 Deque<Idle> q = it.next();

@@ -13,11 +13,13 @@ import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.Route;
 
 /**
- * One delivery request, as Postfix's {@code smtp} runs it: the route's next hops in order, each
- * hop's servers in the {@link RouteSelector}'s order, one session per server (a cached one when
+ * One delivery request, as Postfix's {@code smtp} runs it, in three rooms: the route (the next hops
+ * in order, each hop's servers in the {@link RouteSelector}'s order), the session (the
+ * {@link DestinationPolicy}'s TLS requirements for that server, then {@link Sessions}) and the
+ * transaction ({@link MailTransaction}); one session per server (a cached one when
  * idle, else a new one), until every recipient has a final answer, the servers are exhausted, or
  * {@code smtp_mx_session_limit} sessions were had. Nothing here waits: each step continues when
- * the previous one completes (resolution on a resolver thread, sessions on the event loop).
+ * the previous one completes (DNS, the destination policy and the sessions all on the event loops).
  */
 final class DeliveryAttempt {
     /** Postfix smtp_mx_session_limit: sessions per request before giving up. */
@@ -25,6 +27,7 @@ final class DeliveryAttempt {
 
     private final DeliveryRequest request;
     private final RouteSelector routes;
+    private final DestinationPolicy policy;
     private final Sessions sessions;
     private final List<NextHop> hops;
     private final long started = System.nanoTime();
@@ -46,10 +49,12 @@ final class DeliveryAttempt {
     private boolean hopSucceeded;
     private boolean hopTried;
 
-    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, Sessions sessions, int directPort, RelayHealth health) {
+    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, DestinationPolicy policy, Sessions sessions, int directPort,
+                    RelayHealth health) {
         this.request = request;
         this.health = health;
         this.routes = routes;
+        this.policy = policy;
         this.sessions = sessions;
         Route route = request.route();
         this.hops = route.direct()
@@ -82,12 +87,21 @@ final class DeliveryAttempt {
         if (target == null) {
             return false;
         }
-        SessionPolicy policy = SessionPolicy.of(request.route(), hop, target, false);
-        ConnectionCache.Idle idle = sessions.idle(policy.cacheKey(target));
+        TlsRequirements tls;
+        try {
+            tls = policy.tls(request.route(), hop, target).getNow(null);
+        } catch (RuntimeException e) {
+            return false;   // the normal walk meets the policy's failure and words it
+        }
+        if (tls == null) {
+            return false;   // a policy still being looked up: not the quick path
+        }
+        SessionPolicy session = SessionPolicy.of(request.route(), hop, target, tls);
+        ConnectionCache.Idle idle = sessions.idle(session.cacheKey(target));
         if (idle == null) {
             return false;
         }
-        transaction(hop, target, policy, idle.session(), true).whenComplete((r, e) -> step(() -> {
+        transaction(hop, target, session, idle.session(), true).whenComplete((r, e) -> step(() -> {
             if (e != null) {
                 throw new IllegalStateException(e);
             }
@@ -173,15 +187,35 @@ final class DeliveryAttempt {
         }));
     }
 
-    /** One session with {@code target}: an idle cached one if any, else a new one (and a plain-text retry for level may). */
+    /**
+     * One session with {@code target}, under the destination policy's TLS requirements (the
+     * plain-text retry after a failed opportunistic handshake has none).
+     */
     private CompletableFuture<Void> session(NextHop hop, Target target, boolean withoutTls) {
-        SessionPolicy policy = SessionPolicy.of(request.route(), hop, target, withoutTls);
+        if (withoutTls) {
+            return session(hop, target, SessionPolicy.of(request.route(), hop, target,
+                    TlsRequirements.none("plain-text retry after a failed opportunistic TLS handshake")), true);
+        }
+        return policy.tls(request.route(), hop, target).handle((tls, e) -> {
+            if (e != null) {
+                Throwable cause = SmtpConnection.unwrap(e);
+                lastFailure = new Failure("4.7.5", "TLS policy for " + target.relay() + " is not available: "
+                        + cause.getMessage(), "none");
+                anySoftFailure = true;
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            return session(hop, target, SessionPolicy.of(request.route(), hop, target, tls), false);
+        }).thenCompose(f -> f);
+    }
+
+    /** One session with {@code target}: an idle cached one if any, else a new one (and a plain-text retry for level may). */
+    private CompletableFuture<Void> session(NextHop hop, Target target, SessionPolicy policy, boolean withoutTls) {
         String key = policy.cacheKey(target);
         ConnectionCache.Idle idle = sessions.idle(key);
         if (idle != null) {
             return transaction(hop, target, policy, idle.session(), true).thenCompose(r -> {
                 if (r.stale) {
-                    return session(hop, target, withoutTls);
+                    return session(hop, target, policy, withoutTls);
                 }
                 absorb(hop, target, r, !withoutTls);
                 return CompletableFuture.completedFuture(null);
@@ -194,7 +228,7 @@ final class DeliveryAttempt {
             if (opened.tokenRefused() && !tokenRetried) {
                 // A 535 for a cached token (revoked, or expired early): once more with a freshly fetched one.
                 tokenRetried = true;
-                return session(hop, target, withoutTls);
+                return session(hop, target, policy, withoutTls);
             }
             if (opened.session() == null) {
                 Failure f = opened.failure().ofSession();

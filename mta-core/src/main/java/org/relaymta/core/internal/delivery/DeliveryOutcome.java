@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.delivery;
 
+import java.util.Locale;
+
 /**
  * What happened to one recipient in one delivery attempt.
  *
@@ -37,7 +39,7 @@ public record DeliveryOutcome(String recipient, Status status, String dsn, Strin
         SENT, DEFERRED, BOUNCED;
 
         public String postfixName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 }

@@ -1,7 +1,6 @@
 package org.relaymta.core.internal.delivery;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -20,6 +19,8 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.resolver.dns.DnsServerAddressStreamProvider;
 import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.concurrent.Future;
+import java.net.IDN;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -27,11 +28,15 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ExecutionException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import org.relaymta.config.internal.Hostnames;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.config.internal.NextHop;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * MX and address lookups with Netty's DNS resolver: servers from {@code /etc/resolv.conf} by
@@ -42,7 +47,7 @@ import org.relaymta.config.internal.NextHop;
  * runs a recipient's DNS writes those names.
  */
 public final class DnsHostResolver implements HostResolver {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.relaymta.delivery");
+    private static final Logger log = LoggerFactory.getLogger("org.relaymta.delivery");
     /** Postfix smtp_mx_address_limit. */
     static final int ADDRESS_LIMIT = 5;
     private static final long QUERY_TIMEOUT_MS = 5000;
@@ -63,48 +68,63 @@ public final class DnsHostResolver implements HostResolver {
     }
 
     @Override
-    public List<Target> resolve(NextHop hop) throws ResolveException {
-        if (hop.isIpLiteral()) {
-            try {
-                return List.of(new Target(hop.host(), InetAddress.getByName(hop.host()), hop.port()));
-            } catch (UnknownHostException e) {
-                throw new ResolveException("5.4.4", "bad IP address literal " + hop.host());
+    public CompletableFuture<List<Target>> resolve(NextHop hop) {
+        try {
+            if (hop.isIpLiteral()) {
+                return CompletableFuture.completedFuture(List.of(new Target(hop.host(), literal(hop.host()), hop.port())));
             }
-        }
-        String name = lookupName(hop.host());
-        if (!hop.mxLookup()) {
-            return limit(addresses(name, hop.port(), true));
-        }
-        if (HostsFileEntriesResolver.DEFAULT.address(name, ResolvedAddressTypes.IPV4_PREFERRED) != null) {
-            // A name from /etc/hosts (localhost, a container link) has no MX to ask DNS about.
-            return limit(addresses(name, hop.port(), true));
-        }
-        List<Mx> mxs = lookupMx(name);
-        if (mxs == null) {
-            // No MX records: the domain's own addresses are its implicit MX (RFC 5321 5.1).
-            return limit(addresses(name, hop.port(), true));
-        }
-        if (mxs.size() == 1 && mxs.get(0).host().isEmpty()) {
-            throw new ResolveException("5.1.10", "Host or domain name not found. Domain " + name
-                    + " does not accept mail (nullMX)");
-        }
-        List<Target> targets = new ArrayList<>();
-        ResolveException lastError = null;
-        for (Mx mx : mxs) {
-            try {
-                targets.addAll(addresses(mx.host(), hop.port(), false));
-            } catch (ResolveException e) {
-                lastError = e;
+            String name = lookupName(hop.host());
+            if (!hop.mxLookup()
+                    || HostsFileEntriesResolver.DEFAULT.address(name, ResolvedAddressTypes.IPV4_PREFERRED) != null) {
+                // Bracketed, or a name from /etc/hosts (localhost, a container link): no MX to ask DNS about.
+                return addresses(name, hop.port()).thenApply(DnsHostResolver::limit);
             }
-            if (targets.size() >= ADDRESS_LIMIT) {
-                break;
+            return lookupMx(name).thenCompose(mxs -> {
+                if (mxs == null) {
+                    // No MX records: the domain's own addresses are its implicit MX (RFC 5321 5.1).
+                    return addresses(name, hop.port()).thenApply(DnsHostResolver::limit);
+                }
+                if (mxs.size() == 1 && mxs.get(0).host().isEmpty()) {
+                    throw new CompletionException(new ResolveException("5.1.10", "Host or domain name not found. Domain " + name
+                            + " does not accept mail (nullMX)"));
+                }
+                return mxAddresses(hop, mxs, 0, new ArrayList<>(), null);
+            });
+        } catch (ResolveException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static InetAddress literal(String ip) throws ResolveException {
+        try {
+            return InetAddress.getByName(ip);   // an IP literal: parsed, never looked up
+        } catch (UnknownHostException e) {
+            throw new ResolveException("5.4.4", "bad IP address literal " + ip);
+        }
+    }
+
+    /** The MX hosts' addresses in preference order, one host after the other, until {@link #ADDRESS_LIMIT} are had. */
+    private CompletableFuture<List<Target>> mxAddresses(NextHop hop, List<Mx> mxs, int next, List<Target> targets,
+                                                        ResolveException lastError) {
+        if (next >= mxs.size() || targets.size() >= ADDRESS_LIMIT) {
+            if (targets.isEmpty()) {
+                return CompletableFuture.failedFuture(lastError != null && !lastError.permanent() ? lastError
+                        : new ResolveException("5.4.4", "Host or domain name not found. No address for any MX host of " + hop.host()));
             }
+            return CompletableFuture.completedFuture(limit(targets));
         }
-        if (targets.isEmpty()) {
-            throw lastError != null && !lastError.permanent() ? lastError
-                    : new ResolveException("5.4.4", "Host or domain name not found. No address for any MX host of " + hop.host());
-        }
-        return limit(targets);
+        return addresses(mxs.get(next).host(), hop.port()).handle((found, error) -> {
+            ResolveException failed = lastError;
+            if (error != null) {
+                if (!(SmtpConnection.unwrap(error) instanceof ResolveException e)) {
+                    throw new CompletionException(SmtpConnection.unwrap(error));
+                }
+                failed = e;
+            } else {
+                targets.addAll(found);
+            }
+            return mxAddresses(hop, mxs, next + 1, targets, failed);
+        }).thenCompose(f -> f);
     }
 
     /**
@@ -115,16 +135,16 @@ public final class DnsHostResolver implements HostResolver {
         String ascii = host;
         try {
             if (!host.chars().allMatch(c -> c < 0x80)) {
-                ascii = java.net.IDN.toASCII(host, java.net.IDN.ALLOW_UNASSIGNED);
+                ascii = IDN.toASCII(host, IDN.ALLOW_UNASSIGNED);
             }
         } catch (IllegalArgumentException e) {
             ascii = null;
         }
-        java.util.Optional<String> problem = ascii == null ? java.util.Optional.of("not a valid internationalised name")
-                : org.relaymta.config.internal.Hostnames.problem(ascii);
+        Optional<String> problem = ascii == null ? Optional.of("not a valid internationalised name")
+                : Hostnames.problem(ascii);
         if (problem.isPresent()) {
             throw new ResolveException("5.1.2", "Host or domain name not found. Malformed domain name "
-                    + org.relaymta.config.internal.LogText.escape(host) + ": " + problem.get());
+                    + LogText.escape(host) + ": " + problem.get());
         }
         return ascii.toLowerCase(Locale.ROOT);
     }
@@ -137,91 +157,99 @@ public final class DnsHostResolver implements HostResolver {
     }
 
     /** MX hosts in preference order with equal preferences shuffled; null when the name has no MX records. */
-    private List<Mx> lookupMx(String domain) throws ResolveException {
-        AddressedEnvelope<DnsResponse, InetSocketAddress> envelope;
-        try {
-            envelope = resolver.query(new DefaultDnsQuestion(domain, DnsRecordType.MX))
-                    .get(QUERY_TIMEOUT_MS * 3, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw temporary(domain, "MX", "interrupted");
-        } catch (ExecutionException | TimeoutException e) {
-            throw temporary(domain, "MX", e.getCause() == null ? "timeout" : SmtpConnection.describe(e.getCause()));
-        }
-        try {
-            DnsResponse response = envelope.content();
-            DnsResponseCode code = response.code();
-            if (code == DnsResponseCode.NXDOMAIN) {
-                throw new ResolveException("5.4.4", "Host or domain name not found. Name service error for name="
-                        + domain + " type=MX: Host not found");
+    private CompletableFuture<List<Mx>> lookupMx(String domain) {
+        return completion(resolver.query(new DefaultDnsQuestion(domain, DnsRecordType.MX))).handle((envelope, e) -> {
+            if (e != null) {
+                throw new CompletionException(temporary(domain, "MX", SmtpConnection.describe(SmtpConnection.unwrap(e))));
             }
-            if (code != DnsResponseCode.NOERROR) {
-                throw temporary(domain, "MX", code.toString());
+            try {
+                return mxRecords(domain, envelope.content());
+            } catch (ResolveException re) {
+                throw new CompletionException(re);
+            } finally {
+                envelope.release();
             }
-            List<Mx> mxs = new ArrayList<>();
-            int malformed = 0;
-            int count = response.count(DnsSection.ANSWER);
-            for (int i = 0; i < count; i++) {
-                DnsRecord record = response.recordAt(DnsSection.ANSWER, i);
-                if (record.type() != DnsRecordType.MX || !(record instanceof DnsRawRecord raw)) {
-                    continue;
-                }
-                // duplicate(), not slice(): the name may be compressed against the whole message.
-                ByteBuf content = raw.content().duplicate();
-                int preference = content.readUnsignedShort();
-                String host = DefaultDnsRecordDecoder.decodeName(content);
-                host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
-                java.util.Optional<String> problem = host.isEmpty() ? java.util.Optional.empty()
-                        : org.relaymta.config.internal.Hostnames.problem(host);
-                if (problem.isPresent()) {
-                    // Postfix: "malformed domain name in resource data of MX record"; the name is never used.
-                    log.warn("malformed domain name in resource data of MX record for {}: {} ({})", domain,
-                            org.relaymta.config.internal.LogText.escape(host), problem.get());
-                    malformed++;
-                    continue;
-                }
-                mxs.add(new Mx(preference, host.toLowerCase(Locale.ROOT)));
-            }
-            if (mxs.isEmpty() && malformed > 0) {
-                throw temporary(domain, "MX", "malformed or unexpected name server reply");
-            }
-            if (mxs.isEmpty()) {
-                return null;
-            }
-            Collections.shuffle(mxs, ThreadLocalRandom.current());
-            mxs.sort((a, b) -> Integer.compare(a.preference(), b.preference()));
-            return mxs;
-        } finally {
-            envelope.release();
-        }
+        });
     }
 
-    private List<Target> addresses(String host, int port, boolean nameIsNextHop) throws ResolveException {
-        List<InetAddress> addresses;
-        try {
-            addresses = resolver.resolveAll(host).get(QUERY_TIMEOUT_MS * 3, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw temporary(host, "A", "interrupted");
-        } catch (TimeoutException e) {
-            throw temporary(host, "A", "timeout");
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof UnknownHostException && isNotFound(cause)) {
-                throw new ResolveException("5.4.4", "Host or domain name not found. Name service error for name="
-                        + host + " type=A: Host not found");
-            }
-            throw temporary(host, "A", SmtpConnection.describe(cause));
-        }
-        List<Target> targets = new ArrayList<>();
-        for (InetAddress a : addresses) {
-            targets.add(new Target(host, a, port));
-        }
-        if (targets.isEmpty()) {
+    private static List<Mx> mxRecords(String domain, DnsResponse response) throws ResolveException {
+        DnsResponseCode code = response.code();
+        if (code == DnsResponseCode.NXDOMAIN) {
             throw new ResolveException("5.4.4", "Host or domain name not found. Name service error for name="
-                    + host + " type=A: Host not found");
+                    + domain + " type=MX: Host not found");
         }
-        return targets;
+        if (code != DnsResponseCode.NOERROR) {
+            throw temporary(domain, "MX", code.toString());
+        }
+        List<Mx> mxs = new ArrayList<>();
+        int malformed = 0;
+        int count = response.count(DnsSection.ANSWER);
+        for (int i = 0; i < count; i++) {
+            DnsRecord record = response.recordAt(DnsSection.ANSWER, i);
+            if (record.type() != DnsRecordType.MX || !(record instanceof DnsRawRecord raw)) {
+                continue;
+            }
+            // duplicate(), not slice(): the name may be compressed against the whole message.
+            ByteBuf content = raw.content().duplicate();
+            int preference = content.readUnsignedShort();
+            String host = DefaultDnsRecordDecoder.decodeName(content);
+            host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
+            Optional<String> problem = host.isEmpty() ? Optional.empty() : Hostnames.problem(host);
+            if (problem.isPresent()) {
+                // Postfix: "malformed domain name in resource data of MX record"; the name is never used.
+                log.warn("malformed domain name in resource data of MX record for {}: {} ({})", domain,
+                        LogText.escape(host), problem.get());
+                malformed++;
+                continue;
+            }
+            mxs.add(new Mx(preference, host.toLowerCase(Locale.ROOT)));
+        }
+        if (mxs.isEmpty() && malformed > 0) {
+            throw temporary(domain, "MX", "malformed or unexpected name server reply");
+        }
+        if (mxs.isEmpty()) {
+            return null;
+        }
+        Collections.shuffle(mxs, ThreadLocalRandom.current());
+        mxs.sort((a, b) -> Integer.compare(a.preference(), b.preference()));
+        return mxs;
+    }
+
+    private CompletableFuture<List<Target>> addresses(String host, int port) {
+        return completion(resolver.resolveAll(host)).handle((addresses, e) -> {
+            if (e != null) {
+                Throwable cause = SmtpConnection.unwrap(e);
+                if (cause instanceof UnknownHostException && isNotFound(cause)) {
+                    throw new CompletionException(new ResolveException("5.4.4", "Host or domain name not found. "
+                            + "Name service error for name=" + host + " type=A: Host not found"));
+                }
+                throw new CompletionException(temporary(host, "A", SmtpConnection.describe(cause)));
+            }
+            List<Target> targets = new ArrayList<>();
+            for (InetAddress a : addresses) {
+                targets.add(new Target(host, a, port));
+            }
+            if (targets.isEmpty()) {
+                throw new CompletionException(new ResolveException("5.4.4", "Host or domain name not found. "
+                        + "Name service error for name=" + host + " type=A: Host not found"));
+            }
+            return targets;
+        });
+    }
+
+    /** A Netty future as a CompletableFuture, completed on the resolver's event loop; its own timeout bounds it. */
+    private static <T> CompletableFuture<T> completion(Future<T> future) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        future.addListener(f -> {
+            if (f.isSuccess()) {
+                @SuppressWarnings("unchecked")
+                T value = (T) f.getNow();
+                result.complete(value);
+            } else {
+                result.completeExceptionally(f.cause());
+            }
+        });
+        return result;
     }
 
     private static boolean isNotFound(Throwable t) {

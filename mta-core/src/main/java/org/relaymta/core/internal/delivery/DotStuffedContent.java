@@ -6,6 +6,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Streams spooled content as SMTP DATA: a '.' at the start of a line is doubled (RFC 5321 4.5.2),
@@ -139,8 +142,8 @@ final class DotStuffedContent implements ChunkedInput<ByteBuf> {
         return end;
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(
+            long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Whether any of the eight bytes is LF (the "has zero byte" test on word ^ 0x0A0A...). */
     private static boolean hasLf(long word) {

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * A circuit breaker per relay next hop (as written in the settings): after {@code threshold}
@@ -39,7 +40,7 @@ public final class RelayHealth {
 
     private final Clock clock;
     private final Map<String, Breaker> breakers = new ConcurrentHashMap<>();
-    private volatile java.util.function.Consumer<String> newHop = hop -> { };
+    private volatile Consumer<String> newHop = hop -> { };
     private volatile Announcer announcer;
 
     public RelayHealth(Clock clock) {
@@ -93,7 +94,7 @@ public final class RelayHealth {
     }
 
     /** Told once about each hop as it is first seen (the metrics register its gauge). */
-    public void onNewHop(java.util.function.Consumer<String> listener) {
+    public void onNewHop(Consumer<String> listener) {
         this.newHop = listener;
     }
 

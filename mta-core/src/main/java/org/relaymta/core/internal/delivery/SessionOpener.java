@@ -9,6 +9,7 @@ import org.relaymta.config.internal.Credentials;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanism;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.internal.delivery.sasl.SaslTarget;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +53,7 @@ final class SessionOpener {
     private SaslMechanism.Exchange sasl;
     private int saslRounds;
     private final SaslMechanisms mechanisms;
-    private final org.relaymta.core.internal.oauth2.OAuth2Tokens tokens;
+    private final OAuth2Tokens tokens;
     /** The profile and token this session authenticates with, when OAuth2. */
     private String tokenProfile;
     private String tokenUsed;
@@ -76,7 +77,7 @@ final class SessionOpener {
      */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls,
-                  org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, SaslMechanisms mechanisms) {
+                  OAuth2Tokens tokens, SaslMechanisms mechanisms) {
         this.tokens = tokens;
         this.mechanisms = mechanisms;
         this.policy = policy;
@@ -167,8 +168,8 @@ final class SessionOpener {
     }
 
     private void capabilities(Capabilities caps, boolean afterTls) {
-        TlsLevel level = policy.level();
-        if (afterTls || policy.wrapper() || level == TlsLevel.NONE) {
+        TlsRequirements tls = policy.tls();
+        if (afterTls || policy.wrapper() || tls.level() == TlsLevel.NONE) {
             authenticate(caps);
         } else if (caps.has("STARTTLS")) {
             conn.startTls(tlsContext, tlsHostName, port, timeouts.starttlsTimeout()).whenComplete((reply, e) -> {
@@ -178,7 +179,7 @@ final class SessionOpener {
                     tlsAnswered(reply, caps);
                 }
             });
-        } else if (level.mandatory()) {
+        } else if (tls.failureDefers()) {
             fail(new Failure("4.7.4", "TLS is required, but was not offered by host " + hostIp, relay));
         } else {
             authenticate(caps);
@@ -188,7 +189,7 @@ final class SessionOpener {
     private void tlsAnswered(SmtpReply reply, Capabilities plain) {
         if (reply.code() == 220) {
             then(conn.command("EHLO " + helo, timeouts.heloTimeout()), ehlo -> ehloAnswered(ehlo, true));
-        } else if (policy.level().mandatory()) {
+        } else if (policy.tls().failureDefers()) {
             fail(new Failure(reply.enhancedStatus().replaceFirst("^5", "4"), "TLS is required, but host " + hostIp
                     + " refused to start TLS: " + reply.oneLine(), relay));
         } else {
@@ -199,7 +200,7 @@ final class SessionOpener {
     private void tlsFailed(Throwable cause) {
         String why = cause instanceof SmtpSessionException s ? s.getMessage() : String.valueOf(cause);
         boolean handshake = cause instanceof SmtpSessionException s && s.kind() == SmtpSessionException.Kind.TLS;
-        if (handshake && policy.level() == TlsLevel.MAY && !withoutTls && !why.contains("injection")) {
+        if (handshake && !policy.tls().failureDefers() && !withoutTls && !why.contains("injection")) {
             log.warn("{}: TLS handshake with {} failed ({}); retrying without TLS", queueId, relay, why);
             conn.close();
             result.complete(new Opened(null, null, false, true));

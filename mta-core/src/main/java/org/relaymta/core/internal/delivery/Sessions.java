@@ -3,10 +3,15 @@ package org.relaymta.core.internal.delivery;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
+import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.NextHop;
+import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 
 /**
  * Where sessions come from and go back to: opens new ones ({@link SessionOpener} on a fresh
@@ -19,16 +24,16 @@ final class Sessions {
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile BiConsumer<String, String> observer = (result, tls) -> { };
-    private final org.relaymta.core.internal.oauth2.OAuth2Tokens tokens;
-    private final org.relaymta.core.internal.delivery.sasl.SaslMechanisms mechanisms;
+    private final OAuth2Tokens tokens;
+    private final SaslMechanisms mechanisms;
 
     /** {@code tokens}: OAuth2 access tokens for {@code {oauth2}} credentials (null: none configured). */
-    Sessions(EventLoopGroup group, org.relaymta.core.internal.oauth2.OAuth2Tokens tokens) {
+    Sessions(EventLoopGroup group, OAuth2Tokens tokens) {
         this.group = group;
         this.tokens = tokens;
-        this.mechanisms = new org.relaymta.core.internal.delivery.sasl.SaslMechanisms(tokens == null ? p -> null : tokens::current);
+        this.mechanisms = new SaslMechanisms(tokens == null ? p -> null : tokens::current);
         group.next().scheduleAtFixedRate(() -> cache.expire(cacheTimeLimit), 500, 500,
-                java.util.concurrent.TimeUnit.MILLISECONDS);
+                TimeUnit.MILLISECONDS);
     }
 
     void onSession(BiConsumer<String, String> observer) {
@@ -52,7 +57,7 @@ final class Sessions {
      */
     CompletableFuture<SessionOpener.Opened> open(DeliveryRequest request, NextHop hop, Target target, SessionPolicy policy,
                                                  boolean withoutTls) {
-        String profile = policy.credentials().flatMap(org.relaymta.config.internal.Credentials::oauth2Profile).orElse(null);
+        String profile = policy.credentials().flatMap(Credentials::oauth2Profile).orElse(null);
         if (profile == null || tokens == null) {
             return connectAndOpen(request, hop, target, policy, withoutTls);
         }
@@ -60,7 +65,7 @@ final class Sessions {
             if (error == null) {
                 return connectAndOpen(request, hop, target, policy, withoutTls);
             }
-            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            Throwable cause = error instanceof CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             SessionOpener.Opened none = new SessionOpener.Opened(null, new Failure("4.7.0",
                     "SASL authentication failed: no OAuth2 access token: " + cause.getMessage(), "none"), false, false);
@@ -72,10 +77,11 @@ final class Sessions {
     private CompletableFuture<SessionOpener.Opened> connectAndOpen(DeliveryRequest request, NextHop hop, Target target,
                                                                    SessionPolicy policy, boolean withoutTls) {
         SmtpClientSettings settings = request.config().delivery().smtp();
-        String tlsHostName = policy.level() == TlsLevel.SECURE ? hop.host() : target.hostName();
+        TlsRequirements tls = policy.tls();
+        String tlsHostName = tls.serverName(target);
         CompletableFuture<SmtpConnection> connecting;
         try {
-            var context = policy.level() == TlsLevel.NONE ? null : tlsContexts.forLevel(policy.level(), settings);
+            var context = tls.level() == TlsLevel.NONE ? null : tlsContexts.forLevel(tls.level(), settings);
             connecting = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), settings.connectTimeout(),
                     policy.wrapper() ? context : null, tlsHostName);
             return new SessionOpener(target, policy, context, tlsHostName, request.config().myhostname(), settings,

@@ -15,6 +15,8 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
@@ -24,7 +26,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSession;
 
@@ -176,7 +180,7 @@ final class SmtpConnection {
         CompletableFuture<SmtpReply> result = new CompletableFuture<>();
         ChannelFuture written = channel.writeAndFlush(chunks);
         long[] lastProgress = {-1};
-        io.netty.util.concurrent.ScheduledFuture<?> watchdog = channel.eventLoop().scheduleAtFixedRate(() -> {
+        ScheduledFuture<?> watchdog = channel.eventLoop().scheduleAtFixedRate(() -> {
             long now = chunks.progress();
             if (!written.isDone() && now == lastProgress[0]) {
                 fail(result, new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
@@ -208,7 +212,7 @@ final class SmtpConnection {
      */
     <T> CompletableFuture<T> within(CompletableFuture<T> future, Duration timeout, String what) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        io.netty.util.concurrent.ScheduledFuture<?> timer = future.isDone() ? null
+        ScheduledFuture<?> timer = future.isDone() ? null
                 : channel.eventLoop().schedule(() -> fail(result, new SmtpSessionException(SmtpSessionException.Kind.TIMEOUT,
                         "conversation with " + peer + " timed out while " + waitingFor(what), null)),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -284,7 +288,7 @@ final class SmtpConnection {
     }
 
     static Throwable unwrap(Throwable e) {
-        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     private static String waitingFor(String what) {
@@ -298,7 +302,7 @@ final class SmtpConnection {
     }
 
     private static String commandName(String line) {
-        String upper = line.toUpperCase(java.util.Locale.ROOT);
+        String upper = line.toUpperCase(Locale.ROOT);
         if (upper.startsWith("MAIL FROM")) {
             return "MAIL FROM";
         }
@@ -329,7 +333,7 @@ final class SmtpConnection {
         return m;
     }
 
-    private static <T> CompletableFuture<Void> toCompletable(io.netty.util.concurrent.Future<T> nettyFuture) {
+    private static <T> CompletableFuture<Void> toCompletable(Future<T> nettyFuture) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         nettyFuture.addListener(done -> {
             if (done.isSuccess()) {

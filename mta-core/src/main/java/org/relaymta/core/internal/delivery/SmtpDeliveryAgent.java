@@ -1,18 +1,22 @@
 package org.relaymta.core.internal.delivery;
 
 import io.netty.channel.EventLoopGroup;
+import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 
 /**
  * The outbound SMTP client, what Postfix's {@code smtp} delivery agent does per request: a {@link
- * DeliveryAttempt} walks the route's servers ({@link RouteSelector}), gets sessions from {@link
- * Sessions} (cached, or opened by {@link SessionOpener}) and runs a {@link MailTransaction} on
- * each, all on the event loop.
+ * DeliveryAttempt} walks the route's servers ({@link RouteSelector}), asks the destination policy
+ * ({@link DestinationPolicy}, today {@link LevelPolicy}) for each server's TLS requirements, gets
+ * sessions from {@link Sessions} (cached, or opened by {@link SessionOpener}) and runs a {@link
+ * MailTransaction} on each, all on the event loops.
  */
 public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final RouteSelector routes;
+    private final DestinationPolicy policy = new LevelPolicy();
     private final Sessions sessions;
     private final int directPort;
     private final RelayHealth health;
@@ -26,13 +30,13 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
 
     /** {@code tokens}: OAuth2 access tokens for credentials written {@code {oauth2}PROFILE}. */
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
-                             org.relaymta.core.internal.oauth2.OAuth2Tokens tokens) {
-        this(group, resolver, directPort, tokens, java.time.Clock.systemUTC());
+                             OAuth2Tokens tokens) {
+        this(group, resolver, directPort, tokens, Clock.systemUTC());
     }
 
     /** {@code clock}: the engine's, for the relay hops' circuit breakers. */
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
-                             org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, java.time.Clock clock) {
+                             OAuth2Tokens tokens, Clock clock) {
         this.routes = new RouteSelector(resolver);
         this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
@@ -52,7 +56,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     @Override
     public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
         sessions.cacheTimeLimit(request.config().delivery().smtp().connectionCacheTimeLimit());
-        return new DeliveryAttempt(request, routes, sessions, directPort, health).run();
+        return new DeliveryAttempt(request, routes, policy, sessions, directPort, health).run();
     }
 
     /** Closes cached idle sessions (QUIT) and stops resolving. */

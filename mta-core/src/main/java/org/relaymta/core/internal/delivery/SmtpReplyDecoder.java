@@ -8,6 +8,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.relaymta.config.internal.LogText;
 
 /**
  * Decodes SMTP replies: lines {@code NNN-text} continue a reply, {@code NNN text} ends it. Lines end
@@ -61,7 +62,7 @@ final class SmtpReplyDecoder extends ByteToMessageDecoder {
         currentCode = code;
         // The text goes on into logs, the spool's state, events and bounces: a bare CR or other control
         // character in it is escaped here, once, so none of those can be split or forged by a server.
-        lines.add(line.length() > 4 ? org.relaymta.config.internal.LogText.controls(line.substring(4)) : "");
+        lines.add(line.length() > 4 ? LogText.controls(line.substring(4)) : "");
         if (lines.size() > MAX_LINES) {
             throw new DecoderException("SMTP reply with more than " + MAX_LINES + " lines");
         }

@@ -7,14 +7,18 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import org.relaymta.config.internal.LogText;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.event.DeliveryListener;
-import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.internal.cluster.Cluster;
+import org.relaymta.core.internal.delivery.RelayHealth;
+import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.QueueState;
 
 /**
  * The relay's meters (Micrometer): what operators graph and alert on. Names follow Prometheus
@@ -106,7 +110,7 @@ public final class RelayMetrics implements DeliveryListener {
      * {@code mta_relay_hop_state{hop}}: 0 closed, 1 half-open, 2 open, for every relay next hop seen;
      * hops are registered as they appear.
      */
-    public void bindRelayHealth(org.relaymta.core.internal.delivery.RelayHealth health) {
+    public void bindRelayHealth(RelayHealth health) {
         health.onNewHop(hop -> Gauge.builder("mta.relay.hop.state", health, h -> h.state(hop).ordinal())
                 .description("Relay next hop circuit breaker: 0 closed, 1 half-open, 2 open").tag("hop", hop).register(registry));
     }
@@ -115,7 +119,7 @@ public final class RelayMetrics implements DeliveryListener {
      * {@code mta_cluster_shared}: 1 while quotas and relay health are shared through Redis, 0 while
      * this node counts its share locally; only when {@code MTA_REDIS_URL} is set.
      */
-    public void bindCluster(org.relaymta.core.internal.cluster.Cluster cluster) {
+    public void bindCluster(Cluster cluster) {
         if (cluster.status().isPresent()) {
             Gauge.builder("mta.cluster.shared", cluster, c -> c.status().map(s -> s.shared() ? 1 : 0).orElse(0))
                     .description("1 while quotas and relay health are shared through Redis, 0 while counted on this node")
@@ -149,7 +153,7 @@ public final class RelayMetrics implements DeliveryListener {
      * of the current configuration, {@code mta_oauth2_token_expiry_seconds{profile}} (until the
      * cached token expires).
      */
-    public void bindOAuth2(org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, java.util.Collection<String> profiles) {
+    public void bindOAuth2(OAuth2Tokens tokens, Collection<String> profiles) {
         tokens.onRequest((profile, result) -> {
             Counter.builder("mta.oauth2.token.requests").tag("profile", profile).tag("result", result)
                     .description("Token endpoint requests").register(registry).increment();
@@ -161,7 +165,7 @@ public final class RelayMetrics implements DeliveryListener {
         }
     }
 
-    private void expiryGauge(org.relaymta.core.internal.oauth2.OAuth2Tokens tokens, String profile) {
+    private void expiryGauge(OAuth2Tokens tokens, String profile) {
         Gauge.builder("mta.oauth2.token.expiry", tokens, t -> t.secondsToExpiry(profile)).tag("profile", profile)
                 .baseUnit("seconds").description("Until the cached access token expires").register(registry);
     }

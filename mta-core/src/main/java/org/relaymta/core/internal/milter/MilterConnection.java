@@ -2,6 +2,7 @@ package org.relaymta.core.internal.milter;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -135,7 +136,7 @@ final class MilterConnection implements Closeable {
     }
 
     /** The data of a packet whose head was read, streamed to {@code out} piece by piece, never whole in memory. */
-    void transfer(Head head, java.io.OutputStream out, Duration timeout) throws IOException {
+    void transfer(Head head, OutputStream out, Duration timeout) throws IOException {
         byte[] piece = new byte[Math.min(IO_CHUNK, head.dataLength())];
         bounded(timeout, () -> {
             int left = head.dataLength();

@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.relaymta.core.internal.spool.HeaderField;
+import org.relaymta.core.internal.spool.LimitedOutputStream;
+import org.relaymta.core.internal.spool.MemoryBudget;
 
 /**
  * The message as the milters see and change it: the SMTP client and envelope, the header fields,
@@ -38,16 +40,16 @@ public final class MilterMessage implements AutoCloseable {
     private final Body body;
     private final Replacement replacement;
     private final long sizeLimit;
-    private final org.relaymta.core.internal.spool.MemoryBudget memory;
+    private final MemoryBudget memory;
     private long headerBytes;
     private long reservedHeaderBytes;
     private boolean replaced;
     /** The replacement body being written, counted with the header section against the limit. */
-    private org.relaymta.core.internal.spool.LimitedOutputStream newBody;
+    private LimitedOutputStream newBody;
 
     public MilterMessage(String queueId, String myhostname, String clientAddress, String helo, String sender,
                          List<String> recipients, List<HeaderField> headers, Body body, Replacement replacement,
-                         long sizeLimit, org.relaymta.core.internal.spool.MemoryBudget memory) {
+                         long sizeLimit, MemoryBudget memory) {
         this.queueId = queueId;
         this.myhostname = myhostname;
         this.clientAddress = clientAddress == null || clientAddress.isEmpty() ? "127.0.0.1" : clientAddress;
@@ -75,7 +77,7 @@ public final class MilterMessage implements AutoCloseable {
      */
     OutputStream replaceBody() throws IOException {
         replaced = true;
-        newBody = new org.relaymta.core.internal.spool.LimitedOutputStream(replacement.begin(), sizeLimit, () -> headerBytes,
+        newBody = new LimitedOutputStream(replacement.begin(), sizeLimit, () -> headerBytes,
                 () -> MilterLimitException.tooBig(sizeLimit));
         return newBody;
     }

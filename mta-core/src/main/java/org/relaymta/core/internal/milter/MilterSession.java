@@ -3,11 +3,14 @@ package org.relaymta.core.internal.milter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.config.internal.MilterSettings;
 import org.relaymta.core.internal.spool.HeaderField;
 
@@ -112,7 +115,7 @@ final class MilterSession {
                 int n;
                 boolean skipped = false;
                 while (!skipped && (n = body.readNBytes(chunk, 0, CHUNK)) > 0) {
-                    conn.send('B', java.util.Arrays.copyOf(chunk, n), settings.contentTimeout());
+                    conn.send('B', Arrays.copyOf(chunk, n), settings.contentTimeout());
                     if (!off(NR_BODY)) {
                         Verdict r = reply(settings.contentTimeout());
                         if (r == SKIPPED) {
@@ -193,7 +196,7 @@ final class MilterSession {
      * packets of any size), so it never has to fit in memory.
      */
     private Verdict endOfMessage() throws IOException {
-        java.io.OutputStream newBody = null;
+        OutputStream newBody = null;
         try {
             while (true) {
                 MilterConnection.Head head = conn.head(settings.contentTimeout());
@@ -295,7 +298,7 @@ final class MilterSession {
     static HeaderField field(String name, String value) throws IOException {
         if (name.isEmpty() || !name.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
             throw new IOException("the milter sent a header with an invalid name '"
-                    + org.relaymta.config.internal.LogText.escape(name) + "'");
+                    + LogText.escape(name) + "'");
         }
         StringBuilder v = new StringBuilder(value.length() + 8);
         String[] lines = value.split("\r\n|\r|\n", -1);
@@ -380,11 +383,11 @@ final class MilterSession {
 
     private static byte[] z(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return java.util.Arrays.copyOf(b, b.length + 1);
+        return Arrays.copyOf(b, b.length + 1);
     }
 
     private static byte[] cat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }

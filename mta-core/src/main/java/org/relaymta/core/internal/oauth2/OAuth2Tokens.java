@@ -5,11 +5,14 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.Signature;
@@ -17,17 +20,23 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.OAuth2Profile;
+import org.relaymta.config.internal.Providers;
 import org.relaymta.config.internal.RelayConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.relaymta.config.internal.Json;
 
 /**
  * Access tokens per OAuth2 profile: cached, handed out while fresh (until 80% of their lifetime),
@@ -47,11 +56,11 @@ public final class OAuth2Tokens {
     /** What each cached token was issued for: a reload that changes the profile makes it stale. */
     private final Map<String, OAuth2Profile> issuedFor = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<AccessToken>> inFlight = new ConcurrentHashMap<>();
-    private volatile java.util.function.BiConsumer<String, String> requests = (profile, result) -> { };
+    private volatile BiConsumer<String, String> requests = (profile, result) -> { };
     /** Per profile: token requests that failed in a row, and the last failure's code. */
     private final Map<String, Failures> failures = new ConcurrentHashMap<>();
     /** Microsoft refresh tokens end after 90 days unused (each refresh rotates and renews them). */
-    static final Duration MICROSOFT_REFRESH_LIFETIME = org.relaymta.config.internal.Providers.M365.oauth2().orElseThrow()
+    static final Duration MICROSOFT_REFRESH_LIFETIME = Providers.M365.oauth2().orElseThrow()
             .refreshTokenLifetime().orElseThrow();
     static final Duration WARN_BEFORE = Duration.ofDays(7);
 
@@ -59,7 +68,7 @@ public final class OAuth2Tokens {
     }
 
     /** Told about every token request: the profile and "ok" or the endpoint's error code (or "unreachable"). */
-    public void onRequest(java.util.function.BiConsumer<String, String> observer) {
+    public void onRequest(BiConsumer<String, String> observer) {
         this.requests = (profile, result) -> {
             if (result.equals("ok")) {
                 failures.remove(profile);
@@ -74,8 +83,8 @@ public final class OAuth2Tokens {
      * What an operator should act on before mail stops: token requests that keep failing, a
      * delegated profile without a refresh token, a Microsoft refresh token within a week of its end.
      */
-    public java.util.List<String> warnings() {
-        java.util.List<String> out = new java.util.ArrayList<>();
+    public List<String> warnings() {
+        List<String> out = new ArrayList<>();
         Instant now = clock.instant();
         for (OAuth2Profile p : config.get().routing().oauth2Profiles().values()) {
             Failures f = failures.get(p.name());
@@ -124,7 +133,7 @@ public final class OAuth2Tokens {
     /** A fresh token of {@code profile}: the cached one, or one request (shared by all who ask meanwhile). */
     public CompletableFuture<AccessToken> token(String profile) {
         AccessToken cached = cache.get(profile);
-        if (cached != null && !java.util.Objects.equals(config.get().routing().oauth2Profiles().get(profile), issuedFor.get(profile))) {
+        if (cached != null && !Objects.equals(config.get().routing().oauth2Profiles().get(profile), issuedFor.get(profile))) {
             // The profile changed (a reload with another client, secret, scope or endpoint): not for this one.
             cache.remove(profile, cached);
             cached = null;
@@ -141,7 +150,7 @@ public final class OAuth2Tokens {
         fetch(profile, asked).whenComplete((t, e) -> {
             inFlight.remove(profile, mine);
             if (e != null) {
-                mine.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                mine.completeExceptionally(e instanceof CompletionException && e.getCause() != null
                         ? e.getCause() : e);
             } else {
                 cache.put(profile, t);
@@ -240,7 +249,7 @@ public final class OAuth2Tokens {
             Files.deleteIfExists(tmp);
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(tmp, secret + "\n", StandardCharsets.UTF_8);
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -281,7 +290,7 @@ public final class OAuth2Tokens {
             sig.initSign(key);
             sig.update(signingInput.getBytes(StandardCharsets.US_ASCII));
             return signingInput + "." + b64.encodeToString(sig.sign());
-        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new OAuth2Exception("OAuth2 profile " + p.name() + ": the service account's private key cannot be used ("
                     + e.getClass().getSimpleName() + ")");
         }

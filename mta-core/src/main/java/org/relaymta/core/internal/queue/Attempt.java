@@ -2,10 +2,15 @@ package org.relaymta.core.internal.queue;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BooleanSupplier;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RelayLimits;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
@@ -35,12 +40,12 @@ final class Attempt {
     private final AttemptFinisher finisher;
     private final Executor slow;
     private final Done done;
-    private final java.util.function.BooleanSupplier stopping;
+    private final BooleanSupplier stopping;
     private final List<Transaction> plan;
     private final List<DeliveryOutcome> outcomes = new ArrayList<>();
     private int next;
     /** Recipients held back by a relay quota in this attempt, and the earliest time one may go. */
-    private final java.util.Set<String> quotaHeld = new java.util.HashSet<>();
+    private final Set<String> quotaHeld = new HashSet<>();
     private Instant quotaDue;
 
     /**
@@ -49,7 +54,7 @@ final class Attempt {
      */
     Attempt(QueueEntry entry, SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, double waited,
             DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done,
-            java.util.function.BooleanSupplier stopping) {
+            BooleanSupplier stopping) {
         this.entry = entry;
         this.message = message;
         this.cfg = cfg;
@@ -74,7 +79,7 @@ final class Attempt {
             if (deferIfSuspended(tx)) {
                 continue;
             }
-            List<org.relaymta.config.internal.RelayLimits.Limit> limits = Transaction.limits(cfg, tx.route());
+            List<RelayLimits.Limit> limits = Transaction.limits(cfg, tx.route());
             if (limits.isEmpty()) {
                 start(tx, Quotas.Admission.free());
                 return;
@@ -84,7 +89,7 @@ final class Attempt {
                 asked.thenAccept(admission -> {
                     try {
                         slow.execute(() -> afterQuota(tx, admission));
-                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                    } catch (RejectedExecutionException e) {
                         afterQuota(tx, admission);
                     }
                 });
@@ -204,7 +209,7 @@ final class Attempt {
         } else {
             try {
                 slow.execute(this::finishHere);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 finishHere();
             }
         }

@@ -9,15 +9,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryEvent;
-import org.relaymta.core.queue.QueueState;
-import org.relaymta.core.queue.Recipient;
-import org.relaymta.core.queue.RecipientStatus;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,10 +39,10 @@ final class AttemptFinisher {
     private final QueueIndex index;
     private final SenderNotifier notifier;
     private final DeliveryEvents events;
-    private final java.util.function.Consumer<SpooledMessage> enqueue;
+    private final Consumer<SpooledMessage> enqueue;
 
     AttemptFinisher(Spool spool, Supplier<RelayConfig> config, Clock clock, QueueIndex index, DeliveryEvents events,
-                    java.util.function.Consumer<SpooledMessage> enqueue) {
+                    Consumer<SpooledMessage> enqueue) {
         this.spool = spool;
         this.config = config;
         this.clock = clock;
@@ -55,7 +57,7 @@ final class AttemptFinisher {
      * {@code waited} is how long it waited past its due time. Returns when to try it next, or null.
      */
     /** Recipients a relay quota held back in an attempt, and when the earliest may go. */
-    record QuotaHold(java.util.Set<String> recipients, Instant due) {
+    record QuotaHold(Set<String> recipients, Instant due) {
     }
 
     Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {

@@ -1,6 +1,7 @@
 package org.relaymta.core.internal.queue;
 
 import java.math.BigDecimal;
+import java.math.MathContext;
 import java.math.RoundingMode;
 import org.relaymta.config.internal.LogText;
 
@@ -29,7 +30,7 @@ final class DeliveryLogFormat {
         if (s >= 10) {
             return Long.toString(Math.round(s));
         }
-        BigDecimal d = new BigDecimal(s).round(new java.math.MathContext(2, RoundingMode.HALF_UP));
+        BigDecimal d = new BigDecimal(s).round(new MathContext(2, RoundingMode.HALF_UP));
         return d.stripTrailingZeros().toPlainString();
     }
 }

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.quota.LocalQuotas;
 import org.relaymta.core.internal.quota.Quotas;
@@ -138,7 +139,7 @@ final class DestinationLimiter {
             Runnable start = next.start();
             try {
                 executor.execute(start);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 release(destination);
             }
         }

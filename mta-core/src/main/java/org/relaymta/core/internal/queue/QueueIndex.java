@@ -1,17 +1,19 @@
 package org.relaymta.core.internal.queue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.relaymta.core.queue.QueueState;
 
 /** The in-memory queue: one compact {@link QueueEntry} per queued message, by id. */
 final class QueueIndex {
     private final Map<String, QueueEntry> entries = new ConcurrentHashMap<>();
     /** Waiting messages found at start whose entries are still being read from the spool. */
-    private final java.util.concurrent.atomic.AtomicInteger loading = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger loading = new AtomicInteger();
 
     /** {@code n} more entries are being read from the spool, each indexed by {@link #putLoaded}. */
     void expect(int n) {
@@ -71,7 +73,7 @@ final class QueueIndex {
     }
 
     /** Waits until the index is empty; false when {@code timeout} passed first. */
-    synchronized boolean awaitEmpty(java.time.Duration timeout) throws InterruptedException {
+    synchronized boolean awaitEmpty(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!entries.isEmpty() || loading.get() > 0) {
             long left = deadline - System.nanoTime();

@@ -7,7 +7,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -19,14 +21,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryListener;
-import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.quota.LocalQuotas;
+import org.relaymta.core.internal.quota.Quotas;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.internal.spool.StoredMessage;
+import org.relaymta.core.queue.QueueState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +67,7 @@ public final class QueueManager implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
     /** Attempts started and not finished, for a clean stop. */
-    private final java.util.Set<Attempt> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<Attempt> running = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     /**
@@ -71,12 +75,12 @@ public final class QueueManager implements AutoCloseable {
      *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
-        this(spool, config, agent, clock, concurrency, new org.relaymta.core.internal.quota.LocalQuotas(clock));
+        this(spool, config, agent, clock, concurrency, new LocalQuotas(clock));
     }
 
     /** @param quotas where relay-limits.cf quotas are counted: on this node, or shared through Redis */
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency,
-                        org.relaymta.core.internal.quota.Quotas quotas) {
+                        Quotas quotas) {
         this.spool = spool;
         this.config = config;
         this.agent = agent;
@@ -206,7 +210,7 @@ public final class QueueManager implements AutoCloseable {
                 message.contentLength(), message.recipients().size(), reason);
         SpooledMessage held;
         try {
-            held = spool.saveState(message.withQueueState(org.relaymta.core.queue.QueueState.HOLD));
+            held = spool.saveState(message.withQueueState(QueueState.HOLD));
         } catch (IOException e) {
             // It stays in the spool as received; it will be delivered rather than lost.
             QMGR_LOG.error("{}: cannot save the hold: {}; queued for delivery instead", message.id(), e.getMessage());

@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.queue;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -9,14 +10,18 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
-import org.relaymta.core.queue.ActionResult;
-import org.relaymta.core.queue.QueueAction;
-import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.internal.spool.StoredMessage;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,21 +118,21 @@ public final class QueueOperations implements QueueActions {
             ids.forEach(id -> loadOne(id).ifPresent(visitor));
             return;
         }
-        java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+        ExecutorService readers = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "mta-queue-list");
             t.setDaemon(true);
             return t;
         });
         try {
-            List<java.util.concurrent.Future<List<SpooledMessage>>> next = readAhead(ids, 0, readers);
+            List<Future<List<SpooledMessage>>> next = readAhead(ids, 0, readers);
             for (int from = 0; from < ids.size(); from += LIST_BATCH) {
-                List<java.util.concurrent.Future<List<SpooledMessage>>> batch = next;
+                List<Future<List<SpooledMessage>>> batch = next;
                 next = readAhead(ids, from + LIST_BATCH, readers);
-                for (java.util.concurrent.Future<List<SpooledMessage>> half : batch) {
+                for (Future<List<SpooledMessage>> half : batch) {
                     half.get().forEach(visitor);
                 }
             }
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -139,8 +144,8 @@ public final class QueueOperations implements QueueActions {
     private static final int LIST_BATCH = 512;
 
     /** The batch of a listing that starts at {@code from}, read in two halves, one per reader thread. */
-    private List<java.util.concurrent.Future<List<SpooledMessage>>> readAhead(List<String> ids, int from,
-                                                                          java.util.concurrent.ExecutorService readers) {
+    private List<Future<List<SpooledMessage>>> readAhead(List<String> ids, int from,
+                                                                          ExecutorService readers) {
         if (from >= ids.size()) {
             return List.of();
         }
@@ -216,7 +221,7 @@ public final class QueueOperations implements QueueActions {
         if (message.contentOffset() < 0) {
             // From a listing (a summary): where the content starts is read now.
             String id = message.id();
-            located = spool.load(id).orElseThrow(() -> new java.io.FileNotFoundException("message " + id + " is no longer queued"));
+            located = spool.load(id).orElseThrow(() -> new FileNotFoundException("message " + id + " is no longer queued"));
         }
         return spool.openContent(located);
     }

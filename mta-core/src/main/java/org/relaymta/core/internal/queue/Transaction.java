@@ -4,12 +4,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RelayLimits;
 import org.relaymta.config.internal.Route;
 import org.relaymta.config.internal.Router;
-import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.internal.cleanup.SmtpHeaderChecks;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.Recipient;
 
 /**
  * One SMTP transaction of a delivery attempt: the pending recipients of a message that share a
@@ -35,7 +38,7 @@ record Transaction(String destination, Route route, List<String> recipients) {
         groups.forEach((destination, rcpts) -> {
             int limit = destinationLimit;
             // relay-limits.cf recipients_per_message (the strictest that applies) splits further.
-            for (org.relaymta.config.internal.RelayLimits.Limit l : limits(cfg, routes.get(destination))) {
+            for (RelayLimits.Limit l : limits(cfg, routes.get(destination))) {
                 if (l.recipientsPerMessage() != null) {
                     limit = Math.min(limit, l.recipientsPerMessage());
                 }
@@ -51,19 +54,19 @@ record Transaction(String destination, Route route, List<String> recipients) {
     /** What the delivery agent needs to run this transaction of {@code message}. */
     DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
-                message.eightBit(), org.relaymta.core.internal.cleanup.SmtpHeaderChecks.wrap(content, cfg.content().smtpHeaderChecks(),
+                message.eightBit(), SmtpHeaderChecks.wrap(content, cfg.content().smtpHeaderChecks(),
                         message.id()), route, cfg);
     }
 
     /** The relay-limits.cf entries for mail on {@code route}: its next hops as written, its SASL account, and {@code *}. */
-    static List<org.relaymta.config.internal.RelayLimits.Limit> limits(RelayConfig cfg, Route route) {
+    static List<RelayLimits.Limit> limits(RelayConfig cfg, Route route) {
         if (cfg.delivery().limits().isEmpty() || route.direct()) {
             return List.of();
         }
         List<String> hops = new ArrayList<>();
         route.nextHops().forEach(h -> hops.add(h.asWritten()));
         String account = route.nextHops().isEmpty() ? null : route.credentialsFor(route.nextHops().get(0).host(),
-                route.nextHops().get(0)).map(org.relaymta.config.internal.Credentials::username).orElse(null);
+                route.nextHops().get(0)).map(Credentials::username).orElse(null);
         return cfg.delivery().limits().applicable(hops, account);
     }
 }

@@ -2,6 +2,7 @@ package org.relaymta.core.internal.spool;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -62,7 +63,7 @@ public record HeaderField(String name, byte[] raw) {
             }
         }
         String name = colon < 0 ? "" : new String(section, from, colon - from, StandardCharsets.ISO_8859_1).strip();
-        byte[] raw = java.util.Arrays.copyOfRange(section, from, to);
+        byte[] raw = Arrays.copyOfRange(section, from, to);
         fields.add(new HeaderField(name, raw));
     }
 

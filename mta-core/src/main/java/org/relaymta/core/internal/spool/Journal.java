@@ -8,9 +8,12 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,13 +80,13 @@ final class Journal implements AutoCloseable {
     private long appended;
     private long synced;
     /** Append sequences whose fdatasync failed: (from, to], most recent last; never reported durable. */
-    private final java.util.ArrayDeque<long[]> lost = new java.util.ArrayDeque<>();
+    private final ArrayDeque<long[]> lost = new ArrayDeque<>();
     /** The last write or fdatasync failure, until an fdatasync succeeds again. */
     private IOException failure;
     /** An fdatasync of {@link #current} runs outside the lock: the segment must not be retired meanwhile. */
     private boolean forcing;
     /** Commits waiting for the next fdatasync, in append order. */
-    private final List<java.util.concurrent.CompletableFuture<Void>> waiters = new ArrayList<>();
+    private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     private Thread syncer;
     private boolean closed;
 
@@ -166,20 +169,20 @@ final class Journal implements AutoCloseable {
      * thread serves everybody: each fdatasync covers every append made before it started (group
      * commit), and nobody waits in a thread of its own.
      */
-    synchronized java.util.concurrent.CompletableFuture<Void> durable(long sequence) {
+    synchronized CompletableFuture<Void> durable(long sequence) {
         for (long[] range : lost) {
             if (sequence > range[0] && sequence <= range[1]) {
-                return java.util.concurrent.CompletableFuture.failedFuture(failure != null ? failure
+                return CompletableFuture.failedFuture(failure != null ? failure
                         : new IOException("fsync of the spool journal failed"));
             }
         }
         if (synced >= sequence) {
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
+            return CompletableFuture.completedFuture(null);
         }
         if (closed) {
-            return java.util.concurrent.CompletableFuture.failedFuture(new IOException("spool journal closed"));
+            return CompletableFuture.failedFuture(new IOException("spool journal closed"));
         }
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
         waiters.add(done);
         if (syncer == null) {
             syncer = new Thread(this::syncLoop, "mta-spool-sync");
@@ -192,7 +195,7 @@ final class Journal implements AutoCloseable {
 
     private void syncLoop() {
         while (true) {
-            List<java.util.concurrent.CompletableFuture<Void>> batch = new ArrayList<>();
+            List<CompletableFuture<Void>> batch = new ArrayList<>();
             long covers;
             FileChannel channel;
             synchronized (this) {
@@ -258,7 +261,7 @@ final class Journal implements AutoCloseable {
                 }
                 notifyAll();
             }
-            for (java.util.concurrent.CompletableFuture<Void> done : batch) {
+            for (CompletableFuture<Void> done : batch) {
                 if (failed != null) {
                     done.completeExceptionally(failed);
                 } else {
@@ -315,7 +318,7 @@ final class Journal implements AutoCloseable {
     }
 
     private void failWaiters(IOException e) {
-        for (java.util.concurrent.CompletableFuture<Void> w : waiters) {
+        for (CompletableFuture<Void> w : waiters) {
             w.completeExceptionally(e);
         }
         waiters.clear();
@@ -371,7 +374,7 @@ final class Journal implements AutoCloseable {
             }
             ByteBuffer check = ByteBuffer.allocate(TRAILER_DONE.length);
             s.channel.read(check, trailerOffset);
-            if (java.util.Arrays.equals(check.array(), TRAILER_DONE)) {
+            if (Arrays.equals(check.array(), TRAILER_DONE)) {
                 return false;
             }
             s.channel.write(ByteBuffer.wrap(TRAILER_DONE), trailerOffset);

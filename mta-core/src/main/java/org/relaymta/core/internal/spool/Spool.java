@@ -1,17 +1,25 @@
 package org.relaymta.core.internal.spool;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 import org.relaymta.core.queue.Recipient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,8 +41,8 @@ public final class Spool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Spool.class);
     static final String MAGIC = "RELAYMTA-SPOOL 1";
     /** Trailers of equal length; the last digit says whether the content has 8-bit bytes. */
-    static final byte[] TRAILER_7BIT = "RELAYMTA-END 7\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    static final byte[] TRAILER_8BIT = "RELAYMTA-END 8\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final byte[] TRAILER_7BIT = "RELAYMTA-END 7\n".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] TRAILER_8BIT = "RELAYMTA-END 8\n".getBytes(StandardCharsets.US_ASCII);
     static final int TRAILER_LENGTH = TRAILER_7BIT.length;
     static final String STATE_SUFFIX = ".state";
 
@@ -46,7 +54,7 @@ public final class Spool implements AutoCloseable {
     private final Clock clock;
     private final MemoryBudget memory = MemoryBudget.forHeap();
     private SpoolScanner scanner;
-    private volatile java.util.function.Consumer<java.time.Duration> fsyncObserver = d -> { };
+    private volatile Consumer<Duration> fsyncObserver = d -> { };
 
     private Spool(Path root, Clock clock) {
         this.root = root;
@@ -76,12 +84,12 @@ public final class Spool implements AutoCloseable {
     }
 
     /** Receives the time each commit took to make a message durable (metrics). */
-    public void onFsync(java.util.function.Consumer<java.time.Duration> observer) {
+    public void onFsync(Consumer<Duration> observer) {
         this.fsyncObserver = observer;
     }
 
     void recordFsync(long nanos) {
-        fsyncObserver.accept(java.time.Duration.ofNanos(nanos));
+        fsyncObserver.accept(Duration.ofNanos(nanos));
     }
 
     public Path root() {
@@ -128,7 +136,7 @@ public final class Spool implements AutoCloseable {
      * Called by {@link SpoolWriter} for a message kept in memory: appends it now (a write to the page
      * cache) and completes once the shared fdatasync covered it.
      */
-    java.util.concurrent.CompletableFuture<SpooledMessage> appendToJournal(String id, Envelope envelope, byte[] record,
+    CompletableFuture<SpooledMessage> appendToJournal(String id, Envelope envelope, byte[] record,
                                                                            int length, int contentOffset,
                                                                            long contentLength, boolean eightBit) {
         long start = System.nanoTime();
@@ -136,7 +144,7 @@ public final class Spool implements AutoCloseable {
         try {
             at = journal.append(record, length);
         } catch (IOException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
+            return CompletableFuture.failedFuture(e);
         }
         return journal.durable(at.sequence()).handle((ok, failure) -> {
             if (failure != null) {
@@ -146,7 +154,7 @@ public final class Spool implements AutoCloseable {
                 } catch (IOException ignored) {
                     // the journal is failed anyway
                 }
-                throw new java.util.concurrent.CompletionException(failure);
+                throw new CompletionException(failure);
             }
             recordFsync(System.nanoTime() - start);
             return SpooledMessage.received(id, envelope, at.segment(), at.bodyOffset() + contentOffset, contentLength,
@@ -168,12 +176,12 @@ public final class Spool implements AutoCloseable {
      * A queued message as a listing shows it: from its state file alone when that has the envelope
      * summary, else in full. Its content position is not read: use {@link #load} to read the content.
      */
-    public java.util.Optional<SpooledMessage> summary(String id) throws IOException {
+    public Optional<SpooledMessage> summary(String id) throws IOException {
         return scanner.summary(id);
     }
 
     /** One queued message in full, or empty when it is not (or no longer) in the spool. */
-    public java.util.Optional<SpooledMessage> load(String id) throws IOException {
+    public Optional<SpooledMessage> load(String id) throws IOException {
         return scanner.load(id);
     }
 
@@ -212,7 +220,7 @@ public final class Spool implements AutoCloseable {
         try (FileChannel out = SpoolFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
              FileChannel in = FileChannel.open(m.file(), StandardOpenOption.READ)) {
-            writeFully(out, java.nio.ByteBuffer.wrap(header));
+            writeFully(out, ByteBuffer.wrap(header));
             long done = 0;
             while (done < m.contentLength()) {
                 long n = in.transferTo(m.contentOffset() + done, m.contentLength() - done, out);
@@ -221,7 +229,7 @@ public final class Spool implements AutoCloseable {
                 }
                 done += n;
             }
-            writeFully(out, java.nio.ByteBuffer.wrap(m.eightBit() ? TRAILER_8BIT : TRAILER_7BIT));
+            writeFully(out, ByteBuffer.wrap(m.eightBit() ? TRAILER_8BIT : TRAILER_7BIT));
             out.force(false);
         }
         queueSync.sync();
@@ -229,7 +237,7 @@ public final class Spool implements AutoCloseable {
                 m.attempts(), m.nextAttempt(), m.state(), m.delayWarned(), m.eightBit(), false);
     }
 
-    private static void writeFully(FileChannel ch, java.nio.ByteBuffer b) throws IOException {
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             ch.write(b);
         }
@@ -252,7 +260,7 @@ public final class Spool implements AutoCloseable {
         Path tmp = queue.resolve(message.id() + STATE_SUFFIX + ".tmp");
         try (FileChannel ch = SpoolFiles.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
+            ch.write(ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
             ch.force(false);
         }
         Files.move(tmp, queue.resolve(message.id() + STATE_SUFFIX), StandardCopyOption.ATOMIC_MOVE,
@@ -278,7 +286,7 @@ public final class Spool implements AutoCloseable {
         InputStream in = Files.newInputStream(message.file());
         in.skipNBytes(message.contentOffset());
         // Stop before the trailer.
-        return new java.io.FilterInputStream(in) {
+        return new FilterInputStream(in) {
             private long left = message.contentLength();
 
             @Override
@@ -318,7 +326,7 @@ public final class Spool implements AutoCloseable {
         return queueSync.healthy() && journal.healthy() && Files.isWritable(queue);
     }
 
-    private volatile java.nio.file.FileStore store;
+    private volatile FileStore store;
 
     /**
      * Bytes the spool's file system has free for it: one statvfs, cheap next to an SMTP command, so
@@ -326,7 +334,7 @@ public final class Spool implements AutoCloseable {
      */
     public long usableSpace() {
         try {
-            java.nio.file.FileStore fs = store;
+            FileStore fs = store;
             if (fs == null) {
                 fs = Files.getFileStore(queue);
                 store = fs;

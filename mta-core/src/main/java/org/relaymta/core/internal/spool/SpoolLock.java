@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One owner per spool: an exclusive lock on {@code <spool>/lock}, held for as long as a relay (or
@@ -21,7 +23,7 @@ public final class SpoolLock implements AutoCloseable {
      * Lock files this process holds. A second attempt from the same process must not even open the
      * file: closing any channel on it would release the process's lock (POSIX record locks).
      */
-    private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
     private final Path file;
     private final FileChannel channel;

@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.spool;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +17,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -48,10 +52,10 @@ final class SpoolScanner {
     List<StoredMessage> scan() throws IOException {
         SpoolRecovery recovery = recovery();
         List<StoredMessage> stored = new ArrayList<>(recovery.journaled());
-        List<StoredMessage> waiting = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<StoredMessage> waiting = Collections.synchronizedList(new ArrayList<>());
         recovery.readWaiting(waiting::add, 2, () -> false);
         stored.addAll(waiting);
-        stored.sort(java.util.Comparator.comparing(StoredMessage::id));
+        stored.sort(Comparator.comparing(StoredMessage::id));
         return stored;
     }
 
@@ -156,8 +160,8 @@ final class SpoolScanner {
             if (!live(trailer)) {
                 return Optional.empty();
             }
-            h = headerEnd(head) > 0 ? parseHeader(new java.io.ByteArrayInputStream(head))
-                    : parseHeader(new java.io.BufferedInputStream(Channels.newInputStream(ch.position(0)), 4096));
+            h = headerEnd(head) > 0 ? parseHeader(new ByteArrayInputStream(head))
+                    : parseHeader(new BufferedInputStream(Channels.newInputStream(ch.position(0)), 4096));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
@@ -213,7 +217,7 @@ final class SpoolScanner {
                 long trailerAt = body + length - Spool.TRAILER_LENGTH;
                 byte[] trailer = readAt(ch, trailerAt, Spool.TRAILER_LENGTH);
                 if (live(trailer)) {
-                    Header h = parseHeader(new java.io.BufferedInputStream(Channels.newInputStream(ch.position(body)), 4096));
+                    Header h = parseHeader(new BufferedInputStream(Channels.newInputStream(ch.position(body)), 4096));
                     if (h.id() == null) {
                         throw new IOException("journal record at " + pos + " has no id");
                     }

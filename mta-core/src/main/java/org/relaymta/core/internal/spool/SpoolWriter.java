@@ -1,13 +1,26 @@
 package org.relaymta.core.internal.spool;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 
 /**
  * Receives one message's content into the spool. Nothing is acknowledged until {@link #commit()}
@@ -71,14 +84,14 @@ public final class SpoolWriter extends OutputStream {
     }
 
     /** The content written so far (a milter reads the body from here). */
-    public java.io.InputStream contentSoFar() throws IOException {
+    public InputStream contentSoFar() throws IOException {
         if (out == null) {
-            return new java.io.ByteArrayInputStream(buffer, contentOffset, count - contentOffset);
+            return new ByteArrayInputStream(buffer, contentOffset, count - contentOffset);
         }
         out.flush();
-        FileChannel read = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+        FileChannel read = FileChannel.open(file, StandardOpenOption.READ);
         read.position(fileContentOffset);
-        return new java.io.BufferedInputStream(Channels.newInputStream(read), 64 * 1024);
+        return new BufferedInputStream(Channels.newInputStream(read), 64 * 1024);
     }
 
     /** Throws the content written so far away (a milter replaced the body); write the new content next. */
@@ -163,8 +176,8 @@ public final class SpoolWriter extends OutputStream {
         }
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(
+            long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Whether any byte has its high bit set; eight bytes per step (every byte of a 7-bit message is looked at). */
     static boolean hasEightBit(byte[] b, int off, int len) {
@@ -186,7 +199,7 @@ public final class SpoolWriter extends OutputStream {
     /** Moves the message so far to its own queue file; the rest streams there. */
     private void spill() throws IOException {
         file = spool.queueFile(id);
-        channel = SpoolFiles.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+        channel = SpoolFiles.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         out = new BufferedOutputStream(Channels.newOutputStream(channel), WRITE_CHUNK);
         out.write(buffer, 0, count);
         buffer = null;
@@ -206,13 +219,13 @@ public final class SpoolWriter extends OutputStream {
     }
 
     /** Waits for a commit future, rethrowing its failure as it was thrown (IOException or unchecked). */
-    public static <T> T awaitCommit(java.util.concurrent.CompletableFuture<T> commit, String id) throws IOException {
+    public static <T> T awaitCommit(CompletableFuture<T> commit, String id) throws IOException {
         try {
             return commit.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while committing " + id, e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof IOException io) {
                 throw io;
@@ -229,7 +242,7 @@ public final class SpoolWriter extends OutputStream {
      * now and completes with the next group fdatasync; a message in its own file is flushed on
      * {@code blocking} (it needs its own fsyncs).
      */
-    public java.util.concurrent.CompletableFuture<SpooledMessage> commitAsync(java.util.concurrent.Executor blocking) {
+    public CompletableFuture<SpooledMessage> commitAsync(Executor blocking) {
         return commitAsync(blocking, null);
     }
 
@@ -238,7 +251,7 @@ public final class SpoolWriter extends OutputStream {
      * content written so far: the header section the cleanup stage held back (checked, signed).
      * A message in memory gets it with one copy; one in its own file is rewritten once.
      */
-    public java.util.concurrent.CompletableFuture<SpooledMessage> commitAsync(java.util.concurrent.Executor blocking,
+    public CompletableFuture<SpooledMessage> commitAsync(Executor blocking,
                                                                           byte[] prefix) {
         if (closed) {
             throw new IllegalStateException("spool writer for " + id + " already closed");
@@ -273,7 +286,7 @@ public final class SpoolWriter extends OutputStream {
                     eightBit);
         }
         byte[] head = prefix;
-        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        return CompletableFuture.supplyAsync(() -> {
             long start = System.nanoTime();
             try {
                 out.write(trailer);
@@ -293,7 +306,7 @@ public final class SpoolWriter extends OutputStream {
                 } catch (IOException ignored) {
                     // removed at next start by Spool.open
                 }
-                throw new java.util.concurrent.CompletionException(e);
+                throw new CompletionException(e);
             }
         }, blocking);
     }
@@ -301,11 +314,11 @@ public final class SpoolWriter extends OutputStream {
     /** Writes the file again as envelope, {@code head}, then the content and trailer so far; {@code channel} becomes the new file's. */
     private void rewriteWithPrefix(byte[] head) throws IOException {
         Path rewritten = file.resolveSibling(file.getFileName() + ".prefixed.tmp");   // .tmp: removed at start if a crash leaves it
-        try (FileChannel source = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
-             FileChannel target = SpoolFiles.open(rewritten, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            writeFully(target, java.nio.ByteBuffer.wrap(envelopeHeader));
-            writeFully(target, java.nio.ByteBuffer.wrap(head));
+        try (FileChannel source = FileChannel.open(file, StandardOpenOption.READ);
+             FileChannel target = SpoolFiles.open(rewritten, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            writeFully(target, ByteBuffer.wrap(envelopeHeader));
+            writeFully(target, ByteBuffer.wrap(head));
             long size = source.size();
             long position = fileContentOffset;
             while (position < size) {
@@ -317,11 +330,11 @@ public final class SpoolWriter extends OutputStream {
             throw e;
         }
         channel.close();
-        Files.move(rewritten, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        channel = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE);
+        Files.move(rewritten, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        channel = FileChannel.open(file, StandardOpenOption.WRITE);
     }
 
-    private static void writeFully(FileChannel target, java.nio.ByteBuffer bytes) throws IOException {
+    private static void writeFully(FileChannel target, ByteBuffer bytes) throws IOException {
         while (bytes.hasRemaining()) {
             target.write(bytes);
         }
@@ -331,9 +344,9 @@ public final class SpoolWriter extends OutputStream {
      * After {@link #commitAsync} of a message kept in memory: its content (not to be modified), so a first
      * delivery need not read it back from the disk; null for a message in its own file.
      */
-    public java.nio.ByteBuffer committedContent() {
+    public ByteBuffer committedContent() {
         byte[] record = committedRecord;
-        return record == null ? null : java.nio.ByteBuffer.wrap(record, contentOffset, (int) contentLength).slice();
+        return record == null ? null : ByteBuffer.wrap(record, contentOffset, (int) contentLength).slice();
     }
 
     /** Discards the partial message. Safe to call after a failed commit. */

@@ -1,6 +1,5 @@
 package org.relaymta.core.internal.cleanup;
 
-import org.relaymta.core.internal.spool.HeaderField;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
@@ -11,6 +10,8 @@ import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.relaymta.config.internal.DkimTable;
+import org.relaymta.config.internal.HeaderChecks;
+import org.relaymta.core.internal.spool.HeaderField;
 
 /** The cleanup step's parts on their own: relaxed canonicalization, the header split, the held-back header section. */
 class CleanupTest {
@@ -55,7 +56,7 @@ class CleanupTest {
 
     private static String cleaned(String message, int split) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        MessageCleanup cleanup = new MessageCleanup(body, DkimTable.empty(), org.relaymta.config.internal.HeaderChecks.none(), "s@x.test", Clock.systemUTC(), (d, a) -> { }, "ID");
+        MessageCleanup cleanup = new MessageCleanup(body, DkimTable.empty(), HeaderChecks.none(), "s@x.test", Clock.systemUTC(), (d, a) -> { }, "ID");
         byte[] b = message.getBytes(StandardCharsets.US_ASCII);
         cleanup.write(b, 0, split);
         cleanup.write(b, split, b.length - split);

@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -77,7 +78,7 @@ class DotStuffedContentTest {
      */
     @org.junit.jupiter.api.Test
     void matchesTheByteByByteRuleOnRandomContent() throws IOException {
-        java.util.Random random = new java.util.Random(42);
+        Random random = new Random(42);
         for (int round = 0; round < 300; round++) {
             StringBuilder text = new StringBuilder();
             int lines = random.nextInt(20);

@@ -8,6 +8,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayInputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -15,12 +16,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.relaymta.core.RelaySettings;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.Router;
+import org.relaymta.core.RelaySettings;
+import org.relaymta.core.Snapshots;
 
 /**
  * The client state machines driven on an {@link EmbeddedChannel}: every server reply is fed one
@@ -33,7 +35,7 @@ class SessionStateMachineTest {
     private EmbeddedChannel channel;
     private SmtpConnection conn;
     private Target target;
-    private final RelayConfig cfg = org.relaymta.core.Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25")
+    private final RelayConfig cfg = Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25")
             .hostname("relay.local"));
 
     @BeforeEach
@@ -68,7 +70,7 @@ class SessionStateMachineTest {
     }
 
     private SessionOpener opener(Optional<Credentials> credentials) {
-        return new SessionOpener(target, new SessionPolicy(TlsLevel.NONE, false, credentials), null, "relay.test",
+        return new SessionOpener(target, new SessionPolicy(TlsRequirements.none("test"), false, credentials), null, "relay.test",
                 "relay.local", cfg.delivery().smtp(), "TESTID", false);
     }
 
@@ -173,7 +175,7 @@ class SessionStateMachineTest {
         SmtpClientSettings d = SmtpClientSettings.postfixDefaults();
         SmtpClientSettings settings = new SmtpClientSettings(d.connectTimeout(), d.heloTimeout(), d.mailTimeout(),
                 d.rcptTimeout(), d.starttlsTimeout(), d.dataInitTimeout(), d.dataXferTimeout(),
-                java.time.Duration.ofSeconds(600), d.quitTimeout(), d.connectionCacheTimeLimit(), d.saslMechanismFilter(),
+                Duration.ofSeconds(600), d.quitTimeout(), d.connectionCacheTimeLimit(), d.saslMechanismFilter(),
                 d.tlsCaFile(), d.tlsProtocols(), d.lineLengthLimit());
         reply("220 x\r\n");
         CompletableFuture<SmtpReply> done = conn.sendContent(new ByteArrayInputStream("hi\r\n".getBytes()), 998,

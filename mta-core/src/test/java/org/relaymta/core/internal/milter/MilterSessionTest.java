@@ -2,6 +2,8 @@ package org.relaymta.core.internal.milter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -10,14 +12,18 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.relaymta.config.internal.MilterSettings;
 import org.relaymta.core.internal.spool.HeaderField;
+import org.relaymta.core.internal.spool.MemoryBudget;
 
 /**
  * The milter protocol against a scripted milter, for what pymilter and opendkim in MilterIT do not
@@ -38,7 +44,7 @@ class MilterSessionTest {
      * says (null: nothing); a "packet" made by {@link #raw} is written as it is, and the milter
      * then closes the connection.
      */
-    private ServerSocket milter(int protocol, java.util.function.Function<Character, byte[][]> reply) throws IOException {
+    private ServerSocket milter(int protocol, Function<Character, byte[][]> reply) throws IOException {
         ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         Thread t = new Thread(() -> {
             try (Socket s = server.accept()) {
@@ -64,7 +70,7 @@ class MilterSessionTest {
                                 out.flush();
                                 return;
                             }
-                            send(out, (char) p[0], java.util.Arrays.copyOfRange(p, 1, p.length));
+                            send(out, (char) p[0], Arrays.copyOfRange(p, 1, p.length));
                         }
                     }
                 }
@@ -93,18 +99,18 @@ class MilterSessionTest {
     }
 
     /** What a milter's replacement body wrote, and how often a replacement began. */
-    private final java.io.ByteArrayOutputStream replaced = new java.io.ByteArrayOutputStream();
+    private final ByteArrayOutputStream replaced = new ByteArrayOutputStream();
     private int replacements;
 
     private MilterMessage message() {
         return message(10_240_000, null);
     }
 
-    private MilterMessage message(long sizeLimit, org.relaymta.core.internal.spool.MemoryBudget memory) {
+    private MilterMessage message(long sizeLimit, MemoryBudget memory) {
         byte[] section = "From: a@b.test\r\nSubject: hi\r\n".getBytes(StandardCharsets.US_ASCII);
         List<HeaderField> headers = HeaderField.parse(section, section.length);
         return new MilterMessage("ID1", "relay.test", "192.0.2.1", null, "a@b.test", List.of("c@d.test"), headers,
-                () -> new java.io.ByteArrayInputStream("line one\r\nline two\r\n".getBytes(StandardCharsets.US_ASCII)),
+                () -> new ByteArrayInputStream("line one\r\nline two\r\n".getBytes(StandardCharsets.US_ASCII)),
                 () -> {
                     replacements++;
                     replaced.reset();
@@ -112,7 +118,7 @@ class MilterSessionTest {
                 }, sizeLimit, memory);
     }
 
-    private MilterSettings settings(int port, java.time.Duration timeout) {
+    private MilterSettings settings(int port, Duration timeout) {
         MilterSettings d = MilterSettings.none();
         return new MilterSettings(MilterSettings.parseList("inet:127.0.0.1:" + port, "t"), List.of(), "tempfail", 6,
                 timeout, timeout, timeout, d.macros());
@@ -130,8 +136,8 @@ class MilterSessionTest {
             default -> null;
         })) {
             MilterMessage m = message();
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), m, timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.ACCEPT);
             assertThat(m.headers()).extracting(HeaderField::name).containsExactly("From", "Subject", "X-Seen");
             // No 'C', 'H' or 'N'; one body chunk only after the skip. The milter's thread records the QUIT after the relay sent it.
@@ -147,8 +153,8 @@ class MilterSessionTest {
     void aMilterThatStopsAnsweringCountsAsItsDefaultAction() throws Exception {
         try (ServerSocket server = milter(0, cmd -> null)) {
             long start = System.nanoTime();
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofMillis(300)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofMillis(300)), message(), timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofMillis(300)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofMillis(300)), message(), timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
             assertThat(r.reply()).isEqualTo("451 4.7.1 Service unavailable - try again later");
             assertThat((System.nanoTime() - start) / 1_000_000).as("bounded by milter_command_timeout").isLessThan(3000);
@@ -162,8 +168,8 @@ class MilterSessionTest {
             case 'E' -> new byte[][] {packet('y', "554 5.7.1 Spam detected\0")};
             default -> new byte[][] {packet('c', "")};
         })) {
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(), timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), message(), timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.REJECT);
             assertThat(r.reply()).isEqualTo("554 5.7.1 Spam detected");
         }
@@ -172,7 +178,7 @@ class MilterSessionTest {
     private static byte[] body(int size) {
         byte[] p = new byte[size + 1];
         p[0] = 'b';
-        java.util.Arrays.fill(p, 1, p.length, (byte) 'x');
+        Arrays.fill(p, 1, p.length, (byte) 'x');
         return p;
     }
 
@@ -184,8 +190,8 @@ class MilterSessionTest {
             default -> new byte[][] {packet('c', "")};
         })) {
             MilterMessage m = message(10_240_000, null);
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), m, timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.ACCEPT);
             assertThat(m.bodyReplaced()).isTrue();
             assertThat(replacements).as("one replacement, however many packets").isEqualTo(1);
@@ -199,13 +205,13 @@ class MilterSessionTest {
             case 'D' -> null;
             case 'E' -> {
                 byte[][] many = new byte[300][];
-                java.util.Arrays.fill(many, body(1 << 20));
+                Arrays.fill(many, body(1 << 20));
                 yield many;
             }
             default -> new byte[][] {packet('c', "")};
         })) {
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(2 << 20, null), timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), message(2 << 20, null), timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.REJECT);
             assertThat(r.reply()).isEqualTo("552 5.3.4 Error: message file too big");
             assertThat(replaced.size()).isLessThanOrEqualTo(2 << 20);
@@ -223,8 +229,8 @@ class MilterSessionTest {
             default -> new byte[][] {packet('c', "")};
         })) {
             MilterSettings accept = new MilterSettings(MilterSettings.parseList("inet:127.0.0.1:" + server.getLocalPort(), "t"),
-                    List.of(), "accept", 6, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
-                    java.time.Duration.ofSeconds(5), MilterSettings.none().macros());
+                    List.of(), "accept", 6, Duration.ofSeconds(5), Duration.ofSeconds(5),
+                    Duration.ofSeconds(5), MilterSettings.none().macros());
             Milters.Result r = Milters.run(accept.smtpd(), accept, message(), timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
             assertThat(r.reply()).isEqualTo("451 4.3.0 Error: a milter failed while replacing the body; try again later");
@@ -239,8 +245,8 @@ class MilterSessionTest {
             default -> new byte[][] {packet('c', "")};
         })) {
             MilterMessage m = message();
-            Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), m, timer);
             assertThat(m.headers()).extracting(HeaderField::name).containsExactly("From", "Subject", "X-Note");
             assertThat(new String(m.headers().get(2).raw(), StandardCharsets.UTF_8))
                     .isEqualTo("X-Note: first\r\n\tBcc: victim@ext.test\r\n\tthird\r\n");
@@ -254,8 +260,8 @@ class MilterSessionTest {
             }
             default -> new byte[][] {packet('c', "")};
         })) {
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), message(), timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), message(), timer);
             assertThat(r.decision()).as("milter_default_action tempfail").isEqualTo(Milters.Decision.TEMPFAIL);
         }
     }
@@ -269,16 +275,16 @@ class MilterSessionTest {
         try (ServerSocket server = milter(0, cmd -> switch (cmd) {
             case 'D' -> null;
             case 'E' -> {
-                byte[][] all = java.util.Arrays.copyOf(many, many.length + 1);
+                byte[][] all = Arrays.copyOf(many, many.length + 1);
                 all[many.length] = packet('c', "");
                 yield all;
             }
             default -> new byte[][] {packet('c', "")};
         })) {
-            org.relaymta.core.internal.spool.MemoryBudget budget = new org.relaymta.core.internal.spool.MemoryBudget(100_000);
+            MemoryBudget budget = new MemoryBudget(100_000);
             MilterMessage m = message(10_240_000, budget);
-            Milters.Result r = Milters.run(settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)).smtpd(),
-                    settings(server.getLocalPort(), java.time.Duration.ofSeconds(5)), m, timer);
+            Milters.Result r = Milters.run(settings(server.getLocalPort(), Duration.ofSeconds(5)).smtpd(),
+                    settings(server.getLocalPort(), Duration.ofSeconds(5)), m, timer);
             assertThat(r.decision()).isEqualTo(Milters.Decision.TEMPFAIL);
             assertThat(r.reply()).startsWith("451 4.3.0 Error: insufficient memory");
             m.close();

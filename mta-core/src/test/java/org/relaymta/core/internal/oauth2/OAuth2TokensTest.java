@@ -9,6 +9,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,6 +32,7 @@ import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.queue.MovedClock;
 
 /** Against a token endpoint in the test (the JDK's HttpServer): requests, rotation, errors, the service-account JWT. */
 class OAuth2TokensTest {
@@ -40,7 +43,7 @@ class OAuth2TokensTest {
     private final AtomicInteger issued = new AtomicInteger();
     private volatile int status = 200;
     private volatile String reply;
-    private final org.relaymta.core.internal.queue.MovedClock clock = new org.relaymta.core.internal.queue.MovedClock();
+    private final MovedClock clock = new MovedClock();
 
     @BeforeEach
     void start() throws Exception {
@@ -73,7 +76,7 @@ class OAuth2TokensTest {
         server.stop(0);
     }
 
-    private final java.util.concurrent.atomic.AtomicReference<RelayConfig> current = new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<RelayConfig> current = new AtomicReference<>();
 
     /** Tokens over the configuration of these lines; calling it again reloads that configuration. */
     private OAuth2Tokens tokens(String... profileLines) throws Exception {
@@ -160,7 +163,7 @@ class OAuth2TokensTest {
     void warningsForFailingRequestsAMissingRefreshTokenAndOneNearItsEnd() throws Exception {
         Path token = dir.resolve("m365.token");
         Files.writeString(token, "refresh-0\n");
-        Files.setLastModifiedTime(token, java.nio.file.attribute.FileTime.from(clock.instant().minus(Duration.ofDays(84))));
+        Files.setLastModifiedTime(token, FileTime.from(clock.instant().minus(Duration.ofDays(84))));
         OAuth2Tokens t = tokens("app.provider = generic", "app.token_url = " + url(), "app.client_id = id",
                 "app.client_secret = hunter2",
                 "m365.provider = microsoft", "m365.tenant = t", "m365.token_url = " + url(), "m365.client_id = id",

@@ -1,9 +1,16 @@
 package org.relaymta.core.internal.queue;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,7 +32,7 @@ final class FakeAgent implements DeliveryAgent {
     private final Semaphore gate = new Semaphore(0);
     private final Semaphore entered = new Semaphore(0);
     /** The content each recipient's transaction carried. */
-    final java.util.Map<String, byte[]> contents = new java.util.concurrent.ConcurrentHashMap<>();
+    final Map<String, byte[]> contents = new ConcurrentHashMap<>();
 
     static DeliveryOutcome sent(String rcpt) {
         return new DeliveryOutcome(rcpt, DeliveryOutcome.Status.SENT, "2.0.0", "250 Ok", "relay.test[192.0.2.1]:25", "", 0, 0);
@@ -67,7 +74,7 @@ final class FakeAgent implements DeliveryAgent {
     }
 
     /** Gated transactions wait on a thread of their own, as a real one waits for its server. */
-    private final java.util.concurrent.ExecutorService waiting = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    private final ExecutorService waiting = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "fake-agent");
         t.setDaemon(true);
         return t;
@@ -99,10 +106,10 @@ final class FakeAgent implements DeliveryAgent {
         }
         List<DeliveryOutcome> out = new ArrayList<>();
         byte[] content;
-        try (java.io.InputStream in = request.content().open()) {
+        try (InputStream in = request.content().open()) {
             content = in.readAllBytes();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         for (String rcpt : request.recipients()) {
             attempted.add(rcpt);

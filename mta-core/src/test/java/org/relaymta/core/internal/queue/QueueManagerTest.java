@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -14,16 +16,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.queue.QueueAction;
-import org.relaymta.core.RelaySettings;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.RelaySettings;
+import org.relaymta.core.Snapshots;
 import org.relaymta.core.event.DeliveryEvent;
-import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.ActionResult;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueState;
 
 /** The queue manager's parts together, with a fake delivery agent and a moved clock: no network, no sleeping through backoff. */
 class QueueManagerTest {
@@ -35,7 +38,7 @@ class QueueManagerTest {
     private final MovedClock clock = new MovedClock();
     private final FakeAgent agent = new FakeAgent();
     private final BlockingQueue<DeliveryEvent> events = new LinkedBlockingQueue<>();
-    private final RelayConfig cfg = org.relaymta.core.Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25").hostname("mx.one.test"));
+    private final RelayConfig cfg = Snapshots.of(RelaySettings.defaults().defaultRelayHost("[relay.test]:25").hostname("mx.one.test"));
     private Spool spool;
     private QueueManager queue;
     private QueueActions control;
@@ -263,7 +266,7 @@ class QueueManagerTest {
         queue.close(Duration.ofSeconds(2));
         spool.close();
         assertThat(root.resolve("journal")).as("every record moved to its queue file").satisfies(dir ->
-                assertThat(java.nio.file.Files.list(dir).count()).isLessThanOrEqualTo(1));
+                assertThat(Files.list(dir).count()).isLessThanOrEqualTo(1));
 
         agent.attempted.clear();
         startQueue();
@@ -276,7 +279,7 @@ class QueueManagerTest {
             assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.SENT);
         }
         assertThat(control.awaitEmpty(Duration.ofSeconds(10))).isTrue();
-        assertThat(new java.util.HashSet<>(agent.attempted)).hasSize(n);
+        assertThat(new HashSet<>(agent.attempted)).hasSize(n);
         assertThat(agent.attempted).hasSize(n);
         assertThat(spoolAfterRestart()).isEmpty();
     }

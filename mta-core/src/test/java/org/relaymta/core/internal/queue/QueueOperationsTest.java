@@ -2,17 +2,19 @@ package org.relaymta.core.internal.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.core.queue.QueueAction;
-import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.queue.RecipientStatus;
 
 /** The operator actions on a spool that no relay runs on ({@code mta queue} offline): written to the spool for the next start. */
 class QueueOperationsTest {
@@ -56,7 +58,7 @@ class QueueOperationsTest {
         assertThat(full).as("still in the journal").isNull();
         SpooledMessage journaled = spool.recover().get(0);
         spool.saveState(journaled.withQueueState(QueueState.DEFERRED)
-                .withState(List.of(journaled.recipients().get(0).with(org.relaymta.core.queue.RecipientStatus.PENDING,
+                .withState(List.of(journaled.recipients().get(0).with(RecipientStatus.PENDING,
                         "4.4.1", "connect to x: refused")), 1, clock.instant().plusSeconds(300)));
         spool.close();
 
@@ -69,7 +71,7 @@ class QueueOperationsTest {
         QueueOperations ops = QueueOperations.offline(reopened, clock);
         SpooledMessage listed = ops.messages().get(0);
         assertThat(listed.recipients().get(0).lastReason()).isEqualTo("connect to x: refused");
-        try (java.io.InputStream in = ops.content(listed)) {
+        try (InputStream in = ops.content(listed)) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("Subject: s\r\n\r\nbody\r\n");
         }
     }

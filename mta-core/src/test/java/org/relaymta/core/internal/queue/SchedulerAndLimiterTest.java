@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +42,7 @@ class SchedulerAndLimiterTest {
 
     @Test
     void aWaitingTransactionStartsWhenASlotFreesAndDestinationsTakeTurnsUnderTheTotalLimit() {
-        List<String> started = new java.util.ArrayList<>();
+        List<String> started = new ArrayList<>();
         DestinationLimiter l = new DestinationLimiter(clock, Runnable::run, 3);
         l.acquire("d", 2, () -> started.add("d1"));
         l.acquire("d", 2, () -> started.add("d2"));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -47,7 +48,7 @@ class CrlfCanonicalizerTest {
     /** Random text with CR, LF, CRLF and 8-bit bytes, in random pieces, against the rule applied byte by byte. */
     @org.junit.jupiter.api.Test
     void matchesTheByteByByteRuleOnRandomInput() throws IOException {
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (int round = 0; round < 500; round++) {
             StringBuilder in = new StringBuilder();
             int length = random.nextInt(200);

@@ -2,10 +2,17 @@ package org.relaymta.core.internal.spool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,26 +29,26 @@ class SpoolFilesTest {
         SpoolFiles.directory(spool.resolve("queue/deep"));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spool.resolve("queue")))).isEqualTo("rwx------");
         try (var ch = SpoolFiles.open(spool.resolve("queue/X"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            ch.write(ByteBuffer.wrap(new byte[] {1}));
         }
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spool.resolve("queue/X")))).isEqualTo("rw-------");
     }
 
     @Test
     void journalSegmentsAndSpilledMessagesAreOwnerOnly() throws Exception {
-        Spool spool = Spool.open(dir.resolve("spool"), java.time.Clock.systemUTC());
+        Spool spool = Spool.open(dir.resolve("spool"), Clock.systemUTC());
         try {
-            SpoolWriter big = spool.create(new Envelope("a@b.test", java.util.List.of("c@d.test"), java.time.Instant.now(), ""));
+            SpoolWriter big = spool.create(new Envelope("a@b.test", List.of("c@d.test"), Instant.now(), ""));
             big.write(new byte[SpoolWriter.SPILL_THRESHOLD + 10]);
-            SpoolWriter small = spool.create(new Envelope("a@b.test", java.util.List.of("c@d.test"), java.time.Instant.now(), ""));
-            small.write("Subject: x\r\n\r\nx\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            SpoolWriter small = spool.create(new Envelope("a@b.test", List.of("c@d.test"), Instant.now(), ""));
+            small.write("Subject: x\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII));
             small.commit();
             try (var files = Files.walk(dir.resolve("spool"))) {
                 files.filter(Files::isRegularFile).forEach(p -> {
                     try {
                         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(p))).as(p.toString()).isEqualTo("rw-------");
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     }
                 });
             }

@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -69,7 +73,7 @@ class SpoolTest {
         Spool spool = Spool.open(root, Clock.systemUTC());
         SpoolWriter w = spool.create(envelope("bob@ext.test"));
         byte[] big = new byte[SpoolWriter.SPILL_THRESHOLD * 3];
-        java.util.Arrays.fill(big, (byte) 'x');
+        Arrays.fill(big, (byte) 'x');
         w.write(big);
         SpooledMessage m = w.commit();
         assertThat(m.journaled()).isFalse();
@@ -96,7 +100,7 @@ class SpoolTest {
             segment = files.findFirst().orElseThrow();
         }
         long size = Files.size(segment);
-        try (var ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE)) {
+        try (var ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
             ch.truncate(size - 20);
         }
         List<SpooledMessage> recovered = Spool.open(root, Clock.systemUTC()).recover();
@@ -126,7 +130,7 @@ class SpoolTest {
             try {
                 reopened.remove(m);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
         reopened.close();

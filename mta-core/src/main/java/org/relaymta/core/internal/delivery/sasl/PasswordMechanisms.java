@@ -1,7 +1,10 @@
 package org.relaymta.core.internal.delivery.sasl;
 
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.relaymta.config.internal.Credentials;
 
 /** The password mechanisms: PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195). */
@@ -102,15 +105,15 @@ final class PasswordMechanisms {
         static String response(Credentials c, String challengeB64) {
             try {
                 byte[] challenge = Base64.getDecoder().decode(challengeB64.strip());
-                javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacMD5");
-                mac.init(new javax.crypto.spec.SecretKeySpec(c.password().getBytes(StandardCharsets.UTF_8), "HmacMD5"));
+                Mac mac = Mac.getInstance("HmacMD5");
+                mac.init(new SecretKeySpec(c.password().getBytes(StandardCharsets.UTF_8), "HmacMD5"));
                 byte[] digest = mac.doFinal(challenge);
                 StringBuilder hex = new StringBuilder(32);
                 for (byte b : digest) {
                     hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
                 }
                 return b64(c.username() + " " + hex);
-            } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            } catch (GeneralSecurityException | IllegalArgumentException e) {
                 return "*";
             }
         }

@@ -1,8 +1,10 @@
 package org.relaymta.core.internal.delivery.sasl;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
 import org.relaymta.config.internal.Credentials;
 
 /**
@@ -20,8 +22,8 @@ public final class SaslMechanisms {
      * The bearer-token mechanisms first (they only suit {@code {oauth2}} credentials), then the
      * password ones. {@code tokens}: profile to its current access token, or null.
      */
-    public SaslMechanisms(java.util.function.Function<String, String> tokens) {
-        List<SaslMechanism> all = new java.util.ArrayList<>();
+    public SaslMechanisms(Function<String, String> tokens) {
+        List<SaslMechanism> all = new ArrayList<>();
         all.add(new OAuth2Mechanisms.XOAuth2(tokens));
         all.add(new OAuth2Mechanisms.OAuthBearer(tokens));
         all.addAll(PREFERENCE);
