@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -86,7 +87,8 @@ public final class RelayEngine implements AutoCloseable {
         this.clock = b.clock;
         this.shutdownGrace = b.shutdownGrace;
         this.assembly = new Assembly(new Assembly.Options(spoolDir, b.config, b.watchedDir, b.watchedEnv, b.watchedCurrent,
-                clock, List.copyOf(b.dnsServers), b.directPort, List.copyOf(b.listeners), b.deliveryThreads,
+                clock, List.copyOf(b.dnsServers), b.directPort, List.copyOf(b.listeners), Map.copyOf(b.namedListeners),
+                b.deliveryThreads,
                 b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry()));
         this.registration = new RunningEngines.Running(spoolDir, this::submit);
     }
@@ -198,9 +200,17 @@ public final class RelayEngine implements AutoCloseable {
         return Session.getInstance(p);
     }
 
-    /** Adds a delivery event listener (sent, deferred, bounced, expired). */
+    /** Adds a delivery event listener (sent, deferred, bounced, expired, held, deleted): the events from now on. */
     public void addListener(DeliveryListener listener) {
-        running().queue().addListener(listener);
+        running().events().addListener(listener);
+    }
+
+    /**
+     * Waits until every listener has been handed every event recorded so far (listeners run on
+     * their own threads, off the delivery path); false when {@code timeout} passed first.
+     */
+    public boolean awaitListeners(Duration timeout) throws InterruptedException {
+        return running().events().await(timeout);
     }
 
     /** What OAuth2 relay authentication needs an operator for (failing token requests, refresh tokens near their end). */
@@ -264,6 +274,7 @@ public final class RelayEngine implements AutoCloseable {
         private List<InetSocketAddress> dnsServers = List.of();
         private int directPort = 25;
         private final List<DeliveryListener> listeners = new ArrayList<>();
+        private final Map<String, DeliveryListener> namedListeners = new LinkedHashMap<>();
         private int deliveryThreads;
         private Duration shutdownGrace = Duration.ofSeconds(10);
         private MeterRegistry meterRegistry;
@@ -321,8 +332,26 @@ public final class RelayEngine implements AutoCloseable {
             return this;
         }
 
+        /** A listener for the events from the relay's start on (none from before a restart). */
         public Builder listener(DeliveryListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /**
+         * A named listener: its position in the event outbox is kept in the spool, so after a crash
+         * or restart it gets every event it had not been handed yet (at least once; an event seen
+         * again has the same {@link org.relaymta.core.event.DeliveryEvent#sequence()}). The outbox
+         * keeps events until every named listener has had them. A name is 1 to 64 letters, digits,
+         * '.', '-' or '_', and one listener per name.
+         */
+        public Builder listener(String name, DeliveryListener listener) {
+            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+                throw new IllegalArgumentException("a listener name is 1 to 64 letters, digits, '.', '-' or '_'");
+            }
+            if (namedListeners.putIfAbsent(name, Objects.requireNonNull(listener, "listener")) != null) {
+                throw new IllegalArgumentException("a listener named '" + name + "' is given already");
+            }
             return this;
         }
 

@@ -81,8 +81,17 @@ public final class RelayMtaExtension extends Lifecycle {
         return upstream;
     }
 
-    /** Delivery events so far (sent, deferred, bounced, expired), in order. */
+    /**
+     * Delivery events so far (sent, deferred, bounced, expired, held, deleted), in order: every
+     * event the relay recorded before this call (listeners run on their own thread; this waits for
+     * them, up to 10 s).
+     */
     public List<DeliveryEvent> events() {
+        try {
+            engine.awaitListeners(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return List.copyOf(events);
     }
 

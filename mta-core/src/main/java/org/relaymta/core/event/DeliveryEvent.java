@@ -4,7 +4,8 @@ import java.time.Duration;
 import java.util.Locale;
 
 /**
- * One recipient's outcome, as published to listeners and written to the log.
+ * One recipient's outcome, as recorded in the relay's event outbox (with the spool change it belongs
+ * to), written to the log and handed to listeners.
  *
  * <pre>{@code
  * relay.addListener(event -> log.info("{} {} {} ({})", event.queueId(), event.recipient(), event.status(), event.dsn()));
@@ -13,7 +14,7 @@ import java.util.Locale;
  * @param queueId   the message's queue id
  * @param sender    the envelope sender (empty for {@code <>})
  * @param recipient the recipient
- * @param status    sent, deferred, bounced or expired
+ * @param status    sent, deferred, bounced, expired; held or deleted by an operator or a header check
  * @param relay     {@code host[ip]:port} or {@code none}
  * @param direct    true when the recipient's own MX was the destination (no relay host)
  * @param dsn       enhanced status code
@@ -21,15 +22,27 @@ import java.util.Locale;
  * @param tls       TLS protocol and cipher of the session ({@code TLSv1.3 TLS_AES_128_GCM_SHA256}), or empty
  * @param delay     time since the message arrived
  * @param logLine   the Postfix-format log line
+ * @param sequence  the event's position in the outbox: increasing, and the same when the event is
+ *                  handed over again after a restart (listeners get every event at least once)
  */
 public record DeliveryEvent(String queueId, String sender, String recipient, Status status, String relay, boolean direct,
-                            String dsn, String reason, String tls, Duration delay, String logLine) {
+                            String dsn, String reason, String tls, Duration delay, String logLine, long sequence) {
 
     public enum Status {
-        SENT, DEFERRED, BOUNCED, EXPIRED;
+        SENT, DEFERRED, BOUNCED, EXPIRED, HELD, DELETED;
+
+        /** Whether this is the recipient's last word: sent, bounced, expired or deleted (no later event for it). */
+        public boolean isFinal() {
+            return this == SENT || this == BOUNCED || this == EXPIRED || this == DELETED;
+        }
 
         public String postfixName() {
             return name().toLowerCase(Locale.ROOT);
         }
+    }
+
+    /** The same event at outbox position {@code sequence}. */
+    public DeliveryEvent withSequence(long sequence) {
+        return new DeliveryEvent(queueId, sender, recipient, status, relay, direct, dsn, reason, tls, delay, logLine, sequence);
     }
 }

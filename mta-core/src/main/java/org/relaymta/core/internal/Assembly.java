@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,29 +29,40 @@ import org.relaymta.core.internal.delivery.SmtpDeliveryAgent;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.milter.Milters;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.outbox.EventFeed;
+import org.relaymta.core.internal.outbox.Outbox;
+import org.relaymta.core.internal.queue.OutboxReconciler;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
 
 /**
  * The engine's composition root: what a started relay is made of and the order in which it starts
- * and stops. Start: the spool's lock, the spool, event loops, DNS, OAuth2 tokens, the delivery
- * agent, the cluster link, the queue manager (recovering what the spool holds), the submit threads
- * and the config watcher. Stop: the other way round, deliveries given their grace, queued mail left
+ * and stops. Start: the spool's lock, the spool, the event outbox (reconciling what a crash left
+ * between it and the spool) and its feed to the listeners, event loops, DNS, OAuth2 tokens, the
+ * delivery agent, the cluster link, the queue manager (recovering what the spool holds), the submit
+ * threads and the config watcher. Stop: the other way round, deliveries given their grace, queued mail left
  * in the spool. The public {@code RelayEngine} is a facade over this.
  */
 public final class Assembly {
     /** What the builder collected. */
     public record Options(Path spoolDir, Supplier<RelayConfig> config, Path watchedDir, Env watchedEnv,
                           AtomicReference<RelayConfig> watchedCurrent, Clock clock, List<InetSocketAddress> dnsServers,
-                          int directPort, List<DeliveryListener> listeners, int deliveryThreads, MeterRegistry meterRegistry) {
+                          int directPort, List<DeliveryListener> listeners, Map<String, DeliveryListener> namedListeners,
+                          int deliveryThreads, MeterRegistry meterRegistry) {
     }
+
+    /** How often the outbox checkpoints (syncs the spool's pending changes, deletes what no one needs). */
+    private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
 
     private final Options options;
     private final Supplier<RelayConfig> config;
     private final RelayMetrics metrics;
     private SpoolLock spoolLock;
     private Spool spool;
+    private Outbox outbox;
+    private EventFeed feed;
+    private ScheduledExecutorService checkpoints;
     private EventLoopGroup group;
     private HostResolver resolver;
     private OAuth2Tokens tokens;
@@ -84,6 +96,15 @@ public final class Assembly {
         Clock clock = options.clock();
         spool = Spool.open(options.spoolDir(), clock);
         spool.onFsync(metrics::fsync);
+        outbox = Outbox.open(options.spoolDir(), spool::sync);
+        // Events a crash left ahead of the spool are applied before the queue is read.
+        OutboxReconciler.reconcile(spool, outbox.unsettled());
+        feed = new EventFeed(outbox);
+        options.listeners().forEach(feed::addListener);
+        for (Map.Entry<String, DeliveryListener> named : options.namedListeners().entrySet()) {
+            feed.addNamed(named.getKey(), named.getValue());
+        }
+        outbox.checkpoint(feed.namedPositions());
         group = newEventLoops();
         resolver = new DnsHostResolver(group, options.dnsServers());
         tokens = new OAuth2Tokens(config, clock);
@@ -98,10 +119,17 @@ public final class Assembly {
         cluster = Cluster.start(started.cluster(), started.myhostname() + "/" + ProcessHandle.current().pid() + "/"
                 + Integer.toHexString(System.identityHashCode(owner)), agent.health(), clock);
         metrics.bindCluster(cluster);
-        queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas());
-        queue.addListener(metrics);
-        options.listeners().forEach(queue::addListener);
+        queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas(), outbox);
+        queue.addObserver(metrics);
         metrics.bindQueue(queue, clock);
+        feed.start();
+        checkpoints = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mta-outbox-checkpoint");
+            t.setDaemon(true);
+            return t;
+        });
+        checkpoints.scheduleWithFixedDelay(() -> outbox.checkpoint(feed.namedPositions()), CHECKPOINT_INTERVAL.toMillis(),
+                CHECKPOINT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         queue.recover();
         AtomicInteger submitThreads = new AtomicInteger();
         submitter = Executors.newFixedThreadPool(4, r -> {
@@ -152,6 +180,10 @@ public final class Assembly {
         return queue;
     }
 
+    public EventFeed events() {
+        return feed;
+    }
+
     public List<String> oauth2Warnings() {
         return tokens == null ? List.of() : tokens.warnings();
     }
@@ -182,6 +214,16 @@ public final class Assembly {
         }
         if (queue != null) {
             queue.close(grace);
+        }
+        if (checkpoints != null) {
+            checkpoints.shutdownNow();
+        }
+        if (feed != null) {
+            feed.close(grace.compareTo(Duration.ofSeconds(5)) < 0 ? grace : Duration.ofSeconds(5));
+        }
+        if (outbox != null) {
+            // After the queue: the last outcomes are recorded; the checkpoint then says the spool agrees.
+            outbox.close(feed == null ? List.of() : feed.namedPositions());
         }
         if (agent != null) {
             agent.close();

@@ -169,7 +169,7 @@ final class Attempt {
             if (outcomes.isEmpty()) {
                 done.finished(this, entry, null);
             } else {
-                finishHere();
+                finishHere(slow);
             }
             return;
         }
@@ -203,27 +203,26 @@ final class Attempt {
 
     private void finish() {
         boolean allSent = outcomes.stream().allMatch(o -> o.status() == DeliveryOutcome.Status.SENT);
-        if (allSent) {
-            // The common case touches the journal only; no reason to wake another thread.
-            finishHere();
-        } else {
-            try {
-                slow.execute(this::finishHere);
-            } catch (RejectedExecutionException e) {
-                finishHere();
-            }
-        }
+        // The common case touches the journal only: it runs where the outbox made its events durable.
+        finishHere(allSent ? null : slow);
     }
 
-    private void finishHere() {
-        Instant due;
+    private void finishHere(Executor after) {
+        CompletableFuture<Instant> due;
         try {
             due = finisher.finish(entry, message, outcomes, waited,
-                    quotaHeld.isEmpty() ? null : new AttemptFinisher.QuotaHold(quotaHeld, quotaDue));
+                    quotaHeld.isEmpty() ? null : new AttemptFinisher.QuotaHold(quotaHeld, quotaDue), after);
         } catch (RuntimeException e) {
-            due = finisher.abandon(entry, e);
+            due = CompletableFuture.failedFuture(e);
         }
-        done.finished(this, entry, due);
+        due.whenComplete((when, e) -> {
+            if (e == null) {
+                done.finished(this, entry, when);
+            } else {
+                RuntimeException bug = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                done.finished(this, entry, finisher.abandon(entry, bug));
+            }
+        });
     }
 
     private void abandon(Throwable failure) {

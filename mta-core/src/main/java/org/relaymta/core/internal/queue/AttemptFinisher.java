@@ -10,11 +10,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
+import org.relaymta.core.internal.outbox.EventRecorder;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.QueueState;
@@ -26,9 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The end of a delivery attempt, after Postfix's qmgr: recipient outcomes become the message's
  * new state, expired recipients and refused ones are bounced, a delay warning goes out when due,
- * and the state is saved (or the message removed when nothing is left) before the events are
- * published. An operator action asked for during the attempt is applied here, under the entry's
- * monitor, so a recipient that was sent is never sent again.
+ * and the events are recorded in the outbox; once they are durable the state is saved (or the
+ * message removed when nothing is left), so a crash can repeat a delivery but never lose its event.
+ * An operator action asked for during the attempt is applied here, under the entry's monitor, so a
+ * recipient that was sent is never sent again.
  */
 final class AttemptFinisher {
     private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
@@ -60,16 +65,19 @@ final class AttemptFinisher {
     record QuotaHold(Set<String> recipients, Instant due) {
     }
 
-    Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {
-        return finish(entry, message, outcomes, waited, null);
+    CompletableFuture<Instant> finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {
+        return finish(entry, message, outcomes, waited, null, null);
     }
 
     /**
      * As Postfix's qmgr after an attempt. Recipients only held back by a quota are not a failed
      * attempt: no backoff, the count of attempts unchanged, due when the quota's slot comes, and
-     * their deferral is published once (not again while the same quota keeps holding them).
+     * their deferral is published once (not again while the same quota keeps holding them). The
+     * spool change runs once the events are durable, on {@code after} (null: on the thread that made
+     * them durable, for the cheap all-sent case), and the future says when the message is due next.
      */
-    Instant finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited, QuotaHold quota) {
+    CompletableFuture<Instant> finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited,
+                                      QuotaHold quota, Executor after) {
         RelayConfig cfg = config.get();
         Instant now = clock.instant();
         Map<String, Recipient> updated = new LinkedHashMap<>();
@@ -126,10 +134,22 @@ final class AttemptFinisher {
         // due), so the new state stays in memory; after a crash the message is just asked about sooner.
         boolean persist = !(onlyQuota && published.isEmpty() && notices.isEmpty() && !message.journaled()
                 && next.delayWarned() == message.delayWarned());
-        Instant due = end(entry, next, pending, now, persist);
-        published.forEach(events::publish);
-        notices.forEach(enqueue);
-        return due;
+        SpooledMessage state = next;
+        boolean stillPending = pending;
+        Function<EventRecorder.Recorded, Instant> change = recorded -> {
+            List<DeliveryEvent> byOperator = new ArrayList<>();
+            Instant due = end(entry, state, stillPending, now, persist, byOperator);
+            events.settled(recorded);
+            if (!byOperator.isEmpty()) {
+                // The operator's hold or delete waited for this attempt; its spool change is made already
+                // (perhaps on the outbox's own thread, which must not wait for itself): recorded after it.
+                events.recorder().record(byOperator).thenAccept(events::settled);
+            }
+            notices.forEach(enqueue);
+            return due;
+        };
+        CompletableFuture<EventRecorder.Recorded> recorded = events.recorder().record(published);
+        return after == null ? recorded.thenApply(change) : recorded.thenApplyAsync(change, after);
     }
 
     private List<Recipient> expire(SpooledMessage message, List<Recipient> recipients, Duration age,
@@ -150,16 +170,23 @@ final class AttemptFinisher {
     }
 
     /** The attempt is over: applies what the operator asked for meanwhile, and saves or removes the message. */
-    private Instant end(QueueEntry entry, SpooledMessage next, boolean pending, Instant now, boolean persist) {
+    private Instant end(QueueEntry entry, SpooledMessage next, boolean pending, Instant now, boolean persist,
+                        List<DeliveryEvent> byOperator) {
         synchronized (entry) {
             entry.inFlight = false;
             QueueEntry.Pending action = entry.pending;
             entry.pending = QueueEntry.Pending.NONE;
             boolean rerun = entry.rerun;
             entry.rerun = false;
+            if (action == QueueEntry.Pending.DELETE && pending) {
+                byOperator.addAll(events.ofPending(next, DeliveryEvent.Status.DELETED, "removed", "deleted by operator"));
+            }
             if (!pending || action == QueueEntry.Pending.DELETE || entry.removed) {
                 remove(entry, next);
                 return null;
+            }
+            if (action == QueueEntry.Pending.HOLD) {
+                byOperator.addAll(events.ofPending(next, DeliveryEvent.Status.HELD, "placed on hold", "held by operator"));
             }
             QueueState state = switch (action) {
                 case HOLD -> QueueState.HOLD;

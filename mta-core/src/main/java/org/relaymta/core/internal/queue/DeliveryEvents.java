@@ -2,29 +2,45 @@ package org.relaymta.core.internal.queue;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.config.internal.LogText;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.outbox.EventRecorder;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.RecipientStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Delivery events: built with their Postfix log line, written to the delivery log, handed to listeners. */
+/**
+ * Delivery events: built with their Postfix log line, recorded in the event outbox before the spool
+ * change they belong to, and once that change is made written to the delivery log and shown to the
+ * in-process observers (the metrics). Listeners read them from the outbox, not from here.
+ */
 final class DeliveryEvents {
     private static final Logger log = LoggerFactory.getLogger(DeliveryEvents.class);
     private static final Logger deliveryLog = LoggerFactory.getLogger("org.relaymta.delivery");
 
     private final Clock clock;
-    private final List<DeliveryListener> listeners = new CopyOnWriteArrayList<>();
+    private final EventRecorder recorder;
+    private final List<DeliveryListener> observers = new CopyOnWriteArrayList<>();
 
-    DeliveryEvents(Clock clock) {
+    DeliveryEvents(Clock clock, EventRecorder recorder) {
         this.clock = clock;
+        this.recorder = recorder;
     }
 
-    void addListener(DeliveryListener listener) {
-        listeners.add(listener);
+    EventRecorder recorder() {
+        return recorder;
+    }
+
+    /** Told of every event as its spool change is made, on that thread (metrics; tests of the queue). */
+    void addObserver(DeliveryListener observer) {
+        observers.add(observer);
     }
 
     /** One recipient's outcome; {@code inQueue}, {@code setup} and {@code transmit} are Postfix's delays b, c and d. */
@@ -36,24 +52,61 @@ final class DeliveryEvents {
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
                 dsn, status.postfixName(), reason);
         return new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, direct, dsn,
-                reason, tls, delay, line);
+                reason, tls, delay, line, 0);
     }
 
-    void publish(DeliveryEvent event) {
-        if (event.status() == DeliveryEvent.Status.SENT) {
-            if (!event.tls().isEmpty()) {
-                deliveryLog.info("{}: TLS connection established to {}: {}", event.queueId(), LogText.controls(event.relay()),
-                        event.tls());
+    /** Held or deleted: one event per recipient still pending, worded as the qmgr log line ({@code ID: placed on hold (why)}). */
+    List<DeliveryEvent> ofPending(SpooledMessage message, DeliveryEvent.Status status, String done, String why) {
+        List<DeliveryEvent> events = new ArrayList<>();
+        Duration delay = Duration.between(message.envelope().arrival(), clock.instant());
+        for (Recipient r : message.recipients()) {
+            if (r.status() == RecipientStatus.PENDING) {
+                events.add(new DeliveryEvent(message.id(), message.envelope().sender(), r.address(), status, "none", false,
+                        "", why, "", delay, message.id() + ": " + done + " (" + why + ")", 0));
             }
-            deliveryLog.info("{}", event.logLine());
-        } else {
-            deliveryLog.warn("{}", event.logLine());
         }
-        for (DeliveryListener l : listeners) {
-            try {
-                l.onDelivery(event);
-            } catch (RuntimeException e) {
-                log.warn("queue: delivery listener failed: {}", e.toString());
+        return events;
+    }
+
+    /**
+     * Records events and waits until they are durable, for callers that may block (operator
+     * actions, header checks at intake); the spool change follows, then {@link EventRecorder.Recorded#settled()}.
+     */
+    EventRecorder.Recorded recordNow(List<DeliveryEvent> events) {
+        try {
+            return recorder.record(events).join();
+        } catch (CompletionException e) {
+            throw new IllegalStateException("cannot record delivery events: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** The spool change of these recorded events is made: the log lines and the observers. */
+    void settled(EventRecorder.Recorded recorded) {
+        recorded.settled();
+        for (DeliveryEvent event : recorded.events()) {
+            logLine(event);
+            for (DeliveryListener l : observers) {
+                try {
+                    l.onDelivery(event);
+                } catch (RuntimeException e) {
+                    log.warn("queue: delivery observer failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private static void logLine(DeliveryEvent event) {
+        switch (event.status()) {
+            case SENT -> {
+                if (!event.tls().isEmpty()) {
+                    deliveryLog.info("{}: TLS connection established to {}: {}", event.queueId(), LogText.controls(event.relay()),
+                            event.tls());
+                }
+                deliveryLog.info("{}", event.logLine());
+            }
+            case DEFERRED, BOUNCED, EXPIRED -> deliveryLog.warn("{}", event.logLine());
+            default -> {
+                // held and deleted: the queue manager's own line says it
             }
         }
     }

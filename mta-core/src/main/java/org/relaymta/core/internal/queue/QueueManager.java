@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.outbox.EventRecorder;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
@@ -74,21 +76,25 @@ public final class QueueManager implements AutoCloseable {
      * @param concurrency transactions in delivery at once over all destinations (no thread is held
      *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
-    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency) {
-        this(spool, config, agent, clock, concurrency, new LocalQuotas(clock));
+    public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency,
+                        EventRecorder recorder) {
+        this(spool, config, agent, clock, concurrency, new LocalQuotas(clock), recorder);
     }
 
-    /** @param quotas where relay-limits.cf quotas are counted: on this node, or shared through Redis */
+    /**
+     * @param quotas   where relay-limits.cf quotas are counted: on this node, or shared through Redis
+     * @param recorder the event outbox: every outcome is recorded there before the spool change it belongs to
+     */
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency,
-                        Quotas quotas) {
+                        Quotas quotas, EventRecorder recorder) {
         this.spool = spool;
         this.config = config;
         this.agent = agent;
         this.clock = clock;
         this.limiter = new DestinationLimiter(clock, this::execute, concurrency, quotas);
-        this.events = new DeliveryEvents(clock);
+        this.events = new DeliveryEvents(clock, recorder);
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
-        this.operations = new QueueOperations(index, spool, clock, new QueueOperations.Scheduling() {
+        this.operations = new QueueOperations(index, spool, clock, events, new QueueOperations.Scheduling() {
             @Override
             public void due(QueueEntry entry, Instant when) {
                 scheduler.schedule(entry.id, when);
@@ -127,8 +133,12 @@ public final class QueueManager implements AutoCloseable {
         };
     }
 
-    public void addListener(DeliveryListener listener) {
-        events.addListener(listener);
+    /**
+     * Told of every event on the thread that made its spool change (the metrics, and unit tests of
+     * the queue); applications' listeners read the outbox instead ({@code EventFeed}).
+     */
+    public void addObserver(DeliveryListener observer) {
+        events.addObserver(observer);
     }
 
     /** Operator actions and listings (the engine's {@code queue()}). */
@@ -210,8 +220,11 @@ public final class QueueManager implements AutoCloseable {
                 message.contentLength(), message.recipients().size(), reason);
         SpooledMessage held;
         try {
+            EventRecorder.Recorded recorded = events.recordNow(events.ofPending(message, DeliveryEvent.Status.HELD,
+                    "placed on hold", reason));
             held = spool.saveState(message.withQueueState(QueueState.HOLD));
-        } catch (IOException e) {
+            events.settled(recorded);
+        } catch (IOException | IllegalStateException e) {
             // It stays in the spool as received; it will be delivered rather than lost.
             QMGR_LOG.error("{}: cannot save the hold: {}; queued for delivery instead", message.id(), e.getMessage());
             enqueue(message, null);
@@ -287,6 +300,15 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** Continuations of a running attempt: on a queue thread, or here once those stop (its outcome is still recorded). */
+    private void executeOrRun(Runnable work) {
+        try {
+            workers.execute(work);
+        } catch (RejectedExecutionException e) {
+            work.run();
+        }
+    }
+
     /** An attempt of a waiting message, on a queue thread: read it from the spool and start it. */
     private void attempt(QueueEntry entry) {
         SpooledMessage message;
@@ -314,7 +336,7 @@ public final class QueueManager implements AutoCloseable {
     private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
         Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
-                this::execute, this::attemptDone, () -> closed);
+                this::executeOrRun, this::attemptDone, () -> closed);
         running.add(attempt);
         return attempt;
     }

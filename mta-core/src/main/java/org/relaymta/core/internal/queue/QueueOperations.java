@@ -15,6 +15,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.internal.outbox.EventRecorder;
+import org.relaymta.core.internal.outbox.Outbox;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
@@ -53,15 +56,18 @@ public final class QueueOperations implements QueueActions {
     private final Spool spool;
     private final Clock clock;
     private final Scheduling scheduling;
+    private final DeliveryEvents events;
     /** No relay runs: due times changed by a flush must be saved in the spool for its next start. */
     private final boolean offline;
 
-    QueueOperations(QueueIndex index, Spool spool, Clock clock, Scheduling scheduling) {
-        this(index, spool, clock, scheduling, false);
+    QueueOperations(QueueIndex index, Spool spool, Clock clock, DeliveryEvents events, Scheduling scheduling) {
+        this(index, spool, clock, events, scheduling, false);
     }
 
-    private QueueOperations(QueueIndex index, Spool spool, Clock clock, Scheduling scheduling, boolean offline) {
+    private QueueOperations(QueueIndex index, Spool spool, Clock clock, DeliveryEvents events, Scheduling scheduling,
+                            boolean offline) {
         this.index = index;
+        this.events = events;
         this.spool = spool;
         this.clock = clock;
         this.scheduling = scheduling;
@@ -70,9 +76,11 @@ public final class QueueOperations implements QueueActions {
 
     /**
      * Operations on a spool directory that no relay runs on (the caller makes sure of that): changes
-     * are written to the spool and take effect at the relay's next start.
+     * are written to the spool and take effect at the relay's next start; their events go to the
+     * spool's outbox like the relay's own.
      */
     public static QueueOperations offline(Spool spool, Clock clock) throws IOException {
+        DeliveryEvents events = new DeliveryEvents(clock, Outbox.open(spool.root(), spool::sync));
         QueueIndex index = new QueueIndex();
         SpoolRecovery recovery = spool.recovery();
         for (StoredMessage s : recovery.journaled()) {
@@ -82,7 +90,7 @@ public final class QueueOperations implements QueueActions {
         for (String id : recovery.waitingIds()) {
             index.put(new QueueEntry(id, 0, null, null));
         }
-        return new QueueOperations(index, spool, clock, new Scheduling() {
+        return new QueueOperations(index, spool, clock, events, new Scheduling() {
             @Override
             public void due(QueueEntry entry, Instant when) {
                 // Nothing runs: the next start reads the due time saved with the state.
@@ -285,7 +293,17 @@ public final class QueueOperations implements QueueActions {
             e.pending = QueueEntry.Pending.HOLD;
             return false;
         }
+        Optional<SpooledMessage> m = load(e);
+        if (m.isEmpty()) {
+            return null;
+        }
+        if (stateOf(e) == QueueState.HOLD) {
+            return true;   // held already: no second event
+        }
+        EventRecorder.Recorded recorded = events.recordNow(events.ofPending(m.get(), DeliveryEvent.Status.HELD,
+                "placed on hold", "held by operator"));
         store(e, QueueState.HOLD, null);
+        events.settled(recorded);
         scheduling.cancel(e);
         return true;
     }
@@ -314,7 +332,10 @@ public final class QueueOperations implements QueueActions {
         }
         Optional<SpooledMessage> m = load(e);
         if (m.isPresent()) {
+            EventRecorder.Recorded recorded = events.recordNow(events.ofPending(m.get(), DeliveryEvent.Status.DELETED,
+                    "removed", "deleted by operator"));
             spool.remove(m.get());
+            events.settled(recorded);
         }
         e.removed = true;
         index.remove(e);

@@ -2,6 +2,7 @@ package org.relaymta.core.internal.spool;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -348,6 +349,24 @@ final class Journal implements AutoCloseable {
             s.sealed = true;
             if (s.live == 0) {
                 delete(s);
+            }
+        }
+    }
+
+    /**
+     * Makes the done marks written so far durable: an fdatasync of every segment still present (a
+     * segment deleted meanwhile had nothing live). For the event outbox's checkpoints.
+     */
+    void forceAll() throws IOException {
+        for (Segment s : List.copyOf(segments.values())) {
+            synchronized (s) {
+                try {
+                    if (s.channel.isOpen()) {
+                        s.channel.force(false);
+                    }
+                } catch (ClosedChannelException ignored) {
+                    // retired meanwhile: nothing in it was live
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ package org.relaymta.core.internal.spool;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -269,6 +270,20 @@ public final class Spool implements AutoCloseable {
 
     private static String oneLine(String s) {
         return s.replace('\t', ' ').replace('\r', ' ').replace('\n', ' ');
+    }
+
+    /**
+     * Makes every change written so far durable: the journal's done marks and the queue directory's
+     * renames and removals (state files are fsynced when written). The event outbox runs this
+     * before it moves its checkpoint, so the events before the checkpoint agree with the spool.
+     */
+    public void sync() {
+        try {
+            journal.forceAll();
+            queueSync.sync();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot sync the spool: " + e.getMessage(), e);
+        }
     }
 
     /** Removes a finished message. A crash before this only causes a repeated delivery, never a loss. */

@@ -21,6 +21,7 @@ import org.relaymta.core.RelaySettings;
 import org.relaymta.core.Snapshots;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.internal.spool.Envelope;
+import org.relaymta.core.internal.outbox.Outbox;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
@@ -50,8 +51,8 @@ class QueueManagerTest {
 
     private void startQueue() throws IOException {
         spool = Spool.open(root, clock);
-        queue = new QueueManager(spool, () -> cfg, agent, clock, 4);
-        queue.addListener(events::add);
+        queue = new QueueManager(spool, () -> cfg, agent, clock, 4, Outbox.open(root, spool::sync));
+        queue.addObserver(events::add);
         queue.recover();
         control = queue.control();
     }
@@ -135,6 +136,9 @@ class QueueManagerTest {
         assertThat(control.message(id).orElseThrow().state()).as("in delivery, shown active").isEqualTo(QueueState.ACTIVE);
         agent.letOneFinish();
         assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+        DeliveryEvent heldEvent = nextEvent();
+        assertThat(heldEvent.status()).as("the hold waited for the attempt's end").isEqualTo(DeliveryEvent.Status.HELD);
+        assertThat(heldEvent.reason()).isEqualTo("held by operator");
         assertThat(control.message(id).orElseThrow().state()).isEqualTo(QueueState.HOLD);
 
         clock.advance(Duration.ofHours(2));
@@ -161,6 +165,7 @@ class QueueManagerTest {
         assertThat(deleted.json()).contains("\"in_delivery\": [\"" + id + "\"]");
         agent.letOneFinish();
         assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
+        assertThat(nextEvent().status()).as("the pending recipient's last word").isEqualTo(DeliveryEvent.Status.DELETED);
         assertThat(control.awaitEmpty(Duration.ofSeconds(5))).isTrue();
         assertThat(spoolAfterRestart()).isEmpty();
     }
@@ -181,6 +186,7 @@ class QueueManagerTest {
         String held = receive("carol@ext.test");
         nextEvent();
         assertThat(control.apply(QueueAction.HOLD, held).done()).containsExactly(held);
+        assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.HELD);
         queue.close(Duration.ofSeconds(2));
         spool.close();
 

@@ -1,0 +1,220 @@
+package org.relaymta.core.internal.outbox;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.event.DeliveryListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands the outbox's events to the listeners, off the delivery path: each consumer has its own
+ * thread and position and reads the outbox from there (recent events from memory). A named
+ * consumer's position is saved in the spool after every batch, so after a restart it goes on where
+ * it was (at least once); the unnamed listeners share one consumer that starts at the end.
+ */
+public final class EventFeed implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EventFeed.class);
+
+    private final Outbox outbox;
+    private final Consumer live;
+    private final List<Consumer> consumers = new CopyOnWriteArrayList<>();
+    private volatile boolean started;
+
+    public EventFeed(Outbox outbox) {
+        this.outbox = outbox;
+        this.live = new Consumer(null, outbox.position());
+        consumers.add(live);
+        outbox.onDurable(p -> consumers.forEach(Consumer::wake));
+    }
+
+    /** An unnamed listener: the events from now on. */
+    public void addListener(DeliveryListener listener) {
+        live.listeners.add(listener);
+    }
+
+    /** A named listener: from its saved position (a new name starts at the current end). */
+    public void addNamed(String name, DeliveryListener listener) throws IOException {
+        if (started) {
+            throw new IllegalStateException("named listeners are given before the relay starts");
+        }
+        for (Consumer c : consumers) {
+            if (name.equals(c.name)) {
+                throw new IllegalArgumentException("two listeners are named '" + name + "'");
+            }
+        }
+        Consumer c = new Consumer(name, outbox.consumerPosition(name));
+        c.listeners.add(listener);
+        consumers.add(c);
+    }
+
+    public void start() {
+        started = true;
+        consumers.forEach(Consumer::start);
+    }
+
+    /** The named consumers' positions: the outbox keeps what they have not read. */
+    public List<Long> namedPositions() {
+        List<Long> positions = new ArrayList<>();
+        for (Consumer c : consumers) {
+            if (c.name != null) {
+                positions.add(c.position);
+            }
+        }
+        return positions;
+    }
+
+    /** Waits until every listener has been handed every event durable now; false when {@code timeout} passed first. */
+    public boolean await(Duration timeout) throws InterruptedException {
+        long target = outbox.position();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Consumer c : consumers) {
+            if (!c.awaitPosition(target, deadline)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Lets each consumer finish what is durable, up to {@code grace}, and stops them. */
+    public void close(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        long target = outbox.position();
+        for (Consumer c : consumers) {
+            try {
+                c.awaitPosition(target, deadline);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            c.stop();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    private final class Consumer implements Runnable {
+        final String name;
+        final List<DeliveryListener> listeners = new CopyOnWriteArrayList<>();
+        volatile long position;
+        private boolean stopping;
+        private boolean woken;
+        private Thread thread;
+
+        Consumer(String name, long position) {
+            this.name = name;
+            this.position = position;
+        }
+
+        void start() {
+            thread = new Thread(this, name == null ? "mta-events" : "mta-events-" + name);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        synchronized void wake() {
+            woken = true;
+            notifyAll();
+        }
+
+        synchronized boolean awaitPosition(long target, long deadline) throws InterruptedException {
+            while (position < target && !stopping && thread != null && thread.isAlive()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+            return position >= target || thread == null;
+        }
+
+        void stop() {
+            synchronized (this) {
+                stopping = true;
+                notifyAll();
+            }
+            if (thread != null) {
+                try {
+                    thread.join(2000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                synchronized (this) {
+                    while (!stopping && !woken && position >= outbox.position()) {
+                        try {
+                            wait(1000);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    if (stopping) {
+                        return;
+                    }
+                    woken = false;
+                }
+                List<DeliveryEvent> batch;
+                try {
+                    batch = outbox.read(position);
+                } catch (IOException e) {
+                    log.error("events: cannot read the outbox for {}: {}", label(), e.getMessage());
+                    pause();
+                    continue;
+                }
+                for (DeliveryEvent e : batch) {
+                    for (DeliveryListener l : listeners) {
+                        try {
+                            l.onDelivery(e);
+                        } catch (RuntimeException ex) {
+                            log.warn("events: delivery listener {} failed on event {}: {}", label(), e.sequence(), ex.toString());
+                        }
+                    }
+                }
+                if (batch.isEmpty()) {
+                    pause();   // behind, yet nothing to read (events lost with their segment): no spinning
+                } else {
+                    advance(batch.get(batch.size() - 1).sequence());
+                }
+            }
+        }
+
+        private void advance(long to) {
+            if (name != null) {
+                try {
+                    outbox.saveConsumerPosition(name, to);
+                } catch (IOException e) {
+                    log.warn("events: cannot save the position of {}: {} (it gets these events again after a restart)",
+                            label(), e.getMessage());
+                }
+            }
+            synchronized (this) {
+                position = to;
+                notifyAll();
+            }
+        }
+
+        private void pause() {
+            synchronized (this) {
+                try {
+                    wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        private String label() {
+            return name == null ? "(unnamed)" : "'" + name + "'";
+        }
+    }
+}
