@@ -8,6 +8,10 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.stream.JsonWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -32,6 +36,18 @@ public final class Json {
     /** One document on one line. */
     public static String write(JsonElement document) {
         return GSON.toJson(document);
+    }
+
+    /**
+     * A streaming writer with the same style, for documents written often (the event outbox's
+     * lines), where building a tree per document would cost more than the document.
+     */
+    public static JsonWriter writer(Writer out) {
+        try {
+            return GSON.newJsonWriter(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** A JSON string literal, quotes and escapes included. */

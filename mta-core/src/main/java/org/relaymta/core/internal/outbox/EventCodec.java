@@ -1,6 +1,10 @@
 package org.relaymta.core.internal.outbox;
 
 import com.google.gson.JsonObject;
+import com.google.gson.stream.JsonWriter;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
@@ -13,20 +17,26 @@ final class EventCodec {
     }
 
     static String line(DeliveryEvent e) {
-        JsonObject o = Json.object();
-        o.addProperty("seq", e.sequence());
-        o.addProperty("queue_id", e.queueId());
-        o.addProperty("sender", e.sender());
-        o.addProperty("recipient", e.recipient());
-        o.addProperty("status", e.status().postfixName());
-        o.addProperty("relay", e.relay());
-        o.addProperty("direct", e.direct());
-        o.addProperty("dsn", e.dsn());
-        o.addProperty("reason", e.reason());
-        o.addProperty("tls", e.tls());
-        o.addProperty("delay_ms", e.delay().toMillis());
-        o.addProperty("log", e.logLine());
-        return Json.write(o) + "\n";
+        StringWriter out = new StringWriter(256 + e.logLine().length() + e.reason().length());
+        try (JsonWriter w = Json.writer(out)) {
+            w.beginObject();
+            w.name("seq").value(e.sequence());
+            w.name("queue_id").value(e.queueId());
+            w.name("sender").value(e.sender());
+            w.name("recipient").value(e.recipient());
+            w.name("status").value(e.status().postfixName());
+            w.name("relay").value(e.relay());
+            w.name("direct").value(e.direct());
+            w.name("dsn").value(e.dsn());
+            w.name("reason").value(e.reason());
+            w.name("tls").value(e.tls());
+            w.name("delay_ms").value(e.delay().toMillis());
+            w.name("log").value(e.logLine());
+            w.endObject();
+        } catch (IOException impossible) {
+            throw new UncheckedIOException(impossible);   // a StringWriter does not fail
+        }
+        return out.append('\n').toString();
     }
 
     /** The event of a line, or empty when the line is torn (a crash mid-write) or not an event. */

@@ -163,6 +163,10 @@ public final class EventFeed implements AutoCloseable {
                     }
                     woken = false;
                 }
+                if (listeners.isEmpty() && name == null) {
+                    advance(outbox.position());   // nobody listens: nothing to read
+                    continue;
+                }
                 List<DeliveryEvent> batch;
                 try {
                     batch = outbox.read(position);

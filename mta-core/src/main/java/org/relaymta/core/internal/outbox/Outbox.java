@@ -12,12 +12,15 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.internal.spool.SpoolFiles;
@@ -49,7 +52,9 @@ public final class Outbox implements EventRecorder, AutoCloseable {
     private static final long SEGMENT_LIMIT = 16L * 1024 * 1024;
     private final long segmentLimit;
     /** Recent events kept in memory, so consumers that keep up never read a file. */
-    private static final int TAIL = 8192;
+    private static final int TAIL = 2048;
+    /** The sync thread waits this long for more appends before its fdatasync: one flush covers a burst. */
+    private static final long GROUP_COMMIT_WINDOW_NANOS = 1_000_000;
 
     private final Path dir;
     private final Runnable spoolSync;
@@ -247,6 +252,16 @@ public final class Outbox implements EventRecorder, AutoCloseable {
                 if (waiters.isEmpty()) {
                     return;
                 }
+                // The rest of a burst joins this round (appends notify: the window is waited out in full).
+                long until = System.nanoTime() + GROUP_COMMIT_WINDOW_NANOS;
+                long left;
+                while (!closed && (left = until - System.nanoTime()) > 0) {
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(this, left);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
                 batch = new ArrayList<>(waiters);
                 waiters.clear();
                 channel = current == null ? null : current.channel;
@@ -341,13 +356,7 @@ public final class Outbox implements EventRecorder, AutoCloseable {
                 return List.of();
             }
             if (!tail.isEmpty() && tail.peekFirst().sequence() <= position + 1) {
-                List<DeliveryEvent> out = new ArrayList<>();
-                for (DeliveryEvent e : tail) {
-                    if (e.sequence() > position && e.sequence() <= limit) {
-                        out.add(e);
-                    }
-                }
-                return out;
+                return newerInTail(position, limit);
             }
             Long from = segments.floorKey(position + 1);
             for (Segment seg : (from == null ? segments : segments.tailMap(from, true)).values()) {
@@ -368,14 +377,25 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         }
         // Nothing on file after the position (a segment lost to a full disk): what memory still has.
         synchronized (this) {
-            List<DeliveryEvent> out = new ArrayList<>();
-            for (DeliveryEvent e : tail) {
-                if (e.sequence() > position && e.sequence() <= limit) {
-                    out.add(e);
-                }
-            }
-            return out;
+            return newerInTail(position, limit);
         }
+    }
+
+    /** The tail's events after {@code position}, walked from the newest end: a consumer that keeps up costs what is new. */
+    private List<DeliveryEvent> newerInTail(long position, long limit) {
+        List<DeliveryEvent> out = new ArrayList<>();
+        Iterator<DeliveryEvent> newestFirst = tail.descendingIterator();
+        while (newestFirst.hasNext()) {
+            DeliveryEvent e = newestFirst.next();
+            if (e.sequence() <= position) {
+                break;
+            }
+            if (e.sequence() <= limit) {
+                out.add(e);
+            }
+        }
+        Collections.reverse(out);
+        return out;
     }
 
     /** The saved position of a named consumer; a new consumer starts at the current end. */
