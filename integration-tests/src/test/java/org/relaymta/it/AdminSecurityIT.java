@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -55,7 +56,7 @@ class AdminSecurityIT {
     void theQueueNeedsTheTokenAndNoBrowserOrRebindingHostGetsIn() throws Exception {
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
                 .start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: secret body\r\n\r\nx\r\n")).startsWith("250");
             int port = relay.server.adminPort();
             Path tokenFile = relay.spoolDir.resolve("admin.token");
@@ -159,7 +160,7 @@ class AdminSecurityIT {
     void aConfiguredTokenIsUsedAndTheCliFindsTheRelayThroughTheSpool() throws Exception {
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
                 .env("MTA_ADMIN_TOKEN", "configured-token-0123456789").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: s\r\n\r\nx\r\n")).startsWith("250");
             assertThat(Files.exists(relay.spoolDir.resolve("admin.token"))).as("no token file when one is configured").isFalse();
             int port = relay.server.adminPort();

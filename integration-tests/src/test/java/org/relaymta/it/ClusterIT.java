@@ -1,6 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.net.URI;
@@ -22,6 +23,7 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.wiser.Wiser;
 
 /**
@@ -113,7 +115,7 @@ class ClusterIT {
     }
 
     private static void send(int port, int from, int count) throws IOException {
-        try (TestSmtpClient c = new TestSmtpClient(port)) {
+        try (SmtpTestClient c = new SmtpTestClient(port)) {
             assertThat(c.command("EHLO app.test")).startsWith("250");
             for (int i = from; i < from + count; i++) {
                 assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
@@ -181,8 +183,8 @@ class ClusterIT {
         }
         assertThat(feedErrors).isEmpty();
 
-        // Shared: 5/s for the three together (one burst of 5 at the start).
-        Thread.sleep(6000);
+        // Shared: 5/s for the three together (one burst of 5 at the start): 30 take about 5 s.
+        await().atMost(Duration.ofSeconds(60)).until(() -> arrivals.size() >= 30);
         double sharedSeconds = (System.nanoTime() - arrivals.stream().min(Long::compare).orElseThrow()) / 1e9;
         assertThat((double) arrivals.size()).as("delivered in the first %.1f s, all nodes together", sharedSeconds)
                 .isBetween(5 * sharedSeconds - 5, 5 + 5 * sharedSeconds + 5);
@@ -198,7 +200,8 @@ class ClusterIT {
         }
         int atFallback = arrivals.size();
         long fallbackStart = System.nanoTime();
-        Thread.sleep(5000);
+        // Each node at a third of 5/s: 20 more take about 4 s.
+        await().atMost(Duration.ofSeconds(60)).until(() -> arrivals.size() - atFallback >= 20);
         double fallbackRate = (arrivals.size() - atFallback) / ((System.nanoTime() - fallbackStart) / 1e9);
         assertThat(fallbackRate).as("messages per second, three nodes counting locally").isBetween(2.5, 6.5);
 
@@ -220,8 +223,10 @@ class ClusterIT {
         assertThat((last - first) / 1e9).as("seconds from the first to the last").isGreaterThan(25.0);
         // Plus a burst of 5 when the restarted (empty) Redis is back.
         assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s").isLessThanOrEqualTo(18);
-        Thread.sleep(500);
         for (int n = 0; n < 3; n++) {
+            Path nodeLog = temp.resolve(new String[] {"a", "b", "c"}[n]).resolve("mta.log");
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(nodeLog)
+                    .contains("is back: quotas and relay health are shared again"));
             String log = Files.readString(temp.resolve(new String[] {"a", "b", "c"}[n]).resolve("mta.log"));
             assertThat(log).as("node log").doesNotContain("status=bounced")
                     .contains("quotas are counted on this node (its share of each) until it is back")

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.OutputStream;
@@ -103,7 +104,7 @@ class ConfigCommandsIT {
             Path relayMap = relay.configDir.resolve("postfix-relaymap.cf");
             Files.write(relayMap, List.of("@one.test [127.0.0.1]:" + firstPort));
             waitForReload(relay, 1);
-            try (TestSmtpClient client = relay.client()) {
+            try (SmtpTestClient client = relay.client()) {
                 assertThat(client.send("a@one.test", "b@ext.test", "Subject: one\r\n\r\nx\r\n")).startsWith("250");
                 assertThat(relay.nextEvent(Duration.ofSeconds(20)).relay()).endsWith(":" + firstPort);
 

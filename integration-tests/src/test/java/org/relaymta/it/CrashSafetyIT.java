@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -82,7 +83,7 @@ class CrashSafetyIT {
                     int n = 0;
                     while (!stop.get()) {
                         String subject = "crash-" + thread + "-" + n++;
-                        try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
+                        try (SmtpTestClient c = new SmtpTestClient(listenPort)) {
                             c.command("EHLO client.test");
                             String reply = c.send("a@one.test", "b@ext.test", "Subject: " + subject + "\r\n\r\n"
                                     + "payload line\r\n".repeat(40));

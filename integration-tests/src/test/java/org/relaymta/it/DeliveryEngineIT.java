@@ -1,6 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.smtp.server.SMTPServer;
 import org.subethamail.wiser.Wiser;
 
@@ -47,7 +49,7 @@ class DeliveryEngineIT {
                 .address("mx2.ext.test", "127.0.0.3")
                 .address("implicit.test", "127.0.0.3");
              RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("", "bob@ext.test", "Subject: mx\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -68,7 +70,7 @@ class DeliveryEngineIT {
     void nullMxAndNxdomainBounceAtOnceServfailDefers() throws Exception {
         try (TestDnsServer dns = new TestDnsServer().mx("nullmx.test", "0 .").servfail("broken.test");
              RelayHarness relay = new RelayHarness(temp).dns(dns.address(), RelayHarness.freePort()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("", "bob@nullmx.test", "Subject: a\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent nullMx = relay.nextEvent(WAIT);
             assertThat(nullMx.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
@@ -96,7 +98,7 @@ class DeliveryEngineIT {
              TestDnsServer dns = new TestDnsServer().mx("ext.test", "10 a.ext.test", "20 b.ext.test")
                      .address("a.ext.test", "127.0.0.2").address("b.ext.test", "127.0.0.3");
              RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: x\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -115,7 +117,7 @@ class DeliveryEngineIT {
              RelayHarness relay = new RelayHarness(temp).dns(dns.address(), 25)
                      .env("DEFAULT_RELAY_HOST", "[no-such-relay.test]:587")
                      .mainCf("smtp_fallback_relay = [127.0.0.1]:" + port).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: fb\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -126,7 +128,7 @@ class DeliveryEngineIT {
         try (TestDnsServer dns = new TestDnsServer();
              RelayHarness relay = new RelayHarness(temp.resolve("b")).dns(dns.address(), 25)
                      .env("DEFAULT_RELAY_HOST", "[no-such-relay.test]:587").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: broken\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             // Postfix's safety net: a misconfigured relayhost defers instead of bouncing everything.
@@ -155,7 +157,7 @@ class DeliveryEngineIT {
                 return "250 ok";
             });
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + old.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: old\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -184,7 +186,7 @@ class DeliveryEngineIT {
                 return cmd.equals("DATA") ? "354 go ahead" : cmd.equals("QUIT") ? "221 2.0.0 bye" : "250 2.0.0 ok";
             });
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "first@ext.test", "Subject: 1\r\n\r\nx\r\n")).startsWith("250");
             assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
             // The null sender: the bounce is not sent anywhere, so the upstream sees only our four messages.
@@ -211,7 +213,7 @@ class DeliveryEngineIT {
         try (ScriptedSmtpServer small = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
                 () -> "250 ok", "SIZE 100");
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + small.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("", "bob@ext.test", "Subject: big\r\n\r\n" + "x".repeat(300) + "\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.BOUNCED);
@@ -227,7 +229,7 @@ class DeliveryEngineIT {
              ScriptedSmtpServer modern = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 ok",
                      "8BITMIME", "PIPELINING");
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + old.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", body)).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -236,7 +238,8 @@ class DeliveryEngineIT {
             assertThat(old.content).isEmpty();
 
             Files.writeString(relay.configDir.resolve("postfix-relaymap.cf"), "@one.test [127.0.0.1]:" + modern.port() + "\n");
-            Thread.sleep(1500);
+            await().atMost(Duration.ofSeconds(10)).until(() -> relay.server.scrapeMetrics()
+                    .contains("mta_config_reloads_total{result=\"ok\"} 1.0"));
             relay.server.engine().queue().flush();
             DeliveryEvent sent = relay.nextEvent(DeliveryEvent.Status.SENT, WAIT);
             assertThat(sent.relay()).endsWith(":" + modern.port());
@@ -257,7 +260,7 @@ class DeliveryEngineIT {
         trusted.start();
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
                 .mainCf("smtp_tls_security_level = verify").mainCf("smtp_tls_CAfile = " + ca).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: verified\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -272,7 +275,7 @@ class DeliveryEngineIT {
         untrusted.start();
         try (RelayHarness relay = new RelayHarness(temp.resolve("second")).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
                 .mainCf("smtp_tls_security_level = verify").mainCf("smtp_tls_CAfile = " + ca).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: untrusted\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -294,7 +297,7 @@ class DeliveryEngineIT {
         wiser.start();
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[localhost]:" + port)
                 .mainCf("smtp_tls_security_level = secure").mainCf("smtp_tls_CAfile = " + ca).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: s\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -329,7 +332,7 @@ class DeliveryEngineIT {
                 return null; // the TLS ClientHello: hang up, as a broken TLS stack would
             });
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + broken.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: plain\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -353,7 +356,7 @@ class DeliveryEngineIT {
             });
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + injecting.port())
                      .mainCf("smtp_tls_security_level = encrypt").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: x\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -393,7 +396,7 @@ class DeliveryEngineIT {
             server.start();
             try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getLocalPort())
                     .mainCf("smtp_data_done_timeout = 1s").mainCf("smtp_data_xfer_timeout = 60s").start();
-                 TestSmtpClient client = relay.client()) {
+                 SmtpTestClient client = relay.client()) {
                 assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: stall\r\n\r\nx\r\n")).startsWith("250");
                 assertThat(dotSeen.await(10, TimeUnit.SECONDS)).isTrue();
                 // The sum of the two timeouts would be 61 s.
@@ -409,7 +412,7 @@ class DeliveryEngineIT {
         try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0,
                 () -> "250 2.1.5 ok", "8BITMIME");
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port()).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             String longLine = "a".repeat(1500) + ".b" + "c".repeat(498);
             // Sent dot-stuffed (the test client sends raw bytes): the message's line is ".starts with a dot".
             String body = "Subject: long line\r\n\r\n" + longLine + "\r\n..starts with a dot\r\n";
@@ -438,7 +441,7 @@ class DeliveryEngineIT {
             });
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port())
                      .env("RELAY_USER", "u").env("RELAY_PASSWORD", "wrong").mainCf("smtp_tls_security_level = none").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: auth\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -485,7 +488,7 @@ class DeliveryEngineIT {
         try (GreetingRefuser upstream = new GreetingRefuser(InetAddress.getLoopbackAddress(), 0);
              RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port())
                      .mainCf("minimal_backoff_time = 300s").mainCf("maximal_backoff_time = 4000s").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             for (int i = 0; i < 50; i++) {
                 assertThat(client.send("alice@one.test", "r" + i + "@ext.test", "Subject: " + i + "\r\n\r\nx\r\n"))
                         .startsWith("250");
@@ -518,7 +521,7 @@ class DeliveryEngineIT {
                 .address("mx2.ext.test", "127.0.0.3");
              RelayHarness relay = new RelayHarness(temp).dns(dns.address(), port)
                      .mainCf("smtp_connection_cache_time_limit = 0s").start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             for (int i = 0; i < 3; i++) {
                 assertThat(client.send("", "bob@ext.test", "Subject: mx " + i + "\r\n\r\nx\r\n")).startsWith("250");
                 DeliveryEvent e = relay.nextEvent(WAIT);

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -166,7 +167,7 @@ class DkimSigningIT {
         String idSigned;
         try {
             // The smarthost is down: the signed message waits in the spool.
-            try (TestSmtpClient c = relay.client()) {
+            try (SmtpTestClient c = relay.client()) {
                 idSigned = c.send("app@example.com", "someone@example.org", message("app@example.com", "both keys"));
                 c.send("app@legacy.test", "someone@example.org", message("app@legacy.test", "genkey"));
                 c.send("app@other.test", "someone@example.org", message("app@other.test", "no key"));
@@ -241,7 +242,7 @@ class DkimSigningIT {
                     .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
             String large = message("app@example.com", "large").replace("Hello   there,", "Hello   there,\r\n"
                     + ("a line of the large body\r\n").repeat(30_000));
-            try (TestSmtpClient c = relay.client()) {
+            try (SmtpTestClient c = relay.client()) {
                 assertThat(c.send("app@example.com", "someone@example.org", message("app@example.com", "small"))).startsWith("250");
                 assertThat(c.send("app@example.com", "someone@example.org", large)).startsWith("250");
             }

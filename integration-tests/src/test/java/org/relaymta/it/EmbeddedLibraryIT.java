@@ -2,6 +2,7 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
@@ -14,13 +15,16 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -78,10 +82,9 @@ class EmbeddedLibraryIT {
             a.stop();
             b.stop();
         }
-        Thread.sleep(500);
-        Set<String> left = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-                .filter(n -> n.startsWith("mta-")).collect(Collectors.toSet());
-        assertThat(left).as("threads of closed relays").isEmpty();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet().stream()
+                .filter(Thread::isAlive).map(Thread::getName).filter(n -> n.startsWith("mta-")).collect(Collectors.toSet()))
+                .as("threads of closed relays").isEmpty());
     }
 
     @Test
@@ -179,44 +182,46 @@ class EmbeddedLibraryIT {
     @Test
     void closeWithDeliveriesInFlightLosesNothing() throws Exception {
         int port = RelayHarness.freePort();
-        Wiser slow = Wiser.accepter((from, to) -> {
+        // The upstream holds every transaction at RCPT until the test lets go: deliveries are in flight at close.
+        AtomicInteger atRcpt = new AtomicInteger();
+        CountDownLatch letGo = new CountDownLatch(1);
+        Wiser held = Wiser.accepter((from, to) -> {
+            atRcpt.incrementAndGet();
             try {
-                Thread.sleep(300);
+                letGo.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             return true;
         }).port(port);
-        slow.start();
+        held.start();
         try {
-            List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
-            RelayEngine relay = relay(temp.resolve("spool"), port, events);
+            RelayEngine relay = relay(temp.resolve("spool"), port, new CopyOnWriteArrayList<>());
             for (int i = 0; i < 20; i++) {
                 relay.submit("app@one.test", List.of("r" + i + "@ext.test"), ("Subject: m" + i + "\r\n\r\nx\r\n").getBytes()).get();
             }
+            await().atMost(Duration.ofSeconds(20)).until(() -> atRcpt.get() >= 5);
+            int inFlight = atRcpt.get();
             relay.close(Duration.ofMillis(100));
+            assertThat(held.getMessages()).as("nothing got through the held upstream").isEmpty();
+            letGo.countDown();
+
             RelayEngine again = relay(temp.resolve("spool"), port, new CopyOnWriteArrayList<>());
             try {
                 again.queue().flush();
-                long deadline = System.currentTimeMillis() + 30_000;
-                while (distinctSubjects(slow) < 20 && System.currentTimeMillis() < deadline) {
-                    Thread.sleep(100);
+                assertThat(again.queue().awaitEmpty(Duration.ofSeconds(30))).as("the restarted relay delivers it all").isTrue();
+                List<String> subjects = new ArrayList<>();
+                for (var m : List.copyOf(held.getMessages())) {
+                    subjects.add(m.getMimeMessage().getSubject());
                 }
-                assertThat(distinctSubjects(slow)).isEqualTo(20);
+                assertThat(subjects).as("every message once, the %d in flight at close included", inFlight)
+                        .hasSize(20).doesNotHaveDuplicates();
             } finally {
                 again.close();
             }
         } finally {
-            slow.stop();
+            held.stop();
         }
-    }
-
-    private static long distinctSubjects(Wiser w) throws Exception {
-        Set<String> subjects = new HashSet<>();
-        for (var m : List.copyOf(w.getMessages())) {
-            subjects.add(m.getMimeMessage().getSubject());
-        }
-        return subjects.size();
     }
 
     static void sleep(long ms) throws InterruptedException {

@@ -17,6 +17,7 @@ import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory;
 import org.subethamail.smtp.auth.LoginFailedException;
 import org.subethamail.smtp.server.SMTPServer;
@@ -55,7 +56,7 @@ class FoundationRelayIT {
         int port = RelayHarness.freePort();
         GreenMail greenMail = greenMailSmtps(port);
         try (RelayHarness relay = relayWithCredentials(port, PASSWORD);
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(relay.server.config().routing().tlsLevel().postfixName()).isEqualTo("encrypt");
             assertThat(client.command("MAIL FROM:<alice@one.test>")).startsWith("250");
             assertThat(client.command("RCPT TO:<bob@ext.test>")).startsWith("250");
@@ -101,7 +102,7 @@ class FoundationRelayIT {
         int port = RelayHarness.freePort();
         GreenMail greenMail = greenMailSmtps(port);
         try (RelayHarness relay = relayWithCredentials(port, "wrong-password");
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: x\r\n\r\nbody\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -137,7 +138,7 @@ class FoundationRelayIT {
                 .env("RELAY_USER", USER)
                 .env("RELAY_PASSWORD", PASSWORD)
                 .start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             // Bare LF line ends and a lone dot line: normalised to CRLF, never an end of data downstream.
             byte[] content = "Subject: tls\r\n\r\nline one\nline two\n.\nafter the dot\r\n".getBytes(StandardCharsets.UTF_8);
             assertThat(client.command("MAIL FROM:<alice@one.test>")).startsWith("250");
@@ -179,7 +180,7 @@ class FoundationRelayIT {
                      .env("RELAY_USER", USER)
                      .env("RELAY_PASSWORD", PASSWORD)
                      .start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: x\r\n\r\nbody\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);
@@ -199,7 +200,7 @@ class FoundationRelayIT {
                 .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + RelayHarness.freePort())
                 .env("MTA_MYNETWORKS", "192.0.2.0/24, [2001:db8::]/32")
                 .start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             assertThat(client.command("MAIL FROM:<alice@one.test>")).startsWith("250");
             assertThat(client.command("RCPT TO:<bob@ext.test>")).isEqualTo("554 5.7.1 <bob@ext.test>: Relay access denied");
             assertThat(client.command("RCPT TO:<carol@one.test>")).startsWith("554 5.7.1");
@@ -212,7 +213,7 @@ class FoundationRelayIT {
         int port = RelayHarness.freePort();
         RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).start();
         String reply;
-        try (TestSmtpClient client = relay.client()) {
+        try (SmtpTestClient client = relay.client()) {
             reply = client.send("alice@one.test", "bob@ext.test", "Subject: durable\r\n\r\nkeep me\r\n");
         }
         assertThat(reply).startsWith("250");
@@ -231,8 +232,8 @@ class FoundationRelayIT {
                 DeliveryEvent sent = restarted.nextEvent(DeliveryEvent.Status.SENT, WAIT);
                 assertThat(sent.queueId()).isEqualTo(queueId);
                 assertThat(greenMail.waitForIncomingEmail(5000, 1)).isTrue();
-                // Give a duplicate every chance to show up.
-                Thread.sleep(3000);
+                // Once the queue is empty no attempt is left that could deliver a duplicate.
+                assertThat(restarted.server.engine().queue().awaitEmpty(WAIT)).isTrue();
                 assertThat(greenMail.getReceivedMessages()).hasSize(1);
                 assertThat(greenMail.getReceivedMessages()[0].getSubject()).isEqualTo("durable");
                 assertThat(restarted.server.engine().queue().size()).isZero();
@@ -253,7 +254,7 @@ class FoundationRelayIT {
                 .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port)
                 .mainCf("message_size_limit = 10000")
                 .start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             String big = "Subject: big\r\n\r\n" + "0123456789012345678901234567890123456789\r\n".repeat(600);
             assertThat(client.send("alice@one.test", "bob@ext.test", big)).startsWith("552 5.3.4");
             assertThat(client.send("alice@one.test", "bob@ext.test", "Subject: small\r\n\r\nfits\r\n"))
@@ -273,12 +274,13 @@ class FoundationRelayIT {
         Wiser wiser = Wiser.port(port);
         wiser.start();
         try (RelayHarness relay = new RelayHarness(temp).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + port).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             String smuggled = "Subject: outer\r\n\r\nbefore\n.\nMAIL FROM:<evil@x.test>\nRCPT TO:<victim@ext.test>\nDATA\n"
                     + "Subject: smuggled\n\nbad\n.\r\nafter\r\n";
             assertThat(client.send("alice@one.test", "bob@ext.test", smuggled)).startsWith("250");
             assertThat(relay.nextEvent(WAIT).status()).isEqualTo(DeliveryEvent.Status.SENT);
-            Thread.sleep(500);
+            // A smuggled second message would follow on the same session: stopping the relay ends it with QUIT.
+            relay.stop();
             assertThat(wiser.getMessages()).hasSize(1);
             WiserMessage m = wiser.getMessages().get(0);
             assertThat(m.getEnvelopeReceiver()).isEqualTo("bob@ext.test");

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -48,7 +49,7 @@ class FullDiskIT {
         HttpClient http = HttpClient.newHttpClient();
         try (RelayHarness relay = new RelayHarness(fs).mainCf("message_size_limit = 300000")
                 .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstreamPort).start();
-             TestSmtpClient client = relay.client()) {
+             SmtpTestClient client = relay.client()) {
             URI health = URI.create("http://127.0.0.1:" + relay.server.adminPort() + "/health");
             List<String> acknowledged = new ArrayList<>();
             // The upstream is down: accepted mail waits in the spool.
@@ -93,7 +94,7 @@ class FullDiskIT {
         }
     }
 
-    private static String accept(TestSmtpClient client, String content) throws IOException {
+    private static String accept(SmtpTestClient client, String content) throws IOException {
         String reply = client.send("alice@one.test", "bob@ext.test", content);
         assertThat(reply).startsWith("250 2.0.0 Ok: queued as ");
         return reply.substring("250 2.0.0 Ok: queued as ".length()).trim();

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -56,7 +57,7 @@ class HostileDnsIT {
                 assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).isTrue();
                 assertThat(Files.readString(log)).as("warned at start")
                         .contains("postfix-sasl-password.cf:1: credentials for @e.test are never used");
-                try (TestSmtpClient c = new TestSmtpClient(port)) {
+                try (SmtpTestClient c = new SmtpTestClient(port)) {
                     c.command("EHLO client.test");
                     assertThat(c.send("app@e.test", "ceo@bank.test", "Subject: a\r\n\r\nx\r\n")).startsWith("250");
                     assertThat(c.send("app@e.test", "ceo@evil.test", "Subject: b\r\n\r\nx\r\n")).startsWith("250");

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -121,7 +122,7 @@ class MilterIT {
         assertThat(upstream.getMessages()).hasSize(count);
     }
 
-    private static String send(TestSmtpClient c, String subject, String... rcpts) throws Exception {
+    private static String send(SmtpTestClient c, String subject, String... rcpts) throws Exception {
         assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
         for (String r : rcpts) {
             assertThat(c.command("RCPT TO:<" + r + ">")).startsWith("250");
@@ -139,7 +140,7 @@ class MilterIT {
         try (RelayHarness relay = new RelayHarness(temp)) {
             relay.mainCf("smtpd_milters = inet:127.0.0.1:" + milterPort)
                     .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
-            try (TestSmtpClient c = relay.client()) {
+            try (SmtpTestClient c = relay.client()) {
                 assertThat(send(c, "please reject me", "user@example.org")).isEqualTo("550 5.7.1 Rejected by the test milter");
                 assertThat(send(c, "try later", "user@example.org")).startsWith("451 4.7.1");
                 assertThat(send(c, "drop me", "user@example.org")).startsWith("250");
@@ -169,7 +170,7 @@ class MilterIT {
             try (RelayHarness relay = new RelayHarness(temp.resolve("tempfail"))) {
                 relay.mainCf("smtpd_milters = inet:127.0.0.1:" + deadPort)
                         .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
-                try (TestSmtpClient c = relay.client()) {
+                try (SmtpTestClient c = relay.client()) {
                     assertThat(send(c, "hello", "user@example.org")).isEqualTo("451 4.7.1 Service unavailable - try again later");
                 }
                 assertThat(relay.server.engine().queue().size()).isZero();
@@ -177,7 +178,7 @@ class MilterIT {
             try (RelayHarness relay = new RelayHarness(temp.resolve("accept"))) {
                 relay.mainCf("smtpd_milters = inet:127.0.0.1:" + deadPort).mainCf("milter_default_action = accept")
                         .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
-                try (TestSmtpClient c = relay.client()) {
+                try (SmtpTestClient c = relay.client()) {
                     assertThat(send(c, "hello", "user@example.org")).startsWith("250");
                 }
                 await(upstream, 1);
@@ -238,7 +239,7 @@ class MilterIT {
             awaitListening(port);
             relay.mainCf("smtpd_milters = inet:127.0.0.1:" + port)
                     .env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.getServer().getPortAllocated()).start();
-            try (TestSmtpClient c = relay.client()) {
+            try (SmtpTestClient c = relay.client()) {
                 assertThat(send(c, "signed by opendkim", "user@example.org")).startsWith("250");
             }
             await(upstream, 1);

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -142,7 +143,7 @@ class MilterMemoryIT {
     }
 
     private static String send(int port, String subject) throws IOException {
-        try (TestSmtpClient c = new TestSmtpClient(port)) {
+        try (SmtpTestClient c = new SmtpTestClient(port)) {
             c.command("EHLO client.test");
             c.command("MAIL FROM:<app@example.com>");
             c.command("RCPT TO:<user@example.org>");

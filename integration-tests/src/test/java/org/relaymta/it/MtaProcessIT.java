@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -121,7 +122,7 @@ class MtaProcessIT {
             assertThat(output.get(1)).isEqualTo("outbound: default relay host [127.0.0.1]:" + upstreamPort
                     + ", TLS may, AUTH configured (1 credential)");
 
-            try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
+            try (SmtpTestClient c = new SmtpTestClient(listenPort)) {
                 c.command("EHLO client.test");
                 assertThat(c.send("a@one.test", "b@ext.test", "Subject: proc\r\n\r\nhi\r\n")).startsWith("250 2.0.0 Ok: queued as");
             }

@@ -1,6 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -23,11 +25,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.testing.MovedClock;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.smtp.AuthenticationHandler;
 import org.subethamail.smtp.AuthenticationHandlerFactory;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.RejectException;
 import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.smtp.server.Session;
+import org.subethamail.smtp.server.SessionHandler.SessionAcceptance;
+import org.subethamail.smtp.server.SessionHandler;
 import org.subethamail.wiser.Wiser;
 
 /**
@@ -43,13 +50,15 @@ class OAuth2RelayIT {
     private HttpServer endpoint;
     private Wiser upstream;
     private final AtomicInteger tokenRequests = new AtomicInteger();
+    /** Sessions open at the upstream: the relay's cached ones included. */
+    private final AtomicInteger upstreamSessions = new AtomicInteger();
     private final AtomicInteger devicePolls = new AtomicInteger();
     private final Set<String> liveTokens = ConcurrentHashMap.newKeySet();
     private final Set<String> authenticatedWith = ConcurrentHashMap.newKeySet();
     private volatile String acceptedSecret = "good-secret";
     /** The one refresh token the endpoint accepts now: each use rotates it, as Microsoft's do. */
     private volatile String currentRefresh = "refresh-0";
-    private final MutableClock clock = new MutableClock();
+    private final MovedClock clock = new MovedClock(Instant.now());
     /** What the upstream offers: XOAUTH2 (Microsoft, Google) or only OAUTHBEARER (RFC 7628). */
     private volatile String mechanism = "XOAUTH2";
 
@@ -162,7 +171,18 @@ class OAuth2RelayIT {
         };
         upstream = Wiser.create(SMTPServer.port(port).bindAddress(InetAddress.getLoopbackAddress())
                 .startTlsSocketFactory(TestCertificates.selfSignedServerContext("localhost")).requireTLS()
-                .authenticationHandlerFactory(xoauth2).requireAuth());
+                .authenticationHandlerFactory(xoauth2).requireAuth().sessionHandler(new SessionHandler() {
+                    @Override
+                    public SessionAcceptance accept(Session session) {
+                        upstreamSessions.incrementAndGet();
+                        return SessionAcceptance.success();
+                    }
+
+                    @Override
+                    public void onSessionEnd(Session session) {
+                        upstreamSessions.decrementAndGet();
+                    }
+                }));
         upstream.start();
 
         Files.writeString(temp.resolve("config-secret"), "good-secret\n");
@@ -225,14 +245,14 @@ class OAuth2RelayIT {
         assertThat(unknownErr).contains("no profile 'nope' in oauth2-clients.cf (profiles: app)");
     }
 
-    /** Cached sessions are closed after smtp_connection_cache_time_limit (1 s here) of wall-clock idleness. */
-    private static void idleSessionsClosed() throws InterruptedException {
-        Thread.sleep(1700);
+    /** Cached sessions are closed after smtp_connection_cache_time_limit (1 s here) of wall-clock idleness: the upstream sees it. */
+    private void idleSessionsClosed() {
+        await().atMost(Duration.ofSeconds(10)).until(() -> upstreamSessions.get() == 0);
     }
 
     @Test
     void mailFlowsWithOneTokenRequestPerLifetimeAndARevokedTokenIsReplacedOnce() throws Exception {
-        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+        try (RelayHarness relay = relay(); SmtpTestClient client = relay.client()) {
             for (int i = 0; i < 5; i++) {
                 assertThat(client.send("a@one.test", "bob" + i + "@ext.test", "Subject: " + i + "\r\n\r\nx\r\n")).startsWith("250");
                 DeliveryEvent e = relay.nextEvent(WAIT);
@@ -297,7 +317,7 @@ class OAuth2RelayIT {
                         "delegated.refresh_token_file = delegated.token",
                         "delegated.token_url = http://127.0.0.1:" + endpoint.getAddress().getPort() + "/token"));
             }
-            try (RelayHarness started = relay.start(); TestSmtpClient client = started.client()) {
+            try (RelayHarness started = relay.start(); SmtpTestClient client = started.client()) {
                 assertThat(client.send("a@one.test", "bob@ext.test", "Subject: run " + run + "\r\n\r\nx\r\n")).startsWith("250");
                 DeliveryEvent e = started.nextEvent(WAIT);
                 assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -313,7 +333,7 @@ class OAuth2RelayIT {
     @Test
     void oauthbearerWhenThatIsAllTheServerOffers() throws Exception {
         mechanism = "OAUTHBEARER";
-        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+        try (RelayHarness relay = relay(); SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: bearer\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
@@ -329,7 +349,7 @@ class OAuth2RelayIT {
     @Test
     void aRevokedClientSecretDefersWithoutShowingItAndAFixedOneLetsMailFlow() throws Exception {
         acceptedSecret = "rotated-secret";
-        try (RelayHarness relay = relay(); TestSmtpClient client = relay.client()) {
+        try (RelayHarness relay = relay(); SmtpTestClient client = relay.client()) {
             assertThat(client.send("a@one.test", "bob@ext.test", "Subject: held\r\n\r\nx\r\n")).startsWith("250");
             DeliveryEvent e = relay.nextEvent(WAIT);
             assertThat(e.status()).isEqualTo(DeliveryEvent.Status.DEFERRED);

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -54,7 +55,7 @@ class PostfixLogFormatIT {
                         .redirectOutput(log.toFile()).start();
                 try {
                     assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).isTrue();
-                    try (TestSmtpClient c = new TestSmtpClient(port)) {
+                    try (SmtpTestClient c = new SmtpTestClient(port)) {
                         c.command("EHLO client.test");
                         for (String rcpt : List.of("ok1@ext.test", "ok2@ext.test", "nobody@ext.test", "later@ext.test")) {
                             assertThat(c.send("alice@one.test", rcpt, "Subject: to " + rcpt + "\r\n\r\nbody\r\n")).startsWith("250");

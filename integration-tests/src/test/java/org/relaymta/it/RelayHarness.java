@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -90,8 +91,8 @@ final class RelayHarness implements AutoCloseable {
         return server.port();
     }
 
-    TestSmtpClient client() throws IOException {
-        TestSmtpClient c = new TestSmtpClient(port());
+    SmtpTestClient client() throws IOException {
+        SmtpTestClient c = new SmtpTestClient(port());
         assertThat(c.greeting).startsWith("220");
         assertThat(c.command("EHLO client.test")).startsWith("250");
         return c;

@@ -1,5 +1,8 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.MovedClock;
+import org.relaymta.testing.SmtpTestClient;
+import java.time.Instant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -111,7 +114,7 @@ class RelayHealthIT {
     }
 
     private static void send(RelayHarness relay, int i) throws Exception {
-        try (TestSmtpClient c = relay.client()) {
+        try (SmtpTestClient c = relay.client()) {
             assertThat(c.send("app@example.com", "user@example.org", message(i))).startsWith("250");
         }
     }
@@ -137,7 +140,7 @@ class RelayHealthIT {
         int p1 = RelayHarness.freePort();
         int p2 = RelayHarness.freePort();
         String hop1 = "[127.0.0.1]:" + p1;
-        MutableClock clock = new MutableClock();
+        MovedClock clock = new MovedClock(Instant.now());
         FlakyRelay refusing = new FlakyRelay(p1);
         Wiser second = Wiser.port(p2);
         second.start();
@@ -191,7 +194,7 @@ class RelayHealthIT {
     void withNoHealthyHopMailWaitsWithoutAConnection() throws Exception {
         int p1 = RelayHarness.freePort();
         String hop1 = "[127.0.0.1]:" + p1;
-        MutableClock clock = new MutableClock();
+        MovedClock clock = new MovedClock(Instant.now());
         try (FlakyRelay refusing = new FlakyRelay(p1); RelayHarness relay = new RelayHarness(temp)) {
             Files.writeString(relay.configDir.resolve("relay-limits.cf"), "* messages=100/s\n");
             relay.clock(clock).mainCf("relay_failure_threshold = 2").env("DEFAULT_RELAY_HOST", hop1).start();

@@ -1,6 +1,7 @@
 package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -25,6 +27,7 @@ import javax.net.ssl.SSLSocket;
 import org.apache.commons.codec.digest.Crypt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.testing.SmtpTestClient;
 
 /** Passwords never reach logs, errors, metrics, --help or command output: a full run, grepped. */
 class SecretsHygieneIT {
@@ -90,7 +93,7 @@ class SecretsHygieneIT {
             }
             assertThat(Files.readString(temp.resolve("run.log"))).as("the relay started").contains("outbound:");
             // Relay AUTH rejected upstream (wrong password), and a map-credential route.
-            try (TestSmtpClient c = new TestSmtpClient(listenPort)) {
+            try (SmtpTestClient c = new SmtpTestClient(listenPort)) {
                 c.command("EHLO client.test");
                 assertThat(c.send("a@one.test", "bob@ext.test", "Subject: s1\r\n\r\nx\r\n")).startsWith("250");
                 assertThat(c.send("b@two.test", "bob@ext.test", "Subject: s2\r\n\r\nx\r\n")).startsWith("250");
@@ -112,7 +115,8 @@ class SecretsHygieneIT {
                     assertThat(reply).startsWith(password.equals(TYPED_WRONG) ? "535" : "235");
                 }
             }
-            Thread.sleep(1500);
+            // The three messages' attempts (an AUTH refused, a map credential, a token) are logged.
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(temp.resolve("run.log")).split("status=", -1).length > 3);
             outputs.add(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
                     + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body());
             String adminToken = Files.readString(temp.resolve("data/spool/admin.token")).strip();

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ class SpoolPermissionsIT {
             while (!(Files.exists(log) && Files.readString(log).contains("outbound:")) && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            try (TestSmtpClient c = new TestSmtpClient(port)) {
+            try (SmtpTestClient c = new SmtpTestClient(port)) {
                 c.command("EHLO client.test");
                 assertThat(c.send("a@one.test", "b@ext.test", "Subject: small\r\n\r\nsmall\r\n")).startsWith("250");
                 assertThat(c.send("a@one.test", "b@ext.test", "Subject: large\r\n\r\n" + "y".repeat(998) + "\r\n"

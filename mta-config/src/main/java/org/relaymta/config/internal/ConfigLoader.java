@@ -21,7 +21,7 @@ import org.relaymta.config.SmtpClientSettings;
 
 /**
  * Builds a {@link RelayConfig} snapshot from docker-mailserver's environment variables and config
- * directory (relay-semantics section 1): the {@link Params} values in force ({@link ParamValues}),
+ * directory: the {@link Params} values in force ({@link ParamValues}),
  * the tables of the directory, and one method per section. Every error names the variable, or the
  * file and line.
  */
@@ -374,7 +374,7 @@ public final class ConfigLoader {
         return PostfixTable.read(path.get(), joinDuplicates);
     }
 
-    /** Domains this mail stack sends as (relay-semantics section 1.3): accounts, virtual keys, the variable. */
+    /** Domains this mail stack sends as: accounts, virtual keys, the variable. */
     Set<String> localSenderDomains(Set<String> accountAddresses, ParamValues v) {
         Set<String> domains = new LinkedHashSet<>();
         for (String address : accountAddresses) {

@@ -17,7 +17,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The file edits behind {@code setup relay} (relay-semantics section 6), with docker-mailserver's
+ * The file edits behind {@code setup relay}, with docker-mailserver's
  * syntax: {@code @domain [host]:port} in {@code postfix-relaymap.cf}, {@code @domain user:password}
  * in {@code postfix-sasl-password.cf}. Edits keep comments and unrelated lines, replace an existing
  * entry for the same key (case-insensitive) in place, and are atomic (temp file, fsync, rename).

@@ -51,7 +51,7 @@ public record Route(
 
     /**
      * Credentials for a session with {@code serverHost} reached through {@code hop}: by sender first,
-     * then the server's host name, then the next hop as written (relay-semantics section 3). Never
+     * then the server's host name, then the next hop as written. Never
      * for direct delivery: a recipient's MX is whatever the recipient's DNS names, and a relay
      * host's secret must not go there [improvement: Postfix sends them].
      */

@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * The sender-dependent router: a pure function of (sender, recipient, config snapshot) to a
- * {@link Route}, following relay-semantics sections 2 to 4.
+ * {@link Route}, as Postfix applies sender_dependent_relayhost_maps, relayhost and smtp_sasl_password_maps.
  */
 public final class Router {
 

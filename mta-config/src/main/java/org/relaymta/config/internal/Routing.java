@@ -47,7 +47,7 @@ public record Routing(List<NextHop> defaultRelay, Optional<String> defaultRelayT
 
     /**
      * The derived rules, in one place for the config directory and {@code RelaySettings}
-     * alike (relay-semantics section 4):
+     * alike:
      * <ul>
      * <li>{@code RELAY_USER}/{@code RELAY_PASSWORD} are the credentials of the default relay host as
      *     written, and of each of its next hops (Postfix looks them up per hop), unless the table has them;</li>

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.config.TlsLevel;
 
-/** The public acceptance cases of relay-semantics section 10 and the rules behind them. */
+/** Routing as docker-mailserver users meet it: sender-dependent relays, credentials per host, opt-outs, failover. */
 class RouterTest {
     @TempDir
     Path dir;

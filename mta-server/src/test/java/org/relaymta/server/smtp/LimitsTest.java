@@ -1,5 +1,6 @@
 package org.relaymta.server.smtp;
 
+import org.relaymta.testing.MovedClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -12,7 +13,7 @@ import org.relaymta.config.internal.RelayConfig;
 class LimitsTest {
     @TempDir
     Path dir;
-    private final ListenerTestConfig.MovedClock clock = new ListenerTestConfig.MovedClock();
+    private final MovedClock clock = new MovedClock();
 
     @Test
     void perClientCountAndRateMynetworksExemptAndStressAtEightyPercent() throws Exception {

@@ -1,5 +1,6 @@
 package org.relaymta.server.smtp;
 
+import org.relaymta.testing.MovedClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -27,7 +28,7 @@ class SmtpSessionTest {
 
     private String open(String client, String... mainCf) {
         RelayConfig cfg = ListenerTestConfig.load(dir, mainCf);
-        shared = new RelayListener.Shared(receiver, () -> cfg, null, null, new ListenerTestConfig.MovedClock());
+        shared = new RelayListener.Shared(receiver, () -> cfg, null, null, new MovedClock());
         InetSocketAddress remote = new InetSocketAddress(client, 40000);
         channel = new EmbeddedChannel() {
             @Override

@@ -32,7 +32,7 @@ import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.internal.queue.MovedClock;
+import org.relaymta.testing.MovedClock;
 
 /** Against a token endpoint in the test (the JDK's HttpServer): requests, rotation, errors, the service-account JWT. */
 class OAuth2TokensTest {

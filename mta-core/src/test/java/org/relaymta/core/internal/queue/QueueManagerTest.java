@@ -28,6 +28,7 @@ import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.ActionResult;
 import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.queue.QueueState;
+import org.relaymta.testing.MovedClock;
 
 /** The queue manager's parts together, with a fake delivery agent and a moved clock: no network, no sleeping through backoff. */
 class QueueManagerTest {

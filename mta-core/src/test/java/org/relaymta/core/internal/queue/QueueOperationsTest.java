@@ -15,6 +15,7 @@ import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.queue.RecipientStatus;
+import org.relaymta.testing.MovedClock;
 
 /** The operator actions on a spool that no relay runs on ({@code mta queue} offline): written to the spool for the next start. */
 class QueueOperationsTest {

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.relaymta.testing.MovedClock;
 
 class SchedulerAndLimiterTest {
     private final MovedClock clock = new MovedClock();

@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.relaymta.config.internal.RelayLimits;
-import org.relaymta.core.internal.queue.MovedClock;
+import org.relaymta.testing.MovedClock;
 
 /** GCRA on this node with a moved clock: the burst, the computed wait, a node's share while Redis is away, concurrency. */
 class LocalQuotasTest {

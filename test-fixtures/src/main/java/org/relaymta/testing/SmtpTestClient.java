@@ -1,4 +1,4 @@
-package org.relaymta.it;
+package org.relaymta.testing;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -10,13 +10,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 /** A raw-socket SMTP client for tests: sends exactly the bytes given, reads whole (multi-line) replies. */
-final class TestSmtpClient implements AutoCloseable {
+public final class SmtpTestClient implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
-    final String greeting;
+    public final String greeting;
 
-    TestSmtpClient(int port) throws IOException {
+    public SmtpTestClient(int port) throws IOException {
         socket = new Socket();
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(30_000);
@@ -26,7 +26,7 @@ final class TestSmtpClient implements AutoCloseable {
     }
 
     /** Sends one command line and returns the reply (lines joined with '\n'). */
-    String command(String line) throws IOException {
+    public String command(String line) throws IOException {
         out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
         return readReply();
@@ -37,7 +37,7 @@ final class TestSmtpClient implements AutoCloseable {
      * data: {@code .CRLF} after content that ends with CRLF, else {@code CRLF.CRLF}. Returns the final
      * reply, or the DATA reply when it is not 354.
      */
-    String data(byte[] raw) throws IOException {
+    public String data(byte[] raw) throws IOException {
         String reply = command("DATA");
         if (!reply.startsWith("354")) {
             return reply;
@@ -50,7 +50,7 @@ final class TestSmtpClient implements AutoCloseable {
     }
 
     /** A whole transaction: EHLO is expected to have been sent. */
-    String send(String from, String to, String content) throws IOException {
+    public String send(String from, String to, String content) throws IOException {
         String r = command("MAIL FROM:<" + from + ">");
         if (!r.startsWith("250")) {
             return r;
@@ -62,7 +62,7 @@ final class TestSmtpClient implements AutoCloseable {
         return data(content.getBytes(StandardCharsets.UTF_8));
     }
 
-    String readReply() throws IOException {
+    public String readReply() throws IOException {
         StringBuilder reply = new StringBuilder();
         while (true) {
             String line = readLine();
