@@ -23,7 +23,9 @@ import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.testing.ScriptedSmtpServer;
 import org.relaymta.testing.SmtpTestClient;
+import org.relaymta.testing.TestDnsServer;
 import org.subethamail.smtp.server.SMTPServer;
 import org.subethamail.wiser.Wiser;
 

@@ -33,6 +33,7 @@ import org.relaymta.core.RelayEngine;
 import org.relaymta.core.RelaySettings;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.mail.RelayTransport;
+import org.relaymta.testing.ScriptedSmtpServer;
 import org.subethamail.wiser.Wiser;
 
 /** The relay as a library inside an application: submit, events, Jakarta Mail transport, close and restart. */

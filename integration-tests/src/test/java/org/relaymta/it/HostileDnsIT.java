@@ -1,6 +1,5 @@
 package org.relaymta.it;
 
-import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -17,6 +16,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.testing.ScriptedSmtpServer;
+import org.relaymta.testing.SmtpTestClient;
+import org.relaymta.testing.TestDnsServer;
 
 /**
  * What a recipient's DNS says is written by whoever owns that domain (anyone who can get mail sent

@@ -1,5 +1,6 @@
 package org.relaymta.it;
 
+import org.relaymta.testing.ScriptedSmtpServer;
 import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;

@@ -32,6 +32,7 @@ import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.queue.QueuedMessage;
 import org.relaymta.testing.MovedClock;
+import org.relaymta.testing.ScriptedSmtpServer;
 import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.testing.ScriptedSmtpServer;
 import org.subethamail.wiser.Wiser;
 
 /** relay-limits.cf on one node: a message rate spreads mail out without bouncing it; recipients_per_message splits. */

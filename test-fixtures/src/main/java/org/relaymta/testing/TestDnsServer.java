@@ -1,4 +1,4 @@
-package org.relaymta.it;
+package org.relaymta.testing;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * A small authoritative DNS server on loopback UDP for tests: MX (including null MX), A and AAAA
  * records, SERVFAIL for chosen names, NXDOMAIN for everything unknown.
  */
-final class TestDnsServer implements AutoCloseable {
+public final class TestDnsServer implements AutoCloseable {
     private final EventLoopGroup group = newGroup();
 
     @SuppressWarnings("deprecation") // the one constructor Netty 4.1 and 4.2 share; the tests also run on 4.1
@@ -49,7 +49,7 @@ final class TestDnsServer implements AutoCloseable {
     private final Set<String> servfail = ConcurrentHashMap.newKeySet();
     private final Channel channel;
 
-    TestDnsServer() throws InterruptedException {
+    public TestDnsServer() throws InterruptedException {
         channel = new Bootstrap().group(group).channel(NioDatagramChannel.class)
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
@@ -65,17 +65,17 @@ final class TestDnsServer implements AutoCloseable {
                 }).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
     }
 
     /** {@code "10 mx1.ext.test"}, or {@code "0 ."} for a null MX. */
-    TestDnsServer mx(String domain, String... records) {
+    public TestDnsServer mx(String domain, String... records) {
         mx.put(domain, List.of(records));
         return this;
     }
 
-    TestDnsServer address(String name, String... ips) throws Exception {
+    public TestDnsServer address(String name, String... ips) throws Exception {
         List<InetAddress> list = new ArrayList<>();
         for (String ip : ips) {
             list.add(InetAddress.getByName(ip));
@@ -84,7 +84,7 @@ final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
-    TestDnsServer servfail(String name) {
+    public TestDnsServer servfail(String name) {
         servfail.add(name);
         return this;
     }

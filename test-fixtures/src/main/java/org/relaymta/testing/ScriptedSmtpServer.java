@@ -1,4 +1,4 @@
-package org.relaymta.it;
+package org.relaymta.testing;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,19 +19,19 @@ import java.util.function.Supplier;
  * injected replies, ...). After a 354 reply it reads message content until the lone dot itself
  * and answers {@code 250 2.0.0 Ok: queued}.
  */
-final class ScriptedSmtpServer implements AutoCloseable {
+public final class ScriptedSmtpServer implements AutoCloseable {
     /** A script's answer for a line that gets no reply. */
-    static final String NO_REPLY = "\u0000no-reply";
+    public static final String NO_REPLY = "\u0000no-reply";
     private final ServerSocket server;
-    final List<String> received = new CopyOnWriteArrayList<>();
-    final List<String> content = new CopyOnWriteArrayList<>();
+    public final List<String> received = new CopyOnWriteArrayList<>();
+    public final List<String> content = new CopyOnWriteArrayList<>();
 
-    ScriptedSmtpServer(Function<String, String> script) throws IOException {
+    public ScriptedSmtpServer(Function<String, String> script) throws IOException {
         this(InetAddress.getLoopbackAddress(), 0, script);
     }
 
     /** {@code script} maps a command line to the reply (lines separated by \n; null closes the connection). */
-    ScriptedSmtpServer(InetAddress bind, int port, Function<String, String> script) throws IOException {
+    public ScriptedSmtpServer(InetAddress bind, int port, Function<String, String> script) throws IOException {
         server = new ServerSocket(port, 50, bind);
         Thread thread = new Thread(() -> {
             while (!server.isClosed()) {
@@ -82,7 +82,7 @@ final class ScriptedSmtpServer implements AutoCloseable {
      * A plain accepting server: EHLO answers with {@code ehloExtensions} (e.g. "8BITMIME", "SIZE 100");
      * {@code rcpt} gives the RCPT reply.
      */
-    static ScriptedSmtpServer accepting(InetAddress bind, int port, Supplier<String> rcpt,
+    public static ScriptedSmtpServer accepting(InetAddress bind, int port, Supplier<String> rcpt,
                                         String... ehloExtensions) throws IOException {
         StringBuilder ehlo = new StringBuilder("250-scripted.test");
         for (String ext : ehloExtensions) {
@@ -108,7 +108,7 @@ final class ScriptedSmtpServer implements AutoCloseable {
         });
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
