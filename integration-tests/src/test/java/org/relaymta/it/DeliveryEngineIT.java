@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.testing.ScriptedSmtpServer;
 import org.relaymta.testing.SmtpTestClient;
+import org.relaymta.testing.TestCertificates;
 import org.relaymta.testing.TestDnsServer;
 import org.subethamail.smtp.server.SMTPServer;
 import org.subethamail.wiser.Wiser;

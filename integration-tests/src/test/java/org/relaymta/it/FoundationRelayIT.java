@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.testing.ScriptedSmtpServer;
 import org.relaymta.testing.SmtpTestClient;
+import org.relaymta.testing.TestCertificates;
 import org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory;
 import org.subethamail.smtp.auth.LoginFailedException;
 import org.subethamail.smtp.server.SMTPServer;

@@ -130,7 +130,7 @@ class MtaProcessIT {
             while (wiser.getMessages().isEmpty() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(100);
             }
-            assertThat(wiser.getMessages()).hasSize(1);
+            assertThat(wiser.getMessages()).as(String.join("\n", output)).hasSize(1);
             // The relay logs the outcome once it has recorded it, just after the upstream's reply.
             while (output.stream().noneMatch(l -> l.contains("status=sent")) && System.currentTimeMillis() < deadline) {
                 Thread.sleep(50);

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.testing.MovedClock;
 import org.relaymta.testing.SmtpTestClient;
+import org.relaymta.testing.TestCertificates;
 import org.subethamail.smtp.AuthenticationHandler;
 import org.subethamail.smtp.AuthenticationHandlerFactory;
 import org.subethamail.smtp.MessageContext;

@@ -205,7 +205,11 @@ public final class ConfigLoader {
                 TlsProtocols.of(v), v.get(Params.SMTP_LINE_LENGTH_LIMIT));
         RelayLimits limits = RelayLimits.load(configDir);
         sources.add(configDir.resolve(RelayLimits.FILE));
-        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits);
+        TlsPolicies policies = TlsPolicies.load(v.explicit(Params.SMTP_TLS_POLICY_MAPS), v.where(Params.SMTP_TLS_POLICY_MAPS),
+                configDir);
+        sources.addAll(policies.sources());
+        TlsSecurity tls = new TlsSecurity(policies, caPath(v), v.get(Params.SMTP_DNS_SUPPORT_LEVEL).equals("dnssec"));
+        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls);
     }
 
     /** The queue section: every value the table's, so its defaults are Postfix's. */
@@ -298,6 +302,18 @@ public final class ConfigLoader {
             accounts.put(s.substring(0, bar).toLowerCase(Locale.ROOT), nextBar < 0 ? rest : rest.substring(0, nextBar));
         }
         return Map.copyOf(accounts);
+    }
+
+    private Optional<Path> caPath(ParamValues v) {
+        Optional<String> name = v.explicit(Params.SMTP_TLS_CAPATH);
+        if (name.isEmpty()) {
+            return Optional.empty();
+        }
+        Path dir = configDir.resolve(name.get());
+        if (!Files.isDirectory(dir)) {
+            throw v.error(Params.SMTP_TLS_CAPATH, "smtp_tls_CApath " + dir + " is not a directory");
+        }
+        return Optional.of(dir);
     }
 
     private Optional<Path> caFile(ParamValues v) {

@@ -9,8 +9,13 @@ import org.relaymta.config.SmtpClientSettings;
  * @param smtp                  SMTP client settings
  * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
  * @param limits                provider quotas from {@code relay-limits.cf}
+ * @param tls                   per-destination TLS policy, trust, DNSSEC and MTA-STS
  */
-public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits) {
+public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls) {
+
+    public DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits) {
+        this(smtp, relayFailureThreshold, limits, TlsSecurity.defaults());
+    }
 
     public static DeliverySettings defaults() {
         return new DeliverySettings(SmtpClientSettings.postfixDefaults(),

@@ -1,6 +1,7 @@
 package org.relaymta.config.internal;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.relaymta.config.ConfigException;
@@ -159,6 +160,17 @@ public final class Param<T> {
     /** Whether the value is text as written (empty then means unset) rather than a number, time or switch. */
     boolean isText() {
         return parser == TEXT;
+    }
+
+    /** One of {@code choices}, as written (lower case). */
+    static Parser<String> oneOf(String... choices) {
+        return (text, where) -> {
+            String v = text.strip().toLowerCase(Locale.ROOT);
+            if (!List.of(choices).contains(v)) {
+                throw new IllegalArgumentException("must be " + String.join(" or ", choices) + ", not '" + text + "'");
+            }
+            return v;
+        };
     }
 
     static Parser<Boolean> yesNo() {

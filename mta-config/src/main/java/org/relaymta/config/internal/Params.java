@@ -12,6 +12,7 @@ import static org.relaymta.config.internal.Param.count;
 import static org.relaymta.config.internal.Param.duration;
 import static org.relaymta.config.internal.Param.mainCf;
 import static org.relaymta.config.internal.Param.number;
+import static org.relaymta.config.internal.Param.oneOf;
 import static org.relaymta.config.internal.Param.text;
 import static org.relaymta.config.internal.Param.variable;
 import static org.relaymta.config.internal.Param.yesNo;
@@ -81,7 +82,7 @@ public final class Params {
             "Look credentials up by sender first."));
     public static final Param<TlsLevel> SMTP_TLS_SECURITY_LEVEL = add(mainCf("smtp_tls_security_level", ROUTING,
             "(encrypt when credentials are configured, else may)", TlsLevel::parse, "level",
-            "none, may, encrypt, verify or secure: TLS to relay hosts and MX hosts."));
+            "none, may, encrypt, dane, dane-only, verify or secure: TLS to relay hosts and MX hosts (smtp_tls_policy_maps per destination)."));
     public static final Param<Boolean> SMTP_TLS_WRAPPERMODE = add(mainCf("smtp_tls_wrappermode", ROUTING, "no", yesNo(), "",
             "Implicit TLS before the greeting (port 465 style); raises the level to encrypt."));
     public static final Param<String> SMTP_FALLBACK_RELAY = add(mainCf("smtp_fallback_relay", ROUTING, "", text(),
@@ -224,6 +225,15 @@ public final class Params {
             ">=TLSv1.2", text(), "protocols", "TLS protocols for the mandatory levels; never below TLS 1.2."));
     public static final Param<String> SMTP_TLS_PROTOCOLS = add(mainCf("smtp_tls_protocols", DELIVERY, ">=TLSv1.2", text(),
             "protocols", "Used when smtp_tls_mandatory_protocols is not set."));
+    public static final Param<String> SMTP_TLS_CAPATH = add(mainCf("smtp_tls_CApath", DELIVERY, "", text(), "directory",
+            "A directory of PEM certificates trusted like smtp_tls_CAfile (both add to each other; neither: the system trust store)."));
+    public static final Param<String> SMTP_TLS_POLICY_MAPS = add(mainCf("smtp_tls_policy_maps", DELIVERY,
+            "(postfix-tls-policy.cf when present)", text(), "table",
+            "TLS level per destination: domain, .domain or [host]:port -> none, may, encrypt, dane, dane-only, fingerprint, "
+                    + "verify or secure, with match=, protocols=, ciphers=."));
+    public static final Param<String> SMTP_DNS_SUPPORT_LEVEL = add(mainCf("smtp_dns_support_level", DELIVERY, "enabled",
+            oneOf("enabled", "dnssec"), "",
+            "dnssec: trust the AD bit of the (loopback, validating) resolver for MX, address and TLSA answers: DANE works."));
     public static final Param<Integer> RELAY_FAILURE_THRESHOLD = add(mainCf("relay_failure_threshold", DELIVERY, "3",
             count(1, 1000), "sessions", "Failed sessions in a row that open a relay next hop's circuit breaker."));
 

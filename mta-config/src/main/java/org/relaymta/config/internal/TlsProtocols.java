@@ -15,7 +15,15 @@ final class TlsProtocols {
 
     static List<String> of(ParamValues v) {
         Param<String> p = v.isSet(Params.SMTP_TLS_MANDATORY_PROTOCOLS) ? Params.SMTP_TLS_MANDATORY_PROTOCOLS : Params.SMTP_TLS_PROTOCOLS;
-        String text = v.explicit(p).orElse("");
+        try {
+            return parse(v.explicit(p).orElse(""));
+        } catch (IllegalArgumentException e) {
+            throw v.error(p, p.name() + " " + e.getMessage());
+        }
+    }
+
+    /** The protocols a Postfix list allows; fails when it leaves none. */
+    static List<String> parse(String text) {
         if (text.isBlank()) {
             return SmtpClientSettings.DEFAULT_TLS_PROTOCOLS;
         }
@@ -39,7 +47,7 @@ final class TlsProtocols {
             allowed.retainAll(only);
         }
         if (allowed.isEmpty()) {
-            throw v.error(p, p.name() + " leaves no supported protocol (TLSv1.2 and TLSv1.3 are supported)");
+            throw new IllegalArgumentException("leaves no supported protocol (TLSv1.2 and TLSv1.3 are supported)");
         }
         return List.copyOf(allowed);
     }

@@ -19,7 +19,7 @@ import java.util.Locale;
  * @param direct    true when the recipient's own MX was the destination (no relay host)
  * @param dsn       enhanced status code
  * @param reason    the remote reply or local reason
- * @param tls       TLS protocol and cipher of the session ({@code TLSv1.3 TLS_AES_128_GCM_SHA256}), or empty
+ * @param tls       TLS protocol, cipher and how the server was checked ({@code TLSv1.3 TLS_AES_128_GCM_SHA256 verified(dane)}), or empty
  * @param delay     time since the message arrived
  * @param logLine   the Postfix-format log line
  * @param sequence  the event's position in the outbox: increasing, and the same when the event is
@@ -39,6 +39,24 @@ public record DeliveryEvent(String queueId, String sender, String recipient, Sta
         public String postfixName() {
             return name().toLowerCase(Locale.ROOT);
         }
+    }
+
+    /**
+     * How the session was secured: {@code none} (plain text), {@code may} (encrypted, the
+     * certificate not checked), or {@code verified(pkix)}, {@code verified(dane)},
+     * {@code verified(sts)}, {@code verified(fingerprint)}.
+     */
+    public String tlsOutcome() {
+        return tlsOutcome(tls);
+    }
+
+    /** The outcome part of a {@link #tls()} text ("protocol cipher outcome"). */
+    public static String tlsOutcome(String tls) {
+        if (tls == null || tls.isBlank()) {
+            return "none";
+        }
+        String[] words = tls.strip().split(" ");
+        return words.length >= 3 ? words[2] : "may";
     }
 
     /** The same event at outbox position {@code sequence}. */

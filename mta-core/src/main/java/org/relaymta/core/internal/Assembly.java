@@ -106,7 +106,7 @@ public final class Assembly {
         }
         outbox.checkpoint(feed.namedPositions());
         group = newEventLoops();
-        resolver = new DnsHostResolver(group, options.dnsServers());
+        resolver = new DnsHostResolver(group, options.dnsServers(), config.get().delivery().tls().dnssec());
         tokens = new OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
         agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock);

@@ -1,10 +1,13 @@
 package org.relaymta.core.internal.delivery;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DefaultDnsRawRecord;
 import io.netty.handler.codec.dns.DefaultDnsRecordDecoder;
 import io.netty.handler.codec.dns.DnsRawRecord;
 import io.netty.handler.codec.dns.DnsRecord;
@@ -53,8 +56,22 @@ public final class DnsHostResolver implements HostResolver {
     private static final long QUERY_TIMEOUT_MS = 5000;
 
     private final DnsNameResolver resolver;
+    /**
+     * With {@code smtp_dns_support_level = dnssec}: a resolver whose queries carry the DO bit (an
+     * OPT record of ours, so Netty's own is off) and whose answers' AD bit is read; null otherwise.
+     */
+    private final DnsNameResolver secure;
 
     public DnsHostResolver(EventLoopGroup group, List<InetSocketAddress> servers) {
+        this(group, servers, false);
+    }
+
+    /**
+     * {@code dnssec}: trust the AD bit of the resolver's answers for MX, address and TLSA lookups, as
+     * Postfix does with {@code smtp_dns_support_level = dnssec}. The resolver must validate and be
+     * reached over a path nobody can tamper with: one on loopback.
+     */
+    public DnsHostResolver(EventLoopGroup group, List<InetSocketAddress> servers, boolean dnssec) {
         DnsServerAddressStreamProvider provider = servers.isEmpty()
                 ? DnsServerAddressStreamProviders.platformDefault()
                 : new SequentialDnsServerAddressStreamProvider(servers.toArray(new InetSocketAddress[0]));
@@ -65,6 +82,30 @@ public final class DnsHostResolver implements HostResolver {
                 .queryTimeoutMillis(QUERY_TIMEOUT_MS)
                 .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED)
                 .build();
+        this.secure = !dnssec ? null : new DnsNameResolverBuilder(group.next())
+                .datagramChannelType(NioDatagramChannel.class)
+                .socketChannelType(NioSocketChannel.class)
+                .nameServerProvider(provider)
+                .queryTimeoutMillis(QUERY_TIMEOUT_MS)
+                .optResourceEnabled(false)
+                .build();
+        if (dnssec) {
+            List<InetSocketAddress> named = servers.isEmpty() ? List.of() : servers;
+            if (named.stream().anyMatch(a -> a.getAddress() != null && !a.getAddress().isLoopbackAddress())) {
+                log.warn("smtp_dns_support_level = dnssec: the resolver {} is not on loopback; its AD bit can be forged "
+                        + "on the way (run a validating resolver such as unbound on this host)", named);
+            }
+        }
+    }
+
+    /** The EDNS0 OPT record with the DO bit: ask for DNSSEC records and the AD bit. */
+    private static DnsRecord dnssecOk() {
+        return new DefaultDnsRawRecord("", DnsRecordType.OPT, 4096, 0x8000L, Unpooled.EMPTY_BUFFER);
+    }
+
+    /** The AD (authenticated data) bit of a response: Netty keeps it in the header's Z bits. */
+    static boolean authenticated(DnsResponse response) {
+        return (response.z() & 0x2) != 0;
     }
 
     @Override
@@ -77,18 +118,19 @@ public final class DnsHostResolver implements HostResolver {
             if (!hop.mxLookup()
                     || HostsFileEntriesResolver.DEFAULT.address(name, ResolvedAddressTypes.IPV4_PREFERRED) != null) {
                 // Bracketed, or a name from /etc/hosts (localhost, a container link): no MX to ask DNS about.
-                return addresses(name, hop.port()).thenApply(DnsHostResolver::limit);
+                return addresses(name, hop.port(), secure != null).thenApply(DnsHostResolver::limit);
             }
-            return lookupMx(name).thenCompose(mxs -> {
+            return lookupMx(name).thenCompose(answer -> {
+                List<Mx> mxs = answer.mxs();
                 if (mxs == null) {
                     // No MX records: the domain's own addresses are its implicit MX (RFC 5321 5.1).
-                    return addresses(name, hop.port()).thenApply(DnsHostResolver::limit);
+                    return addresses(name, hop.port(), answer.authenticated()).thenApply(DnsHostResolver::limit);
                 }
                 if (mxs.size() == 1 && mxs.get(0).host().isEmpty()) {
                     throw new CompletionException(new ResolveException("5.1.10", "Host or domain name not found. Domain " + name
                             + " does not accept mail (nullMX)"));
                 }
-                return mxAddresses(hop, mxs, 0, new ArrayList<>(), null);
+                return mxAddresses(hop, mxs, 0, new ArrayList<>(), null, answer.authenticated());
             });
         } catch (ResolveException e) {
             return CompletableFuture.failedFuture(e);
@@ -105,7 +147,7 @@ public final class DnsHostResolver implements HostResolver {
 
     /** The MX hosts' addresses in preference order, one host after the other, until {@link #ADDRESS_LIMIT} are had. */
     private CompletableFuture<List<Target>> mxAddresses(NextHop hop, List<Mx> mxs, int next, List<Target> targets,
-                                                        ResolveException lastError) {
+                                                        ResolveException lastError, boolean mxSecure) {
         if (next >= mxs.size() || targets.size() >= ADDRESS_LIMIT) {
             if (targets.isEmpty()) {
                 return CompletableFuture.failedFuture(lastError != null && !lastError.permanent() ? lastError
@@ -113,7 +155,7 @@ public final class DnsHostResolver implements HostResolver {
             }
             return CompletableFuture.completedFuture(limit(targets));
         }
-        return addresses(mxs.get(next).host(), hop.port()).handle((found, error) -> {
+        return addresses(mxs.get(next).host(), hop.port(), mxSecure).handle((found, error) -> {
             ResolveException failed = lastError;
             if (error != null) {
                 if (!(SmtpConnection.unwrap(error) instanceof ResolveException e)) {
@@ -123,7 +165,7 @@ public final class DnsHostResolver implements HostResolver {
             } else {
                 targets.addAll(found);
             }
-            return mxAddresses(hop, mxs, next + 1, targets, failed);
+            return mxAddresses(hop, mxs, next + 1, targets, failed, mxSecure);
         }).thenCompose(f -> f);
     }
 
@@ -156,14 +198,21 @@ public final class DnsHostResolver implements HostResolver {
     private record Mx(int preference, String host) {
     }
 
+    /** An MX answer (null list: no MX records) and whether it was DNSSEC-validated. */
+    private record MxAnswer(List<Mx> mxs, boolean authenticated) {
+    }
+
     /** MX hosts in preference order with equal preferences shuffled; null when the name has no MX records. */
-    private CompletableFuture<List<Mx>> lookupMx(String domain) {
-        return completion(resolver.query(new DefaultDnsQuestion(domain, DnsRecordType.MX))).handle((envelope, e) -> {
+    private CompletableFuture<MxAnswer> lookupMx(String domain) {
+        DefaultDnsQuestion question = new DefaultDnsQuestion(domain, DnsRecordType.MX);
+        Future<AddressedEnvelope<DnsResponse, InetSocketAddress>> query = secure == null ? resolver.query(question)
+                : secure.query(question, List.of(dnssecOk()));
+        return completion(query).handle((envelope, e) -> {
             if (e != null) {
                 throw new CompletionException(temporary(domain, "MX", SmtpConnection.describe(SmtpConnection.unwrap(e))));
             }
             try {
-                return mxRecords(domain, envelope.content());
+                return new MxAnswer(mxRecords(domain, envelope.content()), secure != null && authenticated(envelope.content()));
             } catch (ResolveException re) {
                 throw new CompletionException(re);
             } finally {
@@ -215,7 +264,16 @@ public final class DnsHostResolver implements HostResolver {
         return mxs;
     }
 
-    private CompletableFuture<List<Target>> addresses(String host, int port) {
+    /**
+     * The host's addresses; when its MX (or the hop) came from a validated answer, asked with the DO
+     * bit so the targets say whether the address was validated too (DANE needs both).
+     */
+    private CompletableFuture<List<Target>> addresses(String host, int port, boolean chainSecure) {
+        if (secure != null && chainSecure) {
+            return secureAddresses(host, port, DnsRecordType.A).thenCompose(v4 -> v4 != null ? CompletableFuture.completedFuture(v4)
+                    : secureAddresses(host, port, DnsRecordType.AAAA).thenCompose(v6 -> v6 != null
+                            ? CompletableFuture.completedFuture(v6) : addresses(host, port, false)));
+        }
         return completion(resolver.resolveAll(host)).handle((addresses, e) -> {
             if (e != null) {
                 Throwable cause = SmtpConnection.unwrap(e);
@@ -236,6 +294,90 @@ public final class DnsHostResolver implements HostResolver {
             return targets;
         });
     }
+
+    /** A/AAAA records with the AD bit; null when there are none of this type (or the answer was no success). */
+    private CompletableFuture<List<Target>> secureAddresses(String host, int port, DnsRecordType type) {
+        return completion(secure.query(new DefaultDnsQuestion(host, type), List.of(dnssecOk()))).handle((envelope, e) -> {
+            if (e != null) {
+                return null;   // the plain lookup words the failure
+            }
+            try {
+                DnsResponse response = envelope.content();
+                if (response.code() != DnsResponseCode.NOERROR) {
+                    return null;
+                }
+                boolean ad = authenticated(response);
+                List<Target> targets = new ArrayList<>();
+                for (int i = 0; i < response.count(DnsSection.ANSWER); i++) {
+                    DnsRecord r = response.recordAt(DnsSection.ANSWER, i);
+                    if (r.type() == type && r instanceof DnsRawRecord raw) {
+                        byte[] b = new byte[raw.content().readableBytes()];
+                        raw.content().getBytes(raw.content().readerIndex(), b);
+                        try {
+                            targets.add(new Target(host, InetAddress.getByAddress(host, b), port, ad));
+                        } catch (UnknownHostException bad) {
+                            // a record of the wrong length: skipped
+                        }
+                    }
+                }
+                return targets.isEmpty() ? null : targets;
+            } finally {
+                envelope.release();
+            }
+        });
+    }
+
+    /**
+     * TLSA records for {@code name} ({@code _25._tcp.mx.example}) through the validating resolver:
+     * secure, insecure, none (NXDOMAIN or no data), or bogus (SERVFAIL: the validator refused the
+     * answer, or the zone is broken; either way the mail waits).
+     */
+    CompletableFuture<DanePolicy.Answer> tlsa(String name) {
+        if (secure == null) {
+            return CompletableFuture.completedFuture(new DanePolicy.Answer(DanePolicy.Answer.Status.INSECURE, List.of()));
+        }
+        return completion(secure.query(new DefaultDnsQuestion(name, TLSA), List.of(dnssecOk()))).handle((envelope, e) -> {
+            if (e != null) {
+                throw new CompletionException(new TlsPolicyException("tlsa-invalid", "TLSA lookup for " + name + " failed: "
+                        + SmtpConnection.describe(SmtpConnection.unwrap(e))));
+            }
+            try {
+                DnsResponse response = envelope.content();
+                if (response.code() == DnsResponseCode.SERVFAIL) {
+                    return new DanePolicy.Answer(DanePolicy.Answer.Status.BOGUS, List.of());
+                }
+                if (response.code() == DnsResponseCode.NXDOMAIN) {
+                    return new DanePolicy.Answer(DanePolicy.Answer.Status.NONE, List.of());
+                }
+                if (response.code() != DnsResponseCode.NOERROR) {
+                    throw new CompletionException(new TlsPolicyException("tlsa-invalid", "TLSA lookup for " + name + ": "
+                            + response.code()));
+                }
+                List<Tlsa> records = new ArrayList<>();
+                for (int i = 0; i < response.count(DnsSection.ANSWER); i++) {
+                    DnsRecord r = response.recordAt(DnsSection.ANSWER, i);
+                    if (r.type().intValue() == TLSA.intValue() && r instanceof DnsRawRecord raw && raw.content().readableBytes() >= 3) {
+                        ByteBuf c = raw.content().duplicate();
+                        int usage = c.readUnsignedByte();
+                        int selector = c.readUnsignedByte();
+                        int matching = c.readUnsignedByte();
+                        byte[] data = new byte[c.readableBytes()];
+                        c.readBytes(data);
+                        records.add(new Tlsa(usage, selector, matching, data));
+                    }
+                }
+                if (records.isEmpty()) {
+                    return new DanePolicy.Answer(DanePolicy.Answer.Status.NONE, List.of());
+                }
+                return new DanePolicy.Answer(authenticated(response) ? DanePolicy.Answer.Status.SECURE
+                        : DanePolicy.Answer.Status.INSECURE, records);
+            } finally {
+                envelope.release();
+            }
+        });
+    }
+
+    private static final DnsRecordType TLSA = DnsRecordType.valueOf(52);
 
     /** A Netty future as a CompletableFuture, completed on the resolver's event loop; its own timeout bounds it. */
     private static <T> CompletableFuture<T> completion(Future<T> future) {
@@ -271,6 +413,9 @@ public final class DnsHostResolver implements HostResolver {
     @Override
     public void close() {
         resolver.close();
+        if (secure != null) {
+            secure.close();
+        }
     }
 
     /** Parses {@code host:port,host:port} (port 53 by default). */

@@ -57,6 +57,9 @@ final class SessionOpener {
     /** The profile and token this session authenticates with, when OAuth2. */
     private String tokenProfile;
     private String tokenUsed;
+    private final PeerVerifier verifier;
+    /** How the peer was checked: "may" (encrypted, not checked), "verified(pkix)", ...; "" in plain text. */
+    private String trust = "";
 
     /**
      * @param tlsContext  the context for the policy's level (null for level none)
@@ -65,7 +68,7 @@ final class SessionOpener {
      */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls) {
-        this(target, policy, tlsContext, tlsHostName, helo, timeouts, queueId, withoutTls, null, WITHOUT_TOKENS);
+        this(target, policy, tlsContext, tlsHostName, helo, timeouts, queueId, withoutTls, null, WITHOUT_TOKENS, null);
     }
 
     /** The mechanisms when no OAuth2 tokens are at hand. */
@@ -74,10 +77,12 @@ final class SessionOpener {
     /**
      * @param tokens     where OAuth2 access tokens come from (null: no OAuth2 profiles)
      * @param mechanisms the client mechanisms, reading {@code tokens} (one set for all sessions)
+     * @param verifier   checks the certificate after the handshake (null when the policy checks nothing)
      */
     SessionOpener(Target target, SessionPolicy policy, SslContext tlsContext, String tlsHostName, String helo,
                   SmtpClientSettings timeouts, String queueId, boolean withoutTls,
-                  OAuth2Tokens tokens, SaslMechanisms mechanisms) {
+                  OAuth2Tokens tokens, SaslMechanisms mechanisms, PeerVerifier verifier) {
+        this.verifier = verifier;
         this.tokens = tokens;
         this.mechanisms = mechanisms;
         this.policy = policy;
@@ -134,6 +139,9 @@ final class SessionOpener {
             return;
         }
         conn = c;
+        if (policy.wrapper() && !peerAccepted()) {
+            return;
+        }
         then(conn.greeting(timeouts.heloTimeout()), this::greeted);
     }
 
@@ -188,6 +196,9 @@ final class SessionOpener {
 
     private void tlsAnswered(SmtpReply reply, Capabilities plain) {
         if (reply.code() == 220) {
+            if (!peerAccepted()) {
+                return;
+            }
             then(conn.command("EHLO " + helo, timeouts.heloTimeout()), ehlo -> ehloAnswered(ehlo, true));
         } else if (policy.tls().failureDefers()) {
             fail(new Failure(reply.enhancedStatus().replaceFirst("^5", "4"), "TLS is required, but host " + hostIp
@@ -273,7 +284,34 @@ final class SessionOpener {
     }
 
     private void ready(Capabilities caps) {
-        result.complete(new Opened(new OpenSession(conn, caps, conn.tls()), null, true, false));
+        String tls = conn.tls();
+        result.complete(new Opened(new OpenSession(conn, caps, tls.isEmpty() ? "" : tls + " " + trust), null, true, false));
+    }
+
+    /**
+     * The certificate check of the policy, right after the handshake and before anything more is
+     * sent; false (and the opening failed, the connection closed) when the peer does not pass it.
+     * Postfix logs the result as Verified, Trusted or Untrusted TLS connection.
+     */
+    private boolean peerAccepted() {
+        PeerCheck check = policy.tls().check();
+        if (check.kind() == PeerCheck.Kind.NONE || verifier == null) {
+            trust = "may";
+            return true;
+        }
+        Optional<PeerVerifier.Failure> problem = verifier.check(conn.sslSession(), check);
+        if (problem.isEmpty()) {
+            trust = "verified(" + check.label() + ")";
+            return true;
+        }
+        if (!policy.tls().enforced()) {
+            log.warn("{}: {} for {} ({}: {}); delivering anyway, as the policy is in testing mode", queueId,
+                    problem.get().reason(), relay, policy.tls().source(), problem.get().resultType());
+            trust = "may";
+            return true;
+        }
+        fail(new Failure("4.7.5", problem.get().reason() + " (" + hostIp + ", " + policy.tls().source() + ")", relay));
+        return false;
     }
 
     private void fail(Failure failure) {

@@ -16,7 +16,7 @@ record SessionPolicy(TlsRequirements tls, boolean wrapper, Optional<Credentials>
     }
 
     String cacheKey(Target target) {
-        return target.relay() + "|" + tls.level() + "|" + String.join(",", tls.matchNames()) + "|" + wrapper + "|"
+        return target.relay() + "|" + tls.key() + "|" + wrapper + "|"
                 + credentials.map(Credentials::key).orElse("-") + "|" + credentials.map(Credentials::username).orElse("-");
     }
 }

@@ -1,6 +1,7 @@
 package org.relaymta.core.internal.delivery;
 
 import io.netty.channel.EventLoopGroup;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -20,7 +21,7 @@ import org.relaymta.core.internal.oauth2.OAuth2Tokens;
  */
 final class Sessions {
     private final EventLoopGroup group;
-    private final TlsContexts tlsContexts = new TlsContexts();
+    private final TlsContexts tlsContexts = new TlsContexts(Clock.systemUTC());
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile BiConsumer<String, String> observer = (result, tls) -> { };
@@ -81,13 +82,15 @@ final class Sessions {
         String tlsHostName = tls.serverName(target);
         CompletableFuture<SmtpConnection> connecting;
         try {
-            var context = tls.level() == TlsLevel.NONE ? null : tlsContexts.forLevel(tls.level(), settings);
+            var context = tls.level() == TlsLevel.NONE ? null : tlsContexts.forSession(tls, settings);
+            PeerVerifier verifier = tls.check().kind() == PeerCheck.Kind.NONE ? null
+                    : tlsContexts.verifier(settings, request.config().delivery().tls());
             connecting = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), settings.connectTimeout(),
                     policy.wrapper() ? context : null, tlsHostName);
             return new SessionOpener(target, policy, context, tlsHostName, request.config().myhostname(), settings,
-                    request.queueId(), withoutTls, tokens, mechanisms).open(connecting).thenApply(this::observed);
+                    request.queueId(), withoutTls, tokens, mechanisms, verifier).open(connecting).thenApply(this::observed);
         } catch (IllegalStateException e) {
-            // The TLS context cannot be built (bad smtp_tls_CAfile): no session for anything at this level.
+            // The TLS context or trust cannot be built (bad smtp_tls_CAfile): no session for anything at this level.
             return CompletableFuture.completedFuture(new SessionOpener.Opened(null,
                     new Failure("4.7.5", e.getMessage(), "none"), false, false));
         }

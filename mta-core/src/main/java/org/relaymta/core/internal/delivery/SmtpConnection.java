@@ -235,6 +235,12 @@ final class SmtpConnection {
         }
     }
 
+    /** The TLS session once the handshake is done, else null. */
+    SSLSession sslSession() {
+        SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);
+        return ssl == null ? null : ssl.engine().getSession();
+    }
+
     /** Protocol and cipher of the session when encrypted, else "". */
     String tls() {
         SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);

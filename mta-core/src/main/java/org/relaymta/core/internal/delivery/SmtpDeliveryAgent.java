@@ -10,13 +10,13 @@ import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 /**
  * The outbound SMTP client, what Postfix's {@code smtp} delivery agent does per request: a {@link
  * DeliveryAttempt} walks the route's servers ({@link RouteSelector}), asks the destination policy
- * ({@link DestinationPolicy}, today {@link LevelPolicy}) for each server's TLS requirements, gets
+ * ({@link DestinationPolicy}: {@link TablePolicy}, with {@link DanePolicy}) for each server's TLS requirements, gets
  * sessions from {@link Sessions} (cached, or opened by {@link SessionOpener}) and runs a {@link
  * MailTransaction} on each, all on the event loops.
  */
 public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final RouteSelector routes;
-    private final DestinationPolicy policy = new LevelPolicy();
+    private final DestinationPolicy policy;
     private final Sessions sessions;
     private final int directPort;
     private final RelayHealth health;
@@ -38,6 +38,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
                              OAuth2Tokens tokens, Clock clock) {
         this.routes = new RouteSelector(resolver);
+        this.policy = new TablePolicy(new DanePolicy(resolver instanceof DnsHostResolver dns ? dns::tlsa : null));
         this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
         this.health = new RelayHealth(clock);

@@ -1,31 +1,63 @@
 package org.relaymta.core.internal.delivery;
 
 import java.util.List;
+import java.util.Optional;
 import org.relaymta.config.TlsLevel;
 
 /**
  * What a session to one server must do about TLS, as the {@link DestinationPolicy} step decided it:
- * the level, the names the server's certificate must match (for the levels that check it), whether
- * a TLS failure defers the mail (or, for {@code may}, falls back to plain text), and which rule
- * decided, for the log. DANE and MTA-STS add their own matches here.
+ * the level, how the certificate is checked after the handshake, whether a TLS failure defers the
+ * mail (or, for {@code may}, falls back to plain text), which rule decided, and the protocols and
+ * cipher grade of a per-destination policy.
  *
  * @param level         the Postfix security level in force for this session
- * @param matchNames    names the certificate must match; the first is also the TLS server name
+ * @param check         how the server's certificate is checked once the handshake is done
  * @param failureDefers no TLS, or a failed handshake or check, defers instead of sending in plain text
- * @param source        what set the level: {@code smtp_tls_security_level}, {@code wrapper mode}, ...
+ * @param enforced      a failed check ends the session; false for MTA-STS {@code testing}: reported, then sent
+ * @param source        what set the level: {@code smtp_tls_security_level}, {@code wrapper mode}, a table's file:line, ...
+ * @param protocols     the protocols a policy table entry allows; empty: the global setting
+ * @param ciphers       the table entry's cipher grade ({@code high}, ...); empty: the default
+ * @param sni           the TLS server name; empty: the server's host name
  */
-record TlsRequirements(TlsLevel level, List<String> matchNames, boolean failureDefers, String source) {
+record TlsRequirements(TlsLevel level, PeerCheck check, boolean failureDefers, boolean enforced, String source,
+                       List<String> protocols, Optional<String> ciphers, Optional<String> sni) {
     TlsRequirements {
-        matchNames = List.copyOf(matchNames);
+        protocols = List.copyOf(protocols);
     }
 
-    /** The plain-text retry after an opportunistic handshake failed. */
+    static TlsRequirements of(TlsLevel level, PeerCheck check, boolean failureDefers, String source) {
+        return new TlsRequirements(level, check, failureDefers, true, source, List.of(), Optional.empty(), Optional.empty());
+    }
+
+    /** The plain-text retry after an opportunistic handshake failed, or level none. */
     static TlsRequirements none(String source) {
-        return new TlsRequirements(TlsLevel.NONE, List.of(), false, source);
+        return of(TlsLevel.NONE, PeerCheck.none(), false, source);
     }
 
-    /** The name sent as SNI and checked by the verifying levels: the first match name, else the server's host name. */
+    /** The name sent as SNI: the policy's, else the first reference name that is a name, else the server's host name. */
     String serverName(Target target) {
-        return matchNames.isEmpty() ? target.hostName() : matchNames.get(0);
+        if (sni.isPresent()) {
+            return sni.get();
+        }
+        for (String n : check.names()) {
+            if (!n.startsWith(".")) {
+                return n;
+            }
+        }
+        return target.hostName();
+    }
+
+    TlsRequirements withProtocols(List<String> p, Optional<String> c) {
+        return new TlsRequirements(level, check, failureDefers, enforced, source, p, c, sni);
+    }
+
+    TlsRequirements reportOnly() {
+        return new TlsRequirements(level, check, failureDefers, false, source, protocols, ciphers, sni);
+    }
+
+    /** For the connection cache: sessions under different requirements are not shared. */
+    String key() {
+        return level + "|" + check.key() + "|" + failureDefers + "|" + enforced + "|" + String.join(",", protocols) + "|"
+                + ciphers.orElse("") + "|" + sni.orElse("");
     }
 }

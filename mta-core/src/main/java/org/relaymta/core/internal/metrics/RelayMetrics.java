@@ -136,13 +136,13 @@ public final class RelayMetrics implements DeliveryListener {
     /**
      * An outbound session, counted by {@code result} ({@code ok}, {@code connect_failed}, {@code
      * refused}, {@code tls_failed}, {@code auth_failed}, {@code timeout}, {@code failed}); {@code tls}
-     * is "PROTOCOL CIPHER" or empty for plaintext.
+     * is "PROTOCOL CIPHER OUTCOME" or empty for plaintext.
      */
     public void outboundSession(String result, String tls) {
         Counter.builder("mta.smtp.sessions").tag("direction", "out").tag("result", result)
                 .register(registry).increment();
         if (!tls.isEmpty()) {
-            String[] parts = tls.split(" ", 2);
+            String[] parts = tls.split(" ");
             Counter.builder("mta.smtp.tls.sessions").tag("direction", "out").tag("protocol", parts[0])
                     .tag("cipher", parts.length > 1 ? parts[1] : "unknown").register(registry).increment();
         }

@@ -50,7 +50,7 @@ final class DeliveryEvents {
         double total = Math.max(0, delay.toMillis() / 1000.0);
         double beforeQueue = Math.max(0, total - inQueue - setup - transmit);
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
-                dsn, status.postfixName(), reason);
+                dsn, status.postfixName(), reason, "none".equals(relay) ? "" : DeliveryEvent.tlsOutcome(tls));
         return new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, direct, dsn,
                 reason, tls, delay, line, 0);
     }
@@ -99,8 +99,11 @@ final class DeliveryEvents {
         switch (event.status()) {
             case SENT -> {
                 if (!event.tls().isEmpty()) {
-                    deliveryLog.info("{}: TLS connection established to {}: {}", event.queueId(), LogText.controls(event.relay()),
-                            event.tls());
+                    // Postfix's words: Verified (certificate checked as the policy asks) or Untrusted.
+                    String[] t = event.tls().split(" ");
+                    deliveryLog.info("{}: {} TLS connection established to {}: {} with cipher {} ({})", event.queueId(),
+                            event.tlsOutcome().startsWith("verified") ? "Verified" : "Untrusted",
+                            LogText.controls(event.relay()), t[0], t.length > 1 ? t[1] : "", event.tlsOutcome());
                 }
                 deliveryLog.info("{}", event.logLine());
             }

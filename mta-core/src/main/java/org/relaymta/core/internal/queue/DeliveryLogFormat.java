@@ -17,9 +17,20 @@ final class DeliveryLogFormat {
 
     static String line(String queueId, String recipient, String relay, double delay, double beforeQueue,
                        double inQueue, double setup, double transmit, String dsn, String status, String reason) {
+        return line(queueId, recipient, relay, delay, beforeQueue, inQueue, setup, transmit, dsn, status, reason, "");
+    }
+
+    /**
+     * With the session's TLS outcome ({@code none}, {@code may}, {@code verified(pkix|dane|sts|fingerprint)})
+     * after the reason, where Postfix's parsers (pflogsumm's {@code status=(\S+)(.*)$}) leave room;
+     * {@code tls} empty: no session was had, nothing is added.
+     */
+    static String line(String queueId, String recipient, String relay, double delay, double beforeQueue,
+                       double inQueue, double setup, double transmit, String dsn, String status, String reason, String tls) {
         return queueId + ": to=<" + LogText.controls(recipient) + ">, relay=" + LogText.controls(relay) + ", delay="
                 + seconds(delay) + ", delays=" + seconds(beforeQueue) + "/" + seconds(inQueue) + "/" + seconds(setup) + "/"
-                + seconds(transmit) + ", dsn=" + LogText.controls(dsn) + ", status=" + status + " (" + LogText.controls(reason) + ")";
+                + seconds(transmit) + ", dsn=" + LogText.controls(dsn) + ", status=" + status + " (" + LogText.controls(reason) + ")"
+                + (tls.isEmpty() ? "" : " tls=" + tls);
     }
 
     /** Like Postfix: two significant digits for small values, whole seconds above 10, "0" for nothing. */

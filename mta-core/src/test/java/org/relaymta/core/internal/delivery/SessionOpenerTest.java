@@ -28,7 +28,7 @@ class SessionOpenerTest {
     }
 
     private static TlsRequirements level(TlsLevel level) {
-        return new TlsRequirements(level, List.of(), level != TlsLevel.MAY, "test");
+        return TlsRequirements.of(level, PeerCheck.none(), level != TlsLevel.MAY, "test");
     }
 
     private static String b64(String s) {
