@@ -13,6 +13,7 @@ module org.relaymta.core {
     requires io.netty.buffer;
     requires io.netty.codec;
     requires io.netty.codec.dns;
+    requires io.netty.codec.http;
     requires io.netty.common;
     requires io.netty.handler;
     requires io.netty.resolver;

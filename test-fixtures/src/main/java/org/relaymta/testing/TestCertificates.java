@@ -38,6 +38,44 @@ public final class TestCertificates {
     public record Pki(SSLContext serverContext, String caPem, X509Certificate caCert, X509Certificate serverCert) {
     }
 
+    /** A test CA that signs several server certificates (an MX and an MTA-STS policy host, say). */
+    public static final class Ca {
+        private final KeyPair keys;
+        private final X500Name name;
+        public final X509Certificate cert;
+
+        private Ca(KeyPair keys, X500Name name, X509Certificate cert) {
+            this.keys = keys;
+            this.name = name;
+            this.cert = cert;
+        }
+
+        public String pem() throws Exception {
+            return TestCertificates.pem(cert);
+        }
+
+        /** A server certificate for {@code names}, valid from yesterday for a day, and a context serving it. */
+        public Pki issue(String... names) throws Exception {
+            KeyPair serverKeys = keys();
+            Instant now = Instant.now();
+            X509Certificate server = leaf(name, keys, serverKeys, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(1)), names);
+            return new Pki(context(serverKeys, server, cert), TestCertificates.pem(cert), cert, server);
+        }
+    }
+
+    public static Ca ca() throws Exception {
+        KeyPair caKeys = keys();
+        Instant now = Instant.now();
+        X500Name caName = new X500Name("CN=Relay MTA Test CA " + SERIAL.incrementAndGet());
+        JcaX509v3CertificateBuilder ca = new JcaX509v3CertificateBuilder(caName, BigInteger.valueOf(SERIAL.incrementAndGet()),
+                Date.from(now.minus(Duration.ofDays(2))), Date.from(now.plus(Duration.ofDays(30))), caName, caKeys.getPublic());
+        ca.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+        ca.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        X509Certificate caCert = new JcaX509CertificateConverter()
+                .getCertificate(ca.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+        return new Ca(caKeys, caName, caCert);
+    }
+
     public static Pki caSigned(String... serverNames) throws Exception {
         return caSigned(Instant.now().plus(Duration.ofDays(1)), serverNames);
     }

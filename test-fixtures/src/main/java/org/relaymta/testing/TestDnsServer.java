@@ -46,6 +46,7 @@ public final class TestDnsServer implements AutoCloseable {
     }
     private final Map<String, List<String>> mx = new ConcurrentHashMap<>();
     private final Map<String, List<InetAddress>> addresses = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> txt = new ConcurrentHashMap<>();
     private final Set<String> servfail = ConcurrentHashMap.newKeySet();
     private final Channel channel;
 
@@ -84,6 +85,16 @@ public final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
+    /** TXT records of {@code name}, each one string (split into 255-byte character strings as needed); none: removed. */
+    public TestDnsServer txt(String name, String... records) {
+        if (records.length == 0) {
+            txt.remove(name);
+        } else {
+            txt.put(name, List.of(records));
+        }
+        return this;
+    }
+
     public TestDnsServer servfail(String name) {
         servfail.add(name);
         return this;
@@ -100,6 +111,7 @@ public final class TestDnsServer implements AutoCloseable {
         response.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type()));
         Set<String> known = new HashSet<>(mx.keySet());
         known.addAll(addresses.keySet());
+        known.addAll(txt.keySet());
         if (servfail.contains(name)) {
             response.setCode(DnsResponseCode.SERVFAIL);
             return response;
@@ -115,6 +127,16 @@ public final class TestDnsServer implements AutoCloseable {
                 rdata.writeShort(Integer.parseInt(parts[0]));
                 writeName(rdata, parts[1]);
                 response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), DnsRecordType.MX, 60, rdata));
+            }
+        } else if (question.type() == DnsRecordType.TXT) {
+            for (String record : txt.getOrDefault(name, List.of())) {
+                ByteBuf rdata = Unpooled.buffer();
+                byte[] b = record.getBytes(StandardCharsets.UTF_8);
+                for (int i = 0; i < b.length || i == 0; i += 255) {
+                    int n = Math.min(255, b.length - i);
+                    rdata.writeByte(n).writeBytes(b, i, n);
+                }
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), DnsRecordType.TXT, 60, rdata));
             }
         } else if (question.type() == DnsRecordType.A || question.type() == DnsRecordType.AAAA) {
             int length = question.type() == DnsRecordType.A ? 4 : 16;

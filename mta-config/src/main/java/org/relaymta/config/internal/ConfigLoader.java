@@ -208,7 +208,13 @@ public final class ConfigLoader {
         TlsPolicies policies = TlsPolicies.load(v.explicit(Params.SMTP_TLS_POLICY_MAPS), v.where(Params.SMTP_TLS_POLICY_MAPS),
                 configDir);
         sources.addAll(policies.sources());
-        TlsSecurity tls = new TlsSecurity(policies, caPath(v), v.get(Params.SMTP_DNS_SUPPORT_LEVEL).equals("dnssec"));
+        String host = myhostname(v);
+        TlsSecurity.Reporting reports = new TlsSecurity.Reporting(v.get(Params.SMTP_TLSRPT_ENABLE),
+                v.explicit(Params.TLSRPT_ORGANIZATION_NAME).orElse(host),
+                v.explicit(Params.TLSRPT_CONTACT_INFO).orElse("postmaster@" + host),
+                v.explicit(Params.TLSRPT_SENDER).orElse("postmaster@" + host), v.get(Params.TLSRPT_INTERVAL));
+        TlsSecurity tls = new TlsSecurity(policies, caPath(v), v.get(Params.SMTP_DNS_SUPPORT_LEVEL).equals("dnssec"),
+                v.get(Params.SMTP_MTA_STS), v.get(Params.MTA_STS_PORT), reports);
         return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls);
     }
 

@@ -234,6 +234,22 @@ public final class Params {
     public static final Param<String> SMTP_DNS_SUPPORT_LEVEL = add(mainCf("smtp_dns_support_level", DELIVERY, "enabled",
             oneOf("enabled", "dnssec"), "",
             "dnssec: trust the AD bit of the (loopback, validating) resolver for MX, address and TLSA answers: DANE works."));
+    public static final Param<Boolean> SMTP_MTA_STS = add(mainCf("smtp_mta_sts", DELIVERY, "yes", yesNo(), "",
+            "MTA-STS (RFC 8461) for direct delivery: a domain's enforce policy makes TLS with a PKIX-valid certificate for "
+                    + "a listed MX mandatory; testing only reports."));
+    public static final Param<Integer> MTA_STS_PORT = add(variable("MTA_STS_PORT", DELIVERY, "443", count(1, 65535), "port",
+            "The HTTPS port of MTA-STS policy hosts (tests and closed networks)."));
+    public static final Param<Boolean> SMTP_TLSRPT_ENABLE = add(mainCf("smtp_tlsrpt_enable", DELIVERY, "yes", yesNo(), "",
+            "SMTP TLS reports (RFC 8460): count direct sessions to domains that publish _smtp._tls and send them a daily "
+                    + "report."));
+    public static final Param<String> TLSRPT_ORGANIZATION_NAME = add(mainCf("tlsrpt_organization_name", DELIVERY,
+            "(myhostname)", text(), "", "organization-name of the TLS reports."));
+    public static final Param<String> TLSRPT_CONTACT_INFO = add(mainCf("tlsrpt_contact_info", DELIVERY,
+            "(postmaster@myhostname)", text(), "", "contact-info of the TLS reports."));
+    public static final Param<String> TLSRPT_SENDER = add(mainCf("tlsrpt_sender", DELIVERY, "(postmaster@myhostname)",
+            text(), "address", "The sender of TLS reports by mail."));
+    public static final Param<Duration> TLSRPT_INTERVAL = add(mainCf("tlsrpt_interval", DELIVERY, "1d", duration('s'), TIME,
+            "The period one report covers (aligned to UTC midnight for a day; shorter for tests)."));
     public static final Param<Integer> RELAY_FAILURE_THRESHOLD = add(mainCf("relay_failure_threshold", DELIVERY, "3",
             count(1, 1000), "sessions", "Failed sessions in a row that open a relay next hop's circuit breaker."));
 

@@ -35,6 +35,8 @@ import org.relaymta.core.internal.queue.OutboxReconciler;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
+import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.tls.HttpsClients;
 
 /**
  * The engine's composition root: what a started relay is made of and the order in which it starts
@@ -67,6 +69,7 @@ public final class Assembly {
     private HostResolver resolver;
     private OAuth2Tokens tokens;
     private SmtpDeliveryAgent agent;
+    private HttpsClients https;
     private Cluster cluster;
     private QueueManager queue;
     private ExecutorService submitter;
@@ -109,7 +112,10 @@ public final class Assembly {
         resolver = new DnsHostResolver(group, options.dnsServers(), config.get().delivery().tls().dnssec());
         tokens = new OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
-        agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock);
+        https = new HttpsClients(group);
+        MtaSts sts = SmtpDeliveryAgent.policyDns(resolver)
+                .map(dns -> new MtaSts(dns, () -> https.forConfig(config.get()), options.spoolDir(), clock)).orElse(null);
+        agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock, sts);
         metrics.bindRelayHealth(agent.health());
         agent.onSession(metrics::outboundSession);
         // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.

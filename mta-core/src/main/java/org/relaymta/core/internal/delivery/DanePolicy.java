@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.tlsrpt.ReportPolicy;
 
 /**
  * DANE for SMTP (RFC 7672) as Postfix's {@code dane} and {@code dane-only} levels: only when the MX
@@ -37,28 +38,33 @@ final class DanePolicy implements TablePolicy.Dane {
     public CompletableFuture<TlsRequirements> requirements(TlsLevel level, String source, RelayConfig config, NextHop hop,
                                                            Target target) {
         boolean only = level == TlsLevel.DANE_ONLY;
+        ReportPolicy tried = new ReportPolicy("tlsa", hop.host(), List.of(), List.of(target.hostName()), Optional.empty());
         if (lookup == null || !config.delivery().tls().dnssec()) {
-            return only ? failed("dane-only needs smtp_dns_support_level = dnssec and a validating resolver")
+            return only ? failed("dane-only needs smtp_dns_support_level = dnssec and a validating resolver", "dane-required",
+                    tried)
                     : may(source + ", DNSSEC not in use");
         }
         if (!target.dnssec()) {
-            return only ? failed("no DNSSEC-validated MX or address for " + target.relay() + " (dane-only)")
+            return only ? failed("no DNSSEC-validated MX or address for " + target.relay() + " (dane-only)", "dane-required",
+                    tried)
                     : may(source + ", " + target.hostName() + " not DNSSEC-validated");
         }
         String name = "_" + target.port() + "._tcp." + target.hostName();
         return lookup.tlsa(name).thenCompose(a -> {
             List<Tlsa> usable = a.records().stream().filter(Tlsa::usable).toList();
             if (a.status() == Answer.Status.BOGUS) {
-                return failed("TLSA lookup error for " + name + ": DNSSEC validation failed (bogus)");
+                return failed("TLSA lookup error for " + name + ": DNSSEC validation failed (bogus)", "dnssec-invalid", tried);
             }
             if (a.status() != Answer.Status.SECURE || usable.isEmpty()) {
                 String why = a.status() == Answer.Status.INSECURE ? "TLSA answer not DNSSEC-validated"
                         : a.records().isEmpty() ? "no TLSA records" : "no usable TLSA records";
-                return only ? failed(why + " for " + name + " (dane-only)") : may(source + ", " + why);
+                return only ? failed(why + " for " + name + " (dane-only)", "dane-required", tried) : may(source + ", " + why);
             }
+            ReportPolicy report = new ReportPolicy("tlsa", hop.host(), usable.stream().map(Tlsa::toString).toList(),
+                    List.of(target.hostName()), Optional.empty());
             return CompletableFuture.completedFuture(new TlsRequirements(level, PeerCheck.dane(usable,
                     List.of(target.hostName(), hop.host())), true, true, source, List.of(), Optional.empty(),
-                    Optional.of(target.hostName())));
+                    Optional.of(target.hostName()), Optional.of(report)));
         });
     }
 
@@ -66,7 +72,7 @@ final class DanePolicy implements TablePolicy.Dane {
         return CompletableFuture.completedFuture(TlsRequirements.of(TlsLevel.MAY, PeerCheck.none(), false, source));
     }
 
-    private static CompletableFuture<TlsRequirements> failed(String why) {
-        return CompletableFuture.failedFuture(new TlsPolicyException("dnssec-invalid", why));
+    private static CompletableFuture<TlsRequirements> failed(String why, String resultType, ReportPolicy tried) {
+        return CompletableFuture.failedFuture(new TlsPolicyException(resultType, why, tried));
     }
 }

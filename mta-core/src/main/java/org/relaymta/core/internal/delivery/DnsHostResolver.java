@@ -99,7 +99,7 @@ public final class DnsHostResolver implements HostResolver {
     }
 
     /** The EDNS0 OPT record with the DO bit: ask for DNSSEC records and the AD bit. */
-    private static DnsRecord dnssecOk() {
+    static DnsRecord dnssecOk() {
         return new DefaultDnsRawRecord("", DnsRecordType.OPT, 4096, 0x8000L, Unpooled.EMPTY_BUFFER);
     }
 
@@ -327,60 +327,14 @@ public final class DnsHostResolver implements HostResolver {
         });
     }
 
-    /**
-     * TLSA records for {@code name} ({@code _25._tcp.mx.example}) through the validating resolver:
-     * secure, insecure, none (NXDOMAIN or no data), or bogus (SERVFAIL: the validator refused the
-     * answer, or the zone is broken; either way the mail waits).
-     */
-    CompletableFuture<DanePolicy.Answer> tlsa(String name) {
-        if (secure == null) {
-            return CompletableFuture.completedFuture(new DanePolicy.Answer(DanePolicy.Answer.Status.INSECURE, List.of()));
-        }
-        return completion(secure.query(new DefaultDnsQuestion(name, TLSA), List.of(dnssecOk()))).handle((envelope, e) -> {
-            if (e != null) {
-                throw new CompletionException(new TlsPolicyException("tlsa-invalid", "TLSA lookup for " + name + " failed: "
-                        + SmtpConnection.describe(SmtpConnection.unwrap(e))));
-            }
-            try {
-                DnsResponse response = envelope.content();
-                if (response.code() == DnsResponseCode.SERVFAIL) {
-                    return new DanePolicy.Answer(DanePolicy.Answer.Status.BOGUS, List.of());
-                }
-                if (response.code() == DnsResponseCode.NXDOMAIN) {
-                    return new DanePolicy.Answer(DanePolicy.Answer.Status.NONE, List.of());
-                }
-                if (response.code() != DnsResponseCode.NOERROR) {
-                    throw new CompletionException(new TlsPolicyException("tlsa-invalid", "TLSA lookup for " + name + ": "
-                            + response.code()));
-                }
-                List<Tlsa> records = new ArrayList<>();
-                for (int i = 0; i < response.count(DnsSection.ANSWER); i++) {
-                    DnsRecord r = response.recordAt(DnsSection.ANSWER, i);
-                    if (r.type().intValue() == TLSA.intValue() && r instanceof DnsRawRecord raw && raw.content().readableBytes() >= 3) {
-                        ByteBuf c = raw.content().duplicate();
-                        int usage = c.readUnsignedByte();
-                        int selector = c.readUnsignedByte();
-                        int matching = c.readUnsignedByte();
-                        byte[] data = new byte[c.readableBytes()];
-                        c.readBytes(data);
-                        records.add(new Tlsa(usage, selector, matching, data));
-                    }
-                }
-                if (records.isEmpty()) {
-                    return new DanePolicy.Answer(DanePolicy.Answer.Status.NONE, List.of());
-                }
-                return new DanePolicy.Answer(authenticated(response) ? DanePolicy.Answer.Status.SECURE
-                        : DanePolicy.Answer.Status.INSECURE, records);
-            } finally {
-                envelope.release();
-            }
-        });
+    /** TLSA, TXT and single address lookups for the destination policies, on this resolver's servers. */
+    PolicyLookups policyLookups() {
+        return new PolicyLookups(resolver, secure);
     }
 
-    private static final DnsRecordType TLSA = DnsRecordType.valueOf(52);
 
     /** A Netty future as a CompletableFuture, completed on the resolver's event loop; its own timeout bounds it. */
-    private static <T> CompletableFuture<T> completion(Future<T> future) {
+    static <T> CompletableFuture<T> completion(Future<T> future) {
         CompletableFuture<T> result = new CompletableFuture<>();
         future.addListener(f -> {
             if (f.isSuccess()) {

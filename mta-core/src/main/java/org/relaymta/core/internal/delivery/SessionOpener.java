@@ -2,6 +2,7 @@ package org.relaymta.core.internal.delivery;
 
 import io.netty.handler.ssl.SslContext;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
@@ -10,6 +11,8 @@ import org.relaymta.core.internal.delivery.sasl.SaslMechanism;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.internal.delivery.sasl.SaslTarget;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.tlsrpt.ReportPolicy;
+import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +49,7 @@ final class SessionOpener {
     private final String hostIp;
     private final String relay;
     private final String hostName;
+    private final String receivingIp;
     private final boolean withoutTls;
     private final CompletableFuture<Opened> result = new CompletableFuture<>();
     private SmtpConnection conn;
@@ -60,6 +64,10 @@ final class SessionOpener {
     private final PeerVerifier verifier;
     /** How the peer was checked: "may" (encrypted, not checked), "verified(pkix)", ...; "" in plain text. */
     private String trust = "";
+    /** The session's TLS result for the reports (RFC 8460 result type or success); null while TLS was not tried. */
+    private String tlsResult;
+    private String tlsDetail = "";
+    private Consumer<TlsSessionResult> tlsResults = r -> { };
 
     /**
      * @param tlsContext  the context for the policy's level (null for level none)
@@ -94,14 +102,39 @@ final class SessionOpener {
         this.queueId = queueId;
         this.hostName = target.hostName();
         this.hostIp = target.hostName() + "[" + target.address().getHostAddress() + "]";
+        this.receivingIp = target.address().getHostAddress();
         this.relay = target.relay();
         this.withoutTls = withoutTls;
+    }
+
+    /** Where the session's TLS result goes when its requirements name a policy to report under. */
+    SessionOpener reportingTo(Consumer<TlsSessionResult> sink) {
+        this.tlsResults = sink;
+        return this;
     }
 
     /** Runs the opening on a connection being made ({@link SmtpConnection#connect}). */
     CompletableFuture<Opened> open(CompletableFuture<SmtpConnection> connecting) {
         connecting.whenComplete(this::connected);
+        result.whenComplete((o, e) -> reportTls());
         return result;
+    }
+
+    private void tls(String result, String detail) {
+        tlsResult = result;
+        tlsDetail = detail;
+    }
+
+    /** Counts the session under its policy: a failure to find the policy counts it as failed, whatever TLS did. */
+    private void reportTls() {
+        Optional<ReportPolicy> report = policy.tls().report();
+        if (tlsResult == null || report.isEmpty() || conn == null) {
+            return;
+        }
+        String outcome = report.get().discoveryFailure().orElse(tlsResult);
+        String detail = report.get().discoveryFailure().isPresent() ? policy.tls().source() : tlsDetail;
+        tlsResults.accept(new TlsSessionResult(report.get(), hostName, conn.localAddress(), receivingIp,
+                outcome, outcome.equals(TlsSessionResult.SUCCESS) ? "" : detail));
     }
 
     private interface Step {
@@ -187,10 +220,13 @@ final class SessionOpener {
                     tlsAnswered(reply, caps);
                 }
             });
-        } else if (tls.failureDefers()) {
-            fail(new Failure("4.7.4", "TLS is required, but was not offered by host " + hostIp, relay));
         } else {
-            authenticate(caps);
+            tls("starttls-not-supported", "STARTTLS not offered by " + hostIp);
+            if (tls.failureDefers()) {
+                fail(new Failure("4.7.4", "TLS is required, but was not offered by host " + hostIp, relay));
+            } else {
+                authenticate(caps);
+            }
         }
     }
 
@@ -201,9 +237,11 @@ final class SessionOpener {
             }
             then(conn.command("EHLO " + helo, timeouts.heloTimeout()), ehlo -> ehloAnswered(ehlo, true));
         } else if (policy.tls().failureDefers()) {
+            tls("starttls-not-supported", "STARTTLS refused: " + reply.oneLine());
             fail(new Failure(reply.enhancedStatus().replaceFirst("^5", "4"), "TLS is required, but host " + hostIp
                     + " refused to start TLS: " + reply.oneLine(), relay));
         } else {
+            tls("starttls-not-supported", "STARTTLS refused: " + reply.oneLine());
             authenticate(plain);
         }
     }
@@ -211,6 +249,7 @@ final class SessionOpener {
     private void tlsFailed(Throwable cause) {
         String why = cause instanceof SmtpSessionException s ? s.getMessage() : String.valueOf(cause);
         boolean handshake = cause instanceof SmtpSessionException s && s.kind() == SmtpSessionException.Kind.TLS;
+        tls("validation-failure", "TLS handshake failed: " + why);
         if (handshake && !policy.tls().failureDefers() && !withoutTls && !why.contains("injection")) {
             log.warn("{}: TLS handshake with {} failed ({}); retrying without TLS", queueId, relay, why);
             conn.close();
@@ -297,13 +336,16 @@ final class SessionOpener {
         PeerCheck check = policy.tls().check();
         if (check.kind() == PeerCheck.Kind.NONE || verifier == null) {
             trust = "may";
+            tls(TlsSessionResult.SUCCESS, "");
             return true;
         }
         Optional<PeerVerifier.Failure> problem = verifier.check(conn.sslSession(), check);
         if (problem.isEmpty()) {
             trust = "verified(" + check.label() + ")";
+            tls(TlsSessionResult.SUCCESS, "");
             return true;
         }
+        tls(problem.get().resultType(), problem.get().reason());
         if (!policy.tls().enforced()) {
             log.warn("{}: {} for {} ({}: {}); delivering anyway, as the policy is in testing mode", queueId,
                     problem.get().reason(), relay, policy.tls().source(), problem.get().resultType());

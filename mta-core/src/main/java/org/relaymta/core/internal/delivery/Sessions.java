@@ -7,12 +7,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
 
 /**
  * Where sessions come from and go back to: opens new ones ({@link SessionOpener} on a fresh
@@ -25,6 +27,7 @@ final class Sessions {
     private final ConnectionCache cache = new ConnectionCache(20);
     private volatile Duration cacheTimeLimit = Duration.ofSeconds(2);
     private volatile BiConsumer<String, String> observer = (result, tls) -> { };
+    private volatile Consumer<TlsSessionResult> tlsResults = r -> { };
     private final OAuth2Tokens tokens;
     private final SaslMechanisms mechanisms;
 
@@ -39,6 +42,11 @@ final class Sessions {
 
     void onSession(BiConsumer<String, String> observer) {
         this.observer = observer;
+    }
+
+    /** Where the TLS result of each session to a recipient domain's MX goes (TLS reports, metrics). */
+    void onTlsResult(Consumer<TlsSessionResult> sink) {
+        this.tlsResults = sink;
     }
 
     /** Idle sessions are kept this long ({@code smtp_connection_cache_time_limit}, from the latest request). */
@@ -88,7 +96,7 @@ final class Sessions {
             connecting = SmtpConnection.connect(group, target.socketAddress(), target.hostName(), settings.connectTimeout(),
                     policy.wrapper() ? context : null, tlsHostName);
             return new SessionOpener(target, policy, context, tlsHostName, request.config().myhostname(), settings,
-                    request.queueId(), withoutTls, tokens, mechanisms, verifier).open(connecting).thenApply(this::observed);
+                    request.queueId(), withoutTls, tokens, mechanisms, verifier).reportingTo(tlsResults).open(connecting).thenApply(this::observed);
         } catch (IllegalStateException e) {
             // The TLS context or trust cannot be built (bad smtp_tls_CAfile): no session for anything at this level.
             return CompletableFuture.completedFuture(new SessionOpener.Opened(null,

@@ -235,6 +235,11 @@ final class SmtpConnection {
         }
     }
 
+    /** The relay's own address of this connection, as text ({@code sending-mta-ip} of the TLS reports). */
+    String localAddress() {
+        return channel.localAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
+    }
+
     /** The TLS session once the handshake is done, else null. */
     SSLSession sslSession() {
         SslHandler ssl = (SslHandler) channel.pipeline().get(SSL_HANDLER);

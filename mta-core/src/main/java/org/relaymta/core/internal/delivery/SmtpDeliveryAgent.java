@@ -4,8 +4,12 @@ import io.netty.channel.EventLoopGroup;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
 
 /**
  * The outbound SMTP client, what Postfix's {@code smtp} delivery agent does per request: a {@link
@@ -16,7 +20,7 @@ import org.relaymta.core.internal.oauth2.OAuth2Tokens;
  */
 public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final RouteSelector routes;
-    private final DestinationPolicy policy;
+    private final TablePolicy policy;
     private final Sessions sessions;
     private final int directPort;
     private final RelayHealth health;
@@ -37,8 +41,15 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     /** {@code clock}: the engine's, for the relay hops' circuit breakers. */
     public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
                              OAuth2Tokens tokens, Clock clock) {
+        this(group, resolver, directPort, tokens, clock, null);
+    }
+
+    /** {@code sts}: the recipient domains' MTA-STS policies (null: MTA-STS is not used). */
+    public SmtpDeliveryAgent(EventLoopGroup group, HostResolver resolver, int directPort,
+                             OAuth2Tokens tokens, Clock clock, MtaSts sts) {
         this.routes = new RouteSelector(resolver);
-        this.policy = new TablePolicy(new DanePolicy(resolver instanceof DnsHostResolver dns ? dns::tlsa : null));
+        this.policy = new TablePolicy(new DanePolicy(resolver instanceof DnsHostResolver dns ? dns.policyLookups() : null),
+                sts == null ? null : sts::policy);
         this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
         this.health = new RelayHealth(clock);
@@ -52,6 +63,17 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     /** Told about every new outbound session once opened or failed: its result and TLS protocol and cipher (or ""). */
     public void onSession(BiConsumer<String, String> observer) {
         sessions.onSession(observer);
+    }
+
+    /** Told the TLS result of every session to a recipient domain's MX, and of the policies that left none to try. */
+    public void onTlsResult(Consumer<TlsSessionResult> sink) {
+        sessions.onTlsResult(sink);
+        policy.onResult(sink);
+    }
+
+    /** The DNS questions MTA-STS and the TLS reports ask (TXT, one address), when DNS is the engine's own. */
+    public static Optional<MtaSts.PolicyDns> policyDns(HostResolver resolver) {
+        return resolver instanceof DnsHostResolver dns ? Optional.of(dns.policyLookups()) : Optional.empty();
     }
 
     @Override

@@ -4,17 +4,26 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.Route;
 import org.relaymta.config.internal.TlsPolicies;
+import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.sts.StsPolicy;
+import org.relaymta.core.internal.tlsrpt.ReportPolicy;
+import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
 
 /**
- * Postfix's {@code smtp_tls_policy_maps} over the global level: the entry for the next hop (the
- * recipient's domain for MX delivery, {@code [host]:port} for a relay host) sets the level, the
- * reference names or digests, protocols and ciphers; without one, {@link LevelPolicy} decides. A
- * relay host with credentials keeps its mandatory level: a table entry never lowers it. The DANE levels are handed to {@code dane} once the level is known.
+ * The destination policy step, in Postfix's order of precedence: an {@code smtp_tls_policy_maps}
+ * entry for the next hop (the recipient's domain for MX delivery, {@code [host]:port} for a relay
+ * host) decides first; else the global level, where {@code dane} asks {@link DanePolicy} for TLSA
+ * records and, for mail to a recipient domain's MX, the domain's MTA-STS policy applies where DANE
+ * found nothing (RFC 8461 section 2: DANE wins). A relay host with credentials keeps its mandatory
+ * level: a table entry never lowers it. For MX delivery the requirements say which policy the
+ * session counts under in the TLS reports; a policy that defers the mail is reported here.
  */
 final class TablePolicy implements DestinationPolicy {
     /** What the DANE levels become for one server (TLSA lookups); see {@link DanePolicy}. */
@@ -23,14 +32,42 @@ final class TablePolicy implements DestinationPolicy {
                                                         Target target);
     }
 
-    private final Dane dane;
+    /** A domain's MTA-STS policy ({@link MtaSts}); null where MTA-STS is not available. */
+    interface Sts {
+        CompletableFuture<MtaSts.Lookup> policy(String domain, int port);
+    }
 
-    TablePolicy(Dane dane) {
+    private final Dane dane;
+    private final Sts sts;
+    private volatile Consumer<TlsSessionResult> reports = r -> { };
+
+    TablePolicy(Dane dane, Sts sts) {
         this.dane = dane;
+        this.sts = sts;
+    }
+
+    /** Where the failures decided here (no session was tried) are reported, as the sessions' are. */
+    void onResult(Consumer<TlsSessionResult> sink) {
+        this.reports = sink;
     }
 
     @Override
     public CompletableFuture<TlsRequirements> tls(RelayConfig config, Route route, NextHop hop, Target target) {
+        boolean toMx = route.direct() && hop.mxLookup();
+        CompletableFuture<TlsRequirements> r = decide(config, route, hop, target, toMx);
+        if (!toMx) {
+            return r;
+        }
+        return r.whenComplete((ok, e) -> {
+            Throwable cause = e == null ? null : SmtpConnection.unwrap(e);
+            if (cause instanceof TlsPolicyException p) {
+                reports.accept(new TlsSessionResult(p.report().orElse(ReportPolicy.noPolicy(hop.host())), target.hostName(),
+                        "", target.address().getHostAddress(), p.resultType(), p.getMessage()));
+            }
+        });
+    }
+
+    private CompletableFuture<TlsRequirements> decide(RelayConfig config, Route route, NextHop hop, Target target, boolean toMx) {
         TlsPolicies table = config.delivery().tls().policies();
         Optional<TlsPolicies.Policy> entry = table.isEmpty() ? Optional.empty()
                 : table.lookup(hop.host(), hop.port(), hop.mxLookup());
@@ -42,18 +79,30 @@ final class TablePolicy implements DestinationPolicy {
             level = route.tlsLevel();
             source = "smtp_tls_security_level (credentials for " + hop.asWritten() + ")";
         }
+        ReportPolicy noPolicy = ReportPolicy.noPolicy(hop.host());
         if (level == TlsLevel.DANE || level == TlsLevel.DANE_ONLY) {
             if (LevelPolicy.wrapper(route, target)) {
                 // DANE is STARTTLS to port 25 (RFC 7672); a wrapper-mode hop keeps encrypt.
                 return CompletableFuture.completedFuture(LevelPolicy.requirements(TlsLevel.ENCRYPT, "wrapper mode", route, hop,
                         target));
             }
-            return dane.requirements(level, source, config, hop, target)
-                    .thenApply(r -> entry.map(e -> r.withProtocols(e.protocols(), e.ciphers())).orElse(r));
+            boolean stsMayFollow = toMx && entry.isEmpty() && level == TlsLevel.DANE;
+            return dane.requirements(level, source, config, hop, target).thenCompose(r -> {
+                TlsRequirements withTable = entry.map(e -> r.withProtocols(e.protocols(), e.ciphers())).orElse(r);
+                if (r.check().kind() == PeerCheck.Kind.DANE || !stsMayFollow) {
+                    return CompletableFuture.completedFuture(toMx && withTable.report().isEmpty()
+                            ? withTable.reportedAs(noPolicy) : withTable);
+                }
+                return mtaSts(config, hop, target, withTable);
+            });
         }
         TlsRequirements base = LevelPolicy.requirements(level, source, route, hop, target);
         if (entry.isEmpty()) {
-            return CompletableFuture.completedFuture(base);
+            if (toMx && config.delivery().tls().mtaSts() && sts != null
+                    && (level == TlsLevel.MAY || level == TlsLevel.ENCRYPT) && !LevelPolicy.wrapper(route, target)) {
+                return mtaSts(config, hop, target, base);
+            }
+            return CompletableFuture.completedFuture(toMx ? base.reportedAs(noPolicy) : base);
         }
         TlsPolicies.Policy e = entry.get();
         TlsRequirements r = base;
@@ -62,7 +111,48 @@ final class TablePolicy implements DestinationPolicy {
         } else if (!e.match().isEmpty() && base.check().kind() == PeerCheck.Kind.PKIX) {
             r = TlsRequirements.of(level, PeerCheck.pkix(names(e.match(), hop, target)), true, source);
         }
-        return CompletableFuture.completedFuture(r.withProtocols(e.protocols(), e.ciphers()));
+        r = r.withProtocols(e.protocols(), e.ciphers());
+        return CompletableFuture.completedFuture(toMx ? r.reportedAs(noPolicy) : r);
+    }
+
+    /**
+     * The recipient domain's MTA-STS policy over {@code base} (may or encrypt): {@code enforce} makes
+     * TLS mandatory with a PKIX-valid certificate for the MX name, and an MX outside the policy's
+     * patterns is not used; {@code testing} checks the same, reports what fails, and delivers as
+     * {@code base} would.
+     */
+    private CompletableFuture<TlsRequirements> mtaSts(RelayConfig config, NextHop hop, Target target, TlsRequirements base) {
+        if (sts == null || !config.delivery().tls().mtaSts()) {
+            return CompletableFuture.completedFuture(base.reportedAs(ReportPolicy.noPolicy(hop.host())));
+        }
+        String domain = hop.host();
+        return sts.policy(domain, config.delivery().tls().stsPort()).thenApply(lookup -> {
+            Optional<StsPolicy> found = lookup.policy().filter(p -> p.mode() != StsPolicy.Mode.NONE);
+            if (found.isEmpty()) {
+                ReportPolicy report = lookup.failure().isPresent()
+                        ? new ReportPolicy("sts", domain, List.of(), List.of(), lookup.failure())
+                        : ReportPolicy.noPolicy(domain);
+                return base.reportedAs(report);
+            }
+            StsPolicy p = found.get();
+            boolean enforce = p.mode() == StsPolicy.Mode.ENFORCE;
+            String source = "MTA-STS policy of " + domain + " (" + p.mode().label() + ")";
+            ReportPolicy report = new ReportPolicy("sts", domain, p.lines(), p.mx(), Optional.empty());
+            if (!p.matches(target.hostName())) {
+                String why = "MX host " + target.hostName() + " is not among the mx of the " + source + ": " + p.mx();
+                if (enforce) {
+                    throw new CompletionException(new TlsPolicyException("validation-failure", why, report));
+                }
+                // testing: delivered as before, the session counted as this failure
+                return base.reportedAs(new ReportPolicy("sts", domain, p.lines(), p.mx(), Optional.of("validation-failure")));
+            }
+            if (enforce) {
+                return new TlsRequirements(TlsLevel.VERIFY, PeerCheck.sts(List.of(target.hostName())), true, true, source,
+                        base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report));
+            }
+            return new TlsRequirements(base.level(), PeerCheck.sts(List.of(target.hostName())), base.failureDefers(), false,
+                    source, base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report));
+        });
     }
 
     /** Postfix's match= words: hostname (the server's), nexthop, dot-nexthop, or names as written. */

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLException;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.internal.TlsSecurity;
+import org.relaymta.core.internal.tls.TrustStores;
 
 /**
  * Client TLS contexts per protocol set and cipher grade, and the certificate checks per trust

@@ -1,18 +1,32 @@
 package org.relaymta.core.internal.delivery;
 
+import java.util.Optional;
+import org.relaymta.core.internal.tlsrpt.ReportPolicy;
+
 /**
  * A destination's TLS policy cannot be had or says the destination cannot be used: the mail is
- * deferred ({@code 4.7.5}), never sent in clear. {@code resultType} is the RFC 8460 failure type.
+ * deferred ({@code 4.7.5}), never sent in clear. {@code resultType} is the RFC 8460 failure type,
+ * {@code report} the policy the TLS reports count it under.
  */
 final class TlsPolicyException extends Exception {
     private final String resultType;
+    private final transient Optional<ReportPolicy> report;
 
     TlsPolicyException(String resultType, String message) {
+        this(resultType, message, null);
+    }
+
+    TlsPolicyException(String resultType, String message, ReportPolicy report) {
         super(message, null, false, false);
         this.resultType = resultType;
+        this.report = Optional.ofNullable(report);
     }
 
     String resultType() {
         return resultType;
+    }
+
+    Optional<ReportPolicy> report() {
+        return report;
     }
 }

@@ -3,6 +3,7 @@ package org.relaymta.core.internal.delivery;
 import java.util.List;
 import java.util.Optional;
 import org.relaymta.config.TlsLevel;
+import org.relaymta.core.internal.tlsrpt.ReportPolicy;
 
 /**
  * What a session to one server must do about TLS, as the {@link DestinationPolicy} step decided it:
@@ -18,15 +19,17 @@ import org.relaymta.config.TlsLevel;
  * @param protocols     the protocols a policy table entry allows; empty: the global setting
  * @param ciphers       the table entry's cipher grade ({@code high}, ...); empty: the default
  * @param sni           the TLS server name; empty: the server's host name
+ * @param report        for delivery to a recipient domain's MX: the policy its TLS reports count the session under
  */
 record TlsRequirements(TlsLevel level, PeerCheck check, boolean failureDefers, boolean enforced, String source,
-                       List<String> protocols, Optional<String> ciphers, Optional<String> sni) {
+                       List<String> protocols, Optional<String> ciphers, Optional<String> sni, Optional<ReportPolicy> report) {
     TlsRequirements {
         protocols = List.copyOf(protocols);
     }
 
     static TlsRequirements of(TlsLevel level, PeerCheck check, boolean failureDefers, String source) {
-        return new TlsRequirements(level, check, failureDefers, true, source, List.of(), Optional.empty(), Optional.empty());
+        return new TlsRequirements(level, check, failureDefers, true, source, List.of(), Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     /** The plain-text retry after an opportunistic handshake failed, or level none. */
@@ -48,11 +51,12 @@ record TlsRequirements(TlsLevel level, PeerCheck check, boolean failureDefers, b
     }
 
     TlsRequirements withProtocols(List<String> p, Optional<String> c) {
-        return new TlsRequirements(level, check, failureDefers, enforced, source, p, c, sni);
+        return new TlsRequirements(level, check, failureDefers, enforced, source, p, c, sni, report);
     }
 
-    TlsRequirements reportOnly() {
-        return new TlsRequirements(level, check, failureDefers, false, source, protocols, ciphers, sni);
+    /** The same, counted in the TLS reports under {@code policy}. */
+    TlsRequirements reportedAs(ReportPolicy policy) {
+        return new TlsRequirements(level, check, failureDefers, enforced, source, protocols, ciphers, sni, Optional.of(policy));
     }
 
     /** For the connection cache: sessions under different requirements are not shared. */

@@ -26,7 +26,7 @@ class DanePolicyTest {
 
     private static RelayConfig withDnssec(boolean on) {
         RelayConfig cfg = Snapshots.of(RelaySettings.defaults().hostname("relay.local"));
-        TlsSecurity tls = new TlsSecurity(cfg.delivery().tls().policies(), cfg.delivery().tls().caPath(), on);
+        TlsSecurity tls = cfg.delivery().tls().withDnssec(on);
         DeliverySettings delivery = new DeliverySettings(cfg.delivery().smtp(), cfg.delivery().relayFailureThreshold(),
                 cfg.delivery().limits(), tls);
         return new RelayConfig(cfg.myhostname(), cfg.routing(), cfg.listener(), delivery, cfg.queue(), cfg.content(),

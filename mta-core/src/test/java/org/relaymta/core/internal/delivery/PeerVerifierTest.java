@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import javax.net.ssl.X509TrustManager;
+import org.relaymta.core.internal.tls.TrustStores;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.testing.TestCertificates;

@@ -1,4 +1,4 @@
-package org.relaymta.core.internal.delivery;
+package org.relaymta.core.internal.tls;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,11 +22,11 @@ import javax.net.ssl.X509TrustManager;
  * when neither is set (as Postfix without {@code tls_append_default_CA}, a configured CA replaces
  * the system's).
  */
-final class TrustStores {
+public final class TrustStores {
     private TrustStores() {
     }
 
-    static X509TrustManager load(Optional<Path> caFile, Optional<Path> caPath) {
+    public static X509TrustManager load(Optional<Path> caFile, Optional<Path> caPath) {
         try {
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             if (caFile.isEmpty() && caPath.isEmpty()) {
