@@ -200,6 +200,7 @@ public final class RelayServer implements AutoCloseable {
         });
         JsonArray warnings = new JsonArray();
         engine.oauth2Warnings().forEach(warnings::add);
+        EngineAccess.internals(engine).tlsPolicyWarnings().forEach(warnings::add);
         h.add("warnings", warnings);
         return new AdminServer.Health(ok, Json.write(h) + "\n");
     }

@@ -37,6 +37,8 @@ import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.tls.HttpsClients;
+import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
+import org.relaymta.core.internal.tlsrpt.TlsReports;
 
 /**
  * The engine's composition root: what a started relay is made of and the order in which it starts
@@ -70,6 +72,8 @@ public final class Assembly {
     private OAuth2Tokens tokens;
     private SmtpDeliveryAgent agent;
     private HttpsClients https;
+    private MtaSts sts;
+    private TlsReports reports;
     private Cluster cluster;
     private QueueManager queue;
     private ExecutorService submitter;
@@ -113,7 +117,7 @@ public final class Assembly {
         tokens = new OAuth2Tokens(config, clock);
         metrics.bindOAuth2(tokens, config.get().routing().oauth2Profiles().keySet());
         https = new HttpsClients(group);
-        MtaSts sts = SmtpDeliveryAgent.policyDns(resolver)
+        sts = SmtpDeliveryAgent.policyDns(resolver)
                 .map(dns -> new MtaSts(dns, () -> https.forConfig(config.get()), options.spoolDir(), clock)).orElse(null);
         agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock, sts);
         metrics.bindRelayHealth(agent.health());
@@ -144,7 +148,19 @@ public final class Assembly {
             return t;
         });
         intake = new Intake(spool, config, queue, metrics, clock, submitter, this::milterTimer);
-        internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster);
+        TlsPolicyHealth tlsHealth = new TlsPolicyHealth(clock);
+        reports = SmtpDeliveryAgent.policyDns(resolver).map(dns -> TlsReports.start(config, dns, () -> https.forConfig(config.get()),
+                options.spoolDir(), cluster.link(), (sender, rcpts, bytes) -> intake.submit(sender, rcpts, out -> out.write(bytes)),
+                clock)).orElse(null);
+        agent.onTlsResult(r -> {
+            metrics.tlsPolicy(r);
+            tlsHealth.accept(r);
+            if (reports != null) {
+                reports.accept(r);
+            }
+        });
+        internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
+                tlsHealth, sts);
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,
@@ -190,6 +206,11 @@ public final class Assembly {
         return feed;
     }
 
+    /** The TLS reports (null without the engine's own DNS): {@code checkNow} sends what is due. */
+    public TlsReports tlsReports() {
+        return reports;
+    }
+
     public List<String> oauth2Warnings() {
         return tokens == null ? List.of() : tokens.warnings();
     }
@@ -217,6 +238,9 @@ public final class Assembly {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (reports != null) {
+            reports.close();
         }
         if (queue != null) {
             queue.close(grace);

@@ -2,9 +2,14 @@ package org.relaymta.core.internal;
 
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.cluster.Cluster;
+import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.sts.StsPolicy;
+import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.queue.QueueActions;
@@ -28,10 +33,14 @@ public final class EngineInternals {
     private final QueueActions queue;
     private final RelayHealth relayHealth;
     private final Cluster cluster;
+    private final TlsPolicyHealth tlsPolicies;
+    private final MtaSts sts;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
-                           Cluster cluster) {
+                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts) {
+        this.tlsPolicies = tlsPolicies;
+        this.sts = sts;
         this.relayHealth = relayHealth;
         this.cluster = cluster;
         this.eventLoops = eventLoops;
@@ -65,6 +74,16 @@ public final class EngineInternals {
     /** This node among the relay nodes sharing a Redis ({@code /health}). */
     public Cluster cluster() {
         return cluster;
+    }
+
+    /** DANE and MTA-STS destinations failing for an hour ({@code /health}). */
+    public List<String> tlsPolicyWarnings() {
+        return tlsPolicies.warnings();
+    }
+
+    /** The MTA-STS policy known for a domain now, without asking anyone ({@code mta route}). */
+    public Optional<StsPolicy> stsPolicy(String domain) {
+        return sts == null ? Optional.empty() : sts.cached(domain);
     }
 
     public QueueActions queue() {

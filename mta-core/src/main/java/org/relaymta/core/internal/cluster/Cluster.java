@@ -57,6 +57,11 @@ public final class Cluster implements AutoCloseable {
         return new Cluster(new SharedQuotas(link, clock, settings.nodes()), link, timer, settings.nodes());
     }
 
+    /** The Redis link shared by the nodes; empty when this node runs alone. */
+    public Optional<RedisLink> link() {
+        return Optional.ofNullable(redis);
+    }
+
     public Quotas quotas() {
         return quotas;
     }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import org.relaymta.config.internal.LogText;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.delivery.RelayHealth;
@@ -138,6 +139,15 @@ public final class RelayMetrics implements DeliveryListener {
      * refused}, {@code tls_failed}, {@code auth_failed}, {@code timeout}, {@code failed}); {@code tls}
      * is "PROTOCOL CIPHER OUTCOME" or empty for plaintext.
      */
+    /**
+     * A session to a recipient domain's MX under a TLS policy: {@code mta_tls_policy_total{policy,result}},
+     * policy {@code sts}, {@code tlsa} or {@code no-policy-found}, result {@code success} or the RFC 8460 failure type.
+     */
+    public void tlsPolicy(TlsSessionResult r) {
+        Counter.builder("mta.tls.policy").description("Sessions to recipients' MX by TLS policy and result")
+                .tag("policy", r.policy().type()).tag("result", r.result()).register(registry).increment();
+    }
+
     public void outboundSession(String result, String tls) {
         Counter.builder("mta.smtp.sessions").tag("direction", "out").tag("result", result)
                 .register(registry).increment();
