@@ -56,9 +56,14 @@ public final class TestCertificates {
 
         /** A server certificate for {@code names}, valid from yesterday for a day, and a context serving it. */
         public Pki issue(String... names) throws Exception {
-            KeyPair serverKeys = keys();
             Instant now = Instant.now();
-            X509Certificate server = leaf(name, keys, serverKeys, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(1)), names);
+            return issue(now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(1)), names);
+        }
+
+        /** A server certificate valid from {@code notBefore} to {@code notAfter} (an expired one, say). */
+        public Pki issue(Instant notBefore, Instant notAfter, String... names) throws Exception {
+            KeyPair serverKeys = keys();
+            X509Certificate server = leaf(name, keys, serverKeys, notBefore, notAfter, names);
             return new Pki(context(serverKeys, server, cert), TestCertificates.pem(cert), cert, server);
         }
     }

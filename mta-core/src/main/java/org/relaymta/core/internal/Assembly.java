@@ -160,7 +160,7 @@ public final class Assembly {
             }
         });
         internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
-                tlsHealth, sts);
+                tlsHealth, sts, reports);
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,

@@ -10,6 +10,7 @@ import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.sts.StsPolicy;
 import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
+import org.relaymta.core.internal.tlsrpt.TlsReports;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.queue.QueueActions;
@@ -35,10 +36,12 @@ public final class EngineInternals {
     private final Cluster cluster;
     private final TlsPolicyHealth tlsPolicies;
     private final MtaSts sts;
+    private final TlsReports reports;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
-                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts) {
+                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports) {
+        this.reports = reports;
         this.tlsPolicies = tlsPolicies;
         this.sts = sts;
         this.relayHealth = relayHealth;
@@ -84,6 +87,11 @@ public final class EngineInternals {
     /** The MTA-STS policy known for a domain now, without asking anyone ({@code mta route}). */
     public Optional<StsPolicy> stsPolicy(String domain) {
         return sts == null ? Optional.empty() : sts.cached(domain);
+    }
+
+    /** The TLS reports; null when the engine does not use its own DNS. */
+    public TlsReports tlsReports() {
+        return reports;
     }
 
     public QueueActions queue() {
