@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.HexFormat;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.SubmitOption;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.testing.DnssecLab;
 import org.relaymta.testing.ScriptedSmtpServer;
@@ -174,6 +178,27 @@ class DaneIT {
             assertThat(plain.reason()).contains("dane-only");
             DeliveryEvent ee = send(relay, "bob@ee.test");
             assertThat(ee.status()).as(ee.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+        }
+    }
+
+    @Test
+    void tlsRequiredNoIsDeliveredDespiteATlsaMismatch() throws Exception {
+        try (RelayHarness relay = relay("dane")) {
+            int before = eeServer.getMessages().size();
+            try (SmtpTestClient client = relay.client()) {
+                assertThat(client.send("a@one.test", "bob@wrong.test", "TLS-Required: No\r\nSubject: newsletter\r\n\r\nx\r\n"))
+                        .startsWith("250");
+            }
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(e.tlsOutcome()).isEqualTo("may");
+            relay.server.engine().submit("a@one.test", List.of("carol@wrong.test"), "Subject: api\r\n\r\nx\r\n"
+                    .getBytes(StandardCharsets.US_ASCII), SubmitOption.TLS_NOT_REQUIRED).get(10, TimeUnit.SECONDS);
+            DeliveryEvent api = relay.nextEvent(WAIT);
+            assertThat(api.status()).as(api.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+            assertThat(eeServer.getMessages()).hasSize(before + 2);
+            assertThat(new String(eeServer.getMessages().get(before + 1).getData(), StandardCharsets.US_ASCII))
+                    .contains("TLS-Required: No");
         }
     }
 

@@ -10,6 +10,7 @@ import jakarta.mail.internet.MimeMessage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -90,7 +91,8 @@ public final class RelayEngine implements AutoCloseable {
                 clock, List.copyOf(b.dnsServers), b.directPort, List.copyOf(b.listeners), Map.copyOf(b.namedListeners),
                 b.deliveryThreads,
                 b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry()));
-        this.registration = new RunningEngines.Running(spoolDir, this::submit);
+        this.registration = new RunningEngines.Running(spoolDir, (m, s, r, requireTls) -> submit(m, s, r,
+                requireTls ? new SubmitOption[] {SubmitOption.REQUIRE_TLS} : new SubmitOption[0]));
     }
 
     public static Builder builder() {
@@ -138,8 +140,19 @@ public final class RelayEngine implements AutoCloseable {
 
     /** As {@link #submit(String, List, InputStream)} with the content in memory. */
     public CompletableFuture<String> submit(String sender, List<String> recipients, byte[] content) {
+        return submit(sender, recipients, content, new SubmitOption[0]);
+    }
+
+    /** As {@link #submit(String, List, byte[])}, with REQUIRETLS or {@code TLS-Required: No} ({@link SubmitOption}). */
+    public CompletableFuture<String> submit(String sender, List<String> recipients, byte[] content, SubmitOption... options) {
         byte[] copy = content.clone();
-        return submit(sender, recipients, out -> out.write(copy));
+        boolean noTlsRequired = List.of(options).contains(SubmitOption.TLS_NOT_REQUIRED);
+        return submit(sender, recipients, out -> {
+            if (noTlsRequired) {
+                out.write("TLS-Required: No\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write(copy);
+        }, options);
     }
 
     /** Queues a Jakarta Mail message to its To/Cc/Bcc recipients, from its Sender or first From address. */
@@ -163,7 +176,16 @@ public final class RelayEngine implements AutoCloseable {
 
     /** Queues a Jakarta Mail message with an explicit envelope. */
     public CompletableFuture<String> submit(MimeMessage message, String sender, List<String> recipients) {
+        return submit(message, sender, recipients, new SubmitOption[0]);
+    }
+
+    /** As {@link #submit(MimeMessage, String, List)}, with REQUIRETLS or {@code TLS-Required: No} ({@link SubmitOption}). */
+    public CompletableFuture<String> submit(MimeMessage message, String sender, List<String> recipients,
+                                            SubmitOption... options) {
         try {
+            if (List.of(options).contains(SubmitOption.TLS_NOT_REQUIRED)) {
+                message.setHeader("TLS-Required", "No");
+            }
             message.saveChanges();
         } catch (MessagingException e) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("cannot prepare the message: " + e.getMessage(), e));
@@ -174,15 +196,16 @@ public final class RelayEngine implements AutoCloseable {
             } catch (MessagingException e) {
                 throw new IOException("cannot write the message: " + e.getMessage(), e);
             }
-        });
+        }, options);
     }
 
-    private CompletableFuture<String> submit(String sender, List<String> recipients, Intake.Content content) {
+    private CompletableFuture<String> submit(String sender, List<String> recipients, Intake.Content content,
+                                             SubmitOption... options) {
         if (!running) {
             return CompletableFuture.failedFuture(
                     new IllegalStateException("the relay is not running (start() it; after close() it takes no mail)"));
         }
-        return assembly.intake().submit(sender, recipients, content);
+        return assembly.intake().submit(sender, recipients, content, List.of(options).contains(SubmitOption.REQUIRE_TLS));
     }
 
     /** A Jakarta Mail session whose {@code Transport.send} queues into this relay (protocol {@code relaymta}). */

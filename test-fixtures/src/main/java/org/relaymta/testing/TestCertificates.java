@@ -5,6 +5,7 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.MessageDigest;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -35,7 +36,18 @@ public final class TestCertificates {
     }
 
     /** A CA and a server certificate it signed, for the verify, secure, DANE-TA and MTA-STS checks. */
-    public record Pki(SSLContext serverContext, String caPem, X509Certificate caCert, X509Certificate serverCert) {
+    public record Pki(SSLContext serverContext, String caPem, X509Certificate caCert, X509Certificate serverCert,
+                      PrivateKey serverKey) {
+        /** The server's key as PKCS#8 PEM ({@code BEGIN PRIVATE KEY}), for a listener's smtpd_tls_key_file. */
+        public String keyPem() {
+            return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(serverKey.getEncoded())
+                    + "\n-----END PRIVATE KEY-----\n";
+        }
+
+        /** The server certificate and the CA's, as a PEM chain, for a listener's smtpd_tls_cert_file. */
+        public String chainPem() throws Exception {
+            return pem(serverCert) + pem(caCert);
+        }
     }
 
     /** A test CA that signs several server certificates (an MX and an MTA-STS policy host, say). */
@@ -64,7 +76,7 @@ public final class TestCertificates {
         public Pki issue(Instant notBefore, Instant notAfter, String... names) throws Exception {
             KeyPair serverKeys = keys();
             X509Certificate server = leaf(name, keys, serverKeys, notBefore, notAfter, names);
-            return new Pki(context(serverKeys, server, cert), TestCertificates.pem(cert), cert, server);
+            return new Pki(context(serverKeys, server, cert), TestCertificates.pem(cert), cert, server, serverKeys.getPrivate());
         }
     }
 
@@ -98,7 +110,7 @@ public final class TestCertificates {
         X509Certificate caCert = new JcaX509CertificateConverter()
                 .getCertificate(ca.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
         X509Certificate serverCert = leaf(caName, caKeys, serverKeys, now.minus(Duration.ofDays(1)), notAfter, serverNames);
-        return new Pki(context(serverKeys, serverCert, caCert), pem(caCert), caCert, serverCert);
+        return new Pki(context(serverKeys, serverCert, caCert), pem(caCert), caCert, serverCert, serverKeys.getPrivate());
     }
 
     /** A self-signed server certificate and a context serving it. */

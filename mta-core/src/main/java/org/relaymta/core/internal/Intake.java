@@ -79,9 +79,14 @@ public final class Intake {
      * {@code message_size_limit}; the future completes with the queue id once the message is durable.
      */
     public CompletableFuture<String> submit(String sender, List<String> recipients, Content content) {
+        return submit(sender, recipients, content, false);
+    }
+
+    /** {@code requireTls}: queued with REQUIRETLS (RFC 8689). */
+    public CompletableFuture<String> submit(String sender, List<String> recipients, Content content, boolean requireTls) {
         Envelope envelope;
         try {
-            envelope = new Envelope(validSender(sender), validRecipients(recipients), clock.instant(), "");
+            envelope = new Envelope(validSender(sender), validRecipients(recipients), clock.instant(), "", requireTls);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 public final class RunningEngines {
     /** How a message gets into one running engine: {@code submit(message, sender, recipients)}. */
     public interface Submitter {
-        CompletableFuture<String> submit(MimeMessage message, String sender, List<String> recipients);
+        /** {@code requireTls}: with REQUIRETLS (RFC 8689). */
+        CompletableFuture<String> submit(MimeMessage message, String sender, List<String> recipients, boolean requireTls);
     }
 
     /** One running engine. */

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import org.eclipse.angus.mail.smtp.SMTPTransport;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.SubmitOption;
 import org.relaymta.core.internal.MailProperties;
 import org.relaymta.core.internal.RunningEngines;
 
@@ -51,6 +52,8 @@ public class RelayTransport extends SMTPTransport {
     public static final String RELAY_PROPERTY = MailProperties.RELAY_PROPERTY;
     public static final String SPOOL_PROPERTY = MailProperties.SPOOL_PROPERTY;
     public static final String FROM_PROPERTY = MailProperties.FROM_PROPERTY;
+    public static final String REQUIRETLS_PROPERTY = MailProperties.REQUIRETLS_PROPERTY;
+    public static final String TLS_REQUIRED_PROPERTY = MailProperties.TLS_REQUIRED_PROPERTY;
 
     private final boolean relayed;
     private boolean open;
@@ -110,7 +113,8 @@ public class RelayTransport extends SMTPTransport {
     private RunningEngines.Submitter relay() throws MessagingException {
         Object relay = session.getProperties().get(RELAY_PROPERTY);
         if (relay instanceof RelayEngine engine) {
-            return engine::submit;
+            return (m, s, r, requireTls) -> engine.submit(m, s, r,
+                    requireTls ? new SubmitOption[] {SubmitOption.REQUIRE_TLS} : new SubmitOption[0]);
         }
         return RunningEngines.find(session.getProperty(SPOOL_PROPERTY)).submitter();
     }
@@ -135,8 +139,12 @@ public class RelayTransport extends SMTPTransport {
             recipients.add(ia.getAddress());
         }
         String sender = envelopeSender(mime);
+        boolean requireTls = "true".equalsIgnoreCase(strip(session.getProperty(REQUIRETLS_PROPERTY)));
+        if ("no".equalsIgnoreCase(strip(session.getProperty(TLS_REQUIRED_PROPERTY)))) {
+            mime.setHeader("TLS-Required", "No");
+        }
         try {
-            relay().submit(mime, sender, recipients).get();
+            relay().submit(mime, sender, recipients, requireTls).get();
             notifyTransportListeners(TransportEvent.MESSAGE_DELIVERED, addresses, new Address[0], new Address[0], message);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -40,6 +40,10 @@ final class HelloVerb implements Verb {
         lines.add("ENHANCEDSTATUSCODES");
         lines.add("8BITMIME");
         lines.add("SMTPUTF8");
+        if (state.tls) {
+            // RFC 8689: only where the client can see it over TLS.
+            lines.add("REQUIRETLS");
+        }
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < lines.size(); i++) {
             sb.append("250").append(i == lines.size() - 1 ? ' ' : '-').append(lines.get(i)).append("\r\n");

@@ -3,7 +3,7 @@ package org.relaymta.server.smtp;
 import java.util.List;
 import java.util.Locale;
 
-/** MAIL FROM: the path and its parameters (SIZE, BODY, SMTPUTF8, AUTH), then the MAIL hooks. */
+/** MAIL FROM: the path and its parameters (SIZE, BODY, SMTPUTF8, AUTH, REQUIRETLS), then the MAIL hooks. */
 final class MailVerb implements Verb {
     private final List<MailHook> hooks;
 
@@ -27,7 +27,17 @@ final class MailVerb implements Verb {
             session.reply(501, "5.1.7 Bad sender address syntax");
             return;
         }
+        boolean requireTls = false;
         for (String param : path.parameters()) {
+            if (param.equalsIgnoreCase("REQUIRETLS")) {
+                if (!state.tls) {
+                    // RFC 8689 section 4.1: offered, and accepted, only over TLS.
+                    session.reply(530, "5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)");
+                    return;
+                }
+                requireTls = true;
+                continue;
+            }
             String refusal = parameter(param, state.config().content().messageSizeLimit());
             if (refusal != null) {
                 session.reply(Integer.parseInt(refusal.substring(0, 3)), refusal.substring(4));
@@ -42,6 +52,7 @@ final class MailVerb implements Verb {
             }
         }
         state.startTransaction(path.address());
+        state.requireTls = requireTls;
         session.reply(250, "2.1.0 Ok");
     }
 

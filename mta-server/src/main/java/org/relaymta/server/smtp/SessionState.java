@@ -18,6 +18,8 @@ final class SessionState {
     String helo;
     boolean esmtp;
     boolean tls;
+    /** The current transaction's MAIL FROM carried REQUIRETLS. */
+    boolean requireTls;
     private String authUser;
     private String authMechanism;
     private String sender;
@@ -91,5 +93,6 @@ final class SessionState {
         sender = null;
         recipients.clear();
         overshoot = 0;
+        requireTls = false;
     }
 }

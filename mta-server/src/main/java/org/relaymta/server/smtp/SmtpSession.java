@@ -336,7 +336,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         IncomingMessage message = null;
         try {
             message = shared.receiver.receive(new Envelope(state.sender(), state.recipients(), shared.receiver.now(),
-                    state.client()));
+                    state.client(), state.requireTls));
             // Postfix's smtpd line for a new queue file (log tools count received mail by it); no reverse DNS here.
             if (state.authUser() == null) {
                 SMTPD_LOG.info("{}: client=unknown[{}]", message.queueId(), state.client());

@@ -148,7 +148,7 @@ public final class MessageCleanup extends OutputStream {
             }
             if (!message.sender().equals(env.sender()) || !message.recipients().equals(env.recipients())) {
                 writer.replaceEnvelope(new Envelope(message.sender(), message.recipients(),
-                        env.arrival(), env.clientAddress()));
+                        env.arrival(), env.clientAddress(), env.requireTls()));
             }
             return finish(message.headers(), message.bodyReplaced() && bodyHash != null ? hashOf(writer) : null);
         }

@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.core.internal.tlsrpt.ReportPolicy;
+import org.relaymta.core.internal.tls.ReportPolicy;
 
 /**
  * DANE for SMTP (RFC 7672) as Postfix's {@code dane} and {@code dane-only} levels: only when the MX
@@ -64,7 +64,7 @@ final class DanePolicy implements TablePolicy.Dane {
                     List.of(target.hostName()), Optional.empty());
             return CompletableFuture.completedFuture(new TlsRequirements(level, PeerCheck.dane(usable,
                     List.of(target.hostName(), hop.host())), true, true, source, List.of(), Optional.empty(),
-                    Optional.of(target.hostName()), Optional.of(report)));
+                    Optional.of(target.hostName()), Optional.of(report), false));
         });
     }
 

@@ -89,7 +89,7 @@ final class DeliveryAttempt {
         }
         TlsRequirements tls;
         try {
-            tls = policy.tls(request.config(), request.route(), hop, target).getNow(null);
+            tls = policy.tls(request, hop, target).getNow(null);
         } catch (RuntimeException e) {
             return false;   // the normal walk meets the policy's failure and words it
         }
@@ -196,12 +196,13 @@ final class DeliveryAttempt {
             return session(hop, target, SessionPolicy.of(request.route(), hop, target,
                     TlsRequirements.none("plain-text retry after a failed opportunistic TLS handshake")), true);
         }
-        return policy.tls(request.config(), request.route(), hop, target).handle((tls, e) -> {
+        return policy.tls(request, hop, target).handle((tls, e) -> {
             if (e != null) {
                 Throwable cause = SmtpConnection.unwrap(e);
-                lastFailure = new Failure("4.7.5", "TLS policy for " + target.relay()
+                String dsn = cause instanceof TlsPolicyException p ? p.dsn() : "4.7.5";
+                lastFailure = new Failure(dsn, "TLS policy for " + target.relay()
                         + (cause instanceof TlsPolicyException ? ": " : " is not available: ") + cause.getMessage(), "none");
-                anySoftFailure = true;
+                anySoftFailure |= !lastFailure.permanent();
                 return CompletableFuture.<Void>completedFuture(null);
             }
             return session(hop, target, SessionPolicy.of(request.route(), hop, target, tls), false);

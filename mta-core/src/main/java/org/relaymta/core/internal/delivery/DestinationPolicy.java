@@ -2,8 +2,6 @@ package org.relaymta.core.internal.delivery;
 
 import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.internal.NextHop;
-import org.relaymta.config.internal.RelayConfig;
-import org.relaymta.config.internal.Route;
 
 /**
  * The per-destination policy step of delivery, between the route (which servers) and the session
@@ -12,5 +10,5 @@ import org.relaymta.config.internal.Route;
  * HTTPS (an MTA-STS policy) before it can answer; a failed future defers the mail.
  */
 interface DestinationPolicy {
-    CompletableFuture<TlsRequirements> tls(RelayConfig config, Route route, NextHop hop, Target target);
+    CompletableFuture<TlsRequirements> tls(DeliveryRequest request, NextHop hop, Target target);
 }

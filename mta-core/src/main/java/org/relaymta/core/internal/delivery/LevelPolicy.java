@@ -1,10 +1,8 @@
 package org.relaymta.core.internal.delivery;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.NextHop;
-import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.Route;
 
 /**
@@ -14,10 +12,8 @@ import org.relaymta.config.internal.Route;
  * it (Postfix's {@code nexthop, dot-nexthop}); the mandatory levels defer on a TLS failure,
  * {@code may} falls back to plain text.
  */
-final class LevelPolicy implements DestinationPolicy {
-    @Override
-    public CompletableFuture<TlsRequirements> tls(RelayConfig config, Route route, NextHop hop, Target target) {
-        return CompletableFuture.completedFuture(requirements(route, hop, target));
+final class LevelPolicy {
+    private LevelPolicy() {
     }
 
     static TlsRequirements requirements(Route route, NextHop hop, Target target) {

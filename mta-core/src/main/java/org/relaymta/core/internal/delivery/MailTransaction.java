@@ -309,6 +309,9 @@ final class MailTransaction {
         if (needsUtf8) {
             mail.append(" SMTPUTF8");
         }
+        if (request.requireTls() && caps.has("REQUIRETLS")) {
+            mail.append(" REQUIRETLS");
+        }
         return mail.toString();
     }
 

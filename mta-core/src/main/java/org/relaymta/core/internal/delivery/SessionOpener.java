@@ -11,8 +11,8 @@ import org.relaymta.core.internal.delivery.sasl.SaslMechanism;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.internal.delivery.sasl.SaslTarget;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
-import org.relaymta.core.internal.tlsrpt.ReportPolicy;
-import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -324,6 +324,13 @@ final class SessionOpener {
 
     private void ready(Capabilities caps) {
         String tls = conn.tls();
+        if (policy.tls().requireTls() && (tls.isEmpty() || !caps.has("REQUIRETLS"))) {
+            // RFC 8689 section 4.2.1: the next hop must take the obligation on; another MX may.
+            conn.quit(timeouts.quitTimeout());
+            result.complete(new Opened(null, new Failure("5.7.30", "REQUIRETLS support required, but host " + hostIp
+                    + " does not offer REQUIRETLS", relay), true, false));
+            return;
+        }
         result.complete(new Opened(new OpenSession(conn, caps, tls.isEmpty() ? "" : tls + " " + trust), null, true, false));
     }
 

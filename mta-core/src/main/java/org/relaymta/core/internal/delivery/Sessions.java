@@ -14,7 +14,7 @@ import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.core.internal.delivery.sasl.SaslMechanisms;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
-import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * Where sessions come from and go back to: opens new ones ({@link SessionOpener} on a fresh

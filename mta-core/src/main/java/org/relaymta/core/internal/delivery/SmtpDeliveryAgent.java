@@ -9,7 +9,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.sts.MtaSts;
-import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * The outbound SMTP client, what Postfix's {@code smtp} delivery agent does per request: a {@link

@@ -13,8 +13,8 @@ import org.relaymta.config.internal.Route;
 import org.relaymta.config.internal.TlsPolicies;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.sts.StsPolicy;
-import org.relaymta.core.internal.tlsrpt.ReportPolicy;
-import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * The destination policy step, in Postfix's order of precedence: an {@code smtp_tls_policy_maps}
@@ -52,9 +52,16 @@ final class TablePolicy implements DestinationPolicy {
     }
 
     @Override
-    public CompletableFuture<TlsRequirements> tls(RelayConfig config, Route route, NextHop hop, Target target) {
+    public CompletableFuture<TlsRequirements> tls(DeliveryRequest request, NextHop hop, Target target) {
+        RelayConfig config = request.config();
+        Route route = request.route();
         boolean toMx = route.direct() && hop.mxLookup();
         CompletableFuture<TlsRequirements> r = decide(config, route, hop, target, toMx);
+        if (request.requireTls()) {
+            r = requireTls(r, config, route, hop, target, toMx);
+        } else if (toMx) {
+            r = tlsRequiredNo(r, request, hop, target);
+        }
         if (!toMx) {
             return r;
         }
@@ -148,10 +155,67 @@ final class TablePolicy implements DestinationPolicy {
             }
             if (enforce) {
                 return new TlsRequirements(TlsLevel.VERIFY, PeerCheck.sts(List.of(target.hostName())), true, true, source,
-                        base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report));
+                        base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report), false);
             }
             return new TlsRequirements(base.level(), PeerCheck.sts(List.of(target.hostName())), base.failureDefers(), false,
-                    source, base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report));
+                    source, base.protocols(), base.ciphers(), Optional.of(target.hostName()), Optional.of(report), false);
+        });
+    }
+
+    /**
+     * REQUIRETLS (RFC 8689 section 4.2.1): to an MX, only one from a DNSSEC-validated lookup (checked
+     * by DANE, or PKIX for the MX name) or listed by the domain's MTA-STS policy (PKIX, even in testing
+     * mode); to a relay host, PKIX for its name; always mandatory, and the server must offer
+     * REQUIRETLS. No way to meet it: 5.7.30, and the mail bounces once no next hop is left.
+     */
+    private CompletableFuture<TlsRequirements> requireTls(CompletableFuture<TlsRequirements> decided, RelayConfig config,
+                                                          Route route, NextHop hop, Target target, boolean toMx) {
+        return decided.thenCompose(r -> {
+            PeerCheck.Kind kind = r.check().kind();
+            if (kind == PeerCheck.Kind.DANE || kind == PeerCheck.Kind.STS || kind == PeerCheck.Kind.FINGERPRINT) {
+                return CompletableFuture.completedFuture(r.requiringTls("REQUIRETLS"));
+            }
+            if (!toMx) {
+                TlsRequirements pkix = kind == PeerCheck.Kind.PKIX ? r : TlsRequirements.of(TlsLevel.VERIFY,
+                        PeerCheck.pkix(List.of(hop.host())), true, r.source()).withProtocols(r.protocols(), r.ciphers());
+                return CompletableFuture.completedFuture(pkix.requiringTls("REQUIRETLS (relay host name verified)"));
+            }
+            if (!target.dnssec()) {
+                return CompletableFuture.failedFuture(new TlsPolicyException("validation-failure", "REQUIRETLS: the MX host "
+                        + target.hostName() + " of " + hop.host() + " comes from no DNSSEC-validated lookup and no MTA-STS "
+                        + "policy", r.report().orElse(null), "5.7.30"));
+            }
+            // A validated MX without usable TLSA records: the certificate must be valid for the MX name.
+            return dane.requirements(TlsLevel.DANE, "REQUIRETLS", config, hop, target).thenApply(d -> {
+                TlsRequirements checked = d.check().kind() == PeerCheck.Kind.DANE ? d
+                        : TlsRequirements.of(TlsLevel.VERIFY, PeerCheck.pkix(List.of(target.hostName())), true, r.source());
+                return checked.reportedAs(r.report().orElse(ReportPolicy.noPolicy(hop.host())))
+                        .requiringTls("REQUIRETLS (DNSSEC-validated MX)");
+            });
+        });
+    }
+
+    /**
+     * {@code TLS-Required: No} in the message (RFC 8689 section 5): DANE and MTA-STS neither defer nor
+     * stop it; what fails is still reported. The header is read only when such a policy applies.
+     */
+    private static CompletableFuture<TlsRequirements> tlsRequiredNo(CompletableFuture<TlsRequirements> decided,
+                                                                    DeliveryRequest request, NextHop hop, Target target) {
+        return decided.handle((r, e) -> {
+            if (e == null) {
+                PeerCheck.Kind kind = r.check().kind();
+                boolean recipientPolicy = (kind == PeerCheck.Kind.DANE || kind == PeerCheck.Kind.STS) && r.failureDefers();
+                return recipientPolicy && request.tlsRequiredNo() ? r.relaxed() : r;
+            }
+            Throwable cause = SmtpConnection.unwrap(e);
+            if (cause instanceof TlsPolicyException p && request.tlsRequiredNo()) {
+                // The policy would have stopped it: reported, then sent as opportunistic TLS would.
+                ReportPolicy report = p.report().orElse(ReportPolicy.noPolicy(hop.host()));
+                return TlsRequirements.of(TlsLevel.MAY, PeerCheck.none(), false, "smtp_tls_security_level, "
+                        + p.getMessage() + ", ignored for TLS-Required: No").reportedAs(new ReportPolicy(report.type(),
+                        report.domain(), report.strings(), report.mxHosts(), Optional.of(p.resultType())));
+            }
+            throw new CompletionException(cause);
         });
     }
 

@@ -3,7 +3,7 @@ package org.relaymta.core.internal.delivery;
 import java.util.List;
 import java.util.Optional;
 import org.relaymta.config.TlsLevel;
-import org.relaymta.core.internal.tlsrpt.ReportPolicy;
+import org.relaymta.core.internal.tls.ReportPolicy;
 
 /**
  * What a session to one server must do about TLS, as the {@link DestinationPolicy} step decided it:
@@ -20,16 +20,18 @@ import org.relaymta.core.internal.tlsrpt.ReportPolicy;
  * @param ciphers       the table entry's cipher grade ({@code high}, ...); empty: the default
  * @param sni           the TLS server name; empty: the server's host name
  * @param report        for delivery to a recipient domain's MX: the policy its TLS reports count the session under
+ * @param requireTls    REQUIRETLS: the server must offer it, and MAIL FROM carries it
  */
 record TlsRequirements(TlsLevel level, PeerCheck check, boolean failureDefers, boolean enforced, String source,
-                       List<String> protocols, Optional<String> ciphers, Optional<String> sni, Optional<ReportPolicy> report) {
+                       List<String> protocols, Optional<String> ciphers, Optional<String> sni, Optional<ReportPolicy> report,
+                       boolean requireTls) {
     TlsRequirements {
         protocols = List.copyOf(protocols);
     }
 
     static TlsRequirements of(TlsLevel level, PeerCheck check, boolean failureDefers, String source) {
         return new TlsRequirements(level, check, failureDefers, true, source, List.of(), Optional.empty(), Optional.empty(),
-                Optional.empty());
+                Optional.empty(), false);
     }
 
     /** The plain-text retry after an opportunistic handshake failed, or level none. */
@@ -51,17 +53,36 @@ record TlsRequirements(TlsLevel level, PeerCheck check, boolean failureDefers, b
     }
 
     TlsRequirements withProtocols(List<String> p, Optional<String> c) {
-        return new TlsRequirements(level, check, failureDefers, enforced, source, p, c, sni, report);
+        return new TlsRequirements(level, check, failureDefers, enforced, source, p, c, sni, report, requireTls);
     }
 
     /** The same, counted in the TLS reports under {@code policy}. */
     TlsRequirements reportedAs(ReportPolicy policy) {
-        return new TlsRequirements(level, check, failureDefers, enforced, source, protocols, ciphers, sni, Optional.of(policy));
+        return new TlsRequirements(level, check, failureDefers, enforced, source, protocols, ciphers, sni, Optional.of(policy),
+                requireTls);
+    }
+
+    /**
+     * For a REQUIRETLS message: the check mandatory and enforced (an MTA-STS policy in testing mode
+     * counts as enforce, RFC 8689 section 4.2.1), the server must offer REQUIRETLS.
+     */
+    TlsRequirements requiringTls(String why) {
+        TlsLevel l = level.mandatory() ? level : TlsLevel.VERIFY;
+        return new TlsRequirements(l, check, true, true, source + ", " + why, protocols, ciphers, sni, report, true);
+    }
+
+    /**
+     * {@code TLS-Required: No} (RFC 8689 section 5): a DANE or MTA-STS check that fails is reported,
+     * and the mail goes as opportunistic TLS would send it.
+     */
+    TlsRequirements relaxed() {
+        return new TlsRequirements(TlsLevel.MAY, check, false, false, source + ", relaxed by TLS-Required: No", protocols,
+                ciphers, sni, report, false);
     }
 
     /** For the connection cache: sessions under different requirements are not shared. */
     String key() {
         return level + "|" + check.key() + "|" + failureDefers + "|" + enforced + "|" + String.join(",", protocols) + "|"
-                + ciphers.orElse("") + "|" + sni.orElse("");
+                + ciphers.orElse("") + "|" + sni.orElse("") + "|" + requireTls;
     }
 }

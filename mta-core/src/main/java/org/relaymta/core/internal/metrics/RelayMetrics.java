@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import org.relaymta.config.internal.LogText;
 import org.relaymta.core.event.DeliveryEvent;
-import org.relaymta.core.internal.tlsrpt.TlsSessionResult;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.delivery.RelayHealth;

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -33,7 +34,18 @@ final class BounceMessage {
     static byte[] build(Kind kind, String reportingHost, String queueId, String sender, Instant arrival, Instant now,
                         List<Failed> recipients, InputStream originalContent, long originalSize, long sizeLimit)
             throws IOException {
-        boolean whole = kind == Kind.FAILED && originalSize <= sizeLimit;
+        return build(kind, reportingHost, queueId, sender, arrival, now, recipients, originalContent, originalSize, sizeLimit,
+                false);
+    }
+
+    /**
+     * {@code redacted}: for a message sent with REQUIRETLS (RFC 8689 section 5), whose content must not
+     * travel where TLS is not assured: no body, and of its header only {@link #REDACTED_KEEPS}.
+     */
+    static byte[] build(Kind kind, String reportingHost, String queueId, String sender, Instant arrival, Instant now,
+                        List<Failed> recipients, InputStream originalContent, long originalSize, long sizeLimit,
+                        boolean redacted) throws IOException {
+        boolean whole = kind == Kind.FAILED && originalSize <= sizeLimit && !redacted;
         String boundary = queueId + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + "/" + reportingHost;
         StringBuilder sb = new StringBuilder(2048);
         header(sb, "From", "MAILER-DAEMON@" + reportingHost + " (Mail Delivery System)");
@@ -106,11 +118,35 @@ final class BounceMessage {
             if (original.length < 2 || original[original.length - 2] != '\r' || original[original.length - 1] != '\n') {
                 out.write(new byte[] {'\r', '\n'});
             }
+        } else if (redacted) {
+            out.write(redact(originalHeaders(originalContent)));
         } else {
             out.write(originalHeaders(originalContent));
         }
         out.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
         return out.toByteArray();
+    }
+
+    /** The fields a redacted notification keeps: enough to tell which message it was, nothing of what it said. */
+    static final List<String> REDACTED_KEEPS = List.of("message-id", "date", "from", "to");
+
+    private static byte[] redact(byte[] headers) {
+        StringBuilder out = new StringBuilder();
+        boolean keep = false;
+        for (String line : new String(headers, StandardCharsets.ISO_8859_1).split("\r\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            if (line.charAt(0) != ' ' && line.charAt(0) != '\t') {
+                int colon = line.indexOf(':');
+                keep = colon > 0 && REDACTED_KEEPS.contains(line.substring(0, colon).strip().toLowerCase(Locale.ROOT));
+            }
+            if (keep) {
+                out.append(line).append("\r\n");
+            }
+        }
+        out.append("X-Relay-Redacted: the other header fields and the body are not returned (REQUIRETLS)\r\n");
+        return out.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private static void header(StringBuilder sb, String name, String value) {

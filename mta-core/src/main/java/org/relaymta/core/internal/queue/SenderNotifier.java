@@ -45,7 +45,8 @@ final class SenderNotifier {
         }
         try (InputStream original = new BufferedInputStream(spool.openContent(message))) {
             byte[] dsn = BounceMessage.build(kind, cfg.myhostname(), message.id(), sender, message.envelope().arrival(),
-                    clock.instant(), recipients, original, message.contentLength(), cfg.queue().bounceSizeLimit());
+                    clock.instant(), recipients, original, message.contentLength(), cfg.queue().bounceSizeLimit(),
+                    message.envelope().requireTls());
             Envelope envelope = new Envelope("", List.of(sender), clock.instant(), "");
             SpoolWriter writer = spool.create(envelope);
             try {

@@ -55,7 +55,7 @@ record Transaction(String destination, Route route, List<String> recipients) {
     DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
                 message.eightBit(), SmtpHeaderChecks.wrap(content, cfg.content().smtpHeaderChecks(),
-                        message.id()), route, cfg);
+                        message.id()), route, cfg, message.envelope().requireTls());
     }
 
     /** The relay-limits.cf entries for mail on {@code route}: its next hops as written, its SASL account, and {@code *}. */

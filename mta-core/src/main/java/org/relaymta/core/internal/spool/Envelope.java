@@ -10,8 +10,18 @@ import java.util.List;
  * @param recipients    envelope recipients in the order given
  * @param arrival       when the message was accepted
  * @param clientAddress the submitting client's IP address, or empty when submitted in-process
+ * @param requireTls    {@code MAIL FROM:<...> REQUIRETLS} (RFC 8689): deliver only over verified TLS to a
+ *                      next hop that offers REQUIRETLS, else bounce
  */
-public record Envelope(String sender, List<String> recipients, Instant arrival, String clientAddress) {
+public record Envelope(String sender, List<String> recipients, Instant arrival, String clientAddress, boolean requireTls) {
+
+    public Envelope(String sender, List<String> recipients, Instant arrival, String clientAddress) {
+        this(sender, recipients, arrival, clientAddress, false);
+    }
+
+    public Envelope withRequireTls(boolean on) {
+        return new Envelope(sender, recipients, arrival, clientAddress, on);
+    }
 
     public Envelope {
         recipients = List.copyOf(recipients);

@@ -122,6 +122,9 @@ public final class Spool implements AutoCloseable {
         for (String r : envelope.recipients()) {
             sb.append("rcpt=").append(r).append('\n');
         }
+        if (envelope.requireTls()) {
+            sb.append("requiretls=yes\n");
+        }
         sb.append("content\n");
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }

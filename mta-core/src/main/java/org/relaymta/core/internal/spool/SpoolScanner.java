@@ -277,9 +277,10 @@ final class SpoolScanner {
     }
 
     /** The header lines of a spool file or journal record, and their length in bytes. */
-    private record Header(String id, Instant arrival, String client, String sender, List<String> recipients, long length) {
+    private record Header(String id, Instant arrival, String client, String sender, List<String> recipients, boolean requireTls,
+                          long length) {
         Envelope envelope() {
-            return new Envelope(sender, recipients, arrival, client);
+            return new Envelope(sender, recipients, arrival, client, requireTls);
         }
     }
 
@@ -289,6 +290,7 @@ final class SpoolScanner {
         String client = "";
         String sender = null;
         List<String> rcpts = new ArrayList<>();
+        boolean requireTls = false;
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         long pos = 0;
         boolean first = true;
@@ -321,12 +323,14 @@ final class SpoolScanner {
                 sender = l.substring(7);
             } else if (l.startsWith("rcpt=")) {
                 rcpts.add(l.substring(5));
+            } else if (l.equals("requiretls=yes")) {
+                requireTls = true;
             }
         }
         if (arrival == null || sender == null) {
             throw new IOException("spool header lacks arrival or sender");
         }
-        return new Header(id, arrival, client, sender, rcpts, pos);
+        return new Header(id, arrival, client, sender, rcpts, requireTls, pos);
     }
 
     private SpooledMessage readState(SpooledMessage message) throws IOException {

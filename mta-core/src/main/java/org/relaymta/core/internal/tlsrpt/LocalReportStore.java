@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.tlsrpt;
 
+import org.relaymta.core.internal.tls.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;

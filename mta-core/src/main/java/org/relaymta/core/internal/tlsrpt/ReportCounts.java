@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.tlsrpt;
 
+import org.relaymta.core.internal.tls.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

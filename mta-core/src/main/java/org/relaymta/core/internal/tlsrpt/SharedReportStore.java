@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.tlsrpt;
 
+import org.relaymta.core.internal.tls.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
 import io.lettuce.core.SetArgs;
 import java.util.HashSet;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.tlsrpt;
 
+import org.relaymta.core.internal.tls.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,7 @@
 package org.relaymta.core.internal.tlsrpt;
 
+import org.relaymta.core.internal.tls.TlsSessionResult;
+import org.relaymta.core.internal.tls.ReportPolicy;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
 import java.net.URLDecoder;

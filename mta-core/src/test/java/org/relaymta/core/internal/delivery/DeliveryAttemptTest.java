@@ -54,7 +54,7 @@ class DeliveryAttemptTest {
         }
         return CompletableFuture.completedFuture(targets);
     });
-    private DestinationPolicy policy = (config, route, hop, target) -> CompletableFuture.completedFuture(TlsRequirements.none("test"));
+    private DestinationPolicy policy = (request, hop, target) -> CompletableFuture.completedFuture(TlsRequirements.none("test"));
     private final List<AutoCloseable> servers = new ArrayList<>();
 
     @SuppressWarnings("deprecation") // the one constructor Netty 4.1 and 4.2 share
@@ -251,7 +251,7 @@ class DeliveryAttemptTest {
     @Test
     void aPolicyThatCannotBeHadDefersWithoutAConnection() throws Exception {
         ScriptedSmtpServer relay = accepting("relay1.test", "250 ok");
-        policy = (config, route, hop, target) -> CompletableFuture.failedFuture(new IllegalStateException("TLSA lookup timed out"));
+        policy = (request, hop, target) -> CompletableFuture.failedFuture(new IllegalStateException("TLSA lookup timed out"));
 
         DeliveryOutcome out = deliver(config("[relay1.test]:25"), "b@ext.test").get(0);
 

@@ -1,4 +1,4 @@
-package org.relaymta.core.internal.tlsrpt;
+package org.relaymta.core.internal.tls;
 
 /**
  * How one session to a recipient domain's MX went, as far as TLS is concerned.

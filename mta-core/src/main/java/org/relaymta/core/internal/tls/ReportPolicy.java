@@ -1,4 +1,4 @@
-package org.relaymta.core.internal.tlsrpt;
+package org.relaymta.core.internal.tls;
 
 import java.util.List;
 import java.util.Optional;
