@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -148,6 +151,21 @@ class MtaStsIT {
             assertThat(e.tlsOutcome()).isEqualTo("may");
             DeliveryEvent none = send(relay, "bob@nopolicy.test");
             assertThat(none.status()).as(none.logLine()).isEqualTo(DeliveryEvent.Status.SENT);
+        }
+    }
+
+    @Test
+    void mtaRouteShowsThePolicyTheRunningRelayApplies() throws Exception {
+        try (RelayHarness relay = relay(temp)) {
+            send(relay, "bob@enforce.test");
+            Process p = MtaProcessIT.mta(temp, Map.of(), "route", "--spool-dir", relay.spoolDir.toString(), "--config-dir",
+                    relay.configDir.toString(), "a@one.test", "bob@enforce.test").start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).contains("tls policy for enforce.test (from the running relay): table entry none",
+                    "MTA-STS enforce (mx [\"*.sts.test\"], max_age 86400 s, fetched", "id 20261207)",
+                    "mx.sts.test[127.0.0.2]:" + smtpPort + " (DNSSEC not validated): verify, check sts, mandatory "
+                            + "[MTA-STS policy of enforce.test (enforce)]");
         }
     }
 

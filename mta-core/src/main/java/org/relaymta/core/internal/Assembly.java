@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import org.relaymta.config.internal.ConfigLoader;
 import org.relaymta.config.internal.ConfigWatcher;
 import org.relaymta.config.internal.Env;
+import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
@@ -160,7 +161,7 @@ public final class Assembly {
             }
         });
         internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
-                tlsHealth, sts, reports);
+                tlsHealth, sts, reports, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,

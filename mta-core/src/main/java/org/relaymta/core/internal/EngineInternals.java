@@ -4,6 +4,8 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.cluster.Cluster;
@@ -37,10 +39,13 @@ public final class EngineInternals {
     private final TlsPolicyHealth tlsPolicies;
     private final MtaSts sts;
     private final TlsReports reports;
+    private final Function<String, CompletableFuture<String>> tlsPolicy;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
-                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports) {
+                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports,
+                           Function<String, CompletableFuture<String>> tlsPolicy) {
+        this.tlsPolicy = tlsPolicy;
         this.reports = reports;
         this.tlsPolicies = tlsPolicies;
         this.sts = sts;
@@ -87,6 +92,11 @@ public final class EngineInternals {
     /** The MTA-STS policy known for a domain now, without asking anyone ({@code mta route}). */
     public Optional<StsPolicy> stsPolicy(String domain) {
         return sts == null ? Optional.empty() : sts.cached(domain);
+    }
+
+    /** The TLS policy mail to {@code domain}'s MX would be under, asked the way delivery asks (JSON). */
+    public CompletableFuture<String> tlsPolicy(String domain) {
+        return tlsPolicy.apply(domain);
     }
 
     /** The TLS reports; null when the engine does not use its own DNS. */

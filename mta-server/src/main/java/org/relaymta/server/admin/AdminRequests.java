@@ -19,6 +19,9 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.relaymta.core.internal.queue.QueueActions;
@@ -41,12 +44,14 @@ import org.slf4j.LoggerFactory;
  * GET  /queue/ID                   envelope, state and message
  * POST /queue/flush
  * POST /queue/ID|ALL/delete|hold|release|requeue
+ * GET  /tls-policy/DOMAIN          the TLS policy of mail to DOMAIN's MX, JSON (token: it asks DNS and HTTPS)
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
  */
 final class AdminRequests {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
     private static final Pattern ID = Pattern.compile("[0-9A-Za-z]{1,64}");
+    private static final Pattern DOMAIN = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,62}\\.){1,10}[A-Za-z0-9-]{1,63}");
 
     private final QueueActions queue;
     private final AdminAccess access;
@@ -54,9 +59,11 @@ final class AdminRequests {
     private final Supplier<String> metrics;
     private final Executor probes;
     private final Executor queueWork;
+    private final Function<String, CompletableFuture<String>> tlsPolicy;
 
     AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
-                  Executor probes, Executor queueWork) {
+                  Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy) {
+        this.tlsPolicy = tlsPolicy;
         this.queue = queue;
         this.access = access;
         this.health = health;
@@ -97,6 +104,18 @@ final class AdminRequests {
                 break;
         }
         String[] parts = path.split("/", -1);   // "", "queue", id[, action]
+        if (parts.length == 3 && parts[1].equals("tls-policy") && DOMAIN.matcher(parts[2]).matches()) {
+            return new Route(HttpMethod.GET, true, (ch, q) -> {
+                String json;
+                try {
+                    json = tlsPolicy.apply(parts[2].toLowerCase(Locale.ROOT)).get(60, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    AdminResponses.error(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "the TLS policy could not be had");
+                    return;
+                }
+                AdminResponses.send(ch, HttpResponseStatus.OK, "application/json", json + "\n");
+            });
+        }
         if (parts.length == 3 && parts[1].equals("queue") && ID.matcher(parts[2]).matches()) {
             return new Route(HttpMethod.GET, true, (ch, q) -> show(ch, parts[2]));
         }

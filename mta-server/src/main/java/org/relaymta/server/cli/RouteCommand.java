@@ -1,6 +1,7 @@
 package org.relaymta.server.cli;
 
 import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -56,8 +57,76 @@ final class RouteCommand implements Callable<Integer> {
         System.out.println(json ? report.toJson() : report.toText());
         if (!json) {
             printLimitsAndHealth(config, report);
+            if (recipient != null && report.route().direct()) {
+                printTlsPolicy(config, recipient.substring(recipient.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
+            }
         }
         return 0;
+    }
+
+    /**
+     * The TLS policy of mail to the recipient's MX as the running relay would apply it (table entry,
+     * each MX with DNSSEC status and the decision: DANE and its TLSA records, MTA-STS and the policy's
+     * age, or the level); from the files alone when no relay answers.
+     */
+    private void printTlsPolicy(RelayConfig config, String domain) {
+        String answer = null;
+        try {
+            answer = endpoint.call("GET", "/tls-policy/" + domain).filter(r -> r.statusCode() == 200)
+                    .map(HttpResponse::body).orElse(null);
+        } catch (IOException | RuntimeException e) {
+            answer = null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (answer == null) {
+            String entry = config.delivery().tls().policies().lookup(domain, 25, true)
+                    .map(p -> p.level().postfixName() + " (" + p.location() + ")").orElse("none");
+            System.out.println("tls policy for " + domain + " (from the files; DANE and MTA-STS are looked up by the running "
+                    + "relay, which did not answer): table entry " + entry);
+            return;
+        }
+        JsonObject o = Json.object(answer);
+        StringBuilder sb = new StringBuilder("tls policy for " + domain + " (from the running relay): table entry "
+                + text(o, "table_entry") + ", smtp_tls_security_level " + text(o, "smtp_tls_security_level")
+                + ", smtp_dns_support_level " + text(o, "smtp_dns_support_level"));
+        JsonElement sts = o.get("mta_sts");
+        if (sts != null && sts.isJsonObject() && sts.getAsJsonObject().has("mode")) {
+            JsonObject s = sts.getAsJsonObject();
+            sb.append(", MTA-STS ").append(text(s, "mode")).append(" (mx ").append(s.get("mx")).append(", max_age ")
+                    .append(text(s, "max_age")).append(" s, fetched ").append(text(s, "age")).append(" s ago, id ")
+                    .append(text(s, "id")).append(')');
+        } else if (sts != null) {
+            sb.append(", MTA-STS none known");
+        }
+        System.out.println(sb);
+        if (o.has("error")) {
+            System.out.println("  " + text(o, "error"));
+        }
+        JsonElement servers = o.get("servers");
+        if (servers != null && servers.isJsonArray()) {
+            for (JsonElement e : servers.getAsJsonArray()) {
+                JsonObject s = e.getAsJsonObject();
+                StringBuilder line = new StringBuilder("  " + text(s, "server") + " (DNSSEC " + (s.get("dnssec").getAsBoolean()
+                        ? "validated" : "not validated") + "): ");
+                if (s.has("decision")) {
+                    line.append(text(s, "decision"));
+                } else {
+                    line.append(text(s, "level")).append(", check ").append(text(s, "check"))
+                            .append(s.get("mandatory").getAsBoolean() ? ", mandatory" : ", opportunistic")
+                            .append(" [").append(text(s, "source")).append(']');
+                    if (s.has("tlsa")) {
+                        line.append(" TLSA ").append(s.get("tlsa"));
+                    }
+                }
+                System.out.println(line);
+            }
+        }
+    }
+
+    private static String text(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        return e == null || e.isJsonNull() ? "?" : e.isJsonPrimitive() ? e.getAsString() : e.toString();
     }
 
     /** The relay-limits.cf entries that apply, and each relay next hop's circuit breaker as the running relay has it. */

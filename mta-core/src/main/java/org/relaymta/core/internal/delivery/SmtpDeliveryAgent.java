@@ -1,5 +1,6 @@
 package org.relaymta.core.internal.delivery;
 
+import com.google.gson.JsonObject;
 import io.netty.channel.EventLoopGroup;
 import java.time.Clock;
 import java.util.List;
@@ -7,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.tls.TlsSessionResult;
@@ -24,6 +26,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final Sessions sessions;
     private final int directPort;
     private final RelayHealth health;
+    private final TlsPolicyExplainer explainer;
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -53,6 +56,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         this.sessions = new Sessions(group, tokens);
         this.directPort = directPort;
         this.health = new RelayHealth(clock);
+        this.explainer = new TlsPolicyExplainer(routes, policy, sts, directPort, clock);
     }
 
     /** The relay next hops' circuit breakers. */
@@ -74,6 +78,11 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     /** The DNS questions MTA-STS and the TLS reports ask (TXT, one address), when DNS is the engine's own. */
     public static Optional<MtaSts.PolicyDns> policyDns(HostResolver resolver) {
         return resolver instanceof DnsHostResolver dns ? Optional.of(dns.policyLookups()) : Optional.empty();
+    }
+
+    /** The TLS policy mail to {@code domain}'s MX would be under now, as JSON ({@code mta route}). */
+    public CompletableFuture<JsonObject> explainTls(RelayConfig config, String domain) {
+        return explainer.explain(config, domain);
     }
 
     @Override

@@ -53,16 +53,8 @@ final class TablePolicy implements DestinationPolicy {
 
     @Override
     public CompletableFuture<TlsRequirements> tls(DeliveryRequest request, NextHop hop, Target target) {
-        RelayConfig config = request.config();
-        Route route = request.route();
-        boolean toMx = route.direct() && hop.mxLookup();
-        CompletableFuture<TlsRequirements> r = decide(config, route, hop, target, toMx);
-        if (request.requireTls()) {
-            r = requireTls(r, config, route, hop, target, toMx);
-        } else if (toMx) {
-            r = tlsRequiredNo(r, request, hop, target);
-        }
-        if (!toMx) {
+        CompletableFuture<TlsRequirements> r = requirements(request, hop, target);
+        if (!request.route().direct() || !hop.mxLookup()) {
             return r;
         }
         return r.whenComplete((ok, e) -> {
@@ -72,6 +64,20 @@ final class TablePolicy implements DestinationPolicy {
                         "", target.address().getHostAddress(), p.resultType(), p.getMessage()));
             }
         });
+    }
+
+    /** The requirements alone, nothing reported: {@link #tls} for delivery, and {@code mta route}'s explanation. */
+    CompletableFuture<TlsRequirements> requirements(DeliveryRequest request, NextHop hop, Target target) {
+        RelayConfig config = request.config();
+        Route route = request.route();
+        boolean toMx = route.direct() && hop.mxLookup();
+        CompletableFuture<TlsRequirements> r = decide(config, route, hop, target, toMx);
+        if (request.requireTls()) {
+            r = requireTls(r, config, route, hop, target, toMx);
+        } else if (toMx) {
+            r = tlsRequiredNo(r, request, hop, target);
+        }
+        return r;
     }
 
     private CompletableFuture<TlsRequirements> decide(RelayConfig config, Route route, NextHop hop, Target target, boolean toMx) {
