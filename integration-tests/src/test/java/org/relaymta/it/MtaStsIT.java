@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -129,6 +133,9 @@ class MtaStsIT {
             assertThat(e.dsn()).isEqualTo("4.7.5");
             assertThat(e.reason()).contains("Server certificate not trusted").contains("MTA-STS policy of untrusted.test (enforce)");
             assertThat(selfSignedMx.getMessages()).hasSize(before);
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + relay.server.adminPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).containsPattern("mta_tls_policy_total\\{[^}]*policy=\"sts\",result=\"certificate-not-trusted\"[^}]*} 1.0");
         }
     }
 

@@ -3,6 +3,11 @@ package org.relaymta.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import jakarta.mail.Message;
+import jakarta.mail.Session;
+import jakarta.mail.Transport;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -14,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -123,6 +129,24 @@ class RequireTlsIT {
             String dsn = dsnFor("secret-1@senders.test");
             assertThat(dsn).contains("Status: 5.7.30", "Message-ID: <secret-1@senders.test>", "text/rfc822-headers")
                     .doesNotContain("the diagnosis").doesNotContain("the confidential body");
+        }
+    }
+
+    @Test
+    void theJakartaTransportAsksForRequireTlsByProperty() throws Exception {
+        try (RelayHarness relay = relay(temp)) {
+            Properties p = new Properties();
+            p.setProperty("mail.relaymta.requiretls", "true");
+            Session session = relay.server.engine().mailSession(p);
+            MimeMessage m = new MimeMessage(session);
+            m.setFrom(new InternetAddress("app@senders.test"));
+            m.setRecipient(Message.RecipientType.TO, new InternetAddress("bob@nocap.test"));
+            m.setSubject("jakarta");
+            m.setText("x");
+            Transport.send(m);
+            DeliveryEvent e = relay.nextEvent(WAIT);
+            assertThat(e.status()).as(e.logLine()).isEqualTo(DeliveryEvent.Status.BOUNCED);
+            assertThat(e.dsn()).isEqualTo("5.7.30");
         }
     }
 
