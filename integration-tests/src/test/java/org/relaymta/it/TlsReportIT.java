@@ -12,7 +12,11 @@ import jakarta.mail.Part;
 import jakarta.mail.Session;
 import jakarta.mail.internet.MimeMessage;
 import java.io.ByteArrayInputStream;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,6 +66,9 @@ class TlsReportIT {
     static Wiser reportsMx;     // 127.0.0.8 mx.reports.test: where the reports go
     static StsPolicyServer policies;
     static TestDnsServer dns;
+    static HttpsServer api;      // 127.0.0.10 reports-api.test: the https: rua of report.test
+    static final List<byte[]> posted = new CopyOnWriteArrayList<>();
+    static final List<String> postedTypes = new CopyOnWriteArrayList<>();
 
     @TempDir
     Path temp;
@@ -88,9 +95,20 @@ class TlsReportIT {
                 .address("mx-expired.report.test", "127.0.0.7").address("mail.outside.test", "127.0.0.2")
                 .address("mx.reports.test", "127.0.0.8").mx("reports.test", "10 mx.reports.test")
                 .mx("broken.test", "10 mx-ok.report.test");
+        api = HttpsServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.10"), 0), 8);
+        api.setHttpsConfigurator(new HttpsConfigurator(ca.issue("reports-api.test").serverContext()));
+        api.createContext("/v1/tlsrpt", ex -> {
+            postedTypes.add(ex.getRequestMethod() + " " + ex.getRequestHeaders().getFirst("Content-Type"));
+            posted.add(ex.getRequestBody().readAllBytes());
+            ex.sendResponseHeaders(201, -1);
+            ex.close();
+        });
+        api.start();
+        dns.address("reports-api.test", "127.0.0.10");
         for (String d : List.of("report.test", "broken.test")) {
             dns.txt("_mta-sts." + d, "v=STSv1; id=1").address("mta-sts." + d, "127.0.0.5")
-                    .txt("_smtp._tls." + d, "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test");
+                    .txt("_smtp._tls." + d, "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test" + (d.equals("report.test")
+                            ? ",https://reports-api.test:" + api.getAddress().getPort() + "/v1/tlsrpt" : ""));
         }
     }
 
@@ -101,12 +119,15 @@ class TlsReportIT {
         }
         plain.close();
         policies.close();
+        api.stop(0);
         dns.close();
     }
 
     @BeforeEach
     void clearReports() {
         reportsMx.getMessages().clear();
+        posted.clear();
+        postedTypes.clear();
     }
 
     private static Wiser smtp(String address, SSLContext ctx) throws Exception {
@@ -212,6 +233,14 @@ class TlsReportIT {
                     Map.entry("certificate-expired", 1L), Map.entry("validation-failure", 1L));
             assertThat(entry.getAsJsonArray("failure-details").toString()).contains("\"receiving-mx-hostname\":\"mx-plain.report.test\"",
                     "\"receiving-ip\":\"127.0.0.3\"", "\"sending-mta-ip\":\"127.0.0.1\"");
+
+            // The same report, POSTed to the https: rua.
+            assertThat(postedTypes).containsExactly("POST application/tlsrpt+gzip");
+            String postedJson = new String(new GZIPInputStream(new ByteArrayInputStream(posted.get(0))).readAllBytes(),
+                    StandardCharsets.UTF_8);
+            assertThat(TlsReportSchema.problems(postedJson)).isEmpty();
+            assertThat(JsonParser.parseString(postedJson).getAsJsonObject().get("report-id"))
+                    .isEqualTo(report.get("report-id"));
 
             JsonObject broken = reports.get("broken.test").getAsJsonArray("policies").get(0).getAsJsonObject();
             assertThat(failures(broken)).containsOnly(Map.entry("sts-policy-fetch-error", 1L));
