@@ -78,7 +78,8 @@ class ConfigCommandsIT {
         assertThat(route.stdout().strip()).isEqualTo("{\"sender\": \"c@one.test\", \"recipient\": \"bob@ext.test\", "
                 + "\"source\": \"sender_map\", \"map_key\": \"@one.test\", \"nexthops\": [\"[smtp.a.test]:2525\"], "
                 + "\"mx_lookup\": false, \"credentials\": {\"username\": \"ua\", \"key\": \"@one.test\", \"auth\": \"password\"}, "
-                + "\"tls_level\": \"encrypt\", \"wrapper_mode\": false}");
+                + "\"tls_level\": \"encrypt\", \"wrapper_mode\": false, \"steps\": [\"transport_maps: no entries\", "
+                + "\"sender relay map: @one.test (postfix-relaymap.cf:1) -> [smtp.a.test]:2525\"]}");
         MtaProcessIT.Result optOut = mta(env, null, "route", "--json", "x@boss.test", "bob@ext.test");
         assertThat(optOut.stdout()).contains("\"source\": \"opt_out\"", "\"map_key\": \"@boss.test\"", "\"nexthops\": []");
 

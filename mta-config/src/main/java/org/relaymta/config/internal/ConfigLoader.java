@@ -117,10 +117,13 @@ public final class ConfigLoader {
                 .ifPresent(o -> warnings.add(v.where(Params.SMTP_SASL_SECURITY_OPTIONS)
                         + ": smtp_sasl_security_options without noanonymous: anonymous AUTH is never used here anyway"));
         boolean envCredentials = user.isPresent() && password.isPresent();
+        TransportTable transports = TransportTable.load(v.isSet(Params.TRANSPORT_MAPS) ? Optional.of(v.explicit(
+                Params.TRANSPORT_MAPS).orElse("")) : Optional.empty(), v.where(Params.TRANSPORT_MAPS), configDir);
+        sources.addAll(transports.sources());
         return Routing.derive(new Routing.Input(defaultRelay, defaultRelayText, fallback, relayMap, implicit, table,
                 relayCredentials, envCredentials || saslFilePresent, saslFilePresent, v.explicit(Params.SMTP_SASL_AUTH_ENABLE),
                 v.explicit(Params.SMTP_SENDER_DEPENDENT_AUTHENTICATION), v.explicit(Params.SMTP_TLS_SECURITY_LEVEL),
-                v.get(Params.SMTP_TLS_WRAPPERMODE), OAuth2Profiles.load(configDir)), warnings);
+                v.get(Params.SMTP_TLS_WRAPPERMODE), OAuth2Profiles.load(configDir)), warnings).withTransports(transports);
     }
 
     /** Legacy {@code RELAY_HOST}: always {@code [host]:port}, mapped to every local sender domain. */

@@ -13,8 +13,14 @@ import org.relaymta.config.ConfigException;
  * @param port      the TCP port (25 unless given)
  * @param mxLookup  true when the host was written without brackets: look up its MX records first
  * @param asWritten the next-hop string exactly as configured (credentials may be keyed to it)
+ * @param weight    0 in a failover list (tried in order); 1 or more in a {@code balance} pool, where
+ *                  hops take new mail in proportion to their weights
  */
-public record NextHop(String host, int port, boolean mxLookup, String asWritten) {
+public record NextHop(String host, int port, boolean mxLookup, String asWritten, int weight) {
+
+    public NextHop(String host, int port, boolean mxLookup, String asWritten) {
+        this(host, port, mxLookup, asWritten, 0);
+    }
 
     public static final int DEFAULT_PORT = 25;
 
@@ -74,21 +80,58 @@ public record NextHop(String host, int port, boolean mxLookup, String asWritten)
         return new NextHop(host.toLowerCase(Locale.ROOT), port, !bracketed, s);
     }
 
-    /** Parses a list of next hops separated by commas and/or whitespace (Postfix 3.5+ failover). */
+    /**
+     * Parses a list of next hops separated by commas and/or whitespace: a failover list (Postfix 3.5+:
+     * tried in order), or, when it starts with {@code balance}, a pool whose hops take new mail by
+     * weighted round robin ({@code balance [a]:587 weight=3, [b]:587}: three of every four to a),
+     * the others following as failover. A leading {@code failover} says the default.
+     */
     public static List<NextHop> parseList(String text, String where) {
         List<NextHop> hops = new ArrayList<>();
         if (text == null) {
             return hops;
         }
-        for (String part : text.split("[,\\s]+")) {
-            if (!part.isEmpty()) {
-                hops.add(parse(part, where));
+        String[] parts = text.strip().split("[,\\s]+");
+        int first = 0;
+        boolean balance = false;
+        if (parts.length > 0 && (parts[0].equalsIgnoreCase("balance") || parts[0].equalsIgnoreCase("failover"))) {
+            balance = parts[0].equalsIgnoreCase("balance");
+            first = 1;
+        }
+        for (int i = first; i < parts.length; i++) {
+            String part = parts[i];
+            if (part.isEmpty()) {
+                continue;
             }
+            if (part.regionMatches(true, 0, "weight=", 0, 7)) {
+                if (!balance || hops.isEmpty()) {
+                    throw new ConfigException(where, "'" + part + "': a weight belongs after a hop of a 'balance' list");
+                }
+                int w;
+                try {
+                    w = Integer.parseInt(part.substring(7));
+                } catch (NumberFormatException e) {
+                    w = -1;
+                }
+                if (w < 1 || w > 1000) {
+                    throw new ConfigException(where, "'" + part + "': the weight must be a number from 1 to 1000");
+                }
+                NextHop last = hops.remove(hops.size() - 1);
+                hops.add(new NextHop(last.host(), last.port(), last.mxLookup(), last.asWritten(), w));
+                continue;
+            }
+            NextHop hop = parse(part, where);
+            hops.add(balance ? new NextHop(hop.host(), hop.port(), hop.mxLookup(), hop.asWritten(), 1) : hop);
         }
         if (hops.isEmpty()) {
             throw new ConfigException(where, "empty next-hop destination");
         }
         return List.copyOf(hops);
+    }
+
+    /** Whether {@code hops} is a {@code balance} pool rather than a failover list. */
+    public static boolean balanced(List<NextHop> hops) {
+        return !hops.isEmpty() && hops.get(0).weight() > 0;
     }
 
     static int parsePort(String portText, String where, String whole) {

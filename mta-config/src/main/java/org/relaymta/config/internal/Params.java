@@ -83,6 +83,10 @@ public final class Params {
     public static final Param<TlsLevel> SMTP_TLS_SECURITY_LEVEL = add(mainCf("smtp_tls_security_level", ROUTING,
             "(encrypt when credentials are configured, else may)", TlsLevel::parse, "level",
             "none, may, encrypt, dane, dane-only, verify or secure: TLS to relay hosts and MX hosts (smtp_tls_policy_maps per destination)."));
+    public static final Param<String> TRANSPORT_MAPS = add(mainCf("transport_maps", ROUTING,
+            "(postfix-transport.cf when present)", text(), "table", "Routes by recipient, over the sender map and the relay "
+                    + "host: domain, .domain, user@domain or * -> smtp:[host]:port, smtp:host, smtp:, relay:, error:5.x.x text, "
+                    + "retry:4.x.x text, discard:, or : (the usual route)."));
     public static final Param<Boolean> SMTP_TLS_WRAPPERMODE = add(mainCf("smtp_tls_wrappermode", ROUTING, "no", yesNo(), "",
             "Implicit TLS before the greeting (port 465 style); raises the level to encrypt."));
     public static final Param<String> SMTP_FALLBACK_RELAY = add(mainCf("smtp_fallback_relay", ROUTING, "", text(),

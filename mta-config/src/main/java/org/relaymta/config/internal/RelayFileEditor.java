@@ -73,6 +73,35 @@ public final class RelayFileEditor {
         return "@" + d;
     }
 
+    public Path transportFile() {
+        return configDir.resolve(TransportTable.FILE);
+    }
+
+    /**
+     * Mail <em>to</em> DOMAIN goes through HOST:PORT: {@code DOMAIN smtp:[host]:port} in
+     * {@code postfix-transport.cf}, replacing any entry for DOMAIN; {@code host} "direct" writes
+     * {@code smtp:} (the recipient's MX). Returns the line written.
+     */
+    public String addRecipientDomain(String domain, String host, String port) throws IOException {
+        String d = validateDomain(domain);
+        String line;
+        if (host != null && host.strip().equalsIgnoreCase("direct") && port == null) {
+            line = d + " smtp:";
+        } else {
+            String h = validateHost(host);
+            int p = validatePort(port == null ? "25" : port);
+            NextHop.parse("[" + h + "]:" + p, "host");
+            line = d + " smtp:[" + h + "]:" + p;
+        }
+        upsert(transportFile(), d, line, false);
+        return line;
+    }
+
+    /** Removes DOMAIN's entry from {@code postfix-transport.cf}; 0 or 1. */
+    public int removeRecipientDomain(String domain) throws IOException {
+        return removeKey(transportFile(), validateDomain(domain), false);
+    }
+
     /** Removes {@code @domain} from both files. Returns how many entries were removed. */
     public int remove(String domain) throws IOException {
         String d = validateDomain(domain);

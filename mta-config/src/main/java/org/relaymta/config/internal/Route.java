@@ -17,6 +17,8 @@ import org.relaymta.config.TlsLevel;
  * @param wrapperMode   implicit TLS before the greeting
  * @param saslEnabled   whether AUTH may be used at all
  * @param defaultRelay  true when the next hops are the default relay host (gets Postfix's 4.3.5 safety net)
+ * @param transport     the {@code transport_maps} entry that decided, if one did (error:, retry: and discard:
+ *                      entries are carried out without a session)
  */
 public record Route(
         Source source,
@@ -28,10 +30,11 @@ public record Route(
         boolean wrapperMode,
         boolean saslEnabled,
         boolean defaultRelay,
-        Map<String, Credentials> credentialTable) {
+        Map<String, Credentials> credentialTable,
+        Optional<TransportTable.Entry> transport) {
 
     public enum Source {
-        SENDER_MAP("sender_map"), DEFAULT_RELAY("default_relay"), OPT_OUT("opt_out"), DIRECT("direct");
+        TRANSPORT("transport"), SENDER_MAP("sender_map"), DEFAULT_RELAY("default_relay"), OPT_OUT("opt_out"), DIRECT("direct");
 
         private final String jsonName;
 
@@ -47,6 +50,12 @@ public record Route(
     /** True when delivery goes to the recipient domain's MX rather than a configured relay. */
     public boolean direct() {
         return nextHops.isEmpty();
+    }
+
+    /** The transport entry's error:, retry: or discard: action, when that is what decided. */
+    public Optional<TransportTable.Entry> action() {
+        return transport.filter(t -> t.kind() == TransportTable.Kind.ERROR || t.kind() == TransportTable.Kind.RETRY
+                || t.kind() == TransportTable.Kind.DISCARD);
     }
 
     /**
@@ -75,7 +84,8 @@ public record Route(
     /** A key that is equal for recipients that can share one SMTP transaction. */
     public String groupingKey() {
         return source + "|" + nextHops + "|" + directDomain.orElse("") + "|"
-                + senderCredentials.map(Credentials::key).orElse("") + "|" + tlsLevel + "|" + wrapperMode;
+                + senderCredentials.map(Credentials::key).orElse("") + "|" + tlsLevel + "|" + wrapperMode + "|"
+                + transport.map(TransportTable.Entry::location).orElse("");
     }
 
     @Override

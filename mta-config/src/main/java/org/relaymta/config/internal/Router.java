@@ -6,8 +6,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The sender-dependent router: a pure function of (sender, recipient, config snapshot) to a
- * {@link Route}, as Postfix applies sender_dependent_relayhost_maps, relayhost and smtp_sasl_password_maps.
+ * The router: a pure function of (sender, recipient, config snapshot) to a {@link Route}, as Postfix
+ * applies transport_maps (by recipient), then sender_dependent_relayhost_maps, relayhost, and
+ * smtp_sasl_password_maps for the credentials.
  */
 public final class Router {
 
@@ -29,6 +30,19 @@ public final class Router {
                     break;
                 }
             }
+        }
+
+        // transport_maps first: by recipient, over the sender map and the relay host (as in Postfix).
+        Optional<TransportTable.Entry> transport = config.routing().transports().lookup(recipient)
+                .filter(t -> t.kind() != TransportTable.Kind.DEFAULT);
+        if (transport.isPresent()) {
+            TransportTable.Entry t = transport.get();
+            List<NextHop> hops = t.kind() == TransportTable.Kind.SMTP ? withFallback(config, t.hops()) : List.of();
+            if (t.kind() == TransportTable.Kind.SMTP && t.hops().isEmpty()) {
+                hops = List.of();
+            }
+            return build(config, Route.Source.TRANSPORT, Optional.of(t.key()), hops, recipientDomain, senderCredentials, false,
+                    transport);
         }
 
         for (String key : senderKeys) {
@@ -73,9 +87,15 @@ public final class Router {
 
     private static Route build(RelayConfig config, Route.Source source, Optional<String> mapKey, List<NextHop> hops,
                                String recipientDomain, Optional<Credentials> senderCredentials, boolean defaultRelay) {
+        return build(config, source, mapKey, hops, recipientDomain, senderCredentials, defaultRelay, Optional.empty());
+    }
+
+    private static Route build(RelayConfig config, Route.Source source, Optional<String> mapKey, List<NextHop> hops,
+                               String recipientDomain, Optional<Credentials> senderCredentials, boolean defaultRelay,
+                               Optional<TransportTable.Entry> transport) {
         return new Route(source, mapKey, hops, hops.isEmpty() ? Optional.of(recipientDomain) : Optional.empty(),
                 senderCredentials, config.routing().tlsLevel(), config.routing().wrapperMode(), config.routing().saslEnabled(), defaultRelay,
-                config.routing().credentials());
+                config.routing().credentials(), transport);
     }
 
     /** Lookup keys in Postfix order: full address, address without extension, {@code @domain}; {@code <>} for the null sender. */

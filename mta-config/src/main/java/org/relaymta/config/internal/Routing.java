@@ -24,11 +24,18 @@ import org.relaymta.config.TlsLevel;
  * @param tlsLevel              {@code smtp_tls_security_level}
  * @param wrapperMode           {@code smtp_tls_wrappermode}: implicit TLS (port 465 style)
  * @param oauth2Profiles        OAuth2 clients from {@code oauth2-clients.cf}, by profile name
+ * @param transports            {@code transport_maps} ({@code postfix-transport.cf}): routes by recipient, first
  */
 public record Routing(List<NextHop> defaultRelay, Optional<String> defaultRelayText, List<NextHop> fallbackRelay,
                       PostfixTable senderRelayMap, Map<String, List<NextHop>> implicitRelayDomains,
                       Map<String, Credentials> credentials, boolean senderDependentAuth, boolean saslEnabled, TlsLevel tlsLevel,
-                      boolean wrapperMode, Map<String, OAuth2Profile> oauth2Profiles) {
+                      boolean wrapperMode, Map<String, OAuth2Profile> oauth2Profiles, TransportTable transports) {
+
+    /** The same with {@code transport_maps}. */
+    public Routing withTransports(TransportTable t) {
+        return new Routing(defaultRelay, defaultRelayText, fallbackRelay, senderRelayMap, implicitRelayDomains, credentials,
+                senderDependentAuth, saslEnabled, tlsLevel, wrapperMode, oauth2Profiles, t);
+    }
 
     /** What the rules below start from; every field as given, nothing derived yet. */
     public record Input(List<NextHop> defaultRelay, Optional<String> defaultRelayText, List<NextHop> fallbackRelay,
@@ -82,6 +89,6 @@ public record Routing(List<NextHop> defaultRelay, Optional<String> defaultRelayT
         return new Routing(in.defaultRelay(), in.defaultRelayText(), in.fallbackRelay(), in.senderRelayMap(),
                 Map.copyOf(in.implicitRelayDomains()), Map.copyOf(credentials),
                 in.senderDependentAuth().orElse(in.senderCredentialsConfigured()), in.saslEnabled().orElse(configured), level,
-                in.wrapperMode(), Map.copyOf(in.oauth2Profiles()));
+                in.wrapperMode(), Map.copyOf(in.oauth2Profiles()), TransportTable.none());
     }
 }

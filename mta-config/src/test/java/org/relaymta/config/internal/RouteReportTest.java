@@ -29,7 +29,9 @@ class RouteReportTest {
         env.put("DEFAULT_RELAY_HOST", "[smtp.r.test]:587");
         assertThat(json("<>", "bob@ext.test")).isEqualTo("{\"sender\": \"<>\", \"recipient\": \"bob@ext.test\", "
                 + "\"source\": \"default_relay\", \"map_key\": null, \"nexthops\": [\"[smtp.r.test]:587\"], "
-                + "\"mx_lookup\": false, \"credentials\": null, \"tls_level\": \"may\", \"wrapper_mode\": false}");
+                + "\"mx_lookup\": false, \"credentials\": null, \"tls_level\": \"may\", \"wrapper_mode\": false, "
+                + "\"steps\": [\"transport_maps: no entries\", \"sender relay map: no entry for <>\", "
+                + "\"default relay host: [smtp.r.test]:587\"]}");
     }
 
     @Test
@@ -51,7 +53,8 @@ class RouteReportTest {
                 + "\"recipient\": \"bob@ext.test\", \"source\": \"sender_map\", \"map_key\": \"boss@one.test\", "
                 + "\"nexthops\": [\"[smtp.b.test]:587\"], \"mx_lookup\": false, "
                 + "\"credentials\": {\"username\": \"ub\", \"key\": \"boss@one.test\", \"auth\": \"password\"}, \"tls_level\": \"encrypt\", "
-                + "\"wrapper_mode\": false}");
+                + "\"wrapper_mode\": false, \"steps\": [\"transport_maps: no entries\", "
+                + "\"sender relay map: boss@one.test (postfix-relaymap.cf:2) -> [smtp.b.test]:587\"]}");
         assertThat(json("x@other.test", null)).contains("\"recipient\": null", "\"source\": \"direct\"",
                 "\"credentials\": null", "\"tls_level\": \"encrypt\"").doesNotContain("pa").doesNotContain("pb");
     }

@@ -15,6 +15,8 @@ import org.relaymta.config.internal.DkimKeyGenerator;
 import org.relaymta.config.internal.Env;
 import org.relaymta.config.internal.NextHop;
 import org.relaymta.config.internal.PostfixTable;
+import org.relaymta.config.internal.RouteReport;
+import org.relaymta.config.internal.TransportTable;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.RelayFileEditor;
 import picocli.CommandLine.Command;
@@ -116,6 +118,31 @@ final class SetupCommand implements Runnable {
             return edit(() -> editor().addAuth(domain, username, finalSecret), editor().saslPasswordFile().toString());
         }
 
+        @Command(name = "add-recipient-domain", mixinStandardHelpOptions = true,
+                description = {"Send mail TO DOMAIN through HOST:PORT, whoever sends it (writes 'DOMAIN smtp:[HOST]:PORT' to "
+                        + "postfix-transport.cf, port default 25; it wins over the sender relay map and the default relay host).",
+                        "HOST 'direct' sends that domain's mail to its own MX instead ('DOMAIN smtp:')."})
+        int addRecipientDomain(@Parameters(paramLabel = "DOMAIN") String domain, @Parameters(paramLabel = "HOST") String host,
+                               @Parameters(paramLabel = "PORT", arity = "0..1") String port) {
+            return edit(() -> editor().addRecipientDomain(domain, host, port), editor().transportFile().toString());
+        }
+
+        @Command(name = "remove-recipient-domain", mixinStandardHelpOptions = true,
+                description = "Remove DOMAIN's entry from postfix-transport.cf.")
+        int removeRecipientDomain(@Parameters(paramLabel = "DOMAIN") String domain) {
+            try {
+                int n = editor().removeRecipientDomain(domain);
+                System.out.println(n == 0 ? "no transport entry for " + domain + " found" : "removed the transport entry for " + domain);
+                return 0;
+            } catch (IllegalArgumentException e) {
+                System.err.println("mta setup relay: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("mta setup relay: cannot write: " + e.getMessage());
+                return 1;
+            }
+        }
+
         @Command(name = "exclude-domain", mixinStandardHelpOptions = true,
                 description = "Deliver mail from DOMAIN directly to the recipients' MX (writes the opt-out line '@DOMAIN').")
         int excludeDomain(@Parameters(paramLabel = "DOMAIN") String domain) {
@@ -162,6 +189,13 @@ final class SetupCommand implements Runnable {
             }
             if (n == 0) {
                 System.out.println("  (none)");
+            }
+            System.out.println("recipient domains (transport_maps, before the above):");
+            if (cfg.routing().transports().isEmpty()) {
+                System.out.println("  (none)");
+            }
+            for (TransportTable.Entry t : cfg.routing().transports().entries()) {
+                System.out.println("  " + t.key() + " -> " + RouteReport.describe(t) + "   (" + t.location() + ")");
             }
             System.out.println("credentials:");
             if (cfg.routing().credentials().isEmpty()) {

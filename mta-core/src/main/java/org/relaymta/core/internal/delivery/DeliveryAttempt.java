@@ -51,6 +51,12 @@ final class DeliveryAttempt {
 
     DeliveryAttempt(DeliveryRequest request, RouteSelector routes, DestinationPolicy policy, Sessions sessions, int directPort,
                     RelayHealth health) {
+        this(request, routes, policy, sessions, directPort, health, null);
+    }
+
+    /** {@code pools}: the order of a balance pool's hops (null: as configured). */
+    DeliveryAttempt(DeliveryRequest request, RouteSelector routes, DestinationPolicy policy, Sessions sessions, int directPort,
+                    RelayHealth health, RelayPools pools) {
         this.request = request;
         this.health = health;
         this.routes = routes;
@@ -59,7 +65,7 @@ final class DeliveryAttempt {
         Route route = request.route();
         this.hops = route.direct()
                 ? List.of(NextHop.direct(route.directDomain().orElse(""), directPort))
-                : route.nextHops();
+                : pools == null ? route.nextHops() : pools.order(route.nextHops());
         this.remaining = new LinkedHashSet<>(request.recipients());
     }
 

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.TransportTable;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.tls.TlsSessionResult;
@@ -27,6 +28,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final int directPort;
     private final RelayHealth health;
     private final TlsPolicyExplainer explainer;
+    private final RelayPools pools;
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -57,6 +59,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         this.directPort = directPort;
         this.health = new RelayHealth(clock);
         this.explainer = new TlsPolicyExplainer(routes, policy, sts, directPort, clock);
+        this.pools = new RelayPools(health);
     }
 
     /** The relay next hops' circuit breakers. */
@@ -88,7 +91,23 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     @Override
     public CompletableFuture<List<DeliveryOutcome>> deliver(DeliveryRequest request) {
         sessions.cacheTimeLimit(request.config().delivery().smtp().connectionCacheTimeLimit());
-        return new DeliveryAttempt(request, routes, policy, sessions, directPort, health).run();
+        Optional<TransportTable.Entry> action = request.route().action();
+        if (action.isPresent()) {
+            return CompletableFuture.completedFuture(carryOut(request, action.get()));
+        }
+        return new DeliveryAttempt(request, routes, policy, sessions, directPort, health, pools).run();
+    }
+
+    /** A transport entry's error:, retry: or discard:, without a session, as Postfix's error and discard agents. */
+    private static List<DeliveryOutcome> carryOut(DeliveryRequest request, TransportTable.Entry t) {
+        DeliveryOutcome.Status status = switch (t.kind()) {
+            case ERROR -> DeliveryOutcome.Status.BOUNCED;
+            case RETRY -> DeliveryOutcome.Status.DEFERRED;
+            default -> DeliveryOutcome.Status.SENT;
+        };
+        String reason = t.text() + " (transport_maps " + t.location() + ")";
+        return request.recipients().stream().map(r -> new DeliveryOutcome(r, status, t.dsn(), reason, "none", "", 0, 0, false))
+                .toList();
     }
 
     /** Closes cached idle sessions (QUIT) and stops resolving. */
