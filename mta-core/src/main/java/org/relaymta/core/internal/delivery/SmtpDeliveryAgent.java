@@ -29,6 +29,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
     private final RelayHealth health;
     private final TlsPolicyExplainer explainer;
     private final RelayPools pools;
+    private final EventLoopGroup group;
 
     /**
      * @param directPort the port for direct MX delivery (25; tests and closed networks override it)
@@ -56,6 +57,7 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         this.policy = new TablePolicy(new DanePolicy(resolver instanceof DnsHostResolver dns ? dns.policyLookups() : null),
                 sts == null ? null : sts::policy);
         this.sessions = new Sessions(group, tokens);
+        this.group = group;
         this.directPort = directPort;
         this.health = new RelayHealth(clock);
         this.explainer = new TlsPolicyExplainer(routes, policy, sts, directPort, clock);
@@ -93,7 +95,9 @@ public final class SmtpDeliveryAgent implements DeliveryAgent {
         sessions.cacheTimeLimit(request.config().delivery().smtp().connectionCacheTimeLimit());
         Optional<TransportTable.Entry> action = request.route().action();
         if (action.isPresent()) {
-            return CompletableFuture.completedFuture(carryOut(request, action.get()));
+            // Completed on an event loop as every session's outcome is, never on the caller's thread
+            // (which may be committing the message and must not finish its attempt inside that).
+            return CompletableFuture.supplyAsync(() -> carryOut(request, action.get()), group.next());
         }
         return new DeliveryAttempt(request, routes, policy, sessions, directPort, health, pools).run();
     }
