@@ -1,6 +1,5 @@
 package org.relaymta.it;
 
-import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.OutputStream;
@@ -15,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.event.DeliveryEvent;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.wiser.Wiser;
 
 /** {@code mta route}, {@code mta setup relay} as processes, and hot reload of a running relay. */

@@ -1,6 +1,5 @@
 package org.relaymta.it;
 
-import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -20,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.wiser.Wiser;
 
 /** The packaged relay as a user runs it: {@code java -jar mta-server-*-all.jar run}, a separate process. */

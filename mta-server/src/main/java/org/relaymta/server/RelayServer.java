@@ -138,7 +138,8 @@ public final class RelayServer implements AutoCloseable {
             try {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
                 adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
-                        access, this::health, registry::scrape, domain -> EngineAccess.internals(engine).tlsPolicy(domain));
+                        access, this::health, registry::scrape, domain -> EngineAccess.internals(engine).tlsPolicy(domain),
+                        () -> EngineAccess.internals(engine).config());
                 InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "
@@ -201,6 +202,7 @@ public final class RelayServer implements AutoCloseable {
         JsonArray warnings = new JsonArray();
         engine.oauth2Warnings().forEach(warnings::add);
         EngineAccess.internals(engine).tlsPolicyWarnings().forEach(warnings::add);
+        EngineAccess.internals(engine).config().warnings().forEach(w -> warnings.add("config: " + w));
         h.add("warnings", warnings);
         return new AdminServer.Health(ok, Json.write(h) + "\n");
     }

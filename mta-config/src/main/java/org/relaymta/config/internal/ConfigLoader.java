@@ -62,7 +62,8 @@ public final class ConfigLoader {
         ContentSettings content = content(v, sources);
         RelayConfig config = new RelayConfig(myhostname(v), routing, listener, delivery(v, sources), queue(v), content,
                 ClusterSettings.from(v), List.copyOf(warnings), List.copyOf(sources));
-        List<String> unused = credentialsForDirectRoutes(config, saslTable);
+        List<String> unused = new ArrayList<>(credentialsForDirectRoutes(config, saslTable));
+        unused.addAll(ConfigFindings.of(config, saslTable, env));
         return unused.isEmpty() ? config : config.withMoreWarnings(unused);
     }
 

@@ -122,6 +122,7 @@ public final class Assembly {
                 .map(dns -> new MtaSts(dns, () -> https.forConfig(config.get()), options.spoolDir(), clock)).orElse(null);
         agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock, sts);
         metrics.bindRelayHealth(agent.health());
+        metrics.bindConfig(config);
         agent.onSession(metrics::outboundSession);
         // Twice the per-destination limit, so one slow destination cannot hold every delivery thread.
         int threads = options.deliveryThreads() > 0 ? options.deliveryThreads()

@@ -9,14 +9,14 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.cluster.Cluster;
-import org.relaymta.core.internal.sts.MtaSts;
-import org.relaymta.core.internal.sts.StsPolicy;
-import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
-import org.relaymta.core.internal.tlsrpt.TlsReports;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.Envelope;
+import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.sts.StsPolicy;
+import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
+import org.relaymta.core.internal.tlsrpt.TlsReports;
 
 /**
  * What the relay's own server module needs of an engine beyond the public API: its event loops

@@ -13,17 +13,22 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.config.internal.RouteReport;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.ActionResult;
@@ -45,6 +50,7 @@ import org.slf4j.LoggerFactory;
  * POST /queue/flush
  * POST /queue/ID|ALL/delete|hold|release|requeue
  * GET  /tls-policy/DOMAIN          the TLS policy of mail to DOMAIN's MX, JSON (token: it asks DNS and HTTPS)
+ * GET  /route?from=S&amp;to=R[&amp;format=json]  the routing decision for S and R under the configuration in force
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
  */
@@ -60,9 +66,12 @@ final class AdminRequests {
     private final Executor probes;
     private final Executor queueWork;
     private final Function<String, CompletableFuture<String>> tlsPolicy;
+    private final Supplier<RelayConfig> config;
 
     AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
-                  Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy) {
+                  Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy,
+                  Supplier<RelayConfig> config) {
+        this.config = config;
         this.tlsPolicy = tlsPolicy;
         this.queue = queue;
         this.access = access;
@@ -94,6 +103,8 @@ final class AdminRequests {
                         AdminResponses.send(ch, HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.get()));
             case "/queue":
                 return new Route(HttpMethod.GET, true, this::list);
+            case "/route":
+                return new Route(HttpMethod.GET, true, this::route);
             case "/queue/flush":
                 return new Route(HttpMethod.POST, true, (ch, q) -> {
                     int flushed = queue.flush();
@@ -182,6 +193,29 @@ final class AdminRequests {
             });
         } catch (RejectedExecutionException e) {
             AdminResponses.error(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "the relay is stopping");
+        }
+    }
+
+    /** The routing decision as the running relay makes it: from= and to= (URL-encoded), format=json for JSON. */
+    private void route(Channel ch, String query) {
+        Map<String, String> q = new HashMap<>();
+        for (String part : query.split("&")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                q.put(part.substring(0, eq), URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        if (!q.containsKey("from")) {
+            AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "from= is required");
+            return;
+        }
+        try {
+            RouteReport r = RouteReport.explain(config.get(), q.get("from"), q.get("to"));
+            boolean json = "json".equals(q.get("format"));
+            AdminResponses.send(ch, HttpResponseStatus.OK, json ? "application/json" : "text/plain; charset=utf-8",
+                    (json ? r.toJson() : r.toText()) + "\n");
+        } catch (IllegalArgumentException e) {
+            AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "not an address: from= and to= take email addresses");
         }
     }
 

@@ -11,12 +11,13 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.queue.QueueActions;
 
 /**
@@ -49,16 +50,16 @@ public final class AdminServer implements AutoCloseable {
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics) throws IOException {
         this(listen, loops, queue, access, health, metrics, domain -> CompletableFuture.failedFuture(
-                new IllegalStateException("no TLS policy view")));
+                new IllegalStateException("no TLS policy view")), null);
     }
 
     /** {@code tlsPolicy}: the TLS policy of mail to a domain's MX, as JSON ({@code GET /tls-policy/DOMAIN}). */
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics,
-                       Function<String, CompletableFuture<String>> tlsPolicy) throws IOException {
+                       Function<String, CompletableFuture<String>> tlsPolicy, Supplier<RelayConfig> config) throws IOException {
         this.probes = workers("mta-admin-probe", 2);
         this.queueWork = workers("mta-admin", 4);
-        AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy);
+        AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy, config);
         AtomicInteger open = new AtomicInteger();
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops)

@@ -3,9 +3,12 @@ package org.relaymta.server.cli;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.io.IOException;
+import java.net.URLEncoder;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.Json;
@@ -17,16 +20,25 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code mta route}: explain where mail from a sender goes, from the same inputs as {@code mta run}. */
+/**
+ * {@code mta route}: explain where mail from a sender (to a recipient) goes, step by step: from the
+ * running relay's view when one answers at the admin endpoint (its configuration in force, reloads
+ * included), else from the same variables and config directory as {@code mta run}; it says which.
+ */
 @Command(name = "route", mixinStandardHelpOptions = true,
-        description = {"Explain the routing decision for a sender (and recipient): next hop, the rule that chose it, "
-                + "credentials (user name only), TLS level. Reads the same variables and config directory as 'mta run'."})
+        description = {"Explain the routing decision for a sender (and recipient) step by step: each table asked and what "
+                + "matched where, next hop and pool, credentials (user name only), TLS level and the TLS policy.",
+                "Asks the running relay (its configuration in force) when one answers at the admin endpoint; else reads the "
+                        + "same variables and config directory as 'mta run'. --files always reads the files."})
 final class RouteCommand implements Callable<Integer> {
     @Mixin
     ConfigDirOption configDir;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
+
+    @Option(names = "--files", description = "Decide from the files and variables here, even when a relay runs.")
+    boolean files;
 
     /** The running relay, asked for its next hops' health (optional: the route is decided without it). */
     @Mixin
@@ -40,9 +52,18 @@ final class RouteCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!files) {
+            Integer fromRelay = fromRunningRelay();
+            if (fromRelay != null) {
+                return fromRelay;
+            }
+        }
         RelayConfig config = configDir.load();
         if (config == null) {
             return 2;
+        }
+        if (!json) {
+            System.out.println("(from the files and variables here" + (files ? ")" : "; no relay answered at the admin endpoint)"));
         }
         RouteReport report;
         try {
@@ -78,6 +99,9 @@ final class RouteCommand implements Callable<Integer> {
             answer = null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (answer == null && config == null) {
+            return;
         }
         if (answer == null) {
             String entry = config.delivery().tls().policies().lookup(domain, 25, true)
@@ -127,6 +151,40 @@ final class RouteCommand implements Callable<Integer> {
     private static String text(JsonObject o, String key) {
         JsonElement e = o.get(key);
         return e == null || e.isJsonNull() ? "?" : e.isJsonPrimitive() ? e.getAsString() : e.toString();
+    }
+
+    /** The decision of the running relay ({@code GET /route}); null when none answers. */
+    private Integer fromRunningRelay() {
+        String q = "/route?from=" + URLEncoder.encode(sender, StandardCharsets.UTF_8)
+                + (recipient == null ? "" : "&to=" + URLEncoder.encode(recipient, StandardCharsets.UTF_8))
+                + (json ? "&format=json" : "");
+        Optional<HttpResponse<String>> r;
+        try {
+            r = endpoint.call("GET", q);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        if (r.isEmpty() || r.get().statusCode() == 404 || r.get().statusCode() == 401 || r.get().statusCode() == 403) {
+            return null;   // no relay, an older one, or no token here: the files decide
+        }
+        if (r.get().statusCode() == 400) {
+            System.err.println("mta route: " + (recipient == null ? "sender" : "sender or recipient") + " is not an email address");
+            return 2;
+        }
+        if (r.get().statusCode() != 200) {
+            return null;
+        }
+        if (!json) {
+            System.out.println("(from the running relay: its configuration in force)");
+        }
+        System.out.print(r.get().body());
+        if (!json && recipient != null && r.get().body().contains("next hop:    MX of ")) {
+            printTlsPolicy(null, recipient.substring(recipient.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
+        }
+        return 0;
     }
 
     /** The relay-limits.cf entries that apply, and each relay next hop's circuit breaker as the running relay has it. */

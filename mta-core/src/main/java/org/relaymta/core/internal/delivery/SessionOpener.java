@@ -2,8 +2,8 @@ package org.relaymta.core.internal.delivery;
 
 import io.netty.handler.ssl.SslContext;
 import java.util.Optional;
-import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.Credentials;

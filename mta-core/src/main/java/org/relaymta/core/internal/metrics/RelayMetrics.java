@@ -10,15 +10,17 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import org.relaymta.config.internal.LogText;
+import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryEvent;
-import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.relaymta.core.queue.QueueState;
 
 /**
@@ -143,6 +145,13 @@ public final class RelayMetrics implements DeliveryListener {
      * A session to a recipient domain's MX under a TLS policy: {@code mta_tls_policy_total{policy,result}},
      * policy {@code sts}, {@code tlsa} or {@code no-policy-found}, result {@code success} or the RFC 8460 failure type.
      */
+    /** {@code mta_config_warnings}: what {@code mta config check} would find in the configuration in force. */
+    public void bindConfig(Supplier<RelayConfig> config) {
+        Gauge.builder("mta.config.warnings", () -> config.get().warnings().size())
+                .description("Configuration entries that can never be used or do not do what they seem to (mta config check)")
+                .register(registry);
+    }
+
     public void tlsPolicy(TlsSessionResult r) {
         Counter.builder("mta.tls.policy").description("Sessions to recipients' MX by TLS policy and result")
                 .tag("policy", r.policy().type()).tag("result", r.result()).register(registry).increment();

@@ -1,7 +1,5 @@
 package org.relaymta.core.internal.tlsrpt;
 
-import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.relaymta.core.internal.tls.ReportPolicy;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -11,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * One domain's session counts for one report period: per policy, the successful sessions and the

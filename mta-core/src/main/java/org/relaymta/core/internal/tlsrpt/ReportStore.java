@@ -1,8 +1,8 @@
 package org.relaymta.core.internal.tlsrpt;
 
-import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.relaymta.core.internal.tls.ReportPolicy;
 import java.util.Set;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * Where session counts wait for their report: on this node's disk, or in Redis shared by the nodes.

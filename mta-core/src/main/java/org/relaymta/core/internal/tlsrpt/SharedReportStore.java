@@ -1,7 +1,5 @@
 package org.relaymta.core.internal.tlsrpt;
 
-import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.relaymta.core.internal.tls.ReportPolicy;
 import io.lettuce.core.SetArgs;
 import java.util.HashSet;
 import java.util.Map;
@@ -9,6 +7,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.relaymta.core.internal.cluster.RedisLink;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.slf4j.LoggerFactory;
 
 /**

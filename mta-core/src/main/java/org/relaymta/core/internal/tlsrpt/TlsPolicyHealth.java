@@ -1,7 +1,5 @@
 package org.relaymta.core.internal.tlsrpt;
 
-import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.relaymta.core.internal.tls.ReportPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,6 +9,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 
 /**
  * Destinations under DANE or MTA-STS whose sessions have all failed for a while ({@code /health}

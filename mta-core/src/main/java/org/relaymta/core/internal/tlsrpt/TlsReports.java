@@ -1,7 +1,5 @@
 package org.relaymta.core.internal.tlsrpt;
 
-import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.relaymta.core.internal.tls.ReportPolicy;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -32,6 +30,8 @@ import org.relaymta.config.internal.TlsSecurity;
 import org.relaymta.core.internal.cluster.RedisLink;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.tls.HttpsRequests;
+import org.relaymta.core.internal.tls.ReportPolicy;
+import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

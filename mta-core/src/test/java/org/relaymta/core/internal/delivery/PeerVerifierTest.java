@@ -12,9 +12,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import javax.net.ssl.X509TrustManager;
-import org.relaymta.core.internal.tls.TrustStores;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.relaymta.core.internal.tls.TrustStores;
 import org.relaymta.testing.TestCertificates;
 
 /** The certificate checks after the handshake: PKIX with names, fingerprints, DANE-EE and DANE-TA. */

@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.internal.tls.ReportPolicy;
 import org.relaymta.core.internal.tls.TlsSessionResult;
-import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.testing.TlsReportSchema;
 
 class TlsReportTest {
