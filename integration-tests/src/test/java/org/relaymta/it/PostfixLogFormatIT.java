@@ -5,6 +5,7 @@ import org.relaymta.testing.SmtpTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.google.gson.JsonParser;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,7 +60,8 @@ class PostfixLogFormatIT {
                     try (SmtpTestClient c = new SmtpTestClient(port)) {
                         c.command("EHLO client.test");
                         for (String rcpt : List.of("ok1@ext.test", "ok2@ext.test", "nobody@ext.test", "later@ext.test")) {
-                            assertThat(c.send("alice@one.test", rcpt, "Subject: to " + rcpt + "\r\n\r\nbody\r\n")).startsWith("250");
+                            assertThat(c.send("alice@one.test", rcpt, "Message-ID: <" + rcpt.replace("@ext.test", "-id@one.test")
+                                    + ">\r\nSubject: to " + rcpt + "\r\n\r\nbody\r\n")).startsWith("250");
                         }
                     }
                     // ok1, ok2 and the bounce to alice sent; nobody bounced; later deferred.
@@ -76,6 +78,18 @@ class PostfixLogFormatIT {
                 assertThat(text).containsPattern("postfix/qmgr\\[\\d+\\]: [0-9A-F]{16}: from=<alice@one.test>, size=\\d+, nrcpt=1");
                 assertThat(text).containsPattern("postfix/smtp\\[\\d+\\]: [0-9A-F]{16}: to=<ok1@ext.test>, relay=");
                 assertThat(text).containsPattern("postfix/qmgr\\[\\d+\\]: [0-9A-F]{16}: removed");
+                // One message's lines in Postfix's order: smtpd, cleanup, qmgr from, smtp status, qmgr removed.
+                Matcher sent = Pattern.compile("([0-9A-F]{16}): to=<ok1@ext.test>, relay=").matcher(text);
+                assertThat(sent.find()).isTrue();
+                String id = sent.group(1);
+                List<String> mine = text.lines().filter(l -> l.contains(" " + id + ": ")).map(l -> l.replaceAll("^.*?postfix/", ""))
+                        .toList();
+                assertThat(mine).hasSize(5);
+                assertThat(mine.get(0)).matches("smtpd\\[\\d+\\]: " + id + ": client=unknown\\[127\\.0\\.0\\.1\\]");
+                assertThat(mine.get(1)).matches("cleanup\\[\\d+\\]: " + id + ": message-id=<ok1-id@one\\.test>");
+                assertThat(mine.get(2)).matches("qmgr\\[\\d+\\]: " + id + ": from=<alice@one\\.test>, size=\\d+, nrcpt=1 \\(queue active\\)");
+                assertThat(mine.get(3)).startsWith("smtp[").contains(id + ": to=<ok1@ext.test>", "status=sent");
+                assertThat(mine.get(4)).matches("qmgr\\[\\d+\\]: " + id + ": removed");
 
                 Process summary = new ProcessBuilder(PFLOGSUMM.toString(), log.toString()).redirectErrorStream(true).start();
                 String report = new String(summary.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -95,4 +109,34 @@ class PostfixLogFormatIT {
         return Integer.parseInt(m.group(1));
     }
 
+
+    @Test
+    void theJsonLogIsOneJsonObjectPerLineFromTheFirst() throws Exception {
+        Files.createDirectories(temp.resolve("config"));
+        try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 2.1.5 ok")) {
+            Path log = temp.resolve("json.log");
+            int port = RelayHarness.freePort();
+            Process relay = MtaProcessIT.mta(temp, Map.of("MTA_LISTEN", "127.0.0.1:" + port, "MTA_ADMIN_LISTEN", "off",
+                    "MTA_LOG_FORMAT", "json", "DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port()), "run")
+                    .redirectOutput(log.toFile()).start();
+            try {
+                assertThat(MtaProcessIT.awaitLog(log, "outbound:", 1)).isTrue();
+                try (SmtpTestClient c = new SmtpTestClient(port)) {
+                    c.command("EHLO client.test");
+                    assertThat(c.send("alice@one.test", "bob@ext.test", "Subject: json\r\n\r\nbody\r\n")).startsWith("250");
+                }
+                assertThat(MtaProcessIT.awaitLog(log, "status=sent", 1)).isTrue();
+            } finally {
+                relay.destroy();
+                relay.waitFor();
+            }
+            List<String> lines = Files.readAllLines(log);
+            assertThat(lines).isNotEmpty();
+            for (String line : lines) {
+                assertThat(JsonParser.parseString(line).isJsonObject()).as(line).isTrue();
+            }
+            assertThat(lines).anyMatch(l -> JsonParser.parseString(l).getAsJsonObject().get("message").getAsString()
+                    .startsWith("mta ") && l.contains("listening on"));
+        }
+    }
 }

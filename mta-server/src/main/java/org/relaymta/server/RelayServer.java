@@ -236,6 +236,11 @@ public final class RelayServer implements AutoCloseable {
         for (String warning : cfg.warnings()) {
             log.warn("config: {}", warning);
         }
+        if (cfg.myhostname().indexOf('.') < 0) {
+            log.warn("config: myhostname {} is not a fully-qualified domain name: it is the EHLO name and the Received: host, "
+                    + "and MX hosts may refuse or score it; set myhostname in postfix-main.cf (the default is the machine's "
+                    + "fully-qualified name, and this machine has none)", cfg.myhostname());
+        }
         warnIfSecretsReadable(settings.configDir().resolve(ConfigLoader.SASL_PASSWORD_FILE));
         return new RelayServer(settings, cfg, clock, listeners);
     }

@@ -450,13 +450,32 @@ public final class ConfigLoader {
         }
     }
 
-    private static String localHostName() {
+    /**
+     * Postfix's default {@code myhostname}: the machine's fully-qualified name (the canonical name of
+     * its host name, else the host name itself when it has a dot), else its bare host name.
+     */
+    static String localHostName() {
+        List<String> candidates = new ArrayList<>();
         try {
-            String name = InetAddress.getLocalHost().getCanonicalHostName();
-            return name == null || name.isBlank() ? "localhost" : name;
+            InetAddress local = InetAddress.getLocalHost();
+            candidates.add(local.getCanonicalHostName());
+            candidates.add(local.getHostName());
         } catch (IOException e) {
-            return "localhost";
+            // no name from the resolver: the kernel's below
         }
+        try {
+            candidates.add(Files.readString(Path.of("/etc/hostname")).strip());
+        } catch (IOException | RuntimeException e) {
+            // not on this system
+        }
+        candidates.removeIf(c -> c == null || c.isBlank() || NextHop.isIpLiteral(c) || Hostnames.problem(c).isPresent()
+                || c.toLowerCase(Locale.ROOT).startsWith("localhost"));
+        for (String c : candidates) {
+            if (c.indexOf('.') > 0) {
+                return c.toLowerCase(Locale.ROOT);
+            }
+        }
+        return candidates.isEmpty() ? "localhost" : candidates.get(0).toLowerCase(Locale.ROOT);
     }
 
     private HeaderChecks headerChecks(ParamValues v, Param<String> p, Set<HeaderChecks.Action> allowed) {

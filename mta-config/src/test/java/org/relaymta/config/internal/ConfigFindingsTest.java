@@ -35,6 +35,11 @@ class ConfigFindingsTest {
     }
 
     @Test
+    void theDefaultHostNameIsTheMachinesName() {
+        assertThat(ConfigLoader.localHostName()).isNotBlank().doesNotContain(" ").isLowerCase();
+    }
+
+    @Test
     void credentialsForNoRelayHostAreNamedWithTheirLine() throws IOException {
         env.put("DEFAULT_RELAY_HOST", "[smtp.provider.test]:587");
         file("postfix-sasl-password.cf", "[smtp.provider.test]:587 user:pw", "[smtp.provider.test]:465 user:pw",

@@ -8,13 +8,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.relaymta.config.internal.HeaderChecks;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.core.internal.cleanup.MessageCleanup;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.CrlfCanonicalizer;
+import org.relaymta.core.internal.spool.MessageIdSniffer;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.MessageRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A message being received. Write the RFC 5322 content to {@link #content()} (line ends are made
@@ -22,9 +26,11 @@ import org.relaymta.core.queue.MessageRejectedException;
  * queued, and the client may be told {@code 250}.
  */
 public final class IncomingMessage implements AutoCloseable {
+    private static final Logger CLEANUP_LOG = LoggerFactory.getLogger("org.relaymta.cleanup");
     private final SpoolWriter writer;
     private final MessageCleanup cleanup;
     private final CrlfCanonicalizer canonical;
+    private final MessageIdSniffer messageId;
     private final QueueManager queue;
     private final Runnable onCommitted;
     private boolean done;
@@ -39,6 +45,7 @@ public final class IncomingMessage implements AutoCloseable {
         this.writer = writer;
         this.cleanup = cleanup;
         this.canonical = new CrlfCanonicalizer(cleanup != null ? cleanup : writer);
+        this.messageId = new MessageIdSniffer(canonical);
         this.queue = queue;
         this.onCommitted = onCommitted;
     }
@@ -48,7 +55,7 @@ public final class IncomingMessage implements AutoCloseable {
     }
 
     public OutputStream content() {
-        return canonical;
+        return messageId;
     }
 
     /** How many bare LF / CR line ends were rewritten to CRLF so far. */
@@ -121,6 +128,9 @@ public final class IncomingMessage implements AutoCloseable {
         }
         return durable.thenApply(message -> {
             onCommitted.run();
+            // Postfix's cleanup line, between smtpd's client= and qmgr's from=: log tools find a message by it.
+            String id = messageId.messageId();
+            CLEANUP_LOG.info("{}: message-id={}", message.id(), id.isEmpty() ? "<>" : LogText.controls(id));
             queue.enqueue(message, inMemory);
             return message.id();
         });

@@ -22,6 +22,15 @@ final class ConfigDirOption {
      * The configuration as {@code mta run} would load it from the process environment, or null
      * after the error was printed (the command then exits 2).
      */
+    /** The configuration here, or null without a word when it does not load (a view that only adds to another). */
+    RelayConfig loadQuietly() {
+        try {
+            return new ConfigLoader(Env.system(), resolve(Env.system())).load();
+        } catch (ConfigException e) {
+            return null;
+        }
+    }
+
     RelayConfig load() {
         Env env = Env.system();
         try {

@@ -181,8 +181,19 @@ final class RouteCommand implements Callable<Integer> {
             System.out.println("(from the running relay: its configuration in force)");
         }
         System.out.print(r.get().body());
-        if (!json && recipient != null && r.get().body().contains("next hop:    MX of ")) {
-            printTlsPolicy(null, recipient.substring(recipient.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
+        if (!json) {
+            RelayConfig local = configDir.loadQuietly();
+            if (local != null) {
+                try {
+                    // The quotas of relay-limits.cf and each hop's breaker as the relay's /health has it.
+                    printLimitsAndHealth(local, RouteReport.explain(local, sender, recipient));
+                } catch (IllegalArgumentException notAnAddress) {
+                    // the relay accepted it; nothing more to add
+                }
+            }
+            if (recipient != null && r.get().body().contains("next hop:    MX of ")) {
+                printTlsPolicy(null, recipient.substring(recipient.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
+            }
         }
         return 0;
     }

@@ -95,14 +95,23 @@ final class RunCommand implements Callable<Integer> {
         }
         RelayConfig cfg = server.config();
         ServerSettings s = server.settings();
-        System.out.println("mta " + MtaCommand.version() + " listening on " + hostPort(s.listen(), server.port())
+        String started = "mta " + MtaCommand.version() + " listening on " + hostPort(s.listen(), server.port())
                 + ", spool " + s.spoolDir() + " (" + server.engine().queue().size() + " queued), config " + s.configDir()
                 + (server.adminPort() > 0 ? ", admin " + hostPort(s.adminListen(), server.adminPort()) : "")
                 + (s.submissionListen() != null ? ", submission " + hostPort(s.submissionListen(), s.submissionListen().getPort()) : "")
                 + (s.smtpsListen() != null ? ", smtps " + hostPort(s.smtpsListen(), s.smtpsListen().getPort()) : "")
-                + startedIn());
-        System.out.println("outbound: " + cfg.outboundSummary());
-        System.out.flush();
+                + startedIn();
+        String outbound = "outbound: " + cfg.outboundSummary();
+        if (format == RelayLog.Format.JSON) {
+            // One JSON object per line from the first: the start lines are log records too.
+            Logger startLog = LoggerFactory.getLogger("org.relaymta.server");
+            startLog.info("{}", started);
+            startLog.info("{}", outbound);
+        } else {
+            System.out.println(started);
+            System.out.println(outbound);
+            System.out.flush();
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Logger log = LoggerFactory.getLogger("org.relaymta.server");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

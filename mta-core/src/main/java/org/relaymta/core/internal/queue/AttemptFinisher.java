@@ -138,8 +138,9 @@ final class AttemptFinisher {
         boolean stillPending = pending;
         Function<EventRecorder.Recorded, Instant> change = recorded -> {
             List<DeliveryEvent> byOperator = new ArrayList<>();
+            events.logLines(recorded);
             Instant due = end(entry, state, stillPending, now, persist, byOperator);
-            events.settled(recorded);
+            events.settled(recorded, false);
             if (!byOperator.isEmpty()) {
                 // The operator's hold or delete waited for this attempt; its spool change is made already
                 // (perhaps on the outbox's own thread, which must not wait for itself): recorded after it.

@@ -82,9 +82,24 @@ final class DeliveryEvents {
 
     /** The spool change of these recorded events is made: the log lines and the observers. */
     void settled(EventRecorder.Recorded recorded) {
+        settled(recorded, true);
+    }
+
+    /**
+     * The log lines of recorded events, before the spool change they describe, so a message's
+     * {@code status=sent} line comes before its {@code removed} line, as Postfix writes them.
+     */
+    void logLines(EventRecorder.Recorded recorded) {
+        recorded.events().forEach(DeliveryEvents::logLine);
+    }
+
+    /** {@code writeLog}: false when {@link #logLines} wrote them already. */
+    void settled(EventRecorder.Recorded recorded, boolean writeLog) {
         recorded.settled();
         for (DeliveryEvent event : recorded.events()) {
-            logLine(event);
+            if (writeLog) {
+                logLine(event);
+            }
             for (DeliveryListener l : observers) {
                 try {
                     l.onDelivery(event);
