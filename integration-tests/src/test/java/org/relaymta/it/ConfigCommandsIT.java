@@ -71,7 +71,7 @@ class ConfigCommandsIT {
         assertThat(Files.readAllLines(temp.resolve("config/postfix-sasl-password.cf")))
                 .containsExactly("@one.test ua:s3cret:pw", "@three.test uc:from-stdin", "@four.test ud:visible-pw");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(temp.resolve("config/postfix-sasl-password.cf"))))
-                .isEqualTo("rw-------");
+                .isEqualTo("rw-r-----");
 
         MtaProcessIT.Result route = mta(env, null, "route", "--json", "c@one.test", "bob@ext.test");
         assertThat(route.exit()).isZero();

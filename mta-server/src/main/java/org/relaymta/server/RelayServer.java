@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -245,19 +246,38 @@ public final class RelayServer implements AutoCloseable {
         return new RelayServer(settings, cfg, clock, listeners);
     }
 
-    /** Postfix warns about a world-readable password map too: it should be 0600. */
+    /**
+     * One warning for a password map others may read (docker-mailserver writes it 0644), naming the
+     * fix that works here: {@code chmod 600} when the relay owns the file; when another user owns it
+     * (docker-mailserver's root, the relay as uid 999), {@code chmod 600} would lock the relay out, so
+     * the fix is its group. A file every user may write is refused when the configuration loads.
+     */
     static void warnIfSecretsReadable(Path file) {
+        secretsWarning(file).ifPresent(w -> log.warn("config: {}", w));
+    }
+
+    static Optional<String> secretsWarning(Path file) {
         try {
-            if (Files.exists(file)) {
-                Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
-                if (p.contains(PosixFilePermission.OTHERS_READ)
-                        || p.contains(PosixFilePermission.GROUP_READ)) {
-                    log.warn("config: {} is readable by others ({}); it holds passwords: chmod 600 it", file,
-                            PosixFilePermissions.toString(p));
-                }
+            if (!Files.exists(file)) {
+                return Optional.empty();
             }
-        } catch (IOException | UnsupportedOperationException e) {
-            // cannot tell: no warning
+            Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
+            if (!p.contains(PosixFilePermission.OTHERS_READ)) {
+                return Optional.empty();   // owner and group only: as intended
+            }
+            int fileUid = (Integer) Files.getAttribute(file, "unix:uid");
+            int fileGid = (Integer) Files.getAttribute(file, "unix:gid");
+            int myUid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            int myGid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+            String mode = PosixFilePermissions.toString(p);
+            if (fileUid == myUid) {
+                return Optional.of(file + " holds passwords and every user can read it (" + mode + "): chmod 600 " + file);
+            }
+            return Optional.of(file + " holds passwords and every user can read it (" + mode + "); it belongs to uid "
+                    + fileUid + " and this relay runs as uid " + myUid + ", so chmod 600 would lock the relay out: "
+                    + (fileGid == myGid ? "chmod 640 " + file : "chgrp " + myGid + " " + file + " && chmod 640 " + file));
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return Optional.empty();   // cannot tell: no warning
         }
     }
 

@@ -5,6 +5,8 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumSet;
@@ -56,6 +58,7 @@ public final class ConfigLoader {
         }
         ParamValues v = ParamValues.of(main, env);
         Map<String, String> accounts = accounts();
+        tablePath(v, Params.SMTP_SASL_PASSWORD_MAPS, SASL_PASSWORD_FILE).ifPresent(ConfigLoader::refuseIfOthersMayWrite);
         PostfixTable saslTable = readTable(v, Params.SMTP_SASL_PASSWORD_MAPS, SASL_PASSWORD_FILE, sources, false);
         Routing routing = routing(v, accounts, saslTable, warnings, sources);
         ListenerSettings listener = listener(v, accounts, warnings, sources);
@@ -383,6 +386,21 @@ public final class ConfigLoader {
             text = text.substring(colon + 1);
         }
         return Optional.of(configDir.resolve(text));
+    }
+
+    /**
+     * A password map every user may write is refused: anyone on the machine could then send the
+     * relay's mail with credentials of their choosing. One others may read is only warned about.
+     */
+    static void refuseIfOthersMayWrite(Path file) {
+        try {
+            if (Files.exists(file) && Files.getPosixFilePermissions(file).contains(PosixFilePermission.OTHERS_WRITE)) {
+                throw new ConfigException(file.toString(), "every user may write this file of passwords ("
+                        + PosixFilePermissions.toString(Files.getPosixFilePermissions(file)) + "): chmod o-w " + file);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // cannot tell
+        }
     }
 
     private PostfixTable readTable(ParamValues v, Param<String> p, String defaultFile, List<Path> sources, boolean joinDuplicates) {

@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -24,6 +26,7 @@ import java.util.Set;
  */
 public final class RelayFileEditor {
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> OWNER_AND_GROUP_READ = PosixFilePermissions.fromString("rw-r-----");
 
     private final Path configDir;
 
@@ -226,18 +229,37 @@ public final class RelayFileEditor {
         return removed;
     }
 
+    /**
+     * Writes through a temporary file renamed over the old one. The file keeps its owner, group and
+     * mode (an administrator running {@code setup} as root must not take the file away from the relay's
+     * user); a new file gets the config directory's owner and group, 0640 for secrets (the relay reads
+     * it through its group), 0644 otherwise.
+     */
     private void writeAtomically(Path file, List<String> lines, boolean secret) throws IOException {
         Files.createDirectories(configDir);
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-        if (posix && secret) {
+        if (posix) {
+            boolean existed = Files.exists(file);
+            Path model = existed ? file : configDir;
+            Set<PosixFilePermission> mode = existed ? Files.getPosixFilePermissions(file)
+                    : secret ? OWNER_AND_GROUP_READ : PosixFilePermissions.fromString("rw-r--r--");
+            // Created owner-only first: never readable by others, even for a moment.
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            PosixFileAttributes owner = Files.readAttributes(model, PosixFileAttributes.class);
+            try {
+                PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
+                if (!owner.owner().equals(Files.getOwner(tmp))) {
+                    view.setOwner(owner.owner());
+                }
+                view.setGroup(owner.group());
+            } catch (IOException notPermitted) {
+                // Only root may give a file away: as another user the file stays this user's.
+            }
+            Files.setPosixFilePermissions(tmp, mode);
         } else {
             Files.createFile(tmp);
-            if (posix && Files.exists(file)) {
-                Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(file));
-            }
         }
         StringBuilder sb = new StringBuilder();
         for (String l : lines) {

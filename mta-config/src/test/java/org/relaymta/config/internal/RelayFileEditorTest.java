@@ -43,13 +43,26 @@ class RelayFileEditorTest {
     }
 
     @Test
-    void addAuthWritesOwnerOnlyFileAndKeepsColonsInPasswords() throws IOException {
+    void addAuthWritesAFileOnlyOwnerAndGroupReadAndKeepsColonsInPasswords() throws IOException {
         RelayFileEditor editor = new RelayFileEditor(dir);
         assertThat(editor.addAuth("one.test", "user", "p:a:ss")).isEqualTo("@one.test user:********");
         editor.addAuth("one.test", "user2", "second");
         assertThat(lines(ConfigLoader.SASL_PASSWORD_FILE)).containsExactly("@one.test user2:second");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(editor.saslPasswordFile())))
-                .isEqualTo("rw-------");
+                .isEqualTo("rw-r-----");
+    }
+
+    @Test
+    void anExistingFileKeepsItsMode() throws IOException {
+        RelayFileEditor editor = new RelayFileEditor(dir);
+        Files.write(editor.saslPasswordFile(), List.of("@one.test user:old"));
+        Files.setPosixFilePermissions(editor.saslPasswordFile(), PosixFilePermissions.fromString("rw-r--r--"));
+        editor.addAuth("two.test", "user", "pw");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(editor.saslPasswordFile())))
+                .as("docker-mailserver writes it 0644 and reads it as another user: kept").isEqualTo("rw-r--r--");
+        Files.setPosixFilePermissions(editor.saslPasswordFile(), PosixFilePermissions.fromString("rw-------"));
+        editor.remove("two.test");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(editor.saslPasswordFile()))).isEqualTo("rw-------");
     }
 
     @Test
