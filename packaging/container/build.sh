@@ -44,6 +44,7 @@ fi
 (cd "$root" && mvn -B -q -DskipTests -pl mta-server -am package) >&2
 cp "$root"/mta-server/target/mta-server-*-all.jar "$work/mta.jar"
 cp "$root/packaging/container/Containerfile" "$work/Containerfile"
+cp "$root/packaging/bin/mta" "$work/mta"
 "${engine[@]}" build --format docker --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" -f "$work/Containerfile" "$work" >&2
 echo "built $IMAGE"
 
