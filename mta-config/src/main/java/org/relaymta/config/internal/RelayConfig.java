@@ -55,6 +55,12 @@ public record RelayConfig(String myhostname, Routing routing, ListenerSettings l
         if (!previous.queue.equals(queue) || !previous.delivery.smtp().equals(delivery.smtp())) {
             parts.add("queue/client timing changed");
         }
+        if (parts.isEmpty() && previous.routing.senderRelayMap().entries().equals(routing.senderRelayMap().entries())
+                && previous.routing.credentials().equals(routing.credentials())
+                && previous.routing.transports().entries().equals(routing.transports().entries())
+                && previous.listener.accounts().equals(listener.accounts())) {
+            return "nothing changed";
+        }
         if (parts.isEmpty()) {
             // e.g. a password changed, or a mapping's target with the same count: say so without details.
             parts.add("entries changed, counts unchanged (relay map " + routing.senderRelayMap().size() + ", credentials "

@@ -40,4 +40,16 @@ class ReloadWarningsTest {
         RelayConfig cfg = new ConfigLoader(new Env(Map.of()), dir.resolve("missing")).load();
         assertThat(cfg.warnings()).anySatisfy(w -> assertThat(w).contains("does not exist"));
     }
+
+    @Test
+    void aReloadWithNothingChangedSaysSo() throws Exception {
+        Files.write(dir.resolve("postfix-relaymap.cf"), List.of("@one.test [smtp.test]:587"));
+        Files.write(dir.resolve("postfix-sasl-password.cf"), List.of("@one.test user:pw"));
+        RelayConfig first = new ConfigLoader(new Env(Map.of()), dir).load();
+        RelayConfig again = new ConfigLoader(new Env(Map.of()), dir).load();
+        assertThat(again.describeChangeFrom(first)).isEqualTo("nothing changed");
+        Files.write(dir.resolve("postfix-sasl-password.cf"), List.of("@one.test user:new-pw"));
+        RelayConfig changed = new ConfigLoader(new Env(Map.of()), dir).load();
+        assertThat(changed.describeChangeFrom(first)).startsWith("entries changed, counts unchanged").doesNotContain("new-pw");
+    }
 }
