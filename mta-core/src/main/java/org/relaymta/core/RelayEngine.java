@@ -33,6 +33,7 @@ import org.relaymta.core.internal.EngineInternals;
 import org.relaymta.core.internal.Intake;
 import org.relaymta.core.internal.MailProperties;
 import org.relaymta.core.internal.RunningEngines;
+import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.queue.EngineQueueControl;
 import org.relaymta.core.queue.MessageTooLargeException;
 import org.relaymta.core.queue.QueueControl;
@@ -243,7 +244,8 @@ public final class RelayEngine implements AutoCloseable {
 
     /** The queue: list, show, hold, release, delete, requeue, flush, wait until empty. */
     public QueueControl queue() {
-        return new EngineQueueControl(running().queue().control());
+        EventFeed feed = running().events();
+        return new EngineQueueControl(running().queue().control(), feed::await);
     }
 
     /** The engine's clock (the builder's; the system clock by default). */

@@ -16,6 +16,19 @@ import org.relaymta.core.internal.spool.SpooledMessage;
 public final class EngineQueueControl implements QueueControl {
     private final QueueActions actions;
 
+    /** Waits until the listeners have had every event recorded so far; false on timeout. */
+    public interface ListenerWait {
+        boolean await(Duration timeout) throws InterruptedException;
+    }
+
+    private ListenerWait listeners = t -> true;
+
+    /** {@code listeners}: {@link #awaitEmpty} returns only after the listeners had the last events too. */
+    public EngineQueueControl(QueueActions actions, ListenerWait listeners) {
+        this(actions);
+        this.listeners = listeners;
+    }
+
     public EngineQueueControl(QueueActions actions) {
         this.actions = actions;
     }
@@ -66,6 +79,12 @@ public final class EngineQueueControl implements QueueControl {
 
     @Override
     public boolean awaitEmpty(Duration timeout) throws InterruptedException {
-        return actions.awaitEmpty(timeout);
+        long start = System.nanoTime();
+        if (!actions.awaitEmpty(timeout)) {
+            return false;
+        }
+        // The queue is empty once the last outcome is in the spool; the listeners hear of it on their own threads.
+        Duration left = timeout.minusNanos(System.nanoTime() - start);
+        return listeners.await(left.isNegative() ? Duration.ZERO : left);
     }
 }
