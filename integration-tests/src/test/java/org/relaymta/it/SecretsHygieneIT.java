@@ -141,7 +141,7 @@ class SecretsHygieneIT {
         assertThat(all).contains("SASL authentication failed", "status=deferred", "mapuser", "alice@one.test",
                 "OAuth2 profile app", "mta_oauth2_token_requests_total");
         // The credentials file was written with the default umask: the relay says it should be 0600.
-        assertThat(outputs.get(2)).contains("postfix-sasl-password.cf is readable by others", "chmod 600");
+        assertThat(outputs.get(2)).contains("postfix-sasl-password.cf holds passwords and every user can read it", "chmod 600");
         for (String secret : List.of(RELAY_PASSWORD, MAP_PASSWORD, ACCOUNT_PASSWORD, TYPED_WRONG, OAUTH_SECRET, ACCESS_TOKEN,
                 REFRESH_TOKEN)) {
             assertThat(all).as("output must not contain " + secret).doesNotContain(secret)
