@@ -16,6 +16,7 @@ import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.quota.QuotaDelay;
 import org.relaymta.core.internal.quota.Quotas;
+import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpooledMessage;
 
 /**
@@ -187,18 +188,29 @@ final class Attempt {
             running = CompletableFuture.failedFuture(e);
         }
         running.whenComplete((result, failure) -> {
-            admission.release();
-            limiter.release(tx.destination());
-            if (failure != null) {
-                abandon(failure);
-                return;
+            if (Spool.onSyncThread()) {
+                // Done before this was attached (a transport action, an open breaker): the caller is the
+                // spool's sync thread queueing the message, and finishing may write a bounce and wait
+                // for that thread's own commit.
+                slow.execute(() -> settle(tx, admission, result, failure));
+            } else {
+                settle(tx, admission, result, failure);
             }
-            limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
-            for (DeliveryOutcome o : result) {
-                outcomes.add(o.direct(tx.route().direct()));
-            }
-            next();
         });
+    }
+
+    private void settle(Transaction tx, Quotas.Admission admission, List<DeliveryOutcome> result, Throwable failure) {
+        admission.release();
+        limiter.release(tx.destination());
+        if (failure != null) {
+            abandon(failure);
+            return;
+        }
+        limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
+        for (DeliveryOutcome o : result) {
+            outcomes.add(o.direct(tx.route().direct()));
+        }
+        next();
     }
 
     private void finish() {

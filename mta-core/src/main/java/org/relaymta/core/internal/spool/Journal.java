@@ -89,6 +89,16 @@ final class Journal implements AutoCloseable {
     /** Commits waiting for the next fdatasync, in append order. */
     private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     private Thread syncer;
+    /** Marks the threads that make commits durable: they must never wait for a commit themselves. */
+    private static final ThreadLocal<Boolean> SYNC_THREAD = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    /**
+     * Whether the caller runs on a journal's sync thread (a commit's continuation, such as queueing
+     * the message, runs there): work that may wait for another commit must move off it.
+     */
+    public static boolean onSyncThread() {
+        return SYNC_THREAD.get();
+    }
     private boolean closed;
 
     Journal(Path dir) {
@@ -186,7 +196,10 @@ final class Journal implements AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         waiters.add(done);
         if (syncer == null) {
-            syncer = new Thread(this::syncLoop, "mta-spool-sync");
+            syncer = new Thread(() -> {
+                SYNC_THREAD.set(Boolean.TRUE);
+                syncLoop();
+            }, "mta-spool-sync");
             syncer.setDaemon(true);
             syncer.start();
         }

@@ -97,6 +97,14 @@ public final class Spool implements AutoCloseable {
         return root;
     }
 
+    /**
+     * Whether the caller runs on the spool's commit thread (a commit's continuation, such as queueing
+     * the message, runs there): work that may wait for another commit must move off it.
+     */
+    public static boolean onSyncThread() {
+        return Journal.onSyncThread();
+    }
+
     /** Starts writing a new message; the content written to the returned stream must already be CRLF-canonical. */
     public SpoolWriter create(Envelope envelope) throws IOException {
         String id = ids.next(clock.millis());
