@@ -56,4 +56,20 @@ class PackagingIT {
         assertThat(p.waitFor()).as(out).isZero();
         assertThat(out.strip()).as("systemd-analyze verify has nothing to say").isEmpty();
     }
+
+    /** Every metric the Grafana dashboard charts is one the relay registers (Micrometer's dotted name). */
+    @Test
+    void theGrafanaDashboardChartsOnlyMetricsTheRelayExports() throws Exception {
+        String dashboard = Files.readString(Path.of("..", "packaging", "grafana", "relay-mta-dashboard.json"));
+        String sources = Files.readString(Path.of("..", "mta-core", "src", "main", "java", "org", "relaymta", "core", "internal",
+                "metrics", "RelayMetrics.java"));
+        Matcher m = Pattern.compile("\\b(mta_[a-z_]+)").matcher(dashboard);
+        int found = 0;
+        while (m.find()) {
+            String dotted = m.group(1).replaceFirst("_(total|seconds)$", "").replace('_', '.');
+            assertThat(sources).as(m.group(1) + " in the dashboard").contains("\"" + dotted + "\"");
+            found++;
+        }
+        assertThat(found).isGreaterThan(8);
+    }
 }

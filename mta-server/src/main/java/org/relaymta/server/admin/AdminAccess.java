@@ -24,9 +24,9 @@ import org.relaymta.config.internal.Env;
 /**
  * Who may use the admin endpoint. {@code /health} and {@code /metrics} are open (no addresses, no
  * bodies, no secrets); the queue needs {@code Authorization: Bearer <token>}, compared in constant
- * time. Every request is refused ({@code 403}) when it carries an {@code Origin} header (a web page
- * in a browser) or a {@code Host} that is not the listen address, a loopback name or an address of
- * this machine (DNS rebinding).
+ * time. Every request is refused ({@code 403}) when it carries an {@code Origin} header of another
+ * origin (a web page elsewhere; the endpoint's own dashboard is its own origin) or a {@code Host}
+ * that is not the listen address, a loopback name or an address of this machine (DNS rebinding).
  *
  * <p>The token is {@code MTA_ADMIN_TOKEN} (or the file named by {@code MTA_ADMIN_TOKEN__FILE});
  * without it a random one is made at start and written to {@code <spool>/admin.token} (mode 0600),
@@ -99,8 +99,10 @@ public final class AdminAccess {
 
     /** Null when the request may go on; {@code control} says whether it needs the token. */
     public Refusal check(HttpHeaders headers, boolean control) {
-        if (headers.contains("Origin")) {
-            return new Refusal(403, "requests from web pages (with an Origin header) are not accepted");
+        String origin = headers.get("Origin");
+        if (origin != null && !origin.equalsIgnoreCase("http://" + headers.get("Host"))) {
+            // Only the endpoint's own page (the dashboard, same origin) may call it from a browser.
+            return new Refusal(403, "requests from other web pages (with a foreign Origin header) are not accepted");
         }
         if (headers.getAll("Host").size() > 1 || !hostAllowed(headers.get("Host"))) {
             return new Refusal(403, "the Host header names neither this machine nor the admin listen address");

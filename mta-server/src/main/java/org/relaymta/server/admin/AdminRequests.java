@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * check, and the work on a worker pool. Answers never repeat what the request said.
  *
  * <pre>
+ * GET  /                           the dashboard (HTML, with /dashboard.js and /dashboard.css)   (open)
  * GET  /health                     200 or 503, JSON           (open)
  * GET  /metrics                    Prometheus text            (open)
  * GET  /queue                      postqueue -j lines         (token)
@@ -92,6 +93,13 @@ final class AdminRequests {
     /** The route a raw path names, or null. */
     private Route route(String path) {
         switch (path) {
+            case "/", "/dashboard.js", "/dashboard.css":
+                return new Route(HttpMethod.GET, false, (ch, q) -> {
+                    String name = path.equals("/") ? "dashboard.html" : path.substring(1);
+                    String type = name.endsWith(".html") ? "text/html; charset=utf-8"
+                            : name.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+                    AdminResponses.send(ch, HttpResponseStatus.OK, type, Dashboard.resource(name));
+                });
             case "/health":
                 return new Route(HttpMethod.GET, false, (ch, q) -> {
                     AdminServer.Health h = health.get();

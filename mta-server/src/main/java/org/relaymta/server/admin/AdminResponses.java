@@ -44,6 +44,11 @@ final class AdminResponses {
         if (allow != null) {
             r.headers().set(HttpHeaderNames.ALLOW, allow);
         }
+        if (type.startsWith("text/html")) {
+            // The dashboard: its own scripts and styles only, never framed.
+            r.headers().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+            r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        }
         if (status == HttpResponseStatus.UNAUTHORIZED) {
             r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"mta\"");
         }

@@ -87,6 +87,10 @@ class AdminAccessTest {
         assertThat(r.status()).isEqualTo(403);
         assertThat(r.error()).contains("Origin");
         assertThat(access.check(headers("Origin", "null"), false).status()).isEqualTo(403);
+        // The endpoint's own dashboard calls it from its own origin.
+        assertThat(access.check(headers("Host", "127.0.0.1:9108", "Origin", "http://127.0.0.1:9108"), false)).isNull();
+        assertThat(access.check(headers("Host", "127.0.0.1:9108", "Origin", "http://127.0.0.1:9109"), false).status())
+                .isEqualTo(403);
     }
 
     @Test
