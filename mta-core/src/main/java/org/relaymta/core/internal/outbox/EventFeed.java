@@ -151,7 +151,7 @@ public final class EventFeed implements AutoCloseable {
         public void run() {
             while (true) {
                 synchronized (this) {
-                    while (!stopping && !woken && position >= outbox.position()) {
+                    while (!stopping && !woken && position >= outbox.settledPosition()) {
                         try {
                             wait(1000);
                         } catch (InterruptedException e) {
@@ -164,12 +164,14 @@ public final class EventFeed implements AutoCloseable {
                     woken = false;
                 }
                 if (listeners.isEmpty() && name == null) {
-                    advance(outbox.position());   // nobody listens: nothing to read
+                    advance(outbox.settledPosition());   // nobody listens: nothing to read
                     continue;
                 }
                 List<DeliveryEvent> batch;
+                long settled = outbox.settledPosition();
                 try {
-                    batch = outbox.read(position);
+                    // Only events whose spool change is made: a listener never runs ahead of the queue.
+                    batch = outbox.read(position).stream().filter(e -> e.sequence() <= settled).toList();
                 } catch (IOException e) {
                     log.error("events: cannot read the outbox for {}: {}", label(), e.getMessage());
                     pause();

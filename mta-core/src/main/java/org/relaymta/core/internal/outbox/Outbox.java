@@ -156,6 +156,14 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         return durable;
     }
 
+    /**
+     * The sequence up to which every event is durable and its spool change made: what listeners are
+     * handed, so a listener never hears of an outcome the queue does not show yet.
+     */
+    public synchronized long settledPosition() {
+        return unsettled.isEmpty() ? durable : Math.min(durable, unsettled.first() - 1);
+    }
+
     /** Told the new durable position after every sync (on the sync thread: return quickly). */
     public synchronized void onDurable(LongConsumer listener) {
         durableListeners.add(listener);
@@ -514,9 +522,15 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         @Override
         public void settled() {
             if (first >= 0) {
+                List<LongConsumer> told;
+                long position;
                 synchronized (Outbox.this) {
                     unsettled.remove(first);
+                    told = List.copyOf(durableListeners);
+                    position = durable;
                 }
+                // The consumers may go on now: what they read stops at the settled position.
+                told.forEach(l -> l.accept(position));
             }
         }
     }

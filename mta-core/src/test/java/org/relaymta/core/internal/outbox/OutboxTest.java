@@ -152,8 +152,8 @@ class OutboxTest {
                 }
             });
             feed.start();
-            outbox.record(List.of(event("A", "x@ext.test", DeliveryEvent.Status.SENT))).join();
-            outbox.record(List.of(event("B", "x@ext.test", DeliveryEvent.Status.SENT))).join();
+            outbox.record(List.of(event("A", "x@ext.test", DeliveryEvent.Status.SENT))).join().settled();
+            outbox.record(List.of(event("B", "x@ext.test", DeliveryEvent.Status.SENT))).join().settled();
             assertThat(feed.await(Duration.ofSeconds(5))).isTrue();
             synchronized (seen) {
                 assertThat(seen).containsExactly("A", "B");
@@ -167,5 +167,22 @@ class OutboxTest {
         assertThatThrownBy(() -> OutboxFiles.checkName("../../etc/passwd")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("1 to 64 letters");
         assertThat(OutboxFiles.checkName("billing-webhook_2")).isEqualTo("billing-webhook_2");
+    }
+
+    @Test
+    void listenersHearOfAnEventOnlyOnceItsSpoolChangeIsMade() throws Exception {
+        try (Outbox outbox = open()) {
+            EventFeed feed = new EventFeed(outbox);
+            List<String> seen = new CopyOnWriteArrayList<>();
+            feed.addListener(e -> seen.add(e.queueId()));
+            feed.start();
+            EventRecorder.Recorded recorded = outbox.record(List.of(event("A", "x@ext.test", DeliveryEvent.Status.SENT))).join();
+            Thread.sleep(300);   // durable, not settled: the queue does not show it yet, nor do listeners
+            assertThat(seen).isEmpty();
+            recorded.settled();
+            assertThat(feed.await(Duration.ofSeconds(5))).isTrue();
+            assertThat(seen).containsExactly("A");
+            feed.close(Duration.ofSeconds(1));
+        }
     }
 }
