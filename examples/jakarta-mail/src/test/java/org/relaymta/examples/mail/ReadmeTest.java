@@ -19,7 +19,7 @@ class ReadmeTest {
     void theReadmeCodeIsTheCodeThisExampleRuns() throws Exception {
         String app = Files.readString(Path.of("src/main/java/org/relaymta/examples/mail/App.java"));
         String code = app.substring(app.indexOf("// README:begin") + "// README:begin".length(), app.indexOf("// README:end"));
-        String readme = Files.readString(Path.of("../../README.md"));
+        String readme = Files.readString(Path.of("../../docs/library.md"));
         assertTrue(normalized(readme).contains(normalized(code)), "README.md must show App.java's code between the README markers:\n" + code);
         String pom = Files.readString(Path.of("pom.xml"));
         String transformers = pom.substring(pom.indexOf("<transformers>"), pom.indexOf("</transformers>"));
@@ -53,7 +53,7 @@ class ReadmeTest {
 
     @Test
     void theReadmeCoordinatesAreTheOnesTheExamplesBuildWith() throws Exception {
-        String readme = Files.readString(Path.of("../../README.md"));
+        String readme = Files.readString(Path.of("../../docs/library.md"));
         assertEquals(pomCoordinates(Path.of("pom.xml"), "mta-core"), readmeCoordinates(readme, "mta-core"));
         for (String boot : new String[] {"boot3", "boot4"}) {
             assertEquals(pomCoordinates(Path.of("../spring-boot", boot, "pom.xml"), "relay-mta-spring-boot-starter"),

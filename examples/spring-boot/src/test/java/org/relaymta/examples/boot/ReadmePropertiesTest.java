@@ -27,8 +27,8 @@ import org.springframework.mail.javamail.JavaMailSender;
 class ReadmePropertiesTest {
 
     private static Properties readmeProperties() throws Exception {
-        String readme = Files.readString(Path.of("../../../README.md"));
-        String section = readme.substring(readme.indexOf("### Spring Boot"));
+        String readme = Files.readString(Path.of("../../../docs/library.md"));
+        String section = readme.substring(readme.indexOf("## Spring Boot"));
         String block = section.substring(section.indexOf("```properties") + "```properties".length(), section.indexOf("```", section.indexOf("```properties") + 3));
         Properties p = new Properties();
         p.load(new StringReader(block));
