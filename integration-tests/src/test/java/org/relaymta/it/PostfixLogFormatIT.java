@@ -33,20 +33,7 @@ class PostfixLogFormatIT {
         }
         Files.createDirectories(temp.resolve("config"));
         try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 2.1.5 ok")) {
-            ScriptedSmtpServer refusing = new ScriptedSmtpServer(line -> {
-                String cmd = line.toUpperCase(Locale.ROOT);
-                if (cmd.startsWith("EHLO")) {
-                    return "250 scripted.test";
-                }
-                if (cmd.startsWith("RCPT TO:<NOBODY@")) {
-                    return "550 5.1.1 <nobody@ext.test>: Recipient address rejected";
-                }
-                if (cmd.startsWith("RCPT TO:<LATER@")) {
-                    return "451 4.3.0 try again later";
-                }
-                return cmd.equals("DATA") ? "354 go" : cmd.equals("QUIT") ? "221 bye" : "250 ok";
-            });
-            try (refusing) {
+            try (ScriptedSmtpServer refusing = refusingUpstream()) {
                 // Bounces (null sender) go to the accepting upstream; everything else meets the refusing one.
                 Files.write(temp.resolve("config/postfix-relaymap.cf"), List.of("<> [127.0.0.1]:" + upstream.port()));
                 Files.write(temp.resolve("config/postfix-main.cf"), List.of("myhostname = relay.example.test"));
@@ -102,8 +89,25 @@ class PostfixLogFormatIT {
         }
     }
 
+    /** An upstream that rejects {@code nobody@} (550) and defers {@code later@} (451), and takes the rest. */
+    static ScriptedSmtpServer refusingUpstream() throws java.io.IOException {
+        return new ScriptedSmtpServer(line -> {
+            String cmd = line.toUpperCase(Locale.ROOT);
+            if (cmd.startsWith("EHLO")) {
+                return "250 scripted.test";
+            }
+            if (cmd.startsWith("RCPT TO:<NOBODY@")) {
+                return "550 5.1.1 <nobody@ext.test>: Recipient address rejected";
+            }
+            if (cmd.startsWith("RCPT TO:<LATER@")) {
+                return "451 4.3.0 try again later";
+            }
+            return cmd.equals("DATA") ? "354 go" : cmd.equals("QUIT") ? "221 bye" : "250 ok";
+        });
+    }
+
     /** The number before a word in pflogsumm's "Grand Totals". */
-    private static int count(String report, String word) {
+    static int count(String report, String word) {
         Matcher m = Pattern.compile("(?m)^\\s+(\\d+)\\s+" + word + "\\b").matcher(report);
         assertThat(m.find()).as("'" + word + "' in the report").isTrue();
         return Integer.parseInt(m.group(1));

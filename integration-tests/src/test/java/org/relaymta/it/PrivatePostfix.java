@@ -36,7 +36,7 @@ final class PrivatePostfix implements AutoCloseable {
                 "inet_protocols = ipv4", "mynetworks = 127.0.0.0/8", "relayhost = [127.0.0.1]:" + relayPort,
                 "sender_dependent_relayhost_maps = texthash:" + etc.resolve("relaymap"),
                 "smtp_sasl_auth_enable = no", "smtp_tls_security_level = may",
-                "maillog_file = " + dir.resolve("maillog"), "maillog_file_prefixes = " + dir, "syslog_name = dms-test"));
+                "maillog_file = " + dir.resolve("maillog"), "maillog_file_prefixes = " + dir, "syslog_name = postfix"));
         String master = Files.readString(Path.of("/etc/postfix/master.cf"));
         master = master.replaceFirst("(?m)^smtp\\s+inet\\s+n\\s+-\\s+\\S+\\s+-\\s+-\\s+smtpd",
                 "127.0.0.1:" + port + " inet n - n - - smtpd");

@@ -47,6 +47,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private final RelayConfig config;
     private final boolean implicitTls;
     private final CommandDecoder decoder = new CommandDecoder();
+    private final CommandTally tally = new CommandTally();
 
     private SessionState state;
     private ChannelHandlerContext ctx;
@@ -89,6 +90,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         admitted = clientIp != null;
+        SMTPD_LOG.info("connect from unknown[{}]", state.client());
         shared.receiver.sessionOpened();
         ctx.writeAndFlush(encode("220 " + config.myhostname() + " ESMTP Relay MTA\r\n"));
     }
@@ -99,6 +101,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         abortMessage();
         if (admitted) {
             admitted = false;
+            SMTPD_LOG.info("disconnect from unknown[{}] {}", state.client(), tally.summary());
             shared.limiter.release(state.clientIp());
             if (state.tls) {
                 shared.receiver.tlsSessionEnded();
@@ -194,6 +197,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             }
             if (line.tooLong()) {
                 response = null;
+                tally.command("");
                 reply(500, "5.5.6 Error: line too long");
             } else if (response != null) {
                 BiConsumer<SmtpSession, String> handler = response;
@@ -223,6 +227,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private void command(String line) {
         CommandDecoder.Command c = CommandDecoder.Command.parse(line);
+        tally.command(c.verb());
         if (mode == RelayListener.Mode.SUBMISSION && !state.tls && !BEFORE_TLS.contains(c.verb())) {
             reply(530, "5.7.0 Must issue a STARTTLS command first");
             return;
@@ -283,10 +288,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Raw reply text (multi-line EHLO); flushed with the rest when the input is handled. */
     void write(String text) {
+        tally.replied(text);
         ctx.write(encode(text));
     }
 
     void closeWith(String text) {
+        tally.replied(text);
         closing = true;
         ctx.writeAndFlush(encode(text + "\r\n")).addListener(ChannelFutureListener.CLOSE);
     }

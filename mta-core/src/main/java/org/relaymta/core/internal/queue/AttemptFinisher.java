@@ -114,7 +114,7 @@ final class AttemptFinisher {
                 ? message.withState(recipients, message.attempts(), quota.due().isBefore(now) ? now : quota.due())
                 : message.withState(recipients, message.attempts() + 1, now.plus(cfg.queue().backoffFor(age)));
         // Written before the original may leave the spool (they quote it), queued after its events.
-        List<SpooledMessage> notices = new ArrayList<>();
+        List<SenderNotifier.Notice> notices = new ArrayList<>();
         if (!toBounce.isEmpty()) {
             notifier.notify(next, BounceMessage.Kind.FAILED, toBounce, cfg).ifPresent(notices::add);
         }
@@ -139,6 +139,7 @@ final class AttemptFinisher {
         Function<EventRecorder.Recorded, Instant> change = recorded -> {
             List<DeliveryEvent> byOperator = new ArrayList<>();
             events.logLines(recorded);
+            notices.forEach(SenderNotifier.Notice::log);
             Instant due = end(entry, state, stillPending, now, persist, byOperator);
             events.settled(recorded, false);
             if (!byOperator.isEmpty()) {
@@ -146,7 +147,7 @@ final class AttemptFinisher {
                 // (perhaps on the outbox's own thread, which must not wait for itself): recorded after it.
                 events.recorder().record(byOperator).thenAccept(events::settled);
             }
-            notices.forEach(enqueue);
+            notices.forEach(n -> enqueue.accept(n.message()));
             return due;
         };
         CompletableFuture<EventRecorder.Recorded> recorded = events.recorder().record(published);

@@ -30,11 +30,19 @@ final class SenderNotifier {
         this.clock = clock;
     }
 
+    /** A DSN written to the spool for {@code original}; {@link #log} once the original's status lines are out. */
+    record Notice(String original, String what, SpooledMessage message) {
+        /** Postfix's bounce line, which follows the {@code status=bounced} line it is about. */
+        void log() {
+            log.info("{}: sender {} notification: {}", original, what, message.id());
+        }
+    }
+
     /**
      * Writes a DSN to the envelope sender into the spool and returns it (durable, not yet queued);
      * none for the null sender (no bounce of a bounce), or when it cannot be written (logged).
      */
-    Optional<SpooledMessage> notify(SpooledMessage message, BounceMessage.Kind kind, List<BounceMessage.Failed> recipients,
+    Optional<Notice> notify(SpooledMessage message, BounceMessage.Kind kind, List<BounceMessage.Failed> recipients,
                                     RelayConfig cfg) {
         String what = kind == BounceMessage.Kind.FAILED ? "non-delivery" : "delay";
         String sender = message.envelope().sender();
@@ -53,9 +61,7 @@ final class SenderNotifier {
                 CrlfCanonicalizer out = new CrlfCanonicalizer(writer);
                 out.write(dsn);
                 out.finish();
-                SpooledMessage bounce = writer.commit();
-                log.info("{}: sender {} notification: {}", message.id(), what, bounce.id());
-                return Optional.of(bounce);
+                return Optional.of(new Notice(message.id(), what, writer.commit()));
             } catch (IOException | RuntimeException e) {
                 writer.abort();
                 throw e;
