@@ -78,6 +78,10 @@ class DashboardIT {
                 chromium.eval("document.getElementById('token').value = '" + token + "'; "
                         + "document.getElementById('load-queue').click(); true");
                 chromium.await("document.querySelector('.action-hold[data-id=\"" + waiting + "\"]')", WAIT);
+                // The queue by destination: the one waiting recipient, deferred, at later.test.
+                assertThat(chromium.eval("[...document.querySelectorAll('#destinations tbody tr')]"
+                        + ".map(tr => [...tr.cells].map(c => c.textContent).join('|')).join(';')").getAsString())
+                        .isEqualTo("later.test|0|1|0");
                 chromium.eval("document.querySelector('.action-hold[data-id=\"" + waiting + "\"]').click(); true");
                 chromium.await("document.querySelector('.action-release[data-id=\"" + waiting + "\"]')", WAIT);
                 assertThat(relay.server.engine().queue().messages().get(0).state().name()).isEqualTo("HOLD");

@@ -100,6 +100,26 @@ public final class RelayMtaExtension extends Lifecycle {
         return upstream.awaitMessages(count, Duration.ofSeconds(20));
     }
 
+    /**
+     * Waits up to 20 s for the first event of {@code recipient} with {@code status} (a bounce, a
+     * deferral) and returns it; an {@link AssertionError} that lists the events seen if none came.
+     */
+    public DeliveryEvent awaitEvent(String recipient, DeliveryEvent.Status status) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            for (DeliveryEvent e : events()) {
+                if (e.recipient().equalsIgnoreCase(recipient) && e.status() == status) {
+                    return e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no " + status + " event for " + recipient + " in 20 s; events: "
+                        + events().stream().map(DeliveryEvent::logLine).toList());
+            }
+            Thread.sleep(20);
+        }
+    }
+
     /** Stops the relay and the upstream and removes the spool. */
     public synchronized void stop() {
         if (engine != null) {

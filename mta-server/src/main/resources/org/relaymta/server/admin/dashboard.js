@@ -121,6 +121,7 @@ async function loadQueue() {
     return;
   }
   const lines = (await r.text()).split("\n").filter(l => l.trim()).map(l => JSON.parse(l));
+  rows("#destinations tbody", byDestination(lines));
   rows("#messages tbody", lines.map(m => {
     const actions = document.createElement("span");
     for (const action of m.queue_name === "hold" ? ["release", "delete"] : ["hold", "requeue", "delete"]) {
@@ -135,6 +136,22 @@ async function loadQueue() {
     return tr;
   }));
   document.body.dataset.queueLoaded = String(Date.now());
+}
+
+// Recipients still to deliver by domain and queue, as Postfix's qshape groups them; busiest first.
+function byDestination(messages) {
+  const counts = new Map();
+  for (const m of messages) {
+    for (const r of m.recipients || []) {
+      const domain = r.address.slice(r.address.lastIndexOf("@") + 1).toLowerCase();
+      const c = counts.get(domain) || { active: 0, deferred: 0, hold: 0 };
+      if (m.queue_name in c) c[m.queue_name]++;
+      counts.set(domain, c);
+    }
+  }
+  return [...counts.entries()]
+    .sort((a, b) => (b[1].active + b[1].deferred + b[1].hold) - (a[1].active + a[1].deferred + a[1].hold) || a[0].localeCompare(b[0]))
+    .map(([domain, c]) => [domain, c.active, c.deferred, c.hold]);
 }
 
 async function act(id, action) {
