@@ -51,8 +51,12 @@ class DashboardIT {
         assumeTrue(HeadlessChromium.available(), "Debian's chromium is needed; .ci/run installs it");
         try (ScriptedSmtpServer upstream = ScriptedSmtpServer.accepting(InetAddress.getLoopbackAddress(), 0, () -> "250 ok");
              RelayHarness relay = new RelayHarness(temp.resolve("relay")).env("DEFAULT_RELAY_HOST", "[127.0.0.1]:" + upstream.port())) {
-            Files.write(relay.configDir.resolve("postfix-transport.cf"), List.of("later.test retry:4.3.2 down for maintenance"));
+            Files.write(relay.configDir.resolve("postfix-transport.cf"), List.of("later.test retry:4.3.2 down for maintenance",
+                    "gone.test error:5.1.1 user unknown"));
             relay.start();
+            // The null sender for the one that bounces: no bounce report to count as sent.
+            relay.server.engine().submit("", List.of("nobody@gone.test"), ("Subject: dash\r\n\r\nx\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
             for (String rcpt : List.of("a@ext.test", "b@ext.test", "waits@later.test")) {
                 relay.server.engine().submit("app@one.test", List.of(rcpt), ("Subject: dash\r\n\r\nx\r\n")
                         .getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
@@ -60,7 +64,8 @@ class DashboardIT {
             relay.nextEvent(DeliveryEvent.Status.DEFERRED, WAIT);
             int admin = relay.server.adminPort();
             await().atMost(WAIT).until(() -> metric(get(admin, "/metrics"), "mta_deliveries_total\\{[^}]*status=\"sent\"[^}]*\\}") == 2
-                    && relay.server.engine().queue().size() == 1);
+                    && relay.server.engine().queue().size() == 1
+                    && metric(get(admin, "/metrics"), "mta_deliveries_total\\{[^}]*status=\"bounced\"[^}]*\\}") == 1);
             String waiting = relay.server.engine().queue().messages().get(0).id();
             String token = Files.readString(relay.spoolDir.resolve("admin.token")).strip();
             String metrics = get(admin, "/metrics");
@@ -74,6 +79,10 @@ class DashboardIT {
                 assertThat(chromium.text("#sent-total")).isEqualTo(String.valueOf(sent));
                 assertThat(chromium.text("#queue-deferred")).isEqualTo(String.valueOf(deferredQueue));
                 assertThat(chromium.text("#status")).isEqualTo("ok");
+                // The bounce, by its class.
+                assertThat(chromium.eval("[...document.querySelectorAll('#bounces tbody tr')]"
+                        + ".map(tr => tr.cells[0].textContent + '|' + tr.cells[2].textContent + '|' + tr.cells[3].textContent).join(';')")
+                        .getAsString()).isEqualTo("invalid-recipient|bounced|1");
 
                 chromium.eval("document.getElementById('token').value = '" + token + "'; "
                         + "document.getElementById('load-queue').click(); true");

@@ -44,7 +44,7 @@ class QuotaIT {
                 .listener(e -> {
                     switch (e.status()) {
                         case SENT -> sent.add(System.nanoTime());
-                        case DEFERRED -> deferrals.merge(e.queueId(), 1, Integer::sum);
+                        case QUOTA_DELAYED -> deferrals.merge(e.queueId(), 1, Integer::sum);
                         default -> bounced.add(e);
                     }
                 })

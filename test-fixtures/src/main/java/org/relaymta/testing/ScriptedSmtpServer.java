@@ -32,50 +32,80 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
     /** {@code script} maps a command line to the reply (lines separated by \n; null closes the connection). */
     public ScriptedSmtpServer(InetAddress bind, int port, Function<String, String> script) throws IOException {
+        this(bind, port, script, false);
+    }
+
+    /**
+     * One session at a time ({@code concurrent} false: a second client waits for the first, as some
+     * tests want), or each in its own thread, as a real server. A 421 reply closes the connection.
+     */
+    private ScriptedSmtpServer(InetAddress bind, int port, Function<String, String> script, boolean concurrent)
+            throws IOException {
         server = new ServerSocket(port, 50, bind);
         Thread thread = new Thread(() -> {
             while (!server.isClosed()) {
-                try (Socket s = server.accept()) {
-                    s.setSoTimeout(10_000);
-                    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
-                    OutputStream out = s.getOutputStream();
-                    out.write("220 scripted.test ESMTP\r\n".getBytes(StandardCharsets.UTF_8));
-                    String line;
-                    boolean inData = false;
-                    while ((line = in.readLine()) != null) {
-                        if (inData) {
-                            if (line.equals(".")) {
-                                inData = false;
-                                out.write("250 2.0.0 Ok: queued\r\n".getBytes(StandardCharsets.UTF_8));
-                            } else {
-                                content.add(line);
-                            }
-                            continue;
-                        }
-                        received.add(line);
-                        String reply = script.apply(line);
-                        if (reply == null) {
-                            break;
-                        }
-                        if (reply.equals(NO_REPLY)) {
-                            continue;
-                        }
-                        out.write((reply.replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
-                        out.flush();
-                        if (reply.startsWith("354")) {
-                            inData = true;
-                        }
-                        if (line.equalsIgnoreCase("QUIT")) {
-                            break;
-                        }
-                    }
+                Socket s;
+                try {
+                    s = server.accept();
                 } catch (IOException e) {
-                    // next connection
+                    continue;
+                }
+                if (concurrent) {
+                    Thread session = new Thread(() -> serve(s, script), "scripted-smtp-session");
+                    session.setDaemon(true);
+                    session.start();
+                } else {
+                    serve(s, script);
                 }
             }
         }, "scripted-smtp");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** Like the constructor, with each session in its own thread. */
+    public static ScriptedSmtpServer concurrent(InetAddress bind, int port, Function<String, String> script) throws IOException {
+        return new ScriptedSmtpServer(bind, port, script, true);
+    }
+
+    private void serve(Socket socket, Function<String, String> script) {
+        try (Socket s = socket) {
+            s.setSoTimeout(10_000);
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            OutputStream out = s.getOutputStream();
+            out.write("220 scripted.test ESMTP\r\n".getBytes(StandardCharsets.UTF_8));
+            String line;
+            boolean inData = false;
+            while ((line = in.readLine()) != null) {
+                if (inData) {
+                    if (line.equals(".")) {
+                        inData = false;
+                        out.write("250 2.0.0 Ok: queued\r\n".getBytes(StandardCharsets.UTF_8));
+                    } else {
+                        content.add(line);
+                    }
+                    continue;
+                }
+                received.add(line);
+                String reply = script.apply(line);
+                if (reply == null) {
+                    break;
+                }
+                if (reply.equals(NO_REPLY)) {
+                    continue;
+                }
+                out.write((reply.replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                if (reply.startsWith("354")) {
+                    inData = true;
+                }
+                if (line.equalsIgnoreCase("QUIT") || reply.startsWith("421")) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            // next connection
+        }
     }
 
     /**

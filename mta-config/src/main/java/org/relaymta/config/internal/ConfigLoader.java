@@ -222,7 +222,9 @@ public final class ConfigLoader {
                 v.explicit(Params.TLSRPT_SENDER).orElse("postmaster@" + host), v.get(Params.TLSRPT_INTERVAL));
         TlsSecurity tls = new TlsSecurity(policies, caPath(v), v.get(Params.SMTP_DNS_SUPPORT_LEVEL).equals("dnssec"),
                 v.get(Params.SMTP_MTA_STS), v.get(Params.MTA_STS_PORT), reports);
-        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls);
+        BounceClasses classes = BounceClasses.load(configDir);
+        sources.add(configDir.resolve(BounceClasses.FILE));
+        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls, classes);
     }
 
     /** The queue section: every value the table's, so its defaults are Postfix's. */

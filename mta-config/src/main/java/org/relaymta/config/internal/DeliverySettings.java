@@ -10,11 +10,17 @@ import org.relaymta.config.SmtpClientSettings;
  * @param relayFailureThreshold {@code relay_failure_threshold}: failed sessions in a row that open a relay hop's circuit breaker
  * @param limits                provider quotas from {@code relay-limits.cf}
  * @param tls                   per-destination TLS policy, trust, DNSSEC and MTA-STS
+ * @param bounceClasses         how failures and deferrals are classed ({@code bounce-classes.cf} and the shipped table)
  */
-public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls) {
+public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls,
+                               BounceClasses bounceClasses) {
 
     public DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits) {
-        this(smtp, relayFailureThreshold, limits, TlsSecurity.defaults());
+        this(smtp, relayFailureThreshold, limits, TlsSecurity.defaults(), BounceClasses.shipped());
+    }
+
+    public DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls) {
+        this(smtp, relayFailureThreshold, limits, tls, BounceClasses.shipped());
     }
 
     public static DeliverySettings defaults() {

@@ -13,6 +13,7 @@ import org.relaymta.core.internal.cleanup.MessageCleanup;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.CrlfCanonicalizer;
+import org.relaymta.core.internal.spool.MessageFacts;
 import org.relaymta.core.internal.spool.MessageIdSniffer;
 import org.relaymta.core.internal.spool.SpoolWriter;
 import org.relaymta.core.internal.spool.SpooledMessage;
@@ -122,7 +123,7 @@ public final class IncomingMessage implements AutoCloseable {
             // The hold is saved before the message is indexed, so it is never tried first; off the commit thread.
             return durable.thenApplyAsync(message -> {
                 onCommitted.run();
-                queue.enqueueHeld(message, verdict.text());
+                queue.enqueueHeld(message.withFacts(facts()), verdict.text());
                 return message.id();
             }, blocking);
         }
@@ -131,9 +132,13 @@ public final class IncomingMessage implements AutoCloseable {
             // Postfix's cleanup line, between smtpd's client= and qmgr's from=: log tools find a message by it.
             String id = messageId.messageId();
             CLEANUP_LOG.info("{}: message-id={}", message.id(), id.isEmpty() ? "<>" : LogText.controls(id));
-            queue.enqueue(message, inMemory);
+            queue.enqueue(message.withFacts(facts()), inMemory);
             return message.id();
         });
+    }
+
+    private MessageFacts facts() {
+        return new MessageFacts(messageId.messageId(), cleanup == null ? "" : cleanup.signedDomain());
     }
 
     /** Throws the partial message away. */

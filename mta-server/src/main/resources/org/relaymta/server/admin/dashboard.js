@@ -89,8 +89,11 @@ async function refresh() {
       return [hop, span];
     }));
     rows("#quotas tbody", s.filter(x => x.name === "mta_quota_delayed_total").map(x => [x.labels.key, x.value]));
-    rows("#bounces tbody", s.filter(x => x.name === "mta_deliveries_total" && x.labels.status === "bounced" && x.value > 0)
-        .map(x => [x.labels.relay, x.value]));
+    // Bounces and expiries by class (bounce-classes.cf), then relay: why mail failed, and where.
+    rows("#bounces tbody", s.filter(x => x.name === "mta_deliveries_total" && x.value > 0
+        && (x.labels.status === "bounced" || x.labels.status === "expired"))
+        .sort((a, b) => b.value - a.value)
+        .map(x => [x.labels.class || "other", x.labels.relay, x.labels.status, x.value]));
     const warnings = document.getElementById("warnings");
     warnings.replaceChildren();
     for (const w of health.warnings || []) {

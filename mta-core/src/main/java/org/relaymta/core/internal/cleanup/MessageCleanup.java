@@ -63,6 +63,7 @@ public final class MessageCleanup extends OutputStream {
 
     private final OutputStream body;
     private final DkimTable dkim;
+    private String signedDomain = "";
     private final HeaderChecks checks;
     private Verdict verdict = Verdict.ACCEPT;
     private final String envelopeSender;
@@ -323,6 +324,11 @@ public final class MessageCleanup extends OutputStream {
         };
     }
 
+    /** The domain of the first DKIM signature this added, or empty. */
+    public String signedDomain() {
+        return signedDomain;
+    }
+
     private List<byte[]> sign(List<HeaderField> fields, RelaxedBodyHash bodyHash) {
         String from = fromAddress(fields);
         List<DkimKey> keys = from == null ? List.of() : dkim.keysFor(from);
@@ -341,6 +347,9 @@ public final class MessageCleanup extends OutputStream {
             try {
                 out.add(DkimSigner.sign(fields, hash, key, now));
                 signed.signed(key.domain(), key.algorithm());
+                if (signedDomain.isEmpty()) {
+                    signedDomain = key.domain();
+                }
             } catch (GeneralSecurityException e) {
                 log.warn("{}: not DKIM-signed with {} ({}): {}", queueId, key.selector() + "._domainkey." + key.domain(),
                         key.algorithm(), e.getMessage());

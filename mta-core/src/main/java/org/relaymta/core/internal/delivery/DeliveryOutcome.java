@@ -15,18 +15,30 @@ import java.util.Locale;
  * @param transmitSeconds message transmission time
  * @param sessionFailed   no usable session could be had (connection refused, greeting refused, TLS or
  *                        AUTH failure, DNS failure): the destination's throttling counts these
+ * @param direct          the route went to the recipient's own MX
+ * @param nextHop         where the route sent it: the next hops as written, or the recipient domain of an MX route
  */
 public record DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
-                              double setupSeconds, double transmitSeconds, boolean sessionFailed, boolean direct) {
+                              double setupSeconds, double transmitSeconds, boolean sessionFailed, boolean direct,
+                              String nextHop) {
 
     public DeliveryOutcome(String recipient, Status status, String dsn, String reason, String relay, String tls,
                            double setupSeconds, double transmitSeconds, boolean sessionFailed) {
-        this(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, false);
+        this(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, false, "");
     }
 
     /** This outcome of a route to the recipient's own MX (true) or a relay host. */
     public DeliveryOutcome direct(boolean toMx) {
-        return new DeliveryOutcome(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, toMx);
+        return new DeliveryOutcome(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed, toMx,
+                nextHop);
+    }
+
+    /** This outcome of {@code route}: whether it went to the MX, and its next hop as written. */
+    public DeliveryOutcome via(org.relaymta.config.internal.Route route) {
+        String hop = route.direct() ? route.directDomain().orElse("")
+                : String.join(", ", route.nextHops().stream().map(org.relaymta.config.internal.NextHop::asWritten).toList());
+        return new DeliveryOutcome(recipient, status, dsn, reason, relay, tls, setupSeconds, transmitSeconds, sessionFailed,
+                route.direct(), hop);
     }
 
     /** An outcome whose session failed exactly when no session was made ({@code relay} is "none"). */

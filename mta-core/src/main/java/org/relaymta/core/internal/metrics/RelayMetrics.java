@@ -76,12 +76,17 @@ public final class RelayMetrics implements DeliveryListener {
     @Override
     public void onDelivery(DeliveryEvent event) {
         String relay = event.direct() ? "direct" : relayHost(event.relay());
-        Counter.builder("mta.deliveries").tag("status", event.status().postfixName()).tag("relay", relay)
+        if (event.status() == DeliveryEvent.Status.RECEIVED || event.status() == DeliveryEvent.Status.RELEASED) {
+            return;   // not an outcome
+        }
+        // A quota's hold is a deferral to dashboards (its own count is mta_quota_delayed); class is empty when sent.
+        String status = event.status() == DeliveryEvent.Status.QUOTA_DELAYED ? "deferred" : event.status().postfixName();
+        Counter.builder("mta.deliveries").tag("status", status).tag("relay", relay).tag("class", event.bounceClass())
                 .description("Delivery outcomes per recipient").register(registry).increment();
         if (event.status() == DeliveryEvent.Status.SENT) {
             acceptToDelivery.record(event.delay());
         }
-        if (event.status() == DeliveryEvent.Status.DEFERRED && event.reason().startsWith("relay quota ")) {
+        if (event.status() == DeliveryEvent.Status.QUOTA_DELAYED && event.reason().startsWith("relay quota ")) {
             // Published once per message and quota (the queue does not repeat a quota deferral).
             String key = event.reason().substring("relay quota ".length());
             key = key.contains(" ") ? key.substring(0, key.lastIndexOf(' ')) : key;

@@ -136,7 +136,7 @@ final class Attempt {
         }
         for (String rcpt : tx.recipients()) {
             outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, suspended.get().dsn(),
-                    "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0).direct(tx.route().direct()));
+                    "delivery temporarily suspended: " + suspended.get().reason(), "none", "", 0, 0).via(tx.route()));
         }
         return true;
     }
@@ -152,7 +152,7 @@ final class Attempt {
         QuotaDelay delay = admission.delay().get();
         for (String rcpt : tx.recipients()) {
             outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.reason(), "none", "", 0, 0)
-                    .direct(tx.route().direct()));
+                    .via(tx.route()));
             quotaHeld.add(rcpt);
         }
         if (quotaDue == null || delay.until().isBefore(quotaDue)) {
@@ -208,7 +208,7 @@ final class Attempt {
         }
         limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
         for (DeliveryOutcome o : result) {
-            outcomes.add(o.direct(tx.route().direct()));
+            outcomes.add(o.via(tx.route()));
         }
         next();
     }

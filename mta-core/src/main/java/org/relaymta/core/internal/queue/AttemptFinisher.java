@@ -15,6 +15,7 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.relaymta.config.internal.BounceClasses;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
@@ -84,6 +85,8 @@ final class AttemptFinisher {
         message.recipients().forEach(r -> updated.put(r.address(), r));
         List<BounceMessage.Failed> toBounce = new ArrayList<>();
         List<DeliveryEvent> published = new ArrayList<>();
+        BounceClasses classes = cfg.delivery().bounceClasses();
+        int attempt = message.attempts() + 1;
         for (DeliveryOutcome o : outcomes) {
             RecipientStatus status = switch (o.status()) {
                 case SENT -> RecipientStatus.SENT;
@@ -92,20 +95,23 @@ final class AttemptFinisher {
             };
             Recipient before = updated.get(o.recipient());
             updated.put(o.recipient(), before.with(status, o.dsn(), o.reason()));
+            boolean quotaHeld = quota != null && quota.recipients().contains(o.recipient());
+            String bounceClass = o.status() == DeliveryOutcome.Status.SENT ? ""
+                    : quotaHeld ? "rate-limited" : classes.classify(o.dsn(), o.reason());
             if (o.status() == DeliveryOutcome.Status.BOUNCED) {
-                toBounce.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay()));
+                toBounce.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay(), bounceClass));
             }
-            if (quota != null && quota.recipients().contains(o.recipient()) && o.reason().equals(before.lastReason())) {
+            if (quotaHeld && o.reason().equals(before.lastReason())) {
                 continue;   // still held by the same quota: logged when it began
             }
-            published.add(events.event(message, o.recipient(), eventStatus(o.status()), o.relay(), o.direct(), o.dsn(),
-                    o.reason(), o.tls(), waited, o.setupSeconds(), o.transmitSeconds()));
+            published.add(events.event(message, o, quotaHeld ? DeliveryEvent.Status.QUOTA_DELAYED : eventStatus(o.status()),
+                    bounceClass, attempt, waited));
         }
         List<Recipient> recipients = new ArrayList<>(updated.values());
         Duration age = Duration.between(message.envelope().arrival(), now);
         boolean pending = recipients.stream().anyMatch(r -> r.status() == RecipientStatus.PENDING);
         if (pending && age.compareTo(lifetimeFor(message, cfg)) >= 0) {
-            recipients = expire(message, recipients, age, toBounce, published);
+            recipients = expire(message, recipients, age, toBounce, published, classes);
             pending = false;
         }
         boolean onlyQuota = quota != null && recipients.stream().filter(r -> r.status() == RecipientStatus.PENDING)
@@ -124,7 +130,7 @@ final class AttemptFinisher {
             for (Recipient r : recipients) {
                 if (r.status() == RecipientStatus.PENDING) {
                     delayed.add(new BounceMessage.Failed(r.address(), r.dsn().isEmpty() ? "4.0.0" : r.dsn(),
-                            r.lastReason(), "none"));
+                            r.lastReason(), "none", classes.classify(r.dsn(), r.lastReason())));
                 }
             }
             notifier.notify(next, BounceMessage.Kind.DELAYED, delayed, cfg).ifPresent(notices::add);
@@ -155,7 +161,7 @@ final class AttemptFinisher {
     }
 
     private List<Recipient> expire(SpooledMessage message, List<Recipient> recipients, Duration age,
-                                   List<BounceMessage.Failed> toBounce, List<DeliveryEvent> published) {
+                                   List<BounceMessage.Failed> toBounce, List<DeliveryEvent> published, BounceClasses classes) {
         List<Recipient> expired = new ArrayList<>();
         for (Recipient r : recipients) {
             if (r.status() != RecipientStatus.PENDING) {
@@ -165,8 +171,11 @@ final class AttemptFinisher {
             String dsn = r.dsn().isEmpty() ? "4.4.7" : r.dsn();
             String reason = "message expired after " + humanDuration(age) + ": " + r.lastReason();
             expired.add(r.with(RecipientStatus.FAILED, dsn, reason));
-            toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none"));
-            published.add(events.event(message, r.address(), DeliveryEvent.Status.EXPIRED, "none", false, dsn, reason, "", 0, 0, 0));
+            // Classed by what kept it from going: the last reply or reason before it expired.
+            String bounceClass = classes.classify(r.dsn(), r.lastReason());
+            toBounce.add(new BounceMessage.Failed(r.address(), dsn, reason, "none", bounceClass));
+            published.add(events.event(message, r.address(), DeliveryEvent.Status.EXPIRED, "", "none", false, dsn, reason,
+                    bounceClass, "", message.attempts(), 0, 0, 0));
         }
         return expired;
     }

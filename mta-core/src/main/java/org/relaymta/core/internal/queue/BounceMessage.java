@@ -23,7 +23,8 @@ final class BounceMessage {
     private static final int MAX_HEADER_BYTES = 64 * 1024;
 
     /** One recipient's line in the report. */
-    record Failed(String recipient, String dsn, String reason, String relay) {
+    /** {@code bounceClass}: the relay's word for why ({@code invalid-recipient}, ...), given in the report as X-Bounce-Class. */
+    record Failed(String recipient, String dsn, String reason, String relay, String bounceClass) {
     }
 
     enum Kind { FAILED, DELAYED }
@@ -100,6 +101,9 @@ final class BounceMessage {
             }
             String reply = remoteReply(f.reason());
             header(sb, "Diagnostic-Code", reply != null ? "smtp; " + reply : "X-Postfix; " + oneLine(f.reason()));
+            if (!f.bounceClass().isEmpty()) {
+                header(sb, "X-Bounce-Class", f.bounceClass());
+            }
         }
         sb.append("\r\n");
 

@@ -2,14 +2,21 @@ package org.relaymta.core.internal.queue;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.relaymta.config.internal.BounceClasses;
 import org.relaymta.config.internal.LogText;
 import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.event.DeliveryListener;
+import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.outbox.EventRecorder;
+import org.relaymta.core.internal.spool.MessageFacts;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.Recipient;
 import org.relaymta.core.queue.RecipientStatus;
@@ -27,11 +34,19 @@ final class DeliveryEvents {
 
     private final Clock clock;
     private final EventRecorder recorder;
+    private final Function<SpooledMessage, MessageFacts> facts;
+    private final Supplier<String> node;
     private final List<DeliveryListener> observers = new CopyOnWriteArrayList<>();
 
-    DeliveryEvents(Clock clock, EventRecorder recorder) {
+    /**
+     * @param facts a message's Message-ID and DKIM domain (the spool reads them when the queue does not know them)
+     * @param node  this relay's name on its events ({@code myhostname})
+     */
+    DeliveryEvents(Clock clock, EventRecorder recorder, Function<SpooledMessage, MessageFacts> facts, Supplier<String> node) {
         this.clock = clock;
         this.recorder = recorder;
+        this.facts = facts;
+        this.node = node;
     }
 
     EventRecorder recorder() {
@@ -43,26 +58,59 @@ final class DeliveryEvents {
         observers.add(observer);
     }
 
+    /** One outcome of a recipient in delivery attempt {@code attempt}. */
+    DeliveryEvent event(SpooledMessage message, DeliveryOutcome o, DeliveryEvent.Status status, String bounceClass, int attempt,
+                        double inQueue) {
+        return event(message, o.recipient(), status, o.nextHop(), o.relay(), o.direct(), o.dsn(), o.reason(), bounceClass,
+                o.tls(), attempt, inQueue, o.setupSeconds(), o.transmitSeconds());
+    }
+
     /** One recipient's outcome; {@code inQueue}, {@code setup} and {@code transmit} are Postfix's delays b, c and d. */
-    DeliveryEvent event(SpooledMessage message, String rcpt, DeliveryEvent.Status status, String relay, boolean direct,
-                        String dsn, String reason, String tls, double inQueue, double setup, double transmit) {
-        Duration delay = Duration.between(message.envelope().arrival(), clock.instant());
+    DeliveryEvent event(SpooledMessage message, String rcpt, DeliveryEvent.Status status, String nextHop, String relay,
+                        boolean direct, String dsn, String reason, String bounceClass, String tls, int attempt,
+                        double inQueue, double setup, double transmit) {
+        Instant now = clock.instant();
+        Duration delay = Duration.between(message.envelope().arrival(), now).truncatedTo(ChronoUnit.MILLIS);
         double total = Math.max(0, delay.toMillis() / 1000.0);
         double beforeQueue = Math.max(0, total - inQueue - setup - transmit);
         String line = DeliveryLogFormat.line(message.id(), rcpt, relay, total, beforeQueue, inQueue, setup, transmit,
-                dsn, status.postfixName(), reason, "none".equals(relay) ? "" : DeliveryEvent.tlsOutcome(tls));
-        return new DeliveryEvent(message.id(), message.envelope().sender(), rcpt, status, relay, direct, dsn,
-                reason, tls, delay, line, 0);
+                dsn, logWord(status), reason, "none".equals(relay) ? "" : DeliveryEvent.tlsOutcome(tls), bounceClass);
+        MessageFacts f = facts.apply(message);
+        return new DeliveryEvent(message.id(), f.messageId(), message.envelope().sender(), rcpt, status, nextHop, relay, direct,
+                BounceClasses.replyCode(reason), dsn, reason, bounceClass, attempt,
+                new DeliveryEvent.Delays(millis(beforeQueue), millis(inQueue), millis(setup), millis(transmit)), tls, f.dkimDomain(), node.get(), now, delay,
+                line, 0);
     }
 
-    /** Held or deleted: one event per recipient still pending, worded as the qmgr log line ({@code ID: placed on hold (why)}). */
+    /** Seconds to the millisecond, as the event's JSON gives them. */
+    private static double millis(double seconds) {
+        return Math.round(seconds * 1000) / 1000.0;
+    }
+
+    /** Postfix's {@code status=} word: a quota's hold is a deferral, a suppressed recipient a bounce. */
+    private static String logWord(DeliveryEvent.Status status) {
+        return switch (status) {
+            case QUOTA_DELAYED -> "deferred";
+            case SUPPRESSED -> "bounced";
+            default -> status.postfixName();
+        };
+    }
+
+    /**
+     * Held, released, deleted: one event per recipient still pending, worded as the qmgr log line
+     * ({@code ID: placed on hold (why)}).
+     */
     List<DeliveryEvent> ofPending(SpooledMessage message, DeliveryEvent.Status status, String done, String why) {
         List<DeliveryEvent> events = new ArrayList<>();
-        Duration delay = Duration.between(message.envelope().arrival(), clock.instant());
+        Instant now = clock.instant();
+        Duration delay = Duration.between(message.envelope().arrival(), now).truncatedTo(ChronoUnit.MILLIS);
+        MessageFacts f = null;
         for (Recipient r : message.recipients()) {
             if (r.status() == RecipientStatus.PENDING) {
-                events.add(new DeliveryEvent(message.id(), message.envelope().sender(), r.address(), status, "none", false,
-                        "", why, "", delay, message.id() + ": " + done + " (" + why + ")", 0));
+                f = f == null ? facts.apply(message) : f;
+                events.add(new DeliveryEvent(message.id(), f.messageId(), message.envelope().sender(), r.address(), status, "",
+                        "none", false, 0, "", why, "", message.attempts(), DeliveryEvent.Delays.NONE, "", f.dkimDomain(),
+                        node.get(), now, delay, message.id() + ": " + done + " (" + why + ")", 0));
             }
         }
         return events;
@@ -122,9 +170,9 @@ final class DeliveryEvents {
                 }
                 deliveryLog.info("{}", event.logLine());
             }
-            case DEFERRED, BOUNCED, EXPIRED -> deliveryLog.warn("{}", event.logLine());
+            case DEFERRED, BOUNCED, EXPIRED, QUOTA_DELAYED, SUPPRESSED -> deliveryLog.warn("{}", event.logLine());
             default -> {
-                // held and deleted: the queue manager's own line says it
+                // received, held, released and deleted: the queue manager's own line says it
             }
         }
     }

@@ -27,10 +27,16 @@ final class DeliveryLogFormat {
      */
     static String line(String queueId, String recipient, String relay, double delay, double beforeQueue,
                        double inQueue, double setup, double transmit, String dsn, String status, String reason, String tls) {
+        return line(queueId, recipient, relay, delay, beforeQueue, inQueue, setup, transmit, dsn, status, reason, tls, "");
+    }
+
+    /** With the bounce class of a failure or deferral ({@code class=invalid-recipient}) last; empty: none added. */
+    static String line(String queueId, String recipient, String relay, double delay, double beforeQueue, double inQueue,
+                       double setup, double transmit, String dsn, String status, String reason, String tls, String bounceClass) {
         return queueId + ": to=<" + LogText.controls(recipient) + ">, relay=" + LogText.controls(relay) + ", delay="
                 + seconds(delay) + ", delays=" + seconds(beforeQueue) + "/" + seconds(inQueue) + "/" + seconds(setup) + "/"
                 + seconds(transmit) + ", dsn=" + LogText.controls(dsn) + ", status=" + status + " (" + LogText.controls(reason) + ")"
-                + (tls.isEmpty() ? "" : " tls=" + tls);
+                + (tls.isEmpty() ? "" : " tls=" + tls) + (bounceClass.isEmpty() ? "" : " class=" + bounceClass);
     }
 
     /** Like Postfix: two significant digits for small values, whole seconds above 10, "0" for nothing. */

@@ -92,7 +92,7 @@ public final class QueueManager implements AutoCloseable {
         this.agent = agent;
         this.clock = clock;
         this.limiter = new DestinationLimiter(clock, this::execute, concurrency, quotas);
-        this.events = new DeliveryEvents(clock, recorder);
+        this.events = new DeliveryEvents(clock, recorder, spool::facts, () -> config.get().myhostname());
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, events, new QueueOperations.Scheduling() {
             @Override

@@ -80,7 +80,8 @@ public final class QueueOperations implements QueueActions {
      * spool's outbox like the relay's own.
      */
     public static QueueOperations offline(Spool spool, Clock clock) throws IOException {
-        DeliveryEvents events = new DeliveryEvents(clock, Outbox.open(spool.root(), spool::sync));
+        String node = localHostName();
+        DeliveryEvents events = new DeliveryEvents(clock, Outbox.open(spool.root(), spool::sync), spool::facts, () -> node);
         QueueIndex index = new QueueIndex();
         SpoolRecovery recovery = spool.recovery();
         for (StoredMessage s : recovery.journaled()) {
@@ -319,8 +320,15 @@ public final class QueueOperations implements QueueActions {
         if (stateOf(e) != QueueState.HOLD) {
             return null;
         }
+        Optional<SpooledMessage> m = load(e);
+        if (m.isEmpty()) {
+            return null;
+        }
+        EventRecorder.Recorded recorded = events.recordNow(events.ofPending(m.get(), DeliveryEvent.Status.RELEASED,
+                "released from hold", "released by operator"));
         Instant now = clock.instant();
         store(e, QueueState.DEFERRED, now);
+        events.settled(recorded);
         scheduling.due(e, now);
         return true;
     }
@@ -421,5 +429,14 @@ public final class QueueOperations implements QueueActions {
     @Override
     public boolean awaitEmpty(Duration timeout) throws InterruptedException {
         return index.awaitEmpty(timeout);
+    }
+
+    /** The machine's name, for the events of a queue command run while no relay runs. */
+    private static String localHostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getCanonicalHostName();
+        } catch (java.io.IOException e) {
+            return "localhost";
+        }
     }
 }

@@ -246,7 +246,7 @@ public final class Spool implements AutoCloseable {
         }
         queueSync.sync();
         return new SpooledMessage(m.id(), m.envelope(), file, header.length, m.contentLength(), m.recipients(),
-                m.attempts(), m.nextAttempt(), m.state(), m.delayWarned(), m.eightBit(), false);
+                m.attempts(), m.nextAttempt(), m.state(), m.delayWarned(), m.eightBit(), false, m.facts());
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
@@ -308,6 +308,24 @@ public final class Spool implements AutoCloseable {
     }
 
     /** The message content (CRLF-canonical, not dot-stuffed). */
+    /**
+     * The message's Message-ID and DKIM domain: as known since intake, else read from the stored
+     * header section (at most 16 KiB); {@link MessageFacts#NONE} when the content cannot be read.
+     */
+    public MessageFacts facts(SpooledMessage message) {
+        if (message.facts() != null) {
+            return message.facts();
+        }
+        try (InputStream in = openContent(message)) {
+            byte[] head = in.readNBytes(MessageIdSniffer.LIMIT);
+            String text = new String(head, StandardCharsets.UTF_8);
+            int end = text.indexOf("\r\n\r\n");
+            return MessageFacts.of(end < 0 ? text : text.substring(0, end));
+        } catch (IOException | RuntimeException e) {
+            return MessageFacts.NONE;
+        }
+    }
+
     public InputStream openContent(SpooledMessage message) throws IOException {
         InputStream in = Files.newInputStream(message.file());
         in.skipNBytes(message.contentOffset());

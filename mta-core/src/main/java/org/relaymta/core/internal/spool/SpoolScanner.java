@@ -180,7 +180,7 @@ final class SpoolScanner {
         }
         Envelope envelope = new Envelope(f.sender(), f.recipients().stream().map(Recipient::address).toList(), f.arrival(), "");
         return Optional.of(new SpooledMessage(id, envelope, queue.resolve(id), -1, f.size(), f.recipients(), f.attempts(),
-                f.next(), f.state(), f.warned(), false, false));
+                f.next(), f.state(), f.warned(), false, false, null));
     }
 
     private static final int HEAD_READ = 8192;

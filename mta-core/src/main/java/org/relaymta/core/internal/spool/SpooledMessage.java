@@ -23,10 +23,11 @@ import org.relaymta.core.queue.RecipientStatus;
  * @param delayWarned   whether a delay warning was already sent to the sender
  * @param eightBit      whether the content has bytes above 127 (needs 8BITMIME downstream)
  * @param journaled     whether {@code file} is a journal segment shared with other messages (else a queue file)
+ * @param facts         its Message-ID and DKIM domain, or null when not read yet (found in the spool at start)
  */
 public record SpooledMessage(String id, Envelope envelope, Path file, long contentOffset, long contentLength,
                              List<Recipient> recipients, int attempts, Instant nextAttempt, QueueState state,
-                             boolean delayWarned, boolean eightBit, boolean journaled) {
+                             boolean delayWarned, boolean eightBit, boolean journaled, MessageFacts facts) {
 
     public SpooledMessage {
         recipients = List.copyOf(recipients);
@@ -37,7 +38,7 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
                                    boolean eightBit, boolean journaled) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength,
                 envelope.recipients().stream().map(Recipient::pending).toList(), 0, envelope.arrival(), QueueState.ACTIVE,
-                false, eightBit, journaled);
+                false, eightBit, journaled, null);
     }
 
     public List<Recipient> pendingRecipients() {
@@ -50,27 +51,33 @@ public record SpooledMessage(String id, Envelope envelope, Path file, long conte
 
     public SpooledMessage withState(List<Recipient> newRecipients, int newAttempts, Instant newNextAttempt) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, newRecipients, newAttempts,
-                newNextAttempt, state, delayWarned, eightBit, journaled);
+                newNextAttempt, state, delayWarned, eightBit, journaled, facts);
     }
 
     public SpooledMessage withQueueState(QueueState newState) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                newState, delayWarned, eightBit, journaled);
+                newState, delayWarned, eightBit, journaled, facts);
     }
 
     public SpooledMessage withNextAttempt(Instant when) {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, when, state,
-                delayWarned, eightBit, journaled);
+                delayWarned, eightBit, journaled, facts);
     }
 
     public SpooledMessage withDelayWarned() {
         return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt,
-                state, true, eightBit, journaled);
+                state, true, eightBit, journaled, facts);
     }
 
     /** This state at {@code other}'s place on disk (it may have moved from the journal to a queue file meanwhile). */
     public SpooledMessage withLocationOf(SpooledMessage other) {
         return new SpooledMessage(id, envelope, other.file, other.contentOffset, contentLength, recipients, attempts,
-                nextAttempt, state, delayWarned, eightBit, other.journaled);
+                nextAttempt, state, delayWarned, eightBit, other.journaled, facts != null ? facts : other.facts);
+    }
+
+    /** With its Message-ID and DKIM domain known. */
+    public SpooledMessage withFacts(MessageFacts known) {
+        return new SpooledMessage(id, envelope, file, contentOffset, contentLength, recipients, attempts, nextAttempt, state,
+                delayWarned, eightBit, journaled, known);
     }
 }

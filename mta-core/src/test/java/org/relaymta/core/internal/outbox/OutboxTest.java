@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -24,8 +25,9 @@ class OutboxTest {
     private final AtomicInteger spoolSyncs = new AtomicInteger();
 
     private static DeliveryEvent event(String queueId, String rcpt, DeliveryEvent.Status status) {
-        return new DeliveryEvent(queueId, "app@one.test", rcpt, status, "relay.test[192.0.2.1]:25", false, "2.0.0",
-                "250 ok", "", Duration.ofMillis(1500), queueId + ": to=<" + rcpt + ">, status=" + status.postfixName(), 0);
+        return new DeliveryEvent(queueId, "", "app@one.test", rcpt, status, "[relay.test]:25", "relay.test[192.0.2.1]:25", false,
+                250, "2.0.0", "250 ok", "", 1, DeliveryEvent.Delays.NONE, "", "", "relay.test", Instant.EPOCH, Duration.ofMillis(1500),
+                queueId + ": to=<" + rcpt + ">, status=" + status.postfixName(), 0);
     }
 
     private Outbox open() throws Exception {

@@ -114,7 +114,7 @@ class AttemptFinisherTest {
     @BeforeEach
     void open() throws Exception {
         spool = Spool.open(root, clock);
-        finisher = new AttemptFinisher(spool, () -> cfg, clock, index, new DeliveryEvents(clock, recorder), enqueued::add);
+        finisher = new AttemptFinisher(spool, () -> cfg, clock, index, new DeliveryEvents(clock, recorder, spool::facts, () -> "relay.test"), enqueued::add);
     }
 
     @AfterEach
@@ -307,12 +307,12 @@ class AttemptFinisherTest {
         assertThat(due).isEqualTo(slot);
         SpooledMessage after = message(e);
         assertThat(after.attempts()).as("a quota hold does not count as an attempt").isZero();
-        assertThat(recorder.statuses()).containsExactly(DeliveryEvent.Status.DEFERRED);
+        assertThat(recorder.statuses()).containsExactly(DeliveryEvent.Status.QUOTA_DELAYED);
 
         e.inFlight = true;
         finisher.finish(e, after, List.of(quota), 0, hold, null).join();
         assertThat(recorder.statuses()).as("the same quota still holding it is not published again")
-                .containsExactly(DeliveryEvent.Status.DEFERRED);
+                .containsExactly(DeliveryEvent.Status.QUOTA_DELAYED);
     }
 
     @Test

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class BounceMessageTest {
     private static final List<BounceMessage.Failed> FAILED = List.of(new BounceMessage.Failed("bob@ext.test", "5.1.1",
-            "host mx.ext.test[192.0.2.7] said: 550 5.1.1 unknown user (in reply to RCPT TO command)", "mx.ext.test[192.0.2.7]:25"));
+            "host mx.ext.test[192.0.2.7] said: 550 5.1.1 unknown user (in reply to RCPT TO command)", "mx.ext.test[192.0.2.7]:25",
+            "invalid-recipient"));
 
     private static String bounce(BounceMessage.Kind kind, String original, long limit) throws Exception {
         byte[] b = original.getBytes(StandardCharsets.UTF_8);

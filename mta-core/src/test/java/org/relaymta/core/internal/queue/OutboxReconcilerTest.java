@@ -31,8 +31,8 @@ class OutboxReconcilerTest {
     }
 
     private static DeliveryEvent event(String id, String rcpt, DeliveryEvent.Status status) {
-        return new DeliveryEvent(id, "app@one.test", rcpt, status, "none", false, "5.1.1", "550 no such user", "",
-                Duration.ZERO, "", 7);
+        return new DeliveryEvent(id, "", "app@one.test", rcpt, status, "", "none", false, 550, "5.1.1", "550 no such user",
+                "invalid-recipient", 1, DeliveryEvent.Delays.NONE, "", "", "relay.test", Instant.EPOCH, Duration.ZERO, "", 7);
     }
 
     @Test
