@@ -193,7 +193,8 @@ final class SessionOpener {
             capabilities(Capabilities.parse(ehlo), afterTls);
             return;
         }
-        if (afterTls) {
+        if (afterTls || ehlo.code() == 421) {
+            // 421: the server is closing the connection; there is no HELO to try.
             fail(new Failure(ehlo.enhancedStatus().replaceFirst("^5", "4"),
                     "host " + hostIp + " said: " + ehlo.oneLine() + " (in reply to EHLO command)", relay));
             return;

@@ -151,6 +151,9 @@ class QueueManagerTest {
         agent.ungate();
         agent.answer = FakeAgent::sent;
         assertThat(control.apply(QueueAction.RELEASE, id).done()).containsExactly(id);
+        DeliveryEvent released = nextEvent();
+        assertThat(released.status()).isEqualTo(DeliveryEvent.Status.RELEASED);
+        assertThat(released.recipient()).isEqualTo("bob@ext.test");
         assertThat(nextEvent().status()).isEqualTo(DeliveryEvent.Status.SENT);
         assertThat(control.awaitEmpty(Duration.ofSeconds(5))).isTrue();
     }
