@@ -24,6 +24,8 @@ module org.relaymta.core {
     requires com.google.gson;
     // Only with MTA_REDIS_URL (shared quotas): the application adds it, mta-server has it.
     requires static lettuce.core;
+    // Only with event_kafka_bootstrap (events to Kafka): the application adds it, mta-server has it.
+    requires static kafka.clients;
 
     exports org.relaymta.core;
     exports org.relaymta.core.event;
@@ -35,6 +37,7 @@ module org.relaymta.core {
     exports org.relaymta.core.internal.delivery.sasl to org.relaymta.server;
     exports org.relaymta.core.internal.metrics to org.relaymta.server;
     exports org.relaymta.core.internal.oauth2 to org.relaymta.server;
+    exports org.relaymta.core.internal.outbox to org.relaymta.server;
     exports org.relaymta.core.internal.queue to org.relaymta.server;
     exports org.relaymta.core.internal.spool to org.relaymta.server;
 

@@ -83,7 +83,7 @@ class HostileDnsIT {
                 String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + admin + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
                 assertThat(metrics).doesNotContain("fake_metric", "\r").doesNotContain("signup");
-                assertThat(SubmissionAndMetricsIT.value(metrics, "mta_deliveries_total{relay=\"direct\",status=\"sent\"}"))
+                assertThat(SubmissionAndMetricsIT.value(metrics, "mta_deliveries_total{class=\"\",relay=\"direct\",status=\"sent\"}"))
                         .isEqualTo(7);
                 Matcher series = Pattern.compile("(?m)^mta_deliveries_total\\{").matcher(metrics);
                 int n = 0;

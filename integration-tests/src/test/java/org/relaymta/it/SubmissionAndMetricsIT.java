@@ -125,7 +125,7 @@ class SubmissionAndMetricsIT {
             assertThat(metrics.statusCode()).isEqualTo(200);
             String text = metrics.body();
             assertThat(value(text, "mta_messages_received_total")).isEqualTo(2);
-            assertThat(value(text, "mta_deliveries_total{relay=\"127.0.0.1\",status=\"sent\"}")).isEqualTo(2);
+            assertThat(value(text, "mta_deliveries_total{class=\"\",relay=\"127.0.0.1\",status=\"sent\"}")).isEqualTo(2);
             assertThat(value(text, "mta_smtp_auth_failures_total")).isEqualTo(1);
             assertThat(value(text, "mta_smtp_sessions_total{direction=\"in\"}")).isGreaterThanOrEqualTo(4);
             assertThat(value(text, "mta_smtp_tls_sessions_total{direction=\"in\"}")).isGreaterThanOrEqualTo(3);

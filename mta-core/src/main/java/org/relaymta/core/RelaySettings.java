@@ -14,6 +14,7 @@ import org.relaymta.config.QueueSettings;
 import org.relaymta.config.SmtpClientSettings;
 import org.relaymta.config.TlsLevel;
 import org.relaymta.config.internal.ClusterSettings;
+import org.relaymta.config.internal.EventSettings;
 import org.relaymta.config.internal.ContentSettings;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.DeliverySettings;
@@ -208,7 +209,7 @@ public final class RelaySettings {
         DeliverySettings delivery = new DeliverySettings(smtp, DeliverySettings.defaults().relayFailureThreshold(), RelayLimits.none());
         ContentSettings content = new ContentSettings(messageSizeLimit, HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
                 DkimTable.of(dkimKeys));
-        return new RelayConfig(hostname, routing, listener, delivery, queue, content, ClusterSettings.none(), List.copyOf(warnings),
+        return new RelayConfig(hostname, routing, listener, delivery, queue, content, EventSettings.none(), ClusterSettings.none(), List.copyOf(warnings),
                 List.of());
     }
 }

@@ -186,7 +186,8 @@ public final class RelayServer implements AutoCloseable {
         // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
         var cluster = EngineAccess.internals(engine).cluster().status();
         JsonObject h = Json.object();
-        h.addProperty("status", !ok ? "unavailable" : cluster.isPresent() && !cluster.get().shared() ? "degraded" : "ok");
+        h.addProperty("status", "ok");   // set below, once every part is seen; first in the answer
+        boolean[] degraded = {cluster.isPresent() && !cluster.get().shared()};
         h.addProperty("listener", listening);
         h.addProperty("spool_writable", spoolOk);
         h.addProperty("queue_size", engine.queue().size());
@@ -201,10 +202,32 @@ public final class RelayServer implements AutoCloseable {
             h.add("cluster", co);
         });
         JsonArray warnings = new JsonArray();
+        var feed = EngineAccess.internals(engine).events();
+        JsonArray sinks = new JsonArray();
+        for (var sink : feed.sinks()) {
+            var s = sink.status();
+            long lag = feed.lag(sink);
+            JsonObject so = Json.object();
+            so.addProperty("sink", s.label());
+            so.addProperty("lag", lag);
+            so.addProperty("delivered", s.delivered());
+            so.addProperty("lost", s.lost());
+            so.addProperty("dropped", s.dropped());
+            s.failingSince().ifPresent(t -> so.addProperty("failing_since", t.toString()));
+            s.lastError().filter(e -> s.failingSince().isPresent()).ifPresent(e -> so.addProperty("last_error", e));
+            sinks.add(so);
+            List<String> said = s.warnings(engine.clock().instant(), lag);
+            said.forEach(warnings::add);
+            degraded[0] |= !said.isEmpty();
+        }
+        if (!sinks.isEmpty()) {
+            h.add("event_sinks", sinks);
+        }
         engine.oauth2Warnings().forEach(warnings::add);
         EngineAccess.internals(engine).tlsPolicyWarnings().forEach(warnings::add);
         EngineAccess.internals(engine).config().warnings().forEach(w -> warnings.add("config: " + w));
         h.add("warnings", warnings);
+        h.addProperty("status", !ok ? "unavailable" : degraded[0] ? "degraded" : "ok");
         return new AdminServer.Health(ok, Json.write(h) + "\n");
     }
 

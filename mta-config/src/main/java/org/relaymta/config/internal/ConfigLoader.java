@@ -64,7 +64,7 @@ public final class ConfigLoader {
         ListenerSettings listener = listener(v, accounts, warnings, sources);
         ContentSettings content = content(v, sources);
         RelayConfig config = new RelayConfig(myhostname(v), routing, listener, delivery(v, sources), queue(v), content,
-                ClusterSettings.from(v), List.copyOf(warnings), List.copyOf(sources));
+                EventSettings.from(v, configDir), ClusterSettings.from(v), List.copyOf(warnings), List.copyOf(sources));
         List<String> unused = new ArrayList<>(credentialsForDirectRoutes(config, saslTable));
         unused.addAll(ConfigFindings.of(config, saslTable, env));
         return unused.isEmpty() ? config : config.withMoreWarnings(unused);

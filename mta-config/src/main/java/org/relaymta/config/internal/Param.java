@@ -20,7 +20,8 @@ public final class Param<T> {
     /** Where the setting belongs, and the section it is listed under in the reference page. */
     public enum Section {
         ROUTING("Routing and credentials"), LISTENER("Listeners"), DELIVERY("Delivery (SMTP client)"), QUEUE("Queue"),
-        CONTENT("Content: size, header checks, milters"), CLUSTER("Several relay nodes"),
+        CONTENT("Content: size, header checks, milters"), EVENTS("Delivery events and suppression"),
+        CLUSTER("Several relay nodes"),
         PROCESS("The mta process"), LOGGING("Logging");
 
         private final String title;

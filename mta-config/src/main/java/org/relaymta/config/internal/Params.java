@@ -3,6 +3,7 @@ package org.relaymta.config.internal;
 import static org.relaymta.config.internal.Param.Section.CLUSTER;
 import static org.relaymta.config.internal.Param.Section.CONTENT;
 import static org.relaymta.config.internal.Param.Section.DELIVERY;
+import static org.relaymta.config.internal.Param.Section.EVENTS;
 import static org.relaymta.config.internal.Param.Section.LISTENER;
 import static org.relaymta.config.internal.Param.Section.LOGGING;
 import static org.relaymta.config.internal.Param.Section.PROCESS;
@@ -260,6 +261,44 @@ public final class Params {
     private static Param<Duration> client(String step, String defaultText, String doc) {
         return mainCf("smtp_" + step + "_timeout", DELIVERY, defaultText, duration('s'), TIME, doc);
     }
+
+    // ---------------------------------------------------------------- delivery events and suppression
+
+    public static final Param<String> EVENT_WEBHOOKS = add(mainCf("event_webhooks", EVENTS, "", text(), "URLs",
+            "Where delivery events are POSTed as JSON arrays: URL [events=delivered,bounced,...] ..., each URL with its own "
+                    + "position in the event outbox. https:// (verified); http:// only to a loopback address. Read at start."));
+    public static final Param<String> EVENT_WEBHOOK_SECRET_FILE = add(mainCf("event_webhook_secret_file", EVENTS, "", text(),
+            "file", "The key of the X-Relay-Signature HMAC (the file's first line); required with event_webhooks."));
+    public static final Param<Integer> EVENT_WEBHOOK_BATCH_LIMIT = add(mainCf("event_webhook_batch_limit", EVENTS, "100",
+            count(1, 10000), "events", "At most this many events in one POST."));
+    public static final Param<Duration> EVENT_WEBHOOK_TIMEOUT = add(mainCf("event_webhook_timeout", EVENTS, "10s",
+            duration('s'), TIME, "How long one POST may take, connection and answer included."));
+    public static final Param<String> EVENT_KAFKA_BOOTSTRAP = add(mainCf("event_kafka_bootstrap", EVENTS, "", text(),
+            "host:port,...", "A Kafka cluster to publish delivery events to (kafka-clients on the class path); off when empty."));
+    public static final Param<String> EVENT_KAFKA_TOPIC = add(mainCf("event_kafka_topic", EVENTS, "relay-mta-events", text(),
+            "topic", "The topic; the key is the queue id, so one message's events stay in order."));
+    public static final Param<String> EVENT_KAFKA_SECURITY_PROTOCOL = add(mainCf("event_kafka_security_protocol", EVENTS,
+            "PLAINTEXT", oneOf("plaintext", "ssl", "sasl_plaintext", "sasl_ssl"), "",
+            "Kafka's security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."));
+    public static final Param<String> EVENT_KAFKA_SASL_MECHANISM = add(mainCf("event_kafka_sasl_mechanism", EVENTS, "PLAIN",
+            oneOf("plain", "scram-sha-256", "scram-sha-512"), "", "With SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."));
+    public static final Param<String> EVENT_KAFKA_USERNAME = add(mainCf("event_kafka_username", EVENTS, "", text(), "",
+            "The SASL user name."));
+    public static final Param<String> EVENT_KAFKA_PASSWORD_FILE = add(mainCf("event_kafka_password_file", EVENTS, "", text(),
+            "file", "The SASL password (the file's first line)."));
+    public static final Param<String> EVENT_KAFKA_CAFILE = add(mainCf("event_kafka_cafile", EVENTS, "", text(), "file",
+            "PEM certificates the brokers' TLS certificates are verified against (default: the system's)."));
+    public static final Param<Long> EVENT_QUEUE_LIMIT = add(mainCf("event_queue_limit", EVENTS, "1073741824",
+            number(1024 * 1024, Long.MAX_VALUE), "bytes", "The event outbox's size on disk: past it the oldest events a "
+                    + "sink has not taken are dropped (counted, logged and reported in /health), never the mail."));
+    public static final Param<Duration> EVENT_RETRY_MAXIMUM = add(mainCf("event_retry_maximum", EVENTS, "300s",
+            duration('s'), TIME, "The longest wait between two tries of a sink that fails (exponential from 1 s, with jitter)."));
+    public static final Param<Boolean> SUPPRESS_HARD_BOUNCES = add(mainCf("suppress_hard_bounces", EVENTS, "no", yesNo(), "",
+            "Suppress recipients that bounced with a class of suppression_classes: later mail to them bounces at once."));
+    public static final Param<String> SUPPRESSION_CLASSES = add(mainCf("suppression_classes", EVENTS, "invalid-recipient",
+            text(), "classes", "The bounce classes that suppress a recipient."));
+    public static final Param<Duration> SUPPRESSION_LIFETIME = add(mainCf("suppression_lifetime", EVENTS, "90d",
+            duration('d'), TIME, "How long a suppression lasts."));
 
     // ---------------------------------------------------------------- several nodes
 

@@ -15,12 +15,13 @@ import org.relaymta.config.QueueSettings;
  * @param delivery   the SMTP client's timeouts and TLS settings, relay health, quotas
  * @param queue      the queue manager's retry, expiry and concurrency settings
  * @param content    size limit, header checks, milters, DKIM
+ * @param events     delivery events' sinks (webhooks, Kafka), the outbox's bound, the suppression list
  * @param cluster    the Redis that several nodes share quotas and relay health through ({@code MTA_REDIS_URL})
  * @param warnings   problems that did not stop the load (unknown parameters, entries that can never be used, ...)
  * @param sources    files this snapshot was read from (watched for hot reload)
  */
 public record RelayConfig(String myhostname, Routing routing, ListenerSettings listener, DeliverySettings delivery,
-                          QueueSettings queue, ContentSettings content, ClusterSettings cluster, List<String> warnings,
+                          QueueSettings queue, ContentSettings content, EventSettings events, ClusterSettings cluster, List<String> warnings,
                           List<Path> sources) {
 
     /** {@code message_size_limit}'s default, for the few that read it before there is a snapshot. */
@@ -30,7 +31,7 @@ public record RelayConfig(String myhostname, Routing routing, ListenerSettings l
     public RelayConfig withMoreWarnings(List<String> more) {
         List<String> all = new ArrayList<>(warnings);
         all.addAll(more);
-        return new RelayConfig(myhostname, routing, listener, delivery, queue, content, cluster, List.copyOf(all), sources);
+        return new RelayConfig(myhostname, routing, listener, delivery, queue, content, events, cluster, List.copyOf(all), sources);
     }
 
     /** What changed between two snapshots, in counts and public values only: for the reload log line. */

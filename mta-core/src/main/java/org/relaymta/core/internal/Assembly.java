@@ -32,6 +32,8 @@ import org.relaymta.core.internal.milter.Milters;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
 import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.outbox.Outbox;
+import org.relaymta.core.internal.outbox.SinkRunner;
+import org.relaymta.core.internal.sink.EventSinks;
 import org.relaymta.core.internal.queue.OutboxReconciler;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.Spool;
@@ -112,7 +114,6 @@ public final class Assembly {
         for (Map.Entry<String, DeliveryListener> named : options.namedListeners().entrySet()) {
             feed.addNamed(named.getKey(), named.getValue());
         }
-        outbox.checkpoint(feed.namedPositions());
         group = newEventLoops();
         resolver = new DnsHostResolver(group, options.dnsServers(), config.get().delivery().tls().dnssec());
         tokens = new OAuth2Tokens(config, clock);
@@ -120,6 +121,13 @@ public final class Assembly {
         https = new HttpsClients(group);
         sts = SmtpDeliveryAgent.policyDns(resolver)
                 .map(dns -> new MtaSts(dns, () -> https.forConfig(config.get()), options.spoolDir(), clock)).orElse(null);
+        for (SinkRunner sink : EventSinks.fromConfig(config, () -> https.forConfig(config.get()),
+                SmtpDeliveryAgent.policyDns(resolver), clock)) {
+            feed.addSink(sink);
+        }
+        // Only now that every consumer is known: what a sink still needs stays on disk.
+        outbox.checkpoint(feed.namedPositions(), config.get().events().queueLimit());
+        metrics.bindEvents(outbox, feed);
         agent = new SmtpDeliveryAgent(group, resolver, options.directPort(), tokens, clock, sts);
         metrics.bindRelayHealth(agent.health());
         metrics.bindConfig(config);
@@ -140,8 +148,8 @@ public final class Assembly {
             t.setDaemon(true);
             return t;
         });
-        checkpoints.scheduleWithFixedDelay(() -> outbox.checkpoint(feed.namedPositions()), CHECKPOINT_INTERVAL.toMillis(),
-                CHECKPOINT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        checkpoints.scheduleWithFixedDelay(() -> outbox.checkpoint(feed.namedPositions(), config.get().events().queueLimit()),
+                CHECKPOINT_INTERVAL.toMillis(), CHECKPOINT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         queue.recover();
         AtomicInteger submitThreads = new AtomicInteger();
         submitter = Executors.newFixedThreadPool(4, r -> {
@@ -162,7 +170,7 @@ public final class Assembly {
             }
         });
         internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
-                tlsHealth, sts, reports, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
+                tlsHealth, sts, reports, feed, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,

@@ -11,6 +11,7 @@ import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
+import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.sts.MtaSts;
@@ -40,11 +41,13 @@ public final class EngineInternals {
     private final MtaSts sts;
     private final TlsReports reports;
     private final Function<String, CompletableFuture<String>> tlsPolicy;
+    private final EventFeed events;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
-                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports,
+                           Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports, EventFeed events,
                            Function<String, CompletableFuture<String>> tlsPolicy) {
+        this.events = events;
         this.tlsPolicy = tlsPolicy;
         this.reports = reports;
         this.tlsPolicies = tlsPolicies;
@@ -102,6 +105,11 @@ public final class EngineInternals {
     /** The TLS reports; null when the engine does not use its own DNS. */
     public TlsReports tlsReports() {
         return reports;
+    }
+
+    /** The event feed: the sinks' state ({@code /health}, {@code mta events}). */
+    public EventFeed events() {
+        return events;
     }
 
     public QueueActions queue() {

@@ -1,6 +1,7 @@
 package org.relaymta.core.internal.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,6 +19,9 @@ import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
 import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.oauth2.OAuth2Tokens;
+import org.relaymta.core.internal.outbox.EventFeed;
+import org.relaymta.core.internal.outbox.Outbox;
+import org.relaymta.core.internal.outbox.SinkRunner;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.internal.tls.TlsSessionResult;
@@ -132,6 +136,32 @@ public final class RelayMetrics implements DeliveryListener {
             Gauge.builder("mta.cluster.shared", cluster, c -> c.status().map(s -> s.shared() ? 1 : 0).orElse(0))
                     .description("1 while quotas and relay health are shared through Redis, 0 while counted on this node")
                     .register(registry);
+        }
+    }
+
+    /**
+     * The event outbox and its sinks: {@code mta_event_outbox_bytes}, {@code mta_event_outbox_dropped_total}
+     * (events over {@code event_queue_limit}), and per sink {@code mta_event_sink_lag} (events not yet
+     * taken), {@code mta_event_sink_events_total{outcome=delivered|dropped|lost}} and {@code
+     * mta_event_sink_failures_total} (failed tries).
+     */
+    public void bindEvents(Outbox outbox, EventFeed feed) {
+        Gauge.builder("mta.event.outbox.bytes", outbox, Outbox::sizeOnDisk).baseUnit("bytes")
+                .description("Delivery events kept on disk for consumers").register(registry);
+        FunctionCounter.builder("mta.event.outbox.dropped", outbox, Outbox::droppedOverLimit)
+                .description("Events dropped unread because the outbox passed event_queue_limit").register(registry);
+        for (SinkRunner sink : feed.sinks()) {
+            String name = sink.sink().label();
+            Gauge.builder("mta.event.sink.lag", feed, f -> f.lag(sink)).tag("sink", name)
+                    .description("Events the sink has not taken yet").register(registry);
+            FunctionCounter.builder("mta.event.sink.events", sink, s -> s.status().delivered()).tag("sink", name)
+                    .tag("outcome", "delivered").register(registry);
+            FunctionCounter.builder("mta.event.sink.events", sink, s -> s.status().dropped()).tag("sink", name)
+                    .tag("outcome", "dropped").register(registry);
+            FunctionCounter.builder("mta.event.sink.events", sink, s -> s.status().lost()).tag("sink", name)
+                    .tag("outcome", "lost").register(registry);
+            FunctionCounter.builder("mta.event.sink.failures", sink, s -> s.status().failures()).tag("sink", name)
+                    .description("Failed tries to hand events to the sink").register(registry);
         }
     }
 

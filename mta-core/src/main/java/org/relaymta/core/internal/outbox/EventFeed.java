@@ -14,7 +14,10 @@ import org.slf4j.LoggerFactory;
  * Hands the outbox's events to the listeners, off the delivery path: each consumer has its own
  * thread and position and reads the outbox from there (recent events from memory). A named
  * consumer's position is saved in the spool after every batch, so after a restart it goes on where
- * it was (at least once); the unnamed listeners share one consumer that starts at the end.
+ * it was (at least once); the unnamed listeners share one consumer that starts at the end. An
+ * {@link EventSink} is a named consumer whose batches go through its {@link SinkRunner} (retries,
+ * backoff); a consumer that finds events gone before it read them (the outbox over its limit)
+ * says how many.
  */
 public final class EventFeed implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EventFeed.class);
@@ -49,6 +52,38 @@ public final class EventFeed implements AutoCloseable {
         Consumer c = new Consumer(name, outbox.consumerPosition(name));
         c.listeners.add(listener);
         consumers.add(c);
+    }
+
+    /** A sink: a named consumer of its own, from its saved position. */
+    public void addSink(SinkRunner runner) throws IOException {
+        String name = runner.sink().name();
+        if (started) {
+            throw new IllegalStateException("sinks are given before the relay starts");
+        }
+        for (Consumer c : consumers) {
+            if (name.equals(c.name)) {
+                throw new IllegalArgumentException("two event consumers are named '" + name + "'");
+            }
+        }
+        Consumer c = new Consumer(name, outbox.consumerPosition(name));
+        c.runner = runner;
+        runner.positionAt(c.position);
+        consumers.add(c);
+    }
+
+    /** The sinks, in the order given. */
+    public List<SinkRunner> sinks() {
+        return consumers.stream().filter(c -> c.runner != null).map(c -> c.runner).toList();
+    }
+
+    /** How many durable events {@code runner}'s sink has not been handed yet. */
+    public long lag(SinkRunner runner) {
+        for (Consumer c : consumers) {
+            if (c.runner == runner) {
+                return Math.max(0, outbox.position() - c.position);
+            }
+        }
+        return 0;
     }
 
     public void start() {
@@ -90,6 +125,9 @@ public final class EventFeed implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             c.stop();
+            if (c.runner != null) {
+                c.runner.sink().close();
+            }
         }
     }
 
@@ -101,6 +139,7 @@ public final class EventFeed implements AutoCloseable {
     private final class Consumer implements Runnable {
         final String name;
         final List<DeliveryListener> listeners = new CopyOnWriteArrayList<>();
+        SinkRunner runner;
         volatile long position;
         private boolean stopping;
         private boolean woken;
@@ -138,6 +177,9 @@ public final class EventFeed implements AutoCloseable {
                 stopping = true;
                 notifyAll();
             }
+            if (thread != null && runner != null) {
+                thread.interrupt();   // a sink waiting out a backoff or a slow server: its position stays where it was
+            }
             if (thread != null) {
                 try {
                     thread.join(2000);
@@ -163,7 +205,7 @@ public final class EventFeed implements AutoCloseable {
                     }
                     woken = false;
                 }
-                if (listeners.isEmpty() && name == null) {
+                if (listeners.isEmpty() && name == null && runner == null) {
                     advance(outbox.settledPosition());   // nobody listens: nothing to read
                     continue;
                 }
@@ -175,6 +217,26 @@ public final class EventFeed implements AutoCloseable {
                 } catch (IOException e) {
                     log.error("events: cannot read the outbox for {}: {}", label(), e.getMessage());
                     pause();
+                    continue;
+                }
+                if (!batch.isEmpty() && batch.get(0).sequence() > position + 1 && name != null) {
+                    long gone = batch.get(0).sequence() - position - 1;
+                    if (runner != null) {
+                        runner.lost(gone, position + 1, batch.get(0).sequence() - 1);
+                    } else {
+                        log.error("events: listener {} lost {} events (sequences {}-{}) before it read them", label(), gone,
+                                position + 1, batch.get(0).sequence() - 1);
+                    }
+                }
+                if (runner != null) {
+                    try {
+                        runner.handle(batch, this::advance);
+                    } catch (InterruptedException e) {
+                        return;   // stopping: what was not delivered is handed over again after the restart
+                    }
+                    if (batch.isEmpty()) {
+                        pause();
+                    }
                     continue;
                 }
                 for (DeliveryEvent e : batch) {

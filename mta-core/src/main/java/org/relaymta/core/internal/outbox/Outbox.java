@@ -71,6 +71,7 @@ public final class Outbox implements EventRecorder, AutoCloseable {
     private long durable;
     private long checkpointed;
     private boolean failing;
+    private long overLimitDropped;
     private boolean closed;
     private Thread syncer;
 
@@ -139,7 +140,9 @@ public final class Outbox implements EventRecorder, AutoCloseable {
                 }
             }
             last = Math.max(last, segmentLast);
-            found.add(new Segment(f.getValue(), f.getKey(), segmentLast));
+            Segment seg = new Segment(f.getValue(), f.getKey(), segmentLast);
+            seg.size = Files.size(f.getValue());
+            found.add(seg);
         }
         outbox = new Outbox(dir, spoolSync, segmentLimit, checkpoint, after, last);
         found.forEach(s -> outbox.segments.put(s.first, s));
@@ -346,6 +349,20 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         durable = Math.max(durable, events.get(events.size() - 1).sequence());
     }
 
+    /** The bytes of events on disk. */
+    public synchronized long sizeOnDisk() {
+        long total = 0;
+        for (Segment s : segments.values()) {
+            total += s.size;
+        }
+        return total;
+    }
+
+    /** Events dropped unread because the outbox passed its limit, since the start. */
+    public synchronized long droppedOverLimit() {
+        return overLimitDropped;
+    }
+
     /** False while segments cannot be written. */
     public synchronized boolean healthy() {
         return !failing;
@@ -429,6 +446,15 @@ public final class Outbox implements EventRecorder, AutoCloseable {
      * named consumers'). Run every few seconds and at close; cheap when nothing happened.
      */
     public void checkpoint(Collection<Long> positions) {
+        checkpoint(positions, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #checkpoint(Collection)}, and past {@code limit} bytes on disk the oldest checkpointed
+     * segments go even when a consumer has not read them: a sink that stays away can cost its own
+     * events (it is told how many when it reads on), never the disk the mail needs.
+     */
+    public void checkpoint(Collection<Long> positions, long limit) {
         long upTo;
         synchronized (this) {
             upTo = unsettled.isEmpty() ? durable : Math.min(durable, unsettled.first() - 1);
@@ -450,10 +476,24 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         long keepFrom = positions.stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
         List<Segment> gone = new ArrayList<>();
         synchronized (this) {
-            long limit = Math.min(checkpointed, keepFrom);
+            long behind = Math.min(checkpointed, keepFrom);
+            long total = 0;
             for (Segment s : segments.values()) {
-                if (s != current && s.last <= limit) {
+                total += s.size;
+            }
+            for (Segment s : segments.values()) {
+                if (s == current || s.last > checkpointed) {
+                    break;
+                }
+                if (s.last <= behind) {
                     gone.add(s);
+                    total -= s.size;
+                } else if (total > limit) {
+                    log.error("outbox: {} bytes of events are over event_queue_limit ({}): dropping sequences {}-{}, which "
+                            + "a sink has not taken", total, limit, s.first, s.last);
+                    overLimitDropped += s.last - s.first + 1;
+                    gone.add(s);
+                    total -= s.size;
                 }
             }
             gone.forEach(s -> segments.remove(s.first));

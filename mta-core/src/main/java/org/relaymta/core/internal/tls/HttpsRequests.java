@@ -70,14 +70,24 @@ public final class HttpsRequests {
      */
     public CompletableFuture<Response> send(HttpMethod method, String host, InetAddress address, int port, String path,
                                             Map<String, String> headers, byte[] body, Duration timeout, int maxBody) {
+        return send(true, method, host, address, port, path, headers, body, timeout, maxBody);
+    }
+
+    /** As above; {@code tls} false sends plain HTTP (event webhooks on a loopback address only). */
+    public CompletableFuture<Response> send(boolean tls, HttpMethod method, String host, InetAddress address, int port,
+                                            String path, Map<String, String> headers, byte[] body, Duration timeout,
+                                            int maxBody) {
         CompletableFuture<Response> result = new CompletableFuture<>();
         Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        SslHandler ssl = context.newHandler(ch.alloc(), host, port);
-                        ch.pipeline().addLast(ssl, new HttpClientCodec(4096, 8192, 8192), new HttpObjectAggregator(maxBody),
+                        if (tls) {
+                            SslHandler ssl = context.newHandler(ch.alloc(), host, port);
+                            ch.pipeline().addLast(ssl);
+                        }
+                        ch.pipeline().addLast(new HttpClientCodec(4096, 8192, 8192), new HttpObjectAggregator(maxBody),
                                 new SimpleChannelInboundHandler<FullHttpResponse>() {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
@@ -117,7 +127,7 @@ public final class HttpsRequests {
             }
             ByteBuf content = body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path, content);
-            request.headers().set(HttpHeaderNames.HOST, port == 443 ? host : host + ":" + port);
+            request.headers().set(HttpHeaderNames.HOST, port == (tls ? 443 : 80) ? host : host + ":" + port);
             request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             request.headers().set(HttpHeaderNames.USER_AGENT, "relay-mta");
             headers.forEach((k, v) -> request.headers().set(k, v));

@@ -30,7 +30,7 @@ class DanePolicyTest {
         DeliverySettings delivery = new DeliverySettings(cfg.delivery().smtp(), cfg.delivery().relayFailureThreshold(),
                 cfg.delivery().limits(), tls);
         return new RelayConfig(cfg.myhostname(), cfg.routing(), cfg.listener(), delivery, cfg.queue(), cfg.content(),
-                cfg.cluster(), cfg.warnings(), cfg.sources());
+                cfg.events(), cfg.cluster(), cfg.warnings(), cfg.sources());
     }
 
     private DanePolicy answering(DanePolicy.Answer.Status status, Tlsa... records) {
