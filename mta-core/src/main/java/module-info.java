@@ -40,6 +40,7 @@ module org.relaymta.core {
     exports org.relaymta.core.internal.outbox to org.relaymta.server;
     exports org.relaymta.core.internal.queue to org.relaymta.server;
     exports org.relaymta.core.internal.spool to org.relaymta.server;
+    exports org.relaymta.core.internal.suppress to org.relaymta.server;
 
     provides jakarta.mail.Provider with org.relaymta.core.mail.RelayProviders.Relay, org.relaymta.core.mail.RelayProviders.Smtp;
 }

@@ -98,6 +98,11 @@ final class RelayHarness implements AutoCloseable {
         return c;
     }
 
+    /** Waits until the queue is empty (the upstream has a message a moment before the relay removes it). */
+    void queueEmpty(Duration timeout) throws InterruptedException {
+        assertThat(server.engine().queue().awaitEmpty(timeout)).as("the queue empty within " + timeout).isTrue();
+    }
+
     /** The next delivery event, failing the test after {@code timeout}. */
     DeliveryEvent nextEvent(Duration timeout) throws InterruptedException {
         DeliveryEvent e = events.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);

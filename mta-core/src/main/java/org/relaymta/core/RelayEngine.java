@@ -37,6 +37,7 @@ import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.queue.EngineQueueControl;
 import org.relaymta.core.queue.MessageTooLargeException;
 import org.relaymta.core.queue.QueueControl;
+import org.relaymta.core.queue.SuppressionList;
 
 /**
  * The relay engine, and the library's entry point: durable spool, queue manager and SMTP
@@ -246,6 +247,14 @@ public final class RelayEngine implements AutoCloseable {
     public QueueControl queue() {
         EventFeed feed = running().events();
         return new EngineQueueControl(running().queue().control(), feed::await);
+    }
+
+    /**
+     * The suppression list: recipients that bounced hard ({@code suppress_hard_bounces}) or were
+     * added here; mail to them bounces at once with a {@code suppressed} event.
+     */
+    public SuppressionList suppressions() {
+        return running().suppressions();
     }
 
     /** The engine's clock (the builder's; the system clock by default). */

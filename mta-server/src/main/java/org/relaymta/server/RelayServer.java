@@ -140,7 +140,7 @@ public final class RelayServer implements AutoCloseable {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
                 adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
                         access, this::health, registry::scrape, domain -> EngineAccess.internals(engine).tlsPolicy(domain),
-                        () -> EngineAccess.internals(engine).config());
+                        () -> EngineAccess.internals(engine).config(), engine.suppressions());
                 InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "

@@ -39,6 +39,9 @@ import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
 import org.relaymta.core.internal.sts.MtaSts;
+import org.relaymta.core.internal.suppress.LocalSuppressions;
+import org.relaymta.core.internal.suppress.SharedSuppressions;
+import org.relaymta.core.queue.SuppressionList;
 import org.relaymta.core.internal.tls.HttpsClients;
 import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
 import org.relaymta.core.internal.tlsrpt.TlsReports;
@@ -79,6 +82,7 @@ public final class Assembly {
     private TlsReports reports;
     private Cluster cluster;
     private QueueManager queue;
+    private SuppressionList suppressions;
     private ExecutorService submitter;
     private ConfigWatcher watcher;
     private ScheduledExecutorService milterTimer;
@@ -141,6 +145,10 @@ public final class Assembly {
         metrics.bindCluster(cluster);
         queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas(), outbox);
         queue.addObserver(metrics);
+        LocalSuppressions onDisk = LocalSuppressions.open(options.spoolDir(), clock,
+                () -> config.get().events().suppressionLifetime());
+        suppressions = cluster.link().<SuppressionList>map(link -> new SharedSuppressions(onDisk, link)).orElse(onDisk);
+        queue.suppressions(suppressions);
         metrics.bindQueue(queue, clock);
         feed.start();
         checkpoints = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -170,7 +178,7 @@ public final class Assembly {
             }
         });
         internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
-                tlsHealth, sts, reports, feed, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
+                tlsHealth, sts, reports, feed, suppressions, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,
@@ -210,6 +218,10 @@ public final class Assembly {
 
     public QueueManager queue() {
         return queue;
+    }
+
+    public SuppressionList suppressions() {
+        return suppressions;
     }
 
     public EventFeed events() {

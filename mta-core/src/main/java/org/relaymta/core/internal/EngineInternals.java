@@ -18,6 +18,7 @@ import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.sts.StsPolicy;
 import org.relaymta.core.internal.tlsrpt.TlsPolicyHealth;
 import org.relaymta.core.internal.tlsrpt.TlsReports;
+import org.relaymta.core.queue.SuppressionList;
 
 /**
  * What the relay's own server module needs of an engine beyond the public API: its event loops
@@ -42,12 +43,14 @@ public final class EngineInternals {
     private final TlsReports reports;
     private final Function<String, CompletableFuture<String>> tlsPolicy;
     private final EventFeed events;
+    private final SuppressionList suppressions;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
                            Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports, EventFeed events,
-                           Function<String, CompletableFuture<String>> tlsPolicy) {
+                           SuppressionList suppressions, Function<String, CompletableFuture<String>> tlsPolicy) {
         this.events = events;
+        this.suppressions = suppressions;
         this.tlsPolicy = tlsPolicy;
         this.reports = reports;
         this.tlsPolicies = tlsPolicies;
@@ -110,6 +113,11 @@ public final class EngineInternals {
     /** The event feed: the sinks' state ({@code /health}, {@code mta events}). */
     public EventFeed events() {
         return events;
+    }
+
+    /** The suppression list ({@code /suppressions}). */
+    public SuppressionList suppressions() {
+        return suppressions;
     }
 
     public QueueActions queue() {

@@ -17,6 +17,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -27,12 +28,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.relaymta.config.internal.LogText;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.RouteReport;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.ActionResult;
 import org.relaymta.core.queue.QueueAction;
+import org.relaymta.core.queue.Suppression;
+import org.relaymta.core.queue.SuppressionList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +56,9 @@ import org.slf4j.LoggerFactory;
  * POST /queue/ID|ALL/delete|hold|release|requeue
  * GET  /tls-policy/DOMAIN          the TLS policy of mail to DOMAIN's MX, JSON (token: it asks DNS and HTTPS)
  * GET  /route?from=S&amp;to=R[&amp;format=json]  the routing decision for S and R under the configuration in force
+ * GET  /suppressions[?format=table] the suppression list, one JSON object per line
+ * POST /suppressions/add?address=A[&amp;reason=R]   suppress A
+ * POST /suppressions/remove?address=A   end A's suppression (404 when it was not suppressed)
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
  */
@@ -68,10 +75,12 @@ final class AdminRequests {
     private final Executor queueWork;
     private final Function<String, CompletableFuture<String>> tlsPolicy;
     private final Supplier<RelayConfig> config;
+    private final SuppressionList suppressions;
 
     AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
                   Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy,
-                  Supplier<RelayConfig> config) {
+                  Supplier<RelayConfig> config, SuppressionList suppressions) {
+        this.suppressions = suppressions;
         this.config = config;
         this.tlsPolicy = tlsPolicy;
         this.queue = queue;
@@ -113,6 +122,13 @@ final class AdminRequests {
                 return new Route(HttpMethod.GET, true, this::list);
             case "/route":
                 return new Route(HttpMethod.GET, true, this::route);
+            case "/suppressions":
+                return new Route(HttpMethod.GET, true, (ch, q) -> AdminResponses.send(ch, HttpResponseStatus.OK,
+                        q.contains("format=table") ? "text/plain; charset=utf-8" : "application/x-ndjson",
+                        q.contains("format=table") ? SuppressionJson.table(suppressions.list())
+                                : SuppressionJson.lines(suppressions.list())));
+            case "/suppressions/add", "/suppressions/remove":
+                return new Route(HttpMethod.POST, true, (ch, q) -> suppress(ch, q, path.endsWith("/add")));
             case "/queue/flush":
                 return new Route(HttpMethod.POST, true, (ch, q) -> {
                     int flushed = queue.flush();
@@ -202,6 +218,42 @@ final class AdminRequests {
         } catch (RejectedExecutionException e) {
             AdminResponses.error(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "the relay is stopping");
         }
+    }
+
+    private void suppress(Channel ch, String query, boolean add) {
+        Map<String, String> q = queryParameters(query);
+        String address = q.get("address");
+        if (address == null || address.isBlank()) {
+            AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "address= is required");
+            return;
+        }
+        if (add) {
+            Suppression s;
+            try {
+                s = suppressions.add(address, q.getOrDefault("reason", "operator"));
+            } catch (IllegalArgumentException e) {
+                AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "address= is not an email address");
+                return;
+            }
+            log.info("admin: suppressed <{}> from {}", s.address(), remote(ch));
+            AdminResponses.send(ch, HttpResponseStatus.OK, "application/json", SuppressionJson.lines(List.of(s)));
+            return;
+        }
+        boolean was = suppressions.remove(address);
+        log.info("admin: suppression of <{}> removed from {}: {}", LogText.escape(address), remote(ch), was ? "done" : "was not suppressed");
+        AdminResponses.send(ch, was ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND, "application/json",
+                "{\"removed\": " + was + "}\n");
+    }
+
+    private static Map<String, String> queryParameters(String query) {
+        Map<String, String> q = new HashMap<>();
+        for (String part : query.split("&")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                q.put(part.substring(0, eq), URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return q;
     }
 
     /** The routing decision as the running relay makes it: from= and to= (URL-encoded), format=json for JSON. */

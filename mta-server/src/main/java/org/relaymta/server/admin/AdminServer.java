@@ -19,6 +19,8 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.queue.QueueActions;
+import org.relaymta.core.internal.suppress.NoSuppressions;
+import org.relaymta.core.queue.SuppressionList;
 
 /**
  * The admin endpoint (loopback by default): queue listing and control for {@code mta queue},
@@ -50,16 +52,18 @@ public final class AdminServer implements AutoCloseable {
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics) throws IOException {
         this(listen, loops, queue, access, health, metrics, domain -> CompletableFuture.failedFuture(
-                new IllegalStateException("no TLS policy view")), null);
+                new IllegalStateException("no TLS policy view")), null, NoSuppressions.INSTANCE);
     }
 
     /** {@code tlsPolicy}: the TLS policy of mail to a domain's MX, as JSON ({@code GET /tls-policy/DOMAIN}). */
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics,
-                       Function<String, CompletableFuture<String>> tlsPolicy, Supplier<RelayConfig> config) throws IOException {
+                       Function<String, CompletableFuture<String>> tlsPolicy, Supplier<RelayConfig> config,
+                       SuppressionList suppressions) throws IOException {
         this.probes = workers("mta-admin-probe", 2);
         this.queueWork = workers("mta-admin", 4);
-        AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy, config);
+        AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy, config,
+                suppressions);
         AtomicInteger open = new AtomicInteger();
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops)

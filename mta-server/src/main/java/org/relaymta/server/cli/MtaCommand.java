@@ -13,7 +13,8 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = MtaCommand.Version.class,
         description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
-        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SendmailCommand.class, ConfigCommand.class,
+        subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SuppressCommand.class,
+                SendmailCommand.class, ConfigCommand.class,
                 OAuth2Command.class,
                 CommandLine.HelpCommand.class})
 public final class MtaCommand implements Runnable {

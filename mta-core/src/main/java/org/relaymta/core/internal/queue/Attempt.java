@@ -1,6 +1,8 @@
 package org.relaymta.core.internal.queue;
 
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -11,6 +13,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BooleanSupplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.RelayLimits;
+import org.relaymta.config.internal.Router;
 import org.relaymta.core.internal.delivery.DeliveryAgent;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
@@ -18,6 +21,8 @@ import org.relaymta.core.internal.quota.QuotaDelay;
 import org.relaymta.core.internal.quota.Quotas;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpooledMessage;
+import org.relaymta.core.queue.Recipient;
+import org.relaymta.core.queue.SuppressionList;
 
 /**
  * One delivery attempt of a message whose entry is in flight: its transactions one after another,
@@ -48,6 +53,8 @@ final class Attempt {
     /** Recipients held back by a relay quota in this attempt, and the earliest time one may go. */
     private final Set<String> quotaHeld = new HashSet<>();
     private Instant quotaDue;
+    /** Recipients on the suppression list: bounced at once, no transaction. */
+    private final Set<String> suppressed = new HashSet<>();
 
     /**
      * @param slow where work that may wait on the disk runs (finishing an attempt that changed the
@@ -55,7 +62,7 @@ final class Attempt {
      */
     Attempt(QueueEntry entry, SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, double waited,
             DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done,
-            BooleanSupplier stopping) {
+            BooleanSupplier stopping, SuppressionList suppressions) {
         this.entry = entry;
         this.message = message;
         this.cfg = cfg;
@@ -67,7 +74,16 @@ final class Attempt {
         this.slow = slow;
         this.done = done;
         this.stopping = stopping;
-        this.plan = Transaction.plan(message, cfg);
+        for (Recipient r : message.pendingRecipients()) {
+            suppressions.find(r.address()).ifPresent(s -> {
+                suppressed.add(r.address());
+                outcomes.add(new DeliveryOutcome(r.address(), DeliveryOutcome.Status.BOUNCED, "5.1.1", "recipient address "
+                        + "suppressed since " + DateTimeFormatter.ISO_LOCAL_DATE.format(s.since().atOffset(ZoneOffset.UTC))
+                        + " (" + s.reason() + "): not sent again", "none", "", 0, 0)
+                        .via(Router.route(cfg, message.envelope().sender(), r.address())));
+            });
+        }
+        this.plan = Transaction.plan(message, cfg, suppressed);
     }
 
     /**
@@ -223,7 +239,7 @@ final class Attempt {
         CompletableFuture<Instant> due;
         try {
             due = finisher.finish(entry, message, outcomes, waited,
-                    quotaHeld.isEmpty() ? null : new AttemptFinisher.QuotaHold(quotaHeld, quotaDue), after);
+                    quotaHeld.isEmpty() ? null : new AttemptFinisher.QuotaHold(quotaHeld, quotaDue), suppressed, after);
         } catch (RuntimeException e) {
             due = CompletableFuture.failedFuture(e);
         }

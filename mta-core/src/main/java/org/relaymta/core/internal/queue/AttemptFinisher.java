@@ -25,6 +25,8 @@ import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.QueueState;
 import org.relaymta.core.queue.Recipient;
 import org.relaymta.core.queue.RecipientStatus;
+import org.relaymta.core.internal.suppress.NoSuppressions;
+import org.relaymta.core.queue.SuppressionList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +48,7 @@ final class AttemptFinisher {
     private final SenderNotifier notifier;
     private final DeliveryEvents events;
     private final Consumer<SpooledMessage> enqueue;
+    private volatile SuppressionList suppressions = NoSuppressions.INSTANCE;
 
     AttemptFinisher(Spool spool, Supplier<RelayConfig> config, Clock clock, QueueIndex index, DeliveryEvents events,
                     Consumer<SpooledMessage> enqueue) {
@@ -62,12 +65,17 @@ final class AttemptFinisher {
      * Records the outcomes of an attempt of {@code message} (as it was when the attempt began);
      * {@code waited} is how long it waited past its due time. Returns when to try it next, or null.
      */
+    /** Where recipients that bounce hard go ({@code suppress_hard_bounces}). */
+    void suppressions(SuppressionList list) {
+        this.suppressions = list;
+    }
+
     /** Recipients a relay quota held back in an attempt, and when the earliest may go. */
     record QuotaHold(Set<String> recipients, Instant due) {
     }
 
     CompletableFuture<Instant> finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited) {
-        return finish(entry, message, outcomes, waited, null, null);
+        return finish(entry, message, outcomes, waited, null, Set.of(), null);
     }
 
     /**
@@ -78,7 +86,7 @@ final class AttemptFinisher {
      * them durable, for the cheap all-sent case), and the future says when the message is due next.
      */
     CompletableFuture<Instant> finish(QueueEntry entry, SpooledMessage message, List<DeliveryOutcome> outcomes, double waited,
-                                      QuotaHold quota, Executor after) {
+                                      QuotaHold quota, Set<String> suppressed, Executor after) {
         RelayConfig cfg = config.get();
         Instant now = clock.instant();
         Map<String, Recipient> updated = new LinkedHashMap<>();
@@ -98,13 +106,18 @@ final class AttemptFinisher {
             boolean quotaHeld = quota != null && quota.recipients().contains(o.recipient());
             String bounceClass = o.status() == DeliveryOutcome.Status.SENT ? ""
                     : quotaHeld ? "rate-limited" : classes.classify(o.dsn(), o.reason());
+            boolean wasSuppressed = suppressed.contains(o.recipient());
             if (o.status() == DeliveryOutcome.Status.BOUNCED) {
                 toBounce.add(new BounceMessage.Failed(o.recipient(), o.dsn(), o.reason(), o.relay(), bounceClass));
+                if (!wasSuppressed && cfg.events().suppressHardBounces() && cfg.events().suppressionClasses().contains(bounceClass)) {
+                    suppress(o.recipient(), bounceClass);
+                }
             }
             if (quotaHeld && o.reason().equals(before.lastReason())) {
                 continue;   // still held by the same quota: logged when it began
             }
-            published.add(events.event(message, o, quotaHeld ? DeliveryEvent.Status.QUOTA_DELAYED : eventStatus(o.status()),
+            published.add(events.event(message, o, quotaHeld ? DeliveryEvent.Status.QUOTA_DELAYED
+                    : wasSuppressed ? DeliveryEvent.Status.SUPPRESSED : eventStatus(o.status()),
                     bounceClass, attempt, waited));
         }
         List<Recipient> recipients = new ArrayList<>(updated.values());
@@ -305,5 +318,14 @@ final class AttemptFinisher {
             return d.toHours() + "h";
         }
         return d.toSeconds() + "s";
+    }
+
+    private void suppress(String recipient, String bounceClass) {
+        try {
+            suppressions.add(recipient, bounceClass);
+            log.info("suppressed <{}> ({}): later mail to it is bounced without being sent", recipient, bounceClass);
+        } catch (RuntimeException e) {
+            log.warn("cannot suppress <{}>: {}", recipient, e.getMessage());
+        }
     }
 }

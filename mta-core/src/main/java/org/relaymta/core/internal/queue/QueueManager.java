@@ -33,6 +33,8 @@ import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.internal.spool.StoredMessage;
 import org.relaymta.core.queue.QueueState;
+import org.relaymta.core.internal.suppress.NoSuppressions;
+import org.relaymta.core.queue.SuppressionList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +67,7 @@ public final class QueueManager implements AutoCloseable {
     private final DestinationLimiter limiter;
     private final DeliveryEvents events;
     private final AttemptFinisher finisher;
+    private volatile SuppressionList suppressions = NoSuppressions.INSTANCE;
     private final QueueOperations operations;
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
@@ -76,6 +79,12 @@ public final class QueueManager implements AutoCloseable {
      * @param concurrency transactions in delivery at once over all destinations (no thread is held
      *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
+    /** The suppression list: checked before each attempt, fed by hard bounces (given before {@link #recover()}). */
+    public void suppressions(SuppressionList list) {
+        this.suppressions = list;
+        finisher.suppressions(list);
+    }
+
     public QueueManager(Spool spool, Supplier<RelayConfig> config, DeliveryAgent agent, Clock clock, int concurrency,
                         EventRecorder recorder) {
         this(spool, config, agent, clock, concurrency, new LocalQuotas(clock), recorder);
@@ -336,7 +345,7 @@ public final class QueueManager implements AutoCloseable {
     private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
         Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
-                this::executeOrRun, this::attemptDone, () -> closed);
+                this::executeOrRun, this::attemptDone, () -> closed, suppressions);
         running.add(attempt);
         return attempt;
     }

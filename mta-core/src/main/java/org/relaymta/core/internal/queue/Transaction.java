@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.relaymta.config.internal.Credentials;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.config.internal.RelayLimits;
@@ -26,9 +27,17 @@ record Transaction(String destination, Route route, List<String> recipients) {
 
     /** The transactions of an attempt: pending recipients routed with {@code cfg}, grouped, split at the limit. */
     static List<Transaction> plan(SpooledMessage message, RelayConfig cfg) {
+        return plan(message, cfg, Set.of());
+    }
+
+    /** As {@link #plan(SpooledMessage, RelayConfig)}, without the recipients in {@code skip}. */
+    static List<Transaction> plan(SpooledMessage message, RelayConfig cfg, Set<String> skip) {
         Map<String, Route> routes = new LinkedHashMap<>();
         Map<String, List<String>> groups = new LinkedHashMap<>();
         for (Recipient r : message.pendingRecipients()) {
+            if (skip.contains(r.address())) {
+                continue;
+            }
             Route route = Router.route(cfg, message.envelope().sender(), r.address());
             routes.putIfAbsent(route.groupingKey(), route);
             groups.computeIfAbsent(route.groupingKey(), k -> new ArrayList<>()).add(r.address());

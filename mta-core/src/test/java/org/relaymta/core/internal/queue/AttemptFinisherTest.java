@@ -302,7 +302,7 @@ class AttemptFinisherTest {
         AttemptFinisher.QuotaHold hold = new AttemptFinisher.QuotaHold(Set.of("a@ext.test"), slot);
         DeliveryOutcome quota = deferred("a@ext.test", "relay quota: 100 messages per hour reached");
 
-        Instant due = finisher.finish(e, message(e), List.of(quota), 0, hold, null).join();
+        Instant due = finisher.finish(e, message(e), List.of(quota), 0, hold, Set.of(), null).join();
 
         assertThat(due).isEqualTo(slot);
         SpooledMessage after = message(e);
@@ -310,7 +310,7 @@ class AttemptFinisherTest {
         assertThat(recorder.statuses()).containsExactly(DeliveryEvent.Status.QUOTA_DELAYED);
 
         e.inFlight = true;
-        finisher.finish(e, after, List.of(quota), 0, hold, null).join();
+        finisher.finish(e, after, List.of(quota), 0, hold, Set.of(), null).join();
         assertThat(recorder.statuses()).as("the same quota still holding it is not published again")
                 .containsExactly(DeliveryEvent.Status.QUOTA_DELAYED);
     }
