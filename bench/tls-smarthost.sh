@@ -8,6 +8,8 @@
 #   bench/tls-smarthost.sh [MESSAGES] [SESSIONS] [SIZE_BYTES]        (defaults 10000 20 4096)
 #   BENCH_SKIP_POSTFIX=1 ...  this relay only     BENCH_WARMUP=N  warm-up messages (default 20000)
 #   BENCH_PLAIN=1 ...         the same without TLS and AUTH (the sink offers neither), for the difference
+#   BENCH_WEBHOOK=1 ...       with every delivery event POSTed to a webhook (bench/WebhookReceiver.java)
+#   BENCH_MAIN_CF="a = b;c = d"  more postfix-main.cf lines for the relay (';' separates them)
 #
 # Per relay: a warm-up load of BENCH_WARMUP messages (reported as "cold": a fresh process), then
 # the measured load of MESSAGES ("warm"). Reported per load:
@@ -46,7 +48,7 @@ export PATH="$PATH:/usr/sbin"
 
 sink_pid=""; relay_pid=""; haraka_pid=""
 cleanup() {
-  for p in "$relay_pid" "$sink_pid" "$haraka_pid"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "$relay_pid" "$sink_pid" "$haraka_pid" "${hook_pid:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   if [ -f "$work/main.cf.orig" ]; then
     postfix stop >/dev/null 2>&1 || true
     cp "$work/main.cf.orig" /etc/postfix/main.cf
@@ -132,6 +134,18 @@ start_sink
 
 # --- this relay ---
 mkdir -p "$work/config"
+: > "$work/config/postfix-main.cf"
+if [ -n "${BENCH_MAIN_CF:-}" ]; then tr ';' '\n' <<< "$BENCH_MAIN_CF" >> "$work/config/postfix-main.cf"; fi
+hook_pid=""
+if [ "${BENCH_WEBHOOK:-0}" = "1" ]; then
+  HOOK_PORT=${HOOK_PORT:-12629}
+  java -XX:+UseSerialGC -Xmx128m "$root/bench/WebhookReceiver.java" "$HOOK_PORT" > "$work/hook.out" 2>&1 &
+  hook_pid=$!
+  for _ in $(seq 1 100); do grep -q '^posts=' "$work/hook.out" 2>/dev/null && break; sleep 0.1; done
+  echo bench-webhook-key > "$work/config/webhook.key"
+  printf 'event_webhooks = http://127.0.0.1:%s/events\nevent_webhook_secret_file = webhook.key\n' "$HOOK_PORT" \
+    >> "$work/config/postfix-main.cf"
+fi
 credentials=(RELAY_USER="$USER_NAME" RELAY_PASSWORD="$PASSWORD")
 [ "$USER_NAME" = "-" ] && credentials=()
 env "${credentials[@]}" DEFAULT_RELAY_HOST="[127.0.0.1]:$SINK_PORT" \
@@ -143,6 +157,7 @@ r0=$(proc_cpu "$relay_pid")
 measure relay-mta "$RELAY_PORT"
 read -r ru rs < <(awk '{print $14, $15}' "/proc/$relay_pid/stat")
 echo "          relay process CPU over both loads: $(echo "($(proc_cpu "$relay_pid") - $r0) * 1000 / $TICKS / ($N + $WARMUP)" | bc -l | xargs printf '%.3f') ms/msg (user $ru, system $rs ticks); peak RSS $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$relay_pid/status")"
+if [ -n "$hook_pid" ]; then sleep 2; echo "          webhook receiver: $(tail -n 1 "$work/hook.out") (POSTs and bytes of events taken)"; fi
 if grep -q 'status=deferred\|status=bounced' "$work/relay.log"; then
   echo "relay deferred or bounced mail:" >&2; grep -m3 'status=deferred\|status=bounced' "$work/relay.log" >&2; exit 1
 fi

@@ -2,8 +2,12 @@ package org.relaymta.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -134,6 +138,19 @@ class WebhookIT {
                 assertThat(metrics).containsPattern("mta_event_sink_failures_total\\{sink=\"webhook http://127.0.0.1:\\d+/events\"} [1-9]");
                 assertThat(metrics).containsPattern("mta_event_sink_events_total\\{outcome=\"delivered\",sink=\"[^\"]+\"} [2-9][0-9]");
                 assertThat(metrics).contains("mta_event_outbox_bytes");
+
+                // Every event the receiver got, received ones included, is valid against the published schema.
+                Schema schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+                        .getSchema(Files.readString(Path.of("../docs/event-schema.json")));
+                assertThat(receiver.events).extracting(e -> e.get("event").getAsString()).contains("received", "delivered");
+                for (JsonObject e : receiver.events) {
+                    assertThat(schema.validate(new ObjectMapper().readTree(e.toString()))).as(e.toString()).isEmpty();
+                }
+                for (String id : ids) {
+                    List<String> kinds = receiver.events.stream().filter(e -> e.get("queue_id").getAsString().equals(id))
+                            .map(e -> e.get("event").getAsString()).toList();
+                    assertThat(kinds).as("a message's events in order").containsExactly("received", "delivered");
+                }
             }
         }
     }
@@ -142,7 +159,7 @@ class WebhookIT {
     void aBatchRefusedForGoodIsDroppedAfterThreeTriesAndLaterEventsFlow() throws Exception {
         try (ScriptedSmtpServer up = upstream(); WebhookReceiver receiver = WebhookReceiver.http(KEY)) {
             receiver.answer.set(400);
-            try (RelayHarness relay = relay(up.port(), "http://127.0.0.1:" + receiver.port() + "/events")) {
+            try (RelayHarness relay = relay(up.port(), "http://127.0.0.1:" + receiver.port() + "/events events=delivered")) {
                 relay.start();
                 String first = submit(relay, "a@ext.test");
                 await("three refusals", () -> receiver.requests.size() >= 3);

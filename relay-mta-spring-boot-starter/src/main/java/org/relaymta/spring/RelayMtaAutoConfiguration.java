@@ -15,6 +15,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.mail.javamail.JavaMailSender;
 import org.springframework.mail.javamail.JavaMailSenderImpl;
@@ -37,7 +38,8 @@ public class RelayMtaAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     public RelayEngine relayEngine(RelayMtaProperties properties, ObjectProvider<MeterRegistry> registry,
-                                   ObjectProvider<DeliveryListener> listeners) throws IOException {
+                                   ObjectProvider<DeliveryListener> listeners, ApplicationEventPublisher publisher)
+            throws IOException {
         RelayEngine.Builder builder = RelayEngine.builder().spoolDirectory(properties.getSpoolDir())
                 .shutdownGrace(properties.getShutdownTimeout());
         if (properties.getConfigDir() != null) {
@@ -50,6 +52,9 @@ public class RelayMtaAutoConfiguration {
             builder.meterRegistry(meters);
         }
         listeners.orderedStream().forEach(builder::listener);
+        if (properties.isPublishEvents()) {
+            builder.listener(new SpringEvents(publisher));
+        }
         return builder.build().start();
     }
 

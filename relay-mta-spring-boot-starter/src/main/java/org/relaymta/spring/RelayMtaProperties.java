@@ -42,6 +42,8 @@ public class RelayMtaProperties {
     /** Retry backoff bounds (Postfix minimal_backoff_time, maximal_backoff_time) when config-dir is unset. */
     private Duration minimalBackoff;
     private Duration maximalBackoff;
+    /** Publish every delivery event (received, delivered, bounced, ...) as a Spring application event. */
+    private boolean publishEvents = true;
     private final MailSender mailSender = new MailSender();
     private final Listener listener = new Listener();
 
@@ -87,6 +89,14 @@ public class RelayMtaProperties {
 
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
+    }
+
+    public boolean isPublishEvents() {
+        return publishEvents;
+    }
+
+    public void setPublishEvents(boolean publishEvents) {
+        this.publishEvents = publishEvents;
     }
 
     public Path getSpoolDir() {

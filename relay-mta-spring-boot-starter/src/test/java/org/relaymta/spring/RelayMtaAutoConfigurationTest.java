@@ -5,14 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.relaymta.core.RelayEngine;
 import org.relaymta.core.RelaySettings;
+import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.test.TestUpstream;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.event.EventListener;
 import org.springframework.mail.SimpleMailMessage;
 import org.springframework.mail.javamail.JavaMailSender;
 import org.springframework.mail.javamail.JavaMailSenderImpl;
@@ -50,6 +54,42 @@ class RelayMtaAutoConfigurationTest {
                     context.getBean(JavaMailSender.class).send(mail("routed by the relay map"));
                     assertThat(upstream.awaitMessages(1, Duration.ofSeconds(20)).get(upstream.messages().size() - 1).subject())
                             .isEqualTo("routed by the relay map");
+                });
+    }
+
+    /** An application's bean that listens for the relay's events the Spring way. */
+    static class EventCollector {
+        final List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
+
+        @EventListener
+        void on(DeliveryEvent e) {
+            events.add(e);
+        }
+    }
+
+    @Test
+    void deliveryEventsArePublishedAsApplicationEvents() {
+        runner().withPropertyValues("relaymta.default-relay-host=" + upstream.relayHost())
+                .withUserConfiguration(EventCollector.class)
+                .run(context -> {
+                    context.getBean(JavaMailSender.class).send(mail("evented"));
+                    EventCollector collector = context.getBean(EventCollector.class);
+                    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                    while (collector.events.stream().noneMatch(e -> e.status() == DeliveryEvent.Status.SENT)
+                            && System.nanoTime() < deadline) {
+                        Thread.sleep(20);
+                    }
+                    assertThat(collector.events).extracting(DeliveryEvent::status)
+                            .containsExactly(DeliveryEvent.Status.RECEIVED, DeliveryEvent.Status.SENT);
+                    assertThat(collector.events).allMatch(e -> e.recipient().equals("user@example.org"));
+                });
+        runner().withPropertyValues("relaymta.default-relay-host=" + upstream.relayHost(), "relaymta.publish-events=false")
+                .withUserConfiguration(EventCollector.class)
+                .run(context -> {
+                    context.getBean(JavaMailSender.class).send(mail("quiet"));
+                    assertThat(context.getBean(RelayEngine.class).queue().awaitEmpty(Duration.ofSeconds(20))).isTrue();
+                    context.getBean(RelayEngine.class).awaitListeners(Duration.ofSeconds(5));
+                    assertThat(context.getBean(EventCollector.class).events).isEmpty();
                 });
     }
 

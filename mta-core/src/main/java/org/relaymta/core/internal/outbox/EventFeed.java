@@ -241,6 +241,9 @@ public final class EventFeed implements AutoCloseable {
                 }
                 for (DeliveryEvent e : batch) {
                     for (DeliveryListener l : listeners) {
+                        if (!l.wants(e.status())) {
+                            continue;
+                        }
                         try {
                             l.onDelivery(e);
                         } catch (RuntimeException ex) {

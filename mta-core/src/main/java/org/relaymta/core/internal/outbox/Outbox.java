@@ -9,10 +9,13 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -421,6 +424,32 @@ public final class Outbox implements EventRecorder, AutoCloseable {
         }
         Collections.reverse(out);
         return out;
+    }
+
+    @Override
+    public Set<String> recorded(DeliveryEvent.Status status, Set<String> queueIds, Instant notBefore) {
+        Set<String> found = new HashSet<>();
+        List<Path> newestFirst = new ArrayList<>();
+        synchronized (this) {
+            segments.descendingMap().values().forEach(s -> newestFirst.add(s.path));
+        }
+        for (Path file : newestFirst) {
+            boolean older = true;
+            try {
+                for (DeliveryEvent e : OutboxFiles.readSegment(file, 0)) {
+                    older &= e.time().isBefore(notBefore);
+                    if (e.status() == status && queueIds.contains(e.queueId())) {
+                        found.add(e.queueId());
+                    }
+                }
+            } catch (IOException e) {
+                log.warn("outbox: cannot read {}: {}", file, e.getMessage());
+            }
+            if (found.size() == queueIds.size() || older) {
+                break;   // every one found, or this segment is older than the oldest message asked about
+            }
+        }
+        return found;
     }
 
     /** The saved position of a named consumer; a new consumer starts at the current end. */

@@ -116,6 +116,23 @@ final class DeliveryEvents {
         return events;
     }
 
+    /** A message accepted: one {@code received} event per recipient. */
+    List<DeliveryEvent> received(SpooledMessage message) {
+        return ofPending(message, DeliveryEvent.Status.RECEIVED, "received", "queued");
+    }
+
+    /**
+     * Records the {@code received} events of a message just committed to the spool, without
+     * waiting: the spool change is made, so they are settled once durable. A crash before that
+     * loses them; {@code QueueManager.recover} finds such messages and records them then.
+     */
+    void recordReceived(SpooledMessage message) {
+        List<DeliveryEvent> received = received(message);
+        if (!received.isEmpty()) {
+            recorder.record(received).thenAccept(EventRecorder.Recorded::settled);
+        }
+    }
+
     /**
      * Records events and waits until they are durable, for callers that may block (operator
      * actions, header checks at intake); the spool change follows, then {@link EventRecorder.Recorded#settled()}.
@@ -147,6 +164,9 @@ final class DeliveryEvents {
         for (DeliveryEvent event : recorded.events()) {
             if (writeLog) {
                 logLine(event);
+            }
+            if (event.status() == DeliveryEvent.Status.RECEIVED) {
+                continue;   // the observers (metrics, tests) count deliveries; acceptance is counted where it happens
             }
             for (DeliveryListener l : observers) {
                 try {

@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -67,6 +68,7 @@ public final class QueueManager implements AutoCloseable {
     private final DestinationLimiter limiter;
     private final DeliveryEvents events;
     private final AttemptFinisher finisher;
+    private final EventRecorder recorder;
     private volatile SuppressionList suppressions = NoSuppressions.INSTANCE;
     private final QueueOperations operations;
     private final ScheduledExecutorService timer;
@@ -101,6 +103,7 @@ public final class QueueManager implements AutoCloseable {
         this.agent = agent;
         this.clock = clock;
         this.limiter = new DestinationLimiter(clock, this::execute, concurrency, quotas);
+        this.recorder = recorder;
         this.events = new DeliveryEvents(clock, recorder, spool::facts, () -> config.get().myhostname());
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, events, new QueueOperations.Scheduling() {
@@ -165,6 +168,7 @@ public final class QueueManager implements AutoCloseable {
         long started = System.nanoTime();
         SpoolRecovery recovery = spool.recovery();
         Instant now = clock.instant();
+        recordMissingReceived(recovery.journaled());
         for (StoredMessage s : recovery.journaled()) {
             index(s, now, false);
         }
@@ -187,6 +191,38 @@ public final class QueueManager implements AutoCloseable {
                     recovery.journaled().size(), waiting, (System.nanoTime() - started) / 1_000_000);
         }
         return recovery.journaled().size() + waiting;
+    }
+
+    /**
+     * Messages accepted just before a crash may have lost their {@code received} events (recorded
+     * after the commit, without waiting): those never tried whose event the outbox does not have
+     * get it now, before any attempt. A message whose event was kept but has since left the outbox
+     * (read by every consumer) gets it a second time: at least once.
+     */
+    private void recordMissingReceived(List<StoredMessage> journaled) {
+        Map<String, SpooledMessage> fresh = new LinkedHashMap<>();
+        Instant oldest = null;
+        for (StoredMessage s : journaled) {
+            if (s.journaled() != null && s.journaled().attempts() == 0 && s.state() != QueueState.HOLD) {
+                fresh.put(s.id(), s.journaled());
+                oldest = oldest == null || s.arrival().isBefore(oldest) ? s.arrival() : oldest;
+            }
+        }
+        if (fresh.isEmpty()) {
+            return;
+        }
+        Set<String> have = recorder.recorded(DeliveryEvent.Status.RECEIVED, fresh.keySet(), oldest);
+        List<DeliveryEvent> missing = new ArrayList<>();
+        fresh.forEach((id, m) -> {
+            if (!have.contains(id)) {
+                missing.addAll(events.received(m));
+            }
+        });
+        if (!missing.isEmpty()) {
+            events.settled(events.recordNow(missing));
+            log.info("queue: received events recorded at start for {} message(s) accepted before the relay stopped",
+                    missing.stream().map(DeliveryEvent::queueId).distinct().count());
+        }
     }
 
     private void index(StoredMessage s, Instant now, boolean loading) {
@@ -215,6 +251,7 @@ public final class QueueManager implements AutoCloseable {
     public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
         QMGR_LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", message.id(), message.envelope().sender(),
                 message.contentLength(), message.recipients().size());
+        events.recordReceived(message);   // numbered now, before any attempt's events
         QueueEntry entry = QueueEntry.of(message);
         index.put(entry);
         submit(entry, content);
@@ -229,8 +266,9 @@ public final class QueueManager implements AutoCloseable {
                 message.contentLength(), message.recipients().size(), reason);
         SpooledMessage held;
         try {
-            EventRecorder.Recorded recorded = events.recordNow(events.ofPending(message, DeliveryEvent.Status.HELD,
-                    "placed on hold", reason));
+            List<DeliveryEvent> received = new ArrayList<>(events.received(message));
+            received.addAll(events.ofPending(message, DeliveryEvent.Status.HELD, "placed on hold", reason));
+            EventRecorder.Recorded recorded = events.recordNow(received);
             held = spool.saveState(message.withQueueState(QueueState.HOLD));
             events.settled(recorded);
         } catch (IOException | IllegalStateException e) {
