@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.relaymta.core.RelayEngine;
+import org.relaymta.core.internal.EngineAccess;
 
 /**
  * An application embedding the relay with a webhook sink configured in its config directory, for
@@ -34,7 +35,7 @@ public final class WebhookCrashApp {
         System.out.flush();
         if (mode.equals("drain")) {
             boolean empty = relay.queue().awaitEmpty(Duration.ofSeconds(120));
-            boolean told = relay.awaitListeners(Duration.ofSeconds(120));
+            boolean told = EngineAccess.internals(relay).events().awaitAll(Duration.ofSeconds(120));
             relay.close();
             System.exit(empty && told ? 0 : 3);
         }

@@ -3,22 +3,29 @@ package org.relaymta.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.subethamail.wiser.Wiser;
@@ -30,7 +37,8 @@ import org.subethamail.wiser.WiserMessage;
  * the last restart drained the spool, every message the upstream received has its final event at
  * the receiver (at least once, each batch's signature checked), one message's events arrive in
  * their order, and the receiver's distinct (queue id, recipient, final state) are the messages
- * the upstream has, and every acknowledged one among them.
+ * the upstream has, and every acknowledged one among them. A Kafka consumer reads the same stream
+ * from a real broker and finds the same final events, in order per message.
  */
 class WebhookCrashIT {
     private static final int TOTAL = 2000;
@@ -68,13 +76,15 @@ class WebhookCrashIT {
         Wiser upstream = Wiser.accepter((from, to) -> true).port(port);
         upstream.start();
         Random random = new Random();
-        try (WebhookReceiver receiver = WebhookReceiver.http(KEY)) {
+        try (WebhookReceiver receiver = WebhookReceiver.http(KEY); KafkaBroker kafka = KafkaBroker.create(dir.resolve("kafka"))) {
+            kafka.start();
             Path config = Files.createDirectories(dir.resolve("config"));
             Files.writeString(config.resolve("webhook.key"), KEY + "\n");
             Files.write(config.resolve("postfix-main.cf"), List.of("myhostname = app.test",
                     "relayhost = [127.0.0.1]:" + port, "minimal_backoff_time = 1s", "maximal_backoff_time = 2s",
                     "event_webhooks = http://127.0.0.1:" + receiver.port() + "/events",
-                    "event_webhook_secret_file = webhook.key", "event_webhook_batch_limit = 50", "event_retry_maximum = 1s"));
+                    "event_webhook_secret_file = webhook.key", "event_webhook_batch_limit = 50", "event_retry_maximum = 1s",
+                    "event_kafka_bootstrap = " + kafka.bootstrap(), "event_kafka_topic = crash-events"));
             Path acked = dir.resolve("acked.txt");
             int kills = 0;
             for (int run = 0; run < 4 && lines(acked).size() < TOTAL; run++) {
@@ -142,6 +152,33 @@ class WebhookCrashIT {
             ackedWithoutFinal.removeAll(midOfFinal.keySet());
             assertThat(ackedWithoutFinal).as("acknowledged messages without a final event").isEmpty();
             assertThat(upstreamMids.size()).isGreaterThanOrEqualTo(TOTAL);
+            // A Kafka consumer reads the same stream: every message's final event, each message's events in order.
+            Map<String, List<Long>> kafkaSeen = new LinkedHashMap<>();
+            Set<String> kafkaFinals = new TreeSet<>();
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, "crash-test");
+            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+                consumer.subscribe(List.of("crash-events"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                Set<Long> kafkaSequences = new HashSet<>();
+                while (kafkaFinals.size() < finals.size() && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                        JsonObject e = JsonParser.parseString(r.value()).getAsJsonObject();
+                        if (kafkaSequences.add(e.get("sequence").getAsLong())) {
+                            kafkaSeen.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(e.get("sequence").getAsLong());
+                        }
+                        if (e.get("event").getAsString().equals("delivered")) {
+                            kafkaFinals.add(r.key() + " " + e.get("recipient").getAsString() + " delivered");
+                        }
+                    }
+                }
+            }
+            assertThat(kafkaFinals).as("Kafka has the same final events as the webhook").isEqualTo(finals);
+            kafkaSeen.forEach((qid, seqs) -> assertThat(seqs).as("Kafka: events of " + qid + " in order").isSorted());
             System.out.printf("webhook crash test: %d kills, %d acknowledged, %d delivered, %d events at the receiver in %d "
                     + "batches, %d handed over again%n", kills, midByQueueId.size(), upstreamMids.size(),
                     receiver.events.size(), receiver.batches.get(), repeats);

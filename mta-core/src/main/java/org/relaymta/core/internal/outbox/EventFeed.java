@@ -102,12 +102,24 @@ public final class EventFeed implements AutoCloseable {
         return positions;
     }
 
-    /** Waits until every listener has been handed every event durable now; false when {@code timeout} passed first. */
+    /**
+     * Waits until every listener in the process has been handed every event durable now; false when
+     * {@code timeout} passed first. Sinks are not waited for: one that is down would hold it forever.
+     */
     public boolean await(Duration timeout) throws InterruptedException {
+        return await(timeout, false);
+    }
+
+    /** As {@link #await(Duration)}, and the sinks too (a drain before a planned stop, tests). */
+    public boolean awaitAll(Duration timeout) throws InterruptedException {
+        return await(timeout, true);
+    }
+
+    private boolean await(Duration timeout, boolean sinksToo) throws InterruptedException {
         long target = outbox.position();
         long deadline = System.nanoTime() + timeout.toNanos();
         for (Consumer c : consumers) {
-            if (!c.awaitPosition(target, deadline)) {
+            if ((sinksToo || c.runner == null) && !c.awaitPosition(target, deadline)) {
                 return false;
             }
         }
