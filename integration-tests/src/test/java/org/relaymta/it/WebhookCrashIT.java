@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.subethamail.wiser.Wiser;
 import org.subethamail.wiser.WiserMessage;
@@ -44,7 +45,7 @@ class WebhookCrashIT {
     private static final int TOTAL = 2000;
     private static final String KEY = "crash-test-key";
 
-    @TempDir
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)   // a failure leaves the applications' logs
     Path dir;
 
     private Process app(String mode) throws Exception {
@@ -58,9 +59,10 @@ class WebhookCrashIT {
             // its log lines
         }
         assertThat(line).as("the application started").isEqualTo("started");
+        Path log = dir.resolve("app-" + p.pid() + ".log");   // kept for a failure's diagnosis
         Thread drain = new Thread(() -> {
-            try {
-                out.transferTo(Writer.nullWriter());
+            try (Writer w = Files.newBufferedWriter(log)) {
+                out.transferTo(w);
             } catch (Exception ignored) {
                 // the process is gone
             }

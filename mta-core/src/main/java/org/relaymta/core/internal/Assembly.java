@@ -149,6 +149,7 @@ public final class Assembly {
                 () -> config.get().events().suppressionLifetime());
         suppressions = cluster.link().<SuppressionList>map(link -> new SharedSuppressions(onDisk, link)).orElse(onDisk);
         queue.suppressions(suppressions);
+        queue.receivedEvents(feed::wantsReceived);
         metrics.bindQueue(queue, clock);
         feed.start();
         checkpoints = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -22,6 +22,9 @@ import org.slf4j.LoggerFactory;
 public final class EventFeed implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EventFeed.class);
 
+    /** How long a sink waits for more events when less than a batch is there (a webhook's latency, its request rate). */
+    static final long SINK_LINGER_MILLIS = 100;
+
     private final Outbox outbox;
     private final Consumer live;
     private final List<Consumer> consumers = new CopyOnWriteArrayList<>();
@@ -69,6 +72,24 @@ public final class EventFeed implements AutoCloseable {
         c.runner = runner;
         runner.positionAt(c.position);
         consumers.add(c);
+    }
+
+    /**
+     * Whether any consumer takes {@code received} events: a sink, or a listener that asks for them.
+     * When none does they are not recorded at all: a consumer added later starts at the end anyway.
+     */
+    public boolean wantsReceived() {
+        for (Consumer c : consumers) {
+            if (c.runner != null) {
+                return true;
+            }
+            for (DeliveryListener l : c.listeners) {
+                if (l.wants(DeliveryEvent.Status.RECEIVED)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The sinks, in the order given. */
@@ -221,6 +242,10 @@ public final class EventFeed implements AutoCloseable {
                     advance(outbox.settledPosition());   // nobody listens: nothing to read
                     continue;
                 }
+                if (runner != null && outbox.settledPosition() - position < runner.sink().maxBatch()) {
+                    // Less than a batch waiting: a moment more fills it, one request instead of many small ones.
+                    linger();
+                }
                 List<DeliveryEvent> batch;
                 long settled = outbox.settledPosition();
                 try {
@@ -283,6 +308,14 @@ public final class EventFeed implements AutoCloseable {
             synchronized (this) {
                 position = to;
                 notifyAll();
+            }
+        }
+
+        private void linger() {
+            try {
+                Thread.sleep(SINK_LINGER_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
 

@@ -19,6 +19,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryEvent;
@@ -70,6 +71,7 @@ public final class QueueManager implements AutoCloseable {
     private final AttemptFinisher finisher;
     private final EventRecorder recorder;
     private volatile SuppressionList suppressions = NoSuppressions.INSTANCE;
+    private volatile BooleanSupplier receivedWanted = () -> true;
     private final QueueOperations operations;
     private final ScheduledExecutorService timer;
     private final ThreadPoolExecutor workers;
@@ -81,6 +83,11 @@ public final class QueueManager implements AutoCloseable {
      * @param concurrency transactions in delivery at once over all destinations (no thread is held
      *                    by one: up to 8 queue threads read the spool and finish deferred attempts)
      */
+    /** Whether {@code received} events are recorded (someone takes them); given before {@link #recover()}. */
+    public void receivedEvents(BooleanSupplier wanted) {
+        this.receivedWanted = wanted;
+    }
+
     /** The suppression list: checked before each attempt, fed by hard bounces (given before {@link #recover()}). */
     public void suppressions(SuppressionList list) {
         this.suppressions = list;
@@ -208,7 +215,7 @@ public final class QueueManager implements AutoCloseable {
                 oldest = oldest == null || s.arrival().isBefore(oldest) ? s.arrival() : oldest;
             }
         }
-        if (fresh.isEmpty()) {
+        if (fresh.isEmpty() || !receivedWanted.getAsBoolean()) {
             return;
         }
         Set<String> have = recorder.recorded(DeliveryEvent.Status.RECEIVED, fresh.keySet(), oldest);
@@ -251,7 +258,9 @@ public final class QueueManager implements AutoCloseable {
     public void enqueue(SpooledMessage message, DeliveryRequest.Content content) {
         QMGR_LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", message.id(), message.envelope().sender(),
                 message.contentLength(), message.recipients().size());
-        events.recordReceived(message);   // numbered now, before any attempt's events
+        if (receivedWanted.getAsBoolean()) {
+            events.recordReceived(message);   // numbered now, before any attempt's events
+        }
         QueueEntry entry = QueueEntry.of(message);
         index.put(entry);
         submit(entry, content);
@@ -266,7 +275,7 @@ public final class QueueManager implements AutoCloseable {
                 message.contentLength(), message.recipients().size(), reason);
         SpooledMessage held;
         try {
-            List<DeliveryEvent> received = new ArrayList<>(events.received(message));
+            List<DeliveryEvent> received = new ArrayList<>(receivedWanted.getAsBoolean() ? events.received(message) : List.of());
             received.addAll(events.ofPending(message, DeliveryEvent.Status.HELD, "placed on hold", reason));
             EventRecorder.Recorded recorded = events.recordNow(received);
             held = spool.saveState(message.withQueueState(QueueState.HOLD));

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,14 +27,22 @@ import org.relaymta.core.internal.outbox.SinkException;
 /**
  * Publishes events to a Kafka topic with the official client: idempotent, {@code acks=all}, the
  * queue id as the key so one message's events land in one partition in order, the event's JSON as
- * the value. A batch counts as delivered once every record of it is acknowledged. After a failed
- * batch the producer is closed and made anew (an idempotent producer that gave up may be fenced);
- * the next try sends the whole batch again, which the consumers see as at-least-once.
+ * the value. A batch counts as delivered once every record of it is acknowledged. Records never
+ * expire in the producer ({@code delivery.timeout.ms} unbounded): an expired record with later ones
+ * acknowledged would put a message's events out of order. So a batch not acknowledged within
+ * {@value #ACK_WAIT_SECONDS} s is a failure to retry that sends nothing again: the next try waits
+ * for the same records. A record refused outright closes the producer (an idempotent producer that
+ * gave up may be fenced) and the next try sends the whole batch again: at least once.
  */
 public final class KafkaSink implements EventSink {
     private final EventSettings.Kafka settings;
     private final String name;
+    static final int ACK_WAIT_SECONDS = 30;
     private KafkaProducer<String, byte[]> producer;
+    /** The records of the batch being tried, while they wait for their acknowledgement. */
+    private List<Future<RecordMetadata>> pending;
+    private long pendingFirst = -1;
+    private long pendingLast = -1;
 
     private KafkaSink(EventSettings.Kafka settings) {
         this.settings = settings;
@@ -54,7 +64,7 @@ public final class KafkaSink implements EventSink {
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(Integer.MAX_VALUE));
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
         p.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "10000");   // a broker that is away: a warning every 10 s at most
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
@@ -100,23 +110,33 @@ public final class KafkaSink implements EventSink {
 
     @Override
     public void deliver(List<DeliveryEvent> batch) throws SinkException, InterruptedException {
-        KafkaProducer<String, byte[]> p = producer();
-        List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
+        long first = batch.get(0).sequence();
+        long last = batch.get(batch.size() - 1).sequence();
         try {
-            for (DeliveryEvent e : batch) {
-                sent.add(p.send(new ProducerRecord<>(settings.topic(), e.queueId(),
-                        EventJson.write(e).getBytes(StandardCharsets.UTF_8))));
+            if (pending == null || pendingFirst != first || pendingLast != last) {
+                KafkaProducer<String, byte[]> p = producer();
+                List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
+                for (DeliveryEvent e : batch) {
+                    sent.add(p.send(new ProducerRecord<>(settings.topic(), e.queueId(),
+                            EventJson.write(e).getBytes(StandardCharsets.UTF_8))));
+                }
+                pending = sent;
+                pendingFirst = first;
+                pendingLast = last;
             }
-            p.flush();
-            for (Future<RecordMetadata> f : sent) {
-                f.get();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ACK_WAIT_SECONDS);
+            for (Future<RecordMetadata> f : pending) {
+                f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
+            pending = null;
+        } catch (TimeoutException e) {
+            throw new SinkException("records not acknowledged within " + ACK_WAIT_SECONDS + " s (the broker is away?)", false);
         } catch (ExecutionException e) {
             Throwable c = e.getCause() == null ? e : e.getCause();
             reset();
             throw new SinkException(c.getClass().getSimpleName() + ": " + c.getMessage(), c instanceof RecordTooLargeException);
         } catch (org.apache.kafka.common.KafkaException e) {
-            reset();
+            reset();   // nothing of this batch is out yet: send() found no metadata in time, or the producer failed
             throw new SinkException(e.getClass().getSimpleName() + ": " + e.getMessage(), false);
         }
     }
@@ -129,6 +149,7 @@ public final class KafkaSink implements EventSink {
     }
 
     private synchronized void reset() {
+        pending = null;
         if (producer != null) {
             producer.close(java.time.Duration.ZERO);
             producer = null;
