@@ -60,6 +60,34 @@ class EmbeddedLibraryIT {
     }
 
     @Test
+    void anEmbeddedRelaySignsEventsToAWebhookAndSuppressesHardBouncesFromJavaSettings() throws Exception {
+        Wiser upstream = Wiser.accepter((from, to) -> !to.startsWith("nobody@")).port(RelayHarness.freePort());
+        upstream.start();
+        try (WebhookReceiver receiver = WebhookReceiver.http("java-key");
+             RelayEngine relay = RelayEngine.builder().spoolDirectory(temp.resolve("hooked"))
+                     .settings(RelaySettings.defaults().defaultRelayHost("[127.0.0.1]:" + upstream.getServer().getPort())
+                             .hostname("app.test").eventWebhook("http://127.0.0.1:" + receiver.port() + "/e", "java-key",
+                                     "delivered", "bounced", "suppressed")
+                             .suppressHardBounces(true))
+                     .build().start()) {
+            relay.submit("app@one.test", List.of("ok@ext.test", "nobody@ext.test"),
+                    "Subject: hook\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
+            awaitCount(() -> receiver.eventsFor("ok@ext.test").size() + receiver.eventsFor("nobody@ext.test").size(), 2);
+            assertThat(receiver.badSignatures).hasValue(0);
+            assertThat(receiver.eventsFor("ok@ext.test").get(0).get("event").getAsString()).isEqualTo("delivered");
+            assertThat(receiver.eventsFor("nobody@ext.test").get(0).get("event").getAsString()).isEqualTo("bounced");
+            assertThat(relay.suppressions().find("nobody@ext.test")).isPresent();
+            relay.submit("app@one.test", List.of("nobody@ext.test"),
+                    "Subject: again\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
+            awaitCount(() -> (int) receiver.events.stream().filter(e -> e.get("event").getAsString().equals("suppressed")).count(), 1);
+        } finally {
+            upstream.stop();
+        }
+        assertThatThrownBy(() -> RelaySettings.defaults().eventWebhook("http://hooks.example/e", "k"))
+                .hasMessageContaining("in the clear");
+    }
+
+    @Test
     void twoRelaysInOneJvmKeepTheirOwnSpoolsAndUpstreams() throws Exception {
         Wiser a = Wiser.port(RelayHarness.freePort());
         Wiser b = Wiser.port(RelayHarness.freePort());

@@ -67,6 +67,9 @@ public final class RelaySettings {
     private QueueSettings queue = QueueSettings.postfixDefaults();
     private SmtpClientSettings smtp = SmtpClientSettings.postfixDefaults();
     private String mynetworks = Networks.POSTFIX_DEFAULT;
+    private final List<EventSettings.Webhook> webhooks = new ArrayList<>();
+    private String webhookSecret;
+    private boolean suppressHardBounces;
 
     private RelaySettings() {
     }
@@ -192,6 +195,26 @@ public final class RelaySettings {
      * The configuration snapshot these settings make, by the same rules and defaults as a config
      * directory (the parameter table and the routing rules of the internal package).
      */
+    /**
+     * POSTs delivery events to {@code url} as signed JSON batches ({@code event_webhooks}): https (verified),
+     * or http to a loopback address; {@code events} names the ones it wants (none: all). Every webhook
+     * is signed with the same {@code secret} ({@code X-Relay-Signature}, see docs/events.md).
+     */
+    public RelaySettings eventWebhook(String url, String secret, String... events) {
+        if (webhookSecret != null && !webhookSecret.equals(secret)) {
+            throw new IllegalArgumentException("every webhook is signed with one secret; this one differs from the first");
+        }
+        webhooks.add(EventSettings.webhook(url, List.of(events), "eventWebhook"));
+        webhookSecret = secret;
+        return this;
+    }
+
+    /** {@code suppress_hard_bounces}: an invalid recipient is suppressed for 90 days ({@code RelayEngine.suppressions()}). */
+    public RelaySettings suppressHardBounces(boolean on) {
+        this.suppressHardBounces = on;
+        return this;
+    }
+
     RelayConfig build() {
         List<String> warnings = new ArrayList<>();
         List<NextHop> relay = defaultRelay == null ? List.of() : NextHop.parseList(defaultRelay, "defaultRelayHost");
@@ -209,7 +232,8 @@ public final class RelaySettings {
         DeliverySettings delivery = new DeliverySettings(smtp, DeliverySettings.defaults().relayFailureThreshold(), RelayLimits.none());
         ContentSettings content = new ContentSettings(messageSizeLimit, HeaderChecks.none(), HeaderChecks.none(), milterSettings(),
                 DkimTable.of(dkimKeys));
-        return new RelayConfig(hostname, routing, listener, delivery, queue, content, EventSettings.none(), ClusterSettings.none(), List.copyOf(warnings),
-                List.of());
+        EventSettings events = EventSettings.given(webhooks, Optional.ofNullable(webhookSecret), suppressHardBounces);
+        return new RelayConfig(hostname, routing, listener, delivery, queue, content, events, ClusterSettings.none(),
+                List.copyOf(warnings), List.of());
     }
 }

@@ -70,6 +70,25 @@ public record EventSettings(List<Webhook> webhooks, Optional<Secret> webhookSecr
                 Duration.ofMinutes(5), false, Set.of("invalid-recipient"), Duration.ofDays(90));
     }
 
+    /**
+     * Settings given in code ({@code RelaySettings}): these webhooks, all signed with {@code secret},
+     * and the suppression of hard bounces; the rest as the defaults.
+     */
+    public static EventSettings given(List<Webhook> webhooks, Optional<String> secret, boolean suppressHardBounces) {
+        EventSettings d = none();
+        if (!webhooks.isEmpty() && secret.filter(k -> !k.isBlank()).isEmpty()) {
+            throw new ConfigException("eventWebhook", "a webhook needs a secret: every POST is signed");
+        }
+        return new EventSettings(List.copyOf(webhooks), secret.map(k -> new Secret(Path.of("RelaySettings"), k)),
+                d.webhookBatchLimit(), d.webhookTimeout(), Optional.empty(), d.queueLimit(), d.retryMaximum(), suppressHardBounces,
+                d.suppressionClasses(), d.suppressionLifetime());
+    }
+
+    /** One webhook as {@code event_webhooks} would take it ({@code events} empty: every event). */
+    public static Webhook webhook(String url, List<String> events, String where) {
+        return parseWebhooks(url + (events.isEmpty() ? "" : " events=" + String.join(",", events)), where).get(0);
+    }
+
     static EventSettings from(ParamValues v, Path configDir) {
         List<Webhook> hooks = v.explicit(Params.EVENT_WEBHOOKS).map(t -> parseWebhooks(t, v.where(Params.EVENT_WEBHOOKS)))
                 .orElse(List.of());

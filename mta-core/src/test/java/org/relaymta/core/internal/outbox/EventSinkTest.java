@@ -104,7 +104,7 @@ class EventSinkTest {
         assertThat(sink.batches).allSatisfy(b -> assertThat(b).hasSizeLessThanOrEqualTo(3));
         assertThat(runner.status().failures()).isEqualTo(2);
         assertThat(runner.status().failingSince()).isEmpty();
-        assertThat(feed.lag(runner)).isZero();
+        await(() -> feed.lag(runner) == 0);   // the position moves just after the batch is taken
         feed.close();
         outbox.close();
     }
