@@ -9,6 +9,8 @@
 #   BENCH_SKIP_POSTFIX=1 ...  this relay only     BENCH_WARMUP=N  warm-up messages (default 20000)
 #   BENCH_PLAIN=1 ...         the same without TLS and AUTH (the sink offers neither), for the difference
 #   BENCH_WEBHOOK=1 ...       with every delivery event POSTed to a webhook (bench/WebhookReceiver.java)
+#   BENCH_KAFKA=1 ...         with every delivery event published to a local single-node Kafka broker (KRaft,
+#                             run from the integration tests' class path: build with mvn install first)
 #   BENCH_MAIN_CF="a = b;c = d"  more postfix-main.cf lines for the relay (';' separates them)
 #
 # Per relay: a warm-up load of BENCH_WARMUP messages (reported as "cold": a fresh process), then
@@ -48,7 +50,7 @@ export PATH="$PATH:/usr/sbin"
 
 sink_pid=""; relay_pid=""; haraka_pid=""
 cleanup() {
-  for p in "$relay_pid" "$sink_pid" "$haraka_pid" "${hook_pid:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "$relay_pid" "$sink_pid" "$haraka_pid" "${hook_pid:-}" "${kafka_pid:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   if [ -f "$work/main.cf.orig" ]; then
     postfix stop >/dev/null 2>&1 || true
     cp "$work/main.cf.orig" /etc/postfix/main.cf
@@ -132,11 +134,45 @@ mode="TLS (STARTTLS, encrypt) + AUTH PLAIN to the sink"
 echo "load: $N messages, $SESSIONS sessions, $SIZE bytes; warm-up $WARMUP; machine: $(nproc) cores; $mode"
 start_sink
 
+start_kafka() {
+  KAFKA_PORT=${KAFKA_PORT:-12630}; KAFKA_CONTROLLER=${KAFKA_CONTROLLER:-12631}
+  (cd "$root" && mvn -q -o dependency:build-classpath -pl integration-tests -Dmdep.includeScope=test \
+    -Dmdep.outputFile="$work/kafka.cp") >/dev/null
+  local cp; cp="$(cat "$work/kafka.cp")"
+  mkdir -p "$work/kafka"
+  cat > "$work/kafka/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$work/kafka/data
+num.partitions=3
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+PROPS
+  local id; id="$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  java -cp "$cp" kafka.tools.StorageTool format --standalone -t "$id" -c "$work/kafka/server.properties" > "$work/kafka.log" 2>&1
+  java -Xmx512m -XX:+UseSerialGC -cp "$cp" kafka.Kafka "$work/kafka/server.properties" >> "$work/kafka.log" 2>&1 &
+  kafka_pid=$!
+  for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && return 0; sleep 0.2; done
+  echo "the Kafka broker did not start:" >&2; tail -20 "$work/kafka.log" >&2; exit 1
+}
+
 # --- this relay ---
 mkdir -p "$work/config"
 : > "$work/config/postfix-main.cf"
 if [ -n "${BENCH_MAIN_CF:-}" ]; then tr ';' '\n' <<< "$BENCH_MAIN_CF" >> "$work/config/postfix-main.cf"; fi
-hook_pid=""
+hook_pid=""; kafka_pid=""
+if [ "${BENCH_KAFKA:-0}" = "1" ]; then
+  start_kafka
+  printf 'event_kafka_bootstrap = 127.0.0.1:%s\nevent_kafka_topic = bench-events\n' "$KAFKA_PORT" >> "$work/config/postfix-main.cf"
+fi
 if [ "${BENCH_WEBHOOK:-0}" = "1" ]; then
   HOOK_PORT=${HOOK_PORT:-12629}
   java -XX:+UseSerialGC -Xmx128m "$root/bench/WebhookReceiver.java" "$HOOK_PORT" > "$work/hook.out" 2>&1 &
@@ -157,6 +193,7 @@ r0=$(proc_cpu "$relay_pid")
 measure relay-mta "$RELAY_PORT"
 read -r ru rs < <(awk '{print $14, $15}' "/proc/$relay_pid/stat")
 echo "          relay process CPU over both loads: $(echo "($(proc_cpu "$relay_pid") - $r0) * 1000 / $TICKS / ($N + $WARMUP)" | bc -l | xargs printf '%.3f') ms/msg (user $ru, system $rs ticks); peak RSS $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$relay_pid/status")"
+if [ -n "$kafka_pid" ]; then echo "          kafka: $(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | grep '^mta_event_sink_events_total{outcome="delivered"' | sed 's/.* //') events published"; fi
 if [ -n "$hook_pid" ]; then sleep 2; echo "          webhook receiver: $(tail -n 1 "$work/hook.out") (POSTs and bytes of events taken)"; fi
 if grep -q 'status=deferred\|status=bounced' "$work/relay.log"; then
   echo "relay deferred or bounced mail:" >&2; grep -m3 'status=deferred\|status=bounced' "$work/relay.log" >&2; exit 1
