@@ -258,13 +258,7 @@ final class AdminRequests {
 
     /** The routing decision as the running relay makes it: from= and to= (URL-encoded), format=json for JSON. */
     private void route(Channel ch, String query) {
-        Map<String, String> q = new HashMap<>();
-        for (String part : query.split("&")) {
-            int eq = part.indexOf('=');
-            if (eq > 0) {
-                q.put(part.substring(0, eq), URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-            }
-        }
+        Map<String, String> q = queryParameters(query);
         if (!q.containsKey("from")) {
             AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "from= is required");
             return;
