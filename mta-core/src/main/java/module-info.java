@@ -39,6 +39,7 @@ module org.relaymta.core {
     exports org.relaymta.core.internal.oauth2 to org.relaymta.server;
     exports org.relaymta.core.internal.outbox to org.relaymta.server;
     exports org.relaymta.core.internal.queue to org.relaymta.server;
+    exports org.relaymta.core.internal.shaping to org.relaymta.server;
     exports org.relaymta.core.internal.spool to org.relaymta.server;
     exports org.relaymta.core.internal.suppress to org.relaymta.server;
 

@@ -36,6 +36,7 @@ import org.relaymta.core.internal.EngineAccess;
 import org.relaymta.core.internal.spool.SpoolFiles;
 import org.relaymta.server.admin.AdminAccess;
 import org.relaymta.server.admin.AdminServer;
+import org.relaymta.server.admin.ShapingJson;
 import org.relaymta.server.smtp.RelayListener;
 import org.relaymta.server.tls.ServerTls;
 import org.slf4j.Logger;
@@ -140,7 +141,7 @@ public final class RelayServer implements AutoCloseable {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
                 adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
                         access, this::health, registry::scrape, domain -> EngineAccess.internals(engine).tlsPolicy(domain),
-                        () -> EngineAccess.internals(engine).config(), engine.suppressions());
+                        () -> EngineAccess.internals(engine).config(), engine.suppressions(), EngineAccess.internals(engine).shaper());
                 InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "
@@ -222,6 +223,13 @@ public final class RelayServer implements AutoCloseable {
         }
         if (!sinks.isEmpty()) {
             h.add("event_sinks", sinks);
+        }
+        // Shaping actions in force: the relay works as it should (not degraded), and says why a destination is slow.
+        var shaping = EngineAccess.internals(engine).shaper().list();
+        if (!shaping.isEmpty()) {
+            JsonArray actions = new JsonArray();
+            shaping.forEach(a -> actions.add(ShapingJson.object(a)));
+            h.add("shaping", actions);
         }
         engine.oauth2Warnings().forEach(warnings::add);
         EngineAccess.internals(engine).tlsPolicyWarnings().forEach(warnings::add);

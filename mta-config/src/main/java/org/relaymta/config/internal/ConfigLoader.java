@@ -224,7 +224,9 @@ public final class ConfigLoader {
                 v.get(Params.SMTP_MTA_STS), v.get(Params.MTA_STS_PORT), reports);
         BounceClasses classes = BounceClasses.load(configDir);
         sources.add(configDir.resolve(BounceClasses.FILE));
-        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls, classes);
+        ShapingRules shaping = ShapingRules.load(configDir);
+        sources.add(configDir.resolve(ShapingRules.FILE));
+        return new DeliverySettings(smtp, v.get(Params.RELAY_FAILURE_THRESHOLD), limits, tls, classes, shaping);
     }
 
     /** The queue section: every value the table's, so its defaults are Postfix's. */

@@ -11,9 +11,15 @@ import org.relaymta.config.SmtpClientSettings;
  * @param limits                provider quotas from {@code relay-limits.cf}
  * @param tls                   per-destination TLS policy, trust, DNSSEC and MTA-STS
  * @param bounceClasses         how failures and deferrals are classed ({@code bounce-classes.cf} and the shipped table)
+ * @param shaping               what providers' replies change ({@code relay-shaping.cf} and the shipped rules)
  */
 public record DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls,
-                               BounceClasses bounceClasses) {
+                               BounceClasses bounceClasses, ShapingRules shaping) {
+
+    public DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits, TlsSecurity tls,
+                            BounceClasses bounceClasses) {
+        this(smtp, relayFailureThreshold, limits, tls, bounceClasses, ShapingRules.shipped());
+    }
 
     public DeliverySettings(SmtpClientSettings smtp, int relayFailureThreshold, RelayLimits limits) {
         this(smtp, relayFailureThreshold, limits, TlsSecurity.defaults(), BounceClasses.shipped());

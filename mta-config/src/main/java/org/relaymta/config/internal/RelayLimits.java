@@ -17,7 +17,9 @@ import org.relaymta.config.ConfigException;
  * {@code account:USERNAME} (all mail authenticated as that SASL user), or {@code *} (every relay);
  * the value is comma-separated settings: {@code messages=N/s|m|h|d}, {@code recipients=N/s|m|h|d},
  * {@code concurrency=N}, {@code recipients_per_message=N}, {@code preset=NAME} (expanded first,
- * explicit settings override). When several keys apply, all must allow.
+ * explicit settings override), and a warm-up schedule for a new domain or account:
+ * {@code warmup=50;100;500;1000} with {@code warmup_start=YYYY-MM-DD} (messages per UTC day, one
+ * step a day from the start; after the last step no warm-up limit). When several keys apply, all must allow.
  */
 public final class RelayLimits {
     public static final String FILE = "relay-limits.cf";
@@ -30,9 +32,28 @@ public final class RelayLimits {
         }
     }
 
+    /**
+     * A warm-up: at most {@code volumes[d]} messages on the {@code d}-th UTC day from {@code start}
+     * (day 0 is the start), none before the start's first step, no limit after the last step.
+     */
+    public record Warmup(java.time.LocalDate start, List<Long> volumes, String written) {
+        /** The day's volume, or empty when the schedule is over. */
+        public java.util.OptionalLong volumeOn(java.time.LocalDate day) {
+            long d = java.time.temporal.ChronoUnit.DAYS.between(start, day);
+            if (d >= volumes.size()) {
+                return java.util.OptionalLong.empty();
+            }
+            return java.util.OptionalLong.of(d < 0 ? volumes.get(0) : volumes.get((int) d));
+        }
+    }
+
     /** One key's limits; null fields are unset. */
     public record Limit(String key, Rate messages, Rate recipients, Integer concurrency, Integer recipientsPerMessage,
-                        String location) {
+                        String location, Warmup warmup) {
+        public Limit(String key, Rate messages, Rate recipients, Integer concurrency, Integer recipientsPerMessage,
+                     String location) {
+            this(key, messages, recipients, concurrency, recipientsPerMessage, location, null);
+        }
     }
 
     /** The presets: each provider's documented limits ({@link Providers}), by preset name. */
@@ -122,6 +143,8 @@ public final class RelayLimits {
         Rate recipients = null;
         Integer concurrency = null;
         Integer perMessage = null;
+        String warmup = null;
+        String warmupStart = null;
         for (String item : settings.values()) {
             String name = item.substring(0, item.indexOf('='));
             String v = item.substring(item.indexOf('=') + 1);
@@ -130,11 +153,37 @@ public final class RelayLimits {
                 case "recipients" -> recipients = rate(item, v, location);
                 case "concurrency" -> concurrency = positive(item, v, location);
                 case "recipients_per_message" -> perMessage = positive(item, v, location);
+                case "warmup" -> warmup = v;
+                case "warmup_start" -> warmupStart = v;
                 default -> throw new ConfigException(location, "unknown setting '" + name + "' (messages, recipients, "
-                        + "concurrency, recipients_per_message, preset)");
+                        + "concurrency, recipients_per_message, warmup, warmup_start, preset)");
             }
         }
-        return new Limit(key, messages, recipients, concurrency, perMessage, location);
+        return new Limit(key, messages, recipients, concurrency, perMessage, location, warmup(warmup, warmupStart, location));
+    }
+
+    private static Warmup warmup(String schedule, String start, String location) {
+        if (schedule == null && start == null) {
+            return null;
+        }
+        if (schedule == null) {
+            throw new ConfigException(location, "'warmup_start=" + start + "' without 'warmup=N;N;...' (the daily volumes)");
+        }
+        if (start == null) {
+            throw new ConfigException(location, "'warmup=" + schedule + "' needs 'warmup_start=YYYY-MM-DD', the UTC day the "
+                    + "schedule's first volume applies");
+        }
+        java.time.LocalDate day;
+        try {
+            day = java.time.LocalDate.parse(start);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new ConfigException(location, "'warmup_start=" + start + "' is not a date (YYYY-MM-DD)");
+        }
+        List<Long> volumes = new ArrayList<>();
+        for (String step : schedule.split(";")) {
+            volumes.add((long) positive("warmup=" + schedule, step, location));
+        }
+        return new Warmup(day, List.copyOf(volumes), "warmup=" + schedule);
     }
 
     private static List<String> split(String value, String location) {

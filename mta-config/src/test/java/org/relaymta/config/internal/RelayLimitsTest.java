@@ -48,4 +48,21 @@ class RelayLimitsTest {
         Files.writeString(dir.resolve("relay-limits.cf"), "* concurrency=0\n");
         assertThatThrownBy(() -> RelayLimits.load(dir)).hasMessageContaining("'0' is not a positive number");
     }
+
+    @Test
+    void aWarmupScheduleGivesEachDaysVolumeAndEndsAfterItsLastStep() {
+        RelayLimits.Limit l = RelayLimits.parse("account:news@example.com", "warmup=50;100;500, warmup_start=2026-12-07",
+                "relay-limits.cf:3");
+        assertThat(l.warmup().volumeOn(java.time.LocalDate.parse("2026-12-06"))).hasValue(50);
+        assertThat(l.warmup().volumeOn(java.time.LocalDate.parse("2026-12-07"))).hasValue(50);
+        assertThat(l.warmup().volumeOn(java.time.LocalDate.parse("2026-12-08"))).hasValue(100);
+        assertThat(l.warmup().volumeOn(java.time.LocalDate.parse("2026-12-09"))).hasValue(500);
+        assertThat(l.warmup().volumeOn(java.time.LocalDate.parse("2026-12-10"))).isEmpty();
+        assertThatThrownBy(() -> RelayLimits.parse("*", "warmup=50;100", "relay-limits.cf:4"))
+                .hasMessageContaining("relay-limits.cf:4").hasMessageContaining("warmup_start=YYYY-MM-DD");
+        assertThatThrownBy(() -> RelayLimits.parse("*", "warmup=50;x, warmup_start=2026-12-07", "relay-limits.cf:5"))
+                .hasMessageContaining("relay-limits.cf:5").hasMessageContaining("'x' is not a positive number");
+        assertThatThrownBy(() -> RelayLimits.parse("*", "warmup=50, warmup_start=7.12.2026", "relay-limits.cf:6"))
+                .hasMessageContaining("is not a date");
+    }
 }

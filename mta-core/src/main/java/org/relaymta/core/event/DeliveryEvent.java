@@ -61,7 +61,13 @@ public record DeliveryEvent(String queueId, String messageId, String sender, Str
         /** Not sent: the recipient is on the suppression list. */
         SUPPRESSED("suppressed"),
         /** Held back by a relay quota (once per message and quota). */
-        QUOTA_DELAYED("quota_delayed");
+        QUOTA_DELAYED("quota_delayed"),
+        /**
+         * A destination's shaping changed ({@code relay-shaping.cf}): a provider's reply throttled or
+         * suspended it, or the action ended. {@code nextHop} is the destination, {@code reason} what
+         * changed; the queue id and recipient are those of the reply that caused it, if any.
+         */
+        SHAPING("shaping");
 
         private final String eventName;
 

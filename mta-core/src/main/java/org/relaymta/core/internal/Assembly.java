@@ -24,6 +24,7 @@ import org.relaymta.config.internal.Json;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.cluster.Cluster;
+import org.relaymta.core.internal.cluster.SharedShaping;
 import org.relaymta.core.internal.delivery.DnsHostResolver;
 import org.relaymta.core.internal.delivery.HostResolver;
 import org.relaymta.core.internal.delivery.SmtpDeliveryAgent;
@@ -36,6 +37,7 @@ import org.relaymta.core.internal.outbox.SinkRunner;
 import org.relaymta.core.internal.sink.EventSinks;
 import org.relaymta.core.internal.queue.OutboxReconciler;
 import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolLock;
 import org.relaymta.core.internal.sts.MtaSts;
@@ -83,6 +85,7 @@ public final class Assembly {
     private Cluster cluster;
     private QueueManager queue;
     private SuppressionList suppressions;
+    private Shaper shaper;
     private ExecutorService submitter;
     private ConfigWatcher watcher;
     private ScheduledExecutorService milterTimer;
@@ -140,10 +143,16 @@ public final class Assembly {
         int threads = options.deliveryThreads() > 0 ? options.deliveryThreads()
                 : Math.max(8, 2 * config.get().queue().destinationConcurrencyLimit());
         RelayConfig started = config.get();
-        cluster = Cluster.start(started.cluster(), started.myhostname() + "/" + ProcessHandle.current().pid() + "/"
-                + Integer.toHexString(System.identityHashCode(owner)), agent.health(), clock);
+        String node = started.myhostname() + "/" + ProcessHandle.current().pid() + "/"
+                + Integer.toHexString(System.identityHashCode(owner));
+        cluster = Cluster.start(started.cluster(), node, agent.health(), clock);
         metrics.bindCluster(cluster);
         queue = new QueueManager(spool, config, agent, clock, threads, cluster.quotas(), outbox);
+        shaper = new Shaper(clock, () -> config.get().delivery().shaping(),
+                () -> config.get().queue().destinationConcurrencyLimit(), node);
+        queue.shaping(shaper);
+        metrics.bindShaping(shaper);
+        cluster.link().ifPresent(link -> new SharedShaping(link, shaper, clock).start());
         queue.addObserver(metrics);
         LocalSuppressions onDisk = LocalSuppressions.open(options.spoolDir(), clock,
                 () -> config.get().events().suppressionLifetime());
@@ -179,7 +188,8 @@ public final class Assembly {
             }
         });
         internals = new EngineInternals(group, intake::receive, metrics, config, queue.control(), agent.health(), cluster,
-                tlsHealth, sts, reports, feed, suppressions, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write));
+                tlsHealth, sts, reports, feed, suppressions, domain -> agent.explainTls(config.get(), domain).thenApply(Json::write),
+                shaper);
         if (options.watchedDir() != null) {
             ConfigLoader loader = new ConfigLoader(options.watchedEnv(), options.watchedDir());
             watcher = new ConfigWatcher(options.watchedDir(), options.watchedEnv(), loader::load,

@@ -13,6 +13,7 @@ import org.relaymta.core.internal.delivery.RelayHealth;
 import org.relaymta.core.internal.metrics.RelayMetrics;
 import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.queue.QueueActions;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.Envelope;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.sts.StsPolicy;
@@ -44,11 +45,14 @@ public final class EngineInternals {
     private final Function<String, CompletableFuture<String>> tlsPolicy;
     private final EventFeed events;
     private final SuppressionList suppressions;
+    private final Shaper shaper;
 
     public EngineInternals(EventLoopGroup eventLoops, Receiver receiver, RelayMetrics metrics, Supplier<RelayConfig> config,
                            QueueActions queue, RelayHealth relayHealth,
                            Cluster cluster, TlsPolicyHealth tlsPolicies, MtaSts sts, TlsReports reports, EventFeed events,
-                           SuppressionList suppressions, Function<String, CompletableFuture<String>> tlsPolicy) {
+                           SuppressionList suppressions, Function<String, CompletableFuture<String>> tlsPolicy,
+                           Shaper shaper) {
+        this.shaper = shaper;
         this.events = events;
         this.suppressions = suppressions;
         this.tlsPolicy = tlsPolicy;
@@ -113,6 +117,11 @@ public final class EngineInternals {
     /** The event feed: the sinks' state ({@code /health}, {@code mta events}). */
     public EventFeed events() {
         return events;
+    }
+
+    /** The shaping actions in force ({@code /shaping}, {@code /health}). */
+    public Shaper shaper() {
+        return shaper;
     }
 
     /** The suppression list ({@code /suppressions}). */

@@ -36,6 +36,8 @@ import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.ActionResult;
 import org.relaymta.core.queue.QueueAction;
 import org.relaymta.core.queue.Suppression;
+import org.relaymta.core.internal.shaping.ShapingAction;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.queue.SuppressionList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,8 @@ import org.slf4j.LoggerFactory;
  * GET  /suppressions[?format=table] the suppression list, one JSON object per line
  * POST /suppressions/add?address=A[&amp;reason=R]   suppress A
  * POST /suppressions/remove?address=A   end A's suppression (404 when it was not suppressed)
+ * GET  /shaping[?format=table]     the shaping actions in force, one JSON object per line
+ * POST /shaping/clear[?destination=D]   lift D's action (every action without D; 404 when none was lifted)
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
  */
@@ -76,11 +80,13 @@ final class AdminRequests {
     private final Function<String, CompletableFuture<String>> tlsPolicy;
     private final Supplier<RelayConfig> config;
     private final SuppressionList suppressions;
+    private final Shaper shaper;
 
     AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
                   Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy,
-                  Supplier<RelayConfig> config, SuppressionList suppressions) {
+                  Supplier<RelayConfig> config, SuppressionList suppressions, Shaper shaper) {
         this.suppressions = suppressions;
+        this.shaper = shaper;
         this.config = config;
         this.tlsPolicy = tlsPolicy;
         this.queue = queue;
@@ -127,6 +133,15 @@ final class AdminRequests {
                         q.contains("format=table") ? "text/plain; charset=utf-8" : "application/x-ndjson",
                         q.contains("format=table") ? SuppressionJson.table(suppressions.list())
                                 : SuppressionJson.lines(suppressions.list())));
+            case "/shaping":
+                return new Route(HttpMethod.GET, true, (ch, q) -> {
+                    List<ShapingAction> actions = shaper == null ? List.of() : shaper.list();
+                    boolean table = q.contains("format=table");
+                    AdminResponses.send(ch, HttpResponseStatus.OK, table ? "text/plain; charset=utf-8" : "application/x-ndjson",
+                            table ? ShapingJson.table(actions) : ShapingJson.lines(actions));
+                });
+            case "/shaping/clear":
+                return new Route(HttpMethod.POST, true, this::clearShaping);
             case "/suppressions/add", "/suppressions/remove":
                 return new Route(HttpMethod.POST, true, (ch, q) -> suppress(ch, q, path.endsWith("/add")));
             case "/queue/flush":
@@ -245,6 +260,15 @@ final class AdminRequests {
                 "{\"removed\": " + was + "}\n");
     }
 
+    private void clearShaping(Channel ch, String query) {
+        String destination = queryParameters(query).get("destination");
+        List<ShapingAction> lifted = shaper == null ? List.of() : shaper.clear(destination);
+        log.info("admin: shaping cleared from {} for {}: {} action(s) lifted", remote(ch),
+                destination == null ? "every destination" : LogText.escape(destination), lifted.size());
+        AdminResponses.send(ch, destination != null && lifted.isEmpty() ? HttpResponseStatus.NOT_FOUND : HttpResponseStatus.OK,
+                "application/x-ndjson", lifted.isEmpty() ? "{\"lifted\": 0}\n" : ShapingJson.lines(lifted));
+    }
+
     private static Map<String, String> queryParameters(String query) {
         Map<String, String> q = new HashMap<>();
         for (String part : query.split("&")) {
@@ -266,11 +290,40 @@ final class AdminRequests {
         try {
             RouteReport r = RouteReport.explain(config.get(), q.get("from"), q.get("to"));
             boolean json = "json".equals(q.get("format"));
-            AdminResponses.send(ch, HttpResponseStatus.OK, json ? "application/json" : "text/plain; charset=utf-8",
-                    (json ? r.toJson() : r.toText()) + "\n");
+            List<ShapingAction> shaping = shapingOf(r.route());
+            String body;
+            if (json) {
+                com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(r.toJson()).getAsJsonObject();
+                com.google.gson.JsonArray a = new com.google.gson.JsonArray();
+                shaping.forEach(x -> a.add(ShapingJson.object(x)));
+                o.add("shaping", a);
+                body = org.relaymta.config.internal.Json.write(o);
+            } else {
+                StringBuilder sb = new StringBuilder(r.toText());
+                for (ShapingAction x : shaping) {
+                    sb.append("\nshaping: ").append(x.destination()).append(' ').append(x.describe())
+                            .append(" (relay-shaping.cf rule ").append(x.rule()).append(')');
+                }
+                body = sb.toString();
+            }
+            AdminResponses.send(ch, HttpResponseStatus.OK, json ? "application/json" : "text/plain; charset=utf-8", body + "\n");
         } catch (IllegalArgumentException e) {
             AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "not an address: from= and to= take email addresses");
         }
+    }
+
+    /** The shaping actions mail on {@code route} would meet: its relay host, or its domain's MX as seen before. */
+    private List<ShapingAction> shapingOf(org.relaymta.config.internal.Route route) {
+        if (shaper == null || route == null) {
+            return List.of();
+        }
+        if (route.direct()) {
+            return shaper.affecting(null, null, route.directDomain().orElse(null));
+        }
+        if (route.nextHops().isEmpty()) {
+            return List.of();
+        }
+        return shaper.affecting(route.nextHops().get(0).host(), route.nextHops().get(0).asWritten(), null);
     }
 
     private void list(Channel ch, String query) throws IOException {

@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
 import org.relaymta.core.internal.queue.QueueActions;
 import org.relaymta.core.internal.suppress.NoSuppressions;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.queue.SuppressionList;
 
 /**
@@ -52,18 +53,18 @@ public final class AdminServer implements AutoCloseable {
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics) throws IOException {
         this(listen, loops, queue, access, health, metrics, domain -> CompletableFuture.failedFuture(
-                new IllegalStateException("no TLS policy view")), null, NoSuppressions.INSTANCE);
+                new IllegalStateException("no TLS policy view")), null, NoSuppressions.INSTANCE, null);
     }
 
     /** {@code tlsPolicy}: the TLS policy of mail to a domain's MX, as JSON ({@code GET /tls-policy/DOMAIN}). */
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics,
                        Function<String, CompletableFuture<String>> tlsPolicy, Supplier<RelayConfig> config,
-                       SuppressionList suppressions) throws IOException {
+                       SuppressionList suppressions, Shaper shaper) throws IOException {
         this.probes = workers("mta-admin-probe", 2);
         this.queueWork = workers("mta-admin", 4);
         AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy, config,
-                suppressions);
+                suppressions, shaper);
         AtomicInteger open = new AtomicInteger();
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops)

@@ -14,6 +14,7 @@ import picocli.CommandLine;
         versionProvider = MtaCommand.Version.class,
         description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
         subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SuppressCommand.class,
+                ShapingCommand.class,
                 SendmailCommand.class, ConfigCommand.class,
                 OAuth2Command.class,
                 CommandLine.HelpCommand.class})

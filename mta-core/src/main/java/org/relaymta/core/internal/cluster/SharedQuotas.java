@@ -3,10 +3,16 @@ package org.relaymta.core.internal.cluster;
 import io.lettuce.core.ScriptOutputType;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.relaymta.config.internal.RelayLimits;
 import org.relaymta.core.internal.quota.LocalQuotas;
 import org.relaymta.core.internal.quota.QuotaDelay;
@@ -25,18 +31,22 @@ public final class SharedQuotas implements Quotas {
     static final Duration LEASE = Duration.ofMinutes(10);
 
     /*
-     * KEYS: the rate keys, then the concurrency keys. ARGV: the rate count, then per rate its
-     * interval and tolerance (microseconds) and cost; the concurrency count, then per key its limit;
-     * the lease (microseconds) and the member naming this transaction. Returns {0} when admitted, or
-     * {1, wait in microseconds, index of the limiting key (1-based)}.
+     * KEYS: the rate keys, the concurrency keys, then the warm-up keys (one per key and UTC day).
+     * ARGV: whether to count (1) or only look (0), the slack (microseconds: a rate slot within it
+     * admits when only looking), the rate count, then per rate its interval and tolerance
+     * (microseconds) and cost; the concurrency count, then per key its limit; the warm-up count,
+     * then per key the day's volume; the lease (microseconds) and the member naming this
+     * transaction. Returns {0} when admitted, or {1, wait in microseconds, index of the limiting
+     * key (1-based)}; a warm-up's wait is a day (the caller says until the next UTC day).
      */
     static final String SCRIPT = """
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-            local nr = tonumber(ARGV[1])
+            local count, slack = tonumber(ARGV[1]) == 1, tonumber(ARGV[2])
+            local nr = tonumber(ARGV[3])
             local worst, worstAt = -1, 0
             local tats = {}
-            local a = 2
+            local a = 4
             for i = 1, nr do
               local interval, tol, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
               a = a + 3
@@ -49,6 +59,7 @@ public final class SharedQuotas implements Quotas {
                 if interval * cost > tol then
                   if base > now then wait = base - now else wait = -1 end
                 end
+                if wait >= 0 and wait <= slack then wait = -1 end
                 if wait >= 0 and wait > worst then worst, worstAt = wait, i end
                 if wait < 0 then tats[i] = nt end
               else
@@ -57,7 +68,6 @@ public final class SharedQuotas implements Quotas {
             end
             local nc = tonumber(ARGV[a])
             a = a + 1
-            local lease, member = tonumber(ARGV[a + nc]), ARGV[a + nc + 1]
             for j = 1, nc do
               local k, limit = KEYS[nr + j], tonumber(ARGV[a + j - 1])
               redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
@@ -65,9 +75,24 @@ public final class SharedQuotas implements Quotas {
                 worst, worstAt = 1000000, nr + j
               end
             end
+            a = a + nc
+            local nw = tonumber(ARGV[a])
+            a = a + 1
+            for w = 1, nw do
+              local sent = tonumber(redis.call('GET', KEYS[nr + nc + w]) or 0)
+              if sent >= tonumber(ARGV[a + w - 1]) then worst, worstAt = 86400000000, nr + nc + w end
+            end
+            a = a + nw
+            local lease, member = tonumber(ARGV[a]), ARGV[a + 1]
             if worst >= 0 then return {1, math.floor(worst), worstAt} end
-            for i = 1, nr do
-              redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.floor((tats[i] - now) / 1000) + 1000)
+            if count then
+              for i = 1, nr do
+                redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.floor((tats[i] - now) / 1000) + 1000)
+              end
+              for w = 1, nw do
+                redis.call('INCR', KEYS[nr + nc + w])
+                redis.call('PEXPIRE', KEYS[nr + nc + w], 172800000)
+              end
             end
             for j = 1, nc do
               local k = KEYS[nr + j]
@@ -81,12 +106,27 @@ public final class SharedQuotas implements Quotas {
     private final LocalQuotas fallback;
     private final Clock clock;
     private final AtomicLong sequence = new AtomicLong();
+    private final List<Consumer<String>> freed = new CopyOnWriteArrayList<>();
 
     /** @param nodes {@code MTA_CLUSTER_NODES}: the share this node takes of each quota while Redis is away */
     public SharedQuotas(RedisLink redis, Clock clock, int nodes) {
         this.redis = redis;
         this.clock = clock;
         this.fallback = new LocalQuotas(clock, nodes);
+        fallback.onFreed(this::tellFreed);
+        redis.subscribe(FREED, this::tellFreed);
+    }
+
+    /** Where a node says which key's concurrency slot it gave back. */
+    static final String FREED = "mta:quota:freed";
+
+    @Override
+    public void onFreed(Consumer<String> listener) {
+        freed.add(listener);
+    }
+
+    private void tellFreed(String key) {
+        freed.forEach(f -> f.accept(key));
     }
 
     /** What one limit asks of the script, and how to name it when it delays. */
@@ -94,36 +134,50 @@ public final class SharedQuotas implements Quotas {
     }
 
     @Override
-    public CompletableFuture<Admission> admit(List<RelayLimits.Limit> limits, int recipients) {
+    public CompletableFuture<Admission> admit(List<RelayLimits.Limit> limits, int recipients, Phase phase) {
         if (limits.isEmpty()) {
             return CompletableFuture.completedFuture(Admission.free());
         }
         if (!redis.shared()) {
-            return CompletableFuture.completedFuture(fallback.admitNow(limits, recipients));
+            return CompletableFuture.completedFuture(fallback.admitNow(limits, recipients, phase));
         }
+        LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
         List<Part> rates = new ArrayList<>();
         List<String> rateArgs = new ArrayList<>();
         List<Part> caps = new ArrayList<>();
         List<String> capArgs = new ArrayList<>();
+        List<Part> warmups = new ArrayList<>();
+        List<String> warmupArgs = new ArrayList<>();
         for (RelayLimits.Limit l : limits) {
             rate(l, "messages", l.messages(), 1, rates, rateArgs);
             rate(l, "recipients", l.recipients(), recipients, rates, rateArgs);
-            if (l.concurrency() != null) {
+            if (l.concurrency() != null && phase != Phase.SEND) {
                 caps.add(new Part("mta:concurrency:" + l.key(), l, "concurrency=" + l.concurrency()));
                 capArgs.add(Integer.toString(l.concurrency()));
             }
+            OptionalLong volume = l.warmup() == null ? OptionalLong.empty() : l.warmup().volumeOn(today);
+            if (volume.isPresent()) {
+                warmups.add(new Part("mta:warmup:" + l.key() + ":" + today, l,
+                        l.warmup().written() + " (" + volume.getAsLong() + " on " + today + ")"));
+                warmupArgs.add(Long.toString(volume.getAsLong()));
+            }
         }
-        if (rates.isEmpty() && caps.isEmpty()) {
+        if (rates.isEmpty() && caps.isEmpty() && warmups.isEmpty()) {
             return CompletableFuture.completedFuture(Admission.free());
         }
         List<Part> parts = new ArrayList<>(rates);
         parts.addAll(caps);
+        parts.addAll(warmups);
         String member = redis.node() + ":" + sequence.incrementAndGet();
         List<String> args = new ArrayList<>();
+        args.add(phase == Phase.RESERVE ? "0" : "1");
+        args.add(Long.toString(phase == Phase.RESERVE ? SEND_WAIT.toNanos() / 1000 : 0));
         args.add(Integer.toString(rates.size()));
         args.addAll(rateArgs);
         args.add(Integer.toString(caps.size()));
         args.addAll(capArgs);
+        args.add(Integer.toString(warmups.size()));
+        args.addAll(warmupArgs);
         args.add(Long.toString(LEASE.toNanos() / 1000));
         args.add(member);
         String[] keys = parts.stream().map(Part::redisKey).toArray(String[]::new);
@@ -131,16 +185,19 @@ public final class SharedQuotas implements Quotas {
                 .handle((reply, failure) -> {
                     if (failure != null) {
                         // Redis went away in between: this node's share, counted here.
-                        return fallback.admitNow(limits, recipients);
+                        return fallback.admitNow(limits, recipients, phase);
                     }
                     if (((Number) reply.get(0)).longValue() == 0) {
                         return caps.isEmpty() ? Admission.admitted(() -> { })
                                 : Admission.admitted(() -> release(caps, member));
                     }
                     long waitMicros = ((Number) reply.get(1)).longValue();
-                    Part limiting = parts.get((int) ((Number) reply.get(2)).longValue() - 1);
-                    return Admission.delayed(new QuotaDelay(clock.instant().plus(Duration.ofNanos(waitMicros * 1000)),
-                            limiting.limit().key(), limiting.setting()));
+                    int at = (int) ((Number) reply.get(2)).longValue() - 1;
+                    Part limiting = parts.get(at);
+                    Instant until = at >= rates.size() + caps.size()
+                            ? today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+                            : clock.instant().plus(Duration.ofNanos(waitMicros * 1000));
+                    return Admission.delayed(new QuotaDelay(until, limiting.limit().key(), limiting.setting()));
                 });
     }
 
@@ -156,10 +213,11 @@ public final class SharedQuotas implements Quotas {
         args.add(Integer.toString(cost));
     }
 
-    /** Gives a transaction's concurrency slots back; if Redis is away now, their leases expire. */
+    /** Gives a transaction's concurrency slots back (and says so to every node); if Redis is away now, their leases expire. */
     private void release(List<Part> caps, String member) {
         for (Part p : caps) {
-            redis.call(c -> c.zrem(p.redisKey(), member));
+            redis.call(c -> c.zrem(p.redisKey(), member))
+                    .thenRun(() -> redis.call(c -> c.publish(FREED, p.limit().key())));
         }
     }
 }

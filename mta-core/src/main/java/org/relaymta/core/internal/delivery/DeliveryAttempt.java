@@ -43,6 +43,8 @@ final class DeliveryAttempt {
     private int nextHop;
     /** A server refused an OAuth2 token once in this attempt: the retry with a new one was had. */
     private boolean tokenRetried;
+    /** The send gate held the transaction back (a quota, a shaping action): nothing more is tried. */
+    private Failure held;
 
     private final RelayHealth health;
     /** Whether the hop being walked had a good session (for its breaker). */
@@ -124,7 +126,7 @@ final class DeliveryAttempt {
     }
 
     private void nextHop() {
-        if (remaining.isEmpty() || nextHop >= hops.size() || sessionCount >= SESSION_LIMIT) {
+        if (remaining.isEmpty() || nextHop >= hops.size() || sessionCount >= SESSION_LIMIT || held != null) {
             finish();
             return;
         }
@@ -170,7 +172,7 @@ final class DeliveryAttempt {
     }
 
     private void nextTarget(NextHop hop, Iterator<Target> targets) {
-        if (remaining.isEmpty() || sessionCount >= SESSION_LIMIT) {
+        if (remaining.isEmpty() || sessionCount >= SESSION_LIMIT || held != null) {
             hopDone(hop);
             finish();
             return;
@@ -254,14 +256,46 @@ final class DeliveryAttempt {
         });
     }
 
+    /**
+     * The transaction on a ready session, once the request's {@link SendGate} lets it go: a short
+     * wait keeps the session (a timer on its event loop, no thread held); a hold gives the session
+     * back to the cache and ends the attempt with the gate's reason.
+     */
     private CompletableFuture<MailTransaction.Result> transaction(NextHop hop, Target target, SessionPolicy policy,
                                                                  OpenSession session, boolean reused) {
-        return new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
-            if (!r.stale) {
-                sessions.release(policy.cacheKey(target), session, r.reusable, request.config().delivery().smtp().quitTimeout());
+        CompletableFuture<MailTransaction.Result> out = new CompletableFuture<>();
+        whenReady(hop, target, policy, session, reused, out);
+        return out;
+    }
+
+    private void whenReady(NextHop hop, Target target, SessionPolicy policy, OpenSession session, boolean reused,
+                           CompletableFuture<MailTransaction.Result> out) {
+        var loop = session.connection().eventLoop();
+        request.gate().ready(hop, target).whenCompleteAsync((pass, e) -> {
+            if (e != null) {
+                out.completeExceptionally(e);
+            } else if (pass.sends()) {
+                new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
+                    if (!r.stale) {
+                        sessions.release(policy.cacheKey(target), session, r.reusable, request.config().delivery().smtp().quitTimeout());
+                    }
+                    return r;
+                }).whenComplete((r, f) -> {
+                    if (f != null) {
+                        out.completeExceptionally(f);
+                    } else {
+                        out.complete(r);
+                    }
+                });
+            } else if (pass.held()) {
+                sessions.release(policy.cacheKey(target), session, true, request.config().delivery().smtp().quitTimeout());
+                held = new Failure(pass.dsn(), pass.reason(), target.relay(), false);
+                out.complete(new MailTransaction.Result());
+            } else {
+                loop.schedule(() -> whenReady(hop, target, policy, session, reused, out), pass.delay().toNanos(),
+                        java.util.concurrent.TimeUnit.NANOSECONDS);
             }
-            return r;
-        });
+        }, loop);
     }
 
     /** A hop whose servers were all tried without one good session counts one failure on its breaker. */
@@ -306,11 +340,11 @@ final class DeliveryAttempt {
     private void finish() {
         double setup = MailTransaction.seconds(started);
         for (String rcpt : remaining) {
-            Failure f = failures.getOrDefault(rcpt, lastFailure);
+            Failure f = held != null ? held : failures.getOrDefault(rcpt, lastFailure);
             if (f == null) {
                 f = new Failure("4.4.1", "no next hop to deliver to", "none");
             }
-            DeliveryOutcome.Status status = f.permanent() && !anySoftFailure
+            DeliveryOutcome.Status status = f.permanent() && !anySoftFailure && held == null
                     ? DeliveryOutcome.Status.BOUNCED : DeliveryOutcome.Status.DEFERRED;
             String dsn = status == DeliveryOutcome.Status.DEFERRED && f.permanent() ? "4" + f.dsn().substring(1) : f.dsn();
             decided.put(rcpt, new DeliveryOutcome(rcpt, status, dsn, f.reason(), f.relay(), "", setup, 0, f.session()));

@@ -22,16 +22,22 @@ import org.relaymta.config.internal.Route;
  * @param route      where and how to deliver
  * @param config     the configuration snapshot the route was made with (timeouts, host name)
  * @param requireTls the message was received with REQUIRETLS (RFC 8689)
+ * @param gate       asked when a session is ready for MAIL FROM (quotas and shaping)
  */
 public record DeliveryRequest(String queueId, String sender, List<String> recipients, long size, boolean eightBit,
                               Content content,
-                              Route route, RelayConfig config, boolean requireTls) {
+                              Route route, RelayConfig config, boolean requireTls, SendGate gate) {
     /** The longest header section read for {@link #tlsRequiredNo()}. */
     private static final int HEADER_LIMIT = 256 * 1024;
 
     public DeliveryRequest(String queueId, String sender, List<String> recipients, long size, boolean eightBit, Content content,
                            Route route, RelayConfig config) {
         this(queueId, sender, recipients, size, eightBit, content, route, config, false);
+    }
+
+    public DeliveryRequest(String queueId, String sender, List<String> recipients, long size, boolean eightBit, Content content,
+                           Route route, RelayConfig config, boolean requireTls) {
+        this(queueId, sender, recipients, size, eightBit, content, route, config, requireTls, SendGate.OPEN);
     }
 
     /**

@@ -23,6 +23,7 @@ import org.relaymta.core.internal.outbox.EventFeed;
 import org.relaymta.core.internal.outbox.Outbox;
 import org.relaymta.core.internal.outbox.SinkRunner;
 import org.relaymta.core.internal.queue.QueueManager;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.internal.tls.TlsSessionResult;
 import org.relaymta.core.queue.QueueState;
@@ -122,6 +123,16 @@ public final class RelayMetrics implements DeliveryListener {
      * {@code mta_relay_hop_state{hop}}: 0 closed, 1 half-open, 2 open, for every relay next hop seen;
      * hops are registered as they appear.
      */
+    /**
+     * {@code mta_shaping_active{destination,rule}}: a throttle's step (1 for a suspension) while a
+     * shaping rule acts on a destination, 0 after; one series per pair that has acted.
+     */
+    public void bindShaping(Shaper shaper) {
+        shaper.onChange(c -> Gauge.builder("mta.shaping.active", shaper, s -> s.level(c.action().destination(), c.action().rule()))
+                .description("Shaping action in force: the throttle's step, 1 for a suspension, 0 when none")
+                .tag("destination", c.action().destination()).tag("rule", c.action().rule()).register(registry));
+    }
+
     public void bindRelayHealth(RelayHealth health) {
         health.onNewHop(hop -> Gauge.builder("mta.relay.hop.state", health, h -> h.state(hop).ordinal())
                 .description("Relay next hop circuit breaker: 0 closed, 1 half-open, 2 open").tag("hop", hop).register(registry));

@@ -19,6 +19,7 @@ import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.quota.QuotaDelay;
 import org.relaymta.core.internal.quota.Quotas;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.Recipient;
@@ -55,6 +56,9 @@ final class Attempt {
     private Instant quotaDue;
     /** Recipients on the suppression list: bounced at once, no transaction. */
     private final Set<String> suppressed = new HashSet<>();
+    private final Shaper shaper;
+    /** The quota key whose concurrency slot this attempt waits for (woken when one frees), or null. */
+    private String concurrencyKey;
 
     /**
      * @param slow where work that may wait on the disk runs (finishing an attempt that changed the
@@ -62,8 +66,9 @@ final class Attempt {
      */
     Attempt(QueueEntry entry, SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, double waited,
             DeliveryAgent agent, DestinationLimiter limiter, AttemptFinisher finisher, Executor slow, Done done,
-            BooleanSupplier stopping, SuppressionList suppressions) {
+            BooleanSupplier stopping, SuppressionList suppressions, Shaper shaper) {
         this.entry = entry;
+        this.shaper = shaper;
         this.message = message;
         this.cfg = cfg;
         this.content = content;
@@ -93,15 +98,21 @@ final class Attempt {
     void next() {
         while (next < plan.size()) {
             Transaction tx = plan.get(next++);
-            if (deferIfSuspended(tx)) {
+            if (deferIfSuspended(tx) || deferIfShaped(tx)) {
                 continue;
             }
             List<RelayLimits.Limit> limits = Transaction.limits(cfg, tx.route());
+            List<RelayLimits.Limit> shaped = shaper.idle() ? List.of() : shaper.limits(expectedHost(tx), expectedHop(tx));
+            if (!shaped.isEmpty()) {
+                limits = new ArrayList<>(limits);
+                limits.addAll(shaped);
+            }
             if (limits.isEmpty()) {
                 start(tx, Quotas.Admission.free());
                 return;
             }
-            CompletableFuture<Quotas.Admission> asked = limiter.quotas().admit(limits, tx.recipients().size());
+            CompletableFuture<Quotas.Admission> asked = limiter.quotas().admit(limits, tx.recipients().size(),
+                    Quotas.Phase.RESERVE);
             if (!asked.isDone()) {
                 asked.thenAccept(admission -> {
                     try {
@@ -134,9 +145,40 @@ final class Attempt {
         limiter.acquire(tx.destination(), cfg.queue().destinationConcurrencyLimit(), () -> send(tx, admission));
     }
 
+    /** The server name mail on {@code tx}'s route is expected to reach: its relay host, or the MX destination learned for its domain. */
+    private String expectedHost(Transaction tx) {
+        if (tx.route().direct()) {
+            return shaper.expectedHost(tx.route().directDomain().orElse(""));
+        }
+        return tx.route().nextHops().isEmpty() ? null : tx.route().nextHops().get(0).host();
+    }
+
+    private static String expectedHop(Transaction tx) {
+        return tx.route().direct() || tx.route().nextHops().isEmpty() ? null : tx.route().nextHops().get(0).asWritten();
+    }
+
+    /** A destination a shaping rule suspended: its recipients wait until then (no session, no backoff: as a quota hold). */
+    private boolean deferIfShaped(Transaction tx) {
+        if (shaper.idle()) {
+            return false;
+        }
+        var s = shaper.suspension(expectedHost(tx), expectedHop(tx));
+        if (s.isEmpty()) {
+            return false;
+        }
+        return deferIfOverQuota(tx, Quotas.Admission.delayed(new QuotaDelay(s.get().until(), s.get().destination(),
+                "suspended by relay-shaping.cf rule " + s.get().rule())));
+    }
+
+    /** The quota key whose concurrency slot this attempt's mail waits for, or null. */
+    String concurrencyKey() {
+        return concurrencyKey;
+    }
+
     /** The single-transaction case without waiting: false (nothing started) when no slot is free now. */
     boolean tryStartAlone() {
-        if (plan.size() != 1 || !cfg.delivery().limits().isEmpty() || limiter.suspension(plan.get(0).destination()).isPresent()
+        if (plan.size() != 1 || !cfg.delivery().limits().isEmpty() || !shaper.idle()
+                || limiter.suspension(plan.get(0).destination()).isPresent()
                 || !limiter.tryAcquire(plan.get(0).destination(), cfg.queue().destinationConcurrencyLimit())) {
             return false;
         }
@@ -166,6 +208,9 @@ final class Attempt {
             return false;
         }
         QuotaDelay delay = admission.delay().get();
+        if (delay.concurrency()) {
+            concurrencyKey = delay.key();
+        }
         for (String rcpt : tx.recipients()) {
             outcomes.add(new DeliveryOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, "4.7.0", delay.reason(), "none", "", 0, 0)
                     .via(tx.route()));
@@ -198,8 +243,10 @@ final class Attempt {
             return;
         }
         CompletableFuture<List<DeliveryOutcome>> running;
+        TransactionGate gate = new TransactionGate(tx, Transaction.limits(cfg, tx.route()), limiter.quotas(), shaper,
+                limiter.clock());
         try {
-            running = agent.deliver(tx.request(message, cfg, content));
+            running = agent.deliver(tx.request(message, cfg, content, gate));
         } catch (RuntimeException e) {
             running = CompletableFuture.failedFuture(e);
         }
@@ -208,14 +255,15 @@ final class Attempt {
                 // Done before this was attached (a transport action, an open breaker): the caller is the
                 // spool's sync thread queueing the message, and finishing may write a bounce and wait
                 // for that thread's own commit.
-                slow.execute(() -> settle(tx, admission, result, failure));
+                slow.execute(() -> settle(tx, gate, admission, result, failure));
             } else {
-                settle(tx, admission, result, failure);
+                settle(tx, gate, admission, result, failure);
             }
         });
     }
 
-    private void settle(Transaction tx, Quotas.Admission admission, List<DeliveryOutcome> result, Throwable failure) {
+    private void settle(Transaction tx, TransactionGate gate, Quotas.Admission admission, List<DeliveryOutcome> result,
+                        Throwable failure) {
         admission.release();
         limiter.release(tx.destination());
         if (failure != null) {
@@ -223,8 +271,18 @@ final class Attempt {
             return;
         }
         limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
+        QuotaDelay held = gate.held();
         for (DeliveryOutcome o : result) {
-            outcomes.add(o.via(tx.route()));
+            DeliveryOutcome routed = o.via(tx.route());
+            DeliveryOutcome seen = shaper.observe(routed, routed.nextHop(), tx.route().direct(), entry.id);
+            outcomes.add(seen);
+            if (held != null && seen.status() == DeliveryOutcome.Status.DEFERRED) {
+                // Held at its session by a rate or a suspension: waits for the slot, no backoff.
+                quotaHeld.add(seen.recipient());
+                if (quotaDue == null || held.until().isBefore(quotaDue)) {
+                    quotaDue = held.until();
+                }
+            }
         }
         next();
     }

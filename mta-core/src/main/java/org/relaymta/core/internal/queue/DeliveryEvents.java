@@ -16,6 +16,8 @@ import org.relaymta.core.event.DeliveryEvent;
 import org.relaymta.core.event.DeliveryListener;
 import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.outbox.EventRecorder;
+import org.relaymta.core.internal.shaping.ShapingAction;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.MessageFacts;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.Recipient;
@@ -80,6 +82,32 @@ final class DeliveryEvents {
                 BounceClasses.replyCode(reason), dsn, reason, bounceClass, attempt,
                 new DeliveryEvent.Delays(millis(beforeQueue), millis(inQueue), millis(setup), millis(transmit)), tls, f.dkimDomain(), node.get(), now, delay,
                 line, 0);
+    }
+
+    /**
+     * A shaping change as an event (recorded, logged once): the destination as its next hop, what
+     * changed as its reason, and the reply that caused it (with its message and recipient) if any.
+     */
+    void recordShaping(Shaper.Change c) {
+        ShapingAction a = c.action();
+        DeliveryOutcome t = c.trigger();
+        String what = switch (c.kind()) {
+            case STARTED -> a.action().word() + " started";
+            case DEEPENED -> "throttle deepened";
+            case STEPPED -> "throttle stepped back";
+            case LIFTED -> a.action().word() + " ended";
+            case CLEARED -> a.action().word() + " lifted by the operator";
+        };
+        String state = c.kind() == Shaper.Kind.LIFTED || c.kind() == Shaper.Kind.CLEARED ? "" : ": " + a.describe();
+        String reason = what + " for " + a.destination() + " by relay-shaping.cf rule " + a.rule() + state
+                + (t == null ? "" : "; after " + t.reason());
+        String id = c.queueId() == null ? "" : c.queueId();
+        String line = (id.isEmpty() ? "shaping" : id + ": shaping") + ": " + LogText.controls(reason);
+        DeliveryEvent e = new DeliveryEvent(id, "", "", t == null ? "" : t.recipient(), DeliveryEvent.Status.SHAPING,
+                a.destination(), t == null ? "none" : t.relay(), t != null && t.direct(), t == null ? 0 : BounceClasses.replyCode(
+                t.reason()), t == null ? "" : t.dsn(), reason, "rate-limited", 0, DeliveryEvent.Delays.NONE, "", "", node.get(),
+                clock.instant(), Duration.ZERO, line, 0);
+        recorder.record(List.of(e)).thenAccept(this::settled);
     }
 
     /** Seconds to the millisecond, as the event's JSON gives them. */
@@ -190,7 +218,7 @@ final class DeliveryEvents {
                 }
                 deliveryLog.info("{}", event.logLine());
             }
-            case DEFERRED, BOUNCED, EXPIRED, QUOTA_DELAYED, SUPPRESSED -> deliveryLog.warn("{}", event.logLine());
+            case DEFERRED, BOUNCED, EXPIRED, QUOTA_DELAYED, SUPPRESSED, SHAPING -> deliveryLog.warn("{}", event.logLine());
             default -> {
                 // received, held, released and deleted: the queue manager's own line says it
             }

@@ -38,6 +38,10 @@ final class DestinationLimiter {
     Quotas quotas() {
         return quotas;
     }
+
+    Clock clock() {
+        return clock;
+    }
     private final Executor executor;
     private final int totalLimit;
     private final Map<String, Suspension> suspended = new ConcurrentHashMap<>();

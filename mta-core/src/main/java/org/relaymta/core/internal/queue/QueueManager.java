@@ -30,6 +30,7 @@ import org.relaymta.core.internal.delivery.DeliveryOutcome;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
 import org.relaymta.core.internal.quota.LocalQuotas;
 import org.relaymta.core.internal.quota.Quotas;
+import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.Spool;
 import org.relaymta.core.internal.spool.SpoolRecovery;
 import org.relaymta.core.internal.spool.SpooledMessage;
@@ -71,6 +72,9 @@ public final class QueueManager implements AutoCloseable {
     private final AttemptFinisher finisher;
     private final EventRecorder recorder;
     private volatile SuppressionList suppressions = NoSuppressions.INSTANCE;
+    private volatile Shaper shaper;
+    /** Messages waiting for a concurrency slot of a quota key: started when one frees. */
+    private final Map<String, Set<String>> waitingForSlot = new ConcurrentHashMap<>();
     private volatile BooleanSupplier receivedWanted = () -> true;
     private final QueueOperations operations;
     private final ScheduledExecutorService timer;
@@ -86,6 +90,16 @@ public final class QueueManager implements AutoCloseable {
     /** Whether {@code received} events are recorded (someone takes them); given before {@link #recover()}. */
     public void receivedEvents(BooleanSupplier wanted) {
         this.receivedWanted = wanted;
+    }
+
+    /** The shaping rules' state: asked before each transaction, fed every outcome (given before {@link #recover()}). */
+    public void shaping(Shaper shaper) {
+        this.shaper = shaper;
+        shaper.onChange(events::recordShaping);
+    }
+
+    public Shaper shaper() {
+        return shaper;
     }
 
     /** The suppression list: checked before each attempt, fed by hard bounces (given before {@link #recover()}). */
@@ -110,8 +124,12 @@ public final class QueueManager implements AutoCloseable {
         this.agent = agent;
         this.clock = clock;
         this.limiter = new DestinationLimiter(clock, this::execute, concurrency, quotas);
+        quotas.onFreed(this::slotFreed);
         this.recorder = recorder;
         this.events = new DeliveryEvents(clock, recorder, spool::facts, () -> config.get().myhostname());
+        this.shaper = new Shaper(clock, () -> config.get().delivery().shaping(),
+                () -> config.get().queue().destinationConcurrencyLimit(), "local");
+        shaper.onChange(events::recordShaping);
         this.finisher = new AttemptFinisher(spool, config, clock, index, events, this::enqueue);
         this.operations = new QueueOperations(index, spool, clock, events, new QueueOperations.Scheduling() {
             @Override
@@ -193,6 +211,8 @@ public final class QueueManager implements AutoCloseable {
         loader.setDaemon(true);
         loader.start();
         timer.scheduleWithFixedDelay(this::runDue, 200, 200, TimeUnit.MILLISECONDS);
+        // Throttles step back and suspensions end (and are logged) on time even when no mail asks.
+        timer.scheduleWithFixedDelay(() -> shaper.tick(), 1, 1, TimeUnit.SECONDS);
         if (waiting + recovery.journaled().size() > 0) {
             log.info("queue: {} message(s) in the journal, {} waiting in queue files (spool read in {} ms)",
                     recovery.journaled().size(), waiting, (System.nanoTime() - started) / 1_000_000);
@@ -392,14 +412,33 @@ public final class QueueManager implements AutoCloseable {
     private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
         Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
-                this::executeOrRun, this::attemptDone, () -> closed, suppressions);
+                this::executeOrRun, this::attemptDone, () -> closed, suppressions, shaper);
         running.add(attempt);
         return attempt;
     }
 
     private void attemptDone(Attempt attempt, QueueEntry entry, Instant due) {
         running.remove(attempt);
+        if (attempt.concurrencyKey() != null && due != null) {
+            waitingForSlot.computeIfAbsent(attempt.concurrencyKey(), k -> ConcurrentHashMap.newKeySet()).add(entry.id);
+        }
         scheduleNext(entry, due);
+    }
+
+    /** A quota's concurrency slot came free (here or on another node): what waits for one is due now. */
+    private void slotFreed(String key) {
+        Set<String> ids = waitingForSlot.remove(key);
+        if (ids == null || closed) {
+            return;
+        }
+        Instant now = clock.instant();
+        for (String id : ids) {
+            QueueEntry entry = index.get(id);
+            if (entry != null) {
+                scheduler.schedule(id, now);
+            }
+        }
+        execute(this::runDue);
     }
 
     private double waited(SpooledMessage message) {

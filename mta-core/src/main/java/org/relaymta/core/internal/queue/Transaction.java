@@ -12,6 +12,7 @@ import org.relaymta.config.internal.Route;
 import org.relaymta.config.internal.Router;
 import org.relaymta.core.internal.cleanup.SmtpHeaderChecks;
 import org.relaymta.core.internal.delivery.DeliveryRequest;
+import org.relaymta.core.internal.delivery.SendGate;
 import org.relaymta.core.internal.spool.SpooledMessage;
 import org.relaymta.core.queue.Recipient;
 
@@ -61,10 +62,10 @@ record Transaction(String destination, Route route, List<String> recipients) {
     }
 
     /** What the delivery agent needs to run this transaction of {@code message}. */
-    DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content) {
+    DeliveryRequest request(SpooledMessage message, RelayConfig cfg, DeliveryRequest.Content content, SendGate gate) {
         return new DeliveryRequest(message.id(), message.envelope().sender(), recipients, message.contentLength(),
                 message.eightBit(), SmtpHeaderChecks.wrap(content, cfg.content().smtpHeaderChecks(),
-                        message.id()), route, cfg, message.envelope().requireTls());
+                        message.id()), route, cfg, message.envelope().requireTls(), gate);
     }
 
     /** The relay-limits.cf entries for mail on {@code route}: its next hops as written, its SASL account, and {@code *}. */

@@ -1,8 +1,10 @@
 package org.relaymta.core.internal.quota;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.relaymta.config.internal.RelayLimits;
 
 /**
@@ -11,6 +13,28 @@ import org.relaymta.config.internal.RelayLimits;
  * it should be is counted locally instead.
  */
 public interface Quotas {
+    /**
+     * How long a transaction whose session is ready may wait for its rate slot on that session;
+     * beyond it the session goes back to the cache and the mail waits in the queue. Also the
+     * slack of {@link Phase#RESERVE}: a transaction that will get its slot within this is connected.
+     */
+    Duration SEND_WAIT = Duration.ofSeconds(10);
+
+    /**
+     * When a transaction asks. Rates are counted when the session is ready to send {@code MAIL
+     * FROM} ({@link #SEND}), so what the provider sees never exceeds a rate and its burst however
+     * long connecting took; concurrency is taken before connecting ({@link #RESERVE}), as it limits
+     * sessions.
+     */
+    enum Phase {
+        /** Before connecting: concurrency taken; rates and warm-up only looked at (admitted when the slot is within {@link #SEND_WAIT}). */
+        RESERVE,
+        /** The session is ready: rates and warm-up counted; concurrency not asked again. */
+        SEND,
+        /** Both at once (a caller without a session step). */
+        BOTH
+    }
+
     /** The answer to one transaction: admitted (counted; {@link #release()} when it ends) or delayed (nothing counted). */
     final class Admission {
         private static final Admission FREE = new Admission(null, () -> { });
@@ -46,8 +70,18 @@ public interface Quotas {
     }
 
     /**
-     * Admits a transaction of {@code recipients} under every one of {@code limits}, or says until
-     * when it waits. The future may complete on another thread (a Redis reply).
+     * Admits a transaction of {@code recipients} under every one of {@code limits} in {@code phase},
+     * or says until when it waits. The future may complete on another thread (a Redis reply).
      */
-    CompletableFuture<Admission> admit(List<RelayLimits.Limit> limits, int recipients);
+    CompletableFuture<Admission> admit(List<RelayLimits.Limit> limits, int recipients, Phase phase);
+
+    default CompletableFuture<Admission> admit(List<RelayLimits.Limit> limits, int recipients) {
+        return admit(limits, recipients, Phase.BOTH);
+    }
+
+    /**
+     * Told the key of every concurrency slot given back (on this node, or shared, on any node), so
+     * a transaction waiting for one starts then instead of at a polled time.
+     */
+    void onFreed(Consumer<String> listener);
 }
