@@ -4,14 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +17,6 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.relaymta.testing.SmtpTestClient;
 import org.subethamail.wiser.Wiser;
 
 /**
@@ -35,96 +28,47 @@ class ClusterIT {
     @TempDir
     Path temp;
 
-    private final List<Process> processes = new ArrayList<>();
     private final List<Wiser> upstreams = new ArrayList<>();
     private RedisServer redis;
+    private RelayNodes nodes;
 
     @AfterEach
     void stop() throws Exception {
-        for (Process p : processes) {
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (nodes != null) {
+            nodes.close();
         }
         if (redis != null) {
             redis.close();
         }
         upstreams.forEach(Wiser::stop);
-        // The nodes' logs outlive the temporary directory, for a failure's diagnosis.
-        Path keep = Files.createDirectories(Path.of("target", "cluster-logs"));
-        try (var dirs = Files.list(temp)) {
-            for (Path d : dirs.filter(Files::isDirectory).toList()) {
-                if (Files.exists(d.resolve("mta.log"))) {
-                    Files.copy(d.resolve("mta.log"), keep.resolve(d.getFileName() + ".log"),
-                            StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        }
     }
 
     /** A relay node: its own spool and config directory, the shared Redis. Returns {smtp port, admin port}. */
     private int[] node(String name, String relayHost, String limits, Map<String, String> extra) throws Exception {
-        Path dir = Files.createDirectories(temp.resolve(name));
-        Files.createDirectories(dir.resolve("config"));
-        Files.writeString(dir.resolve("config/postfix-main.cf"), "relay_failure_threshold = 2\n");
-        if (limits != null) {
-            Files.writeString(dir.resolve("config/relay-limits.cf"), limits);
+        if (nodes == null) {
+            nodes = new RelayNodes(temp, redis);
         }
-        int smtp = RelayHarness.freePort();
-        int admin = RelayHarness.freePort();
-        Map<String, String> env = new HashMap<>(Map.of(
-                "DEFAULT_RELAY_HOST", relayHost,
-                "MTA_HOSTNAME", name + ".relay.test",
-                "MTA_LISTEN", "127.0.0.1:" + smtp,
-                "MTA_ADMIN_LISTEN", "127.0.0.1:" + admin,
-                "MTA_REDIS_URL", "redis://127.0.0.1:" + redis.port + "/0",
-                "MTA_CLUSTER_NODES", "3"));
+        Map<String, String> files = new HashMap<>(Map.of("postfix-main.cf", "relay_failure_threshold = 2\n"));
+        if (limits != null) {
+            files.put("relay-limits.cf", limits);
+        }
+        Map<String, String> env = new HashMap<>(Map.of("DEFAULT_RELAY_HOST", relayHost));
         env.putAll(extra);
-        Process p = MtaProcessIT.mta(dir, env, "run")
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("mta.log").toFile())).start();
-        processes.add(p);
-        int[] ports = {smtp, admin};
-        awaitHealth(ports, body -> body.contains("\"counting\": \"shared\""), Duration.ofSeconds(30), dir);
-        return ports;
+        RelayNodes.Node n = nodes.start(name, files, env, 3);
+        return new int[] {n.smtp(), n.admin()};
     }
 
     private static String health(int adminPort) {
-        try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return r.body();
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
+        return RelayNodes.health(adminPort);
     }
 
-    private static void awaitHealth(int[] node, Predicate<String> wanted, Duration timeout, Path logDir) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            last = health(node[1]);
-            if (wanted.test(last)) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("health never matched; last: " + last
-                + (logDir == null ? "" : "\nlog: " + Files.readString(logDir.resolve("mta.log"))));
+    private void awaitHealth(int[] node, Predicate<String> wanted, Duration timeout, Path logDir) throws Exception {
+        RelayNodes.awaitHealth(new RelayNodes.Node(logDir == null ? "node" : logDir.getFileName().toString(),
+                logDir == null ? temp : logDir, node[0], node[1]), wanted, timeout);
     }
 
     private static void send(int port, int from, int count) throws IOException {
-        try (SmtpTestClient c = new SmtpTestClient(port)) {
-            assertThat(c.command("EHLO app.test")).startsWith("250");
-            for (int i = from; i < from + count; i++) {
-                assertThat(c.command("MAIL FROM:<app@example.com>")).startsWith("250");
-                assertThat(c.command("RCPT TO:<user" + i + "@example.org>")).startsWith("250");
-                assertThat(c.data(("From: app@example.com\r\nTo: user" + i + "@example.org\r\nSubject: " + i
-                        + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII))).startsWith("250");
-            }
-            c.command("QUIT");
-        }
+        RelayNodes.send(port, "example.com", from, count, 0);
     }
 
     /** The arrivals from 2 s after the first on. */
@@ -133,19 +77,8 @@ class ClusterIT {
         return times.stream().filter(t -> t - first >= 2_000_000_000L).toList();
     }
 
-    /** The most arrivals within any window of {@code seconds}. */
     private static long maxInWindow(List<Long> times, double seconds) {
-        List<Long> sorted = times.stream().sorted().toList();
-        long window = (long) (seconds * 1e9);
-        long max = 0;
-        int start = 0;
-        for (int end = 0; end < sorted.size(); end++) {
-            while (sorted.get(end) - sorted.get(start) > window) {
-                start++;
-            }
-            max = Math.max(max, end - start + 1);
-        }
-        return max;
+        return RelayNodes.maxInWindow(times, seconds);
     }
 
     @Test

@@ -271,31 +271,40 @@ final class DeliveryAttempt {
     private void whenReady(NextHop hop, Target target, SessionPolicy policy, OpenSession session, boolean reused,
                            CompletableFuture<MailTransaction.Result> out) {
         var loop = session.connection().eventLoop();
-        request.gate().ready(hop, target).whenCompleteAsync((pass, e) -> {
-            if (e != null) {
-                out.completeExceptionally(e);
-            } else if (pass.sends()) {
-                new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
-                    if (!r.stale) {
-                        sessions.release(policy.cacheKey(target), session, r.reusable, request.config().delivery().smtp().quitTimeout());
-                    }
-                    return r;
-                }).whenComplete((r, f) -> {
-                    if (f != null) {
-                        out.completeExceptionally(f);
-                    } else {
-                        out.complete(r);
-                    }
-                });
-            } else if (pass.held()) {
-                sessions.release(policy.cacheKey(target), session, true, request.config().delivery().smtp().quitTimeout());
-                held = new Failure(pass.dsn(), pass.reason(), target.relay(), false);
-                out.complete(new MailTransaction.Result());
-            } else {
-                loop.schedule(() -> whenReady(hop, target, policy, session, reused, out), pass.delay().toNanos(),
-                        java.util.concurrent.TimeUnit.NANOSECONDS);
-            }
-        }, loop);
+        CompletableFuture<SendGate.Pass> asked = request.gate().ready(hop, target);
+        if (asked.isDone()) {
+            // The common case (no quota, or one counted here): on this thread, as without a gate.
+            asked.whenComplete((pass, e) -> passed(hop, target, policy, session, reused, out, pass, e));
+        } else {
+            asked.whenCompleteAsync((pass, e) -> passed(hop, target, policy, session, reused, out, pass, e), loop);
+        }
+    }
+
+    private void passed(NextHop hop, Target target, SessionPolicy policy, OpenSession session, boolean reused,
+                        CompletableFuture<MailTransaction.Result> out, SendGate.Pass pass, Throwable e) {
+        if (e != null) {
+            out.completeExceptionally(e);
+        } else if (pass.sends()) {
+            new MailTransaction(session, target, request, remaining, started, reused).run().thenApply(r -> {
+                if (!r.stale) {
+                    sessions.release(policy.cacheKey(target), session, r.reusable, request.config().delivery().smtp().quitTimeout());
+                }
+                return r;
+            }).whenComplete((r, f) -> {
+                if (f != null) {
+                    out.completeExceptionally(f);
+                } else {
+                    out.complete(r);
+                }
+            });
+        } else if (pass.held()) {
+            sessions.release(policy.cacheKey(target), session, true, request.config().delivery().smtp().quitTimeout());
+            held = new Failure(pass.dsn(), pass.reason(), target.relay(), false);
+            out.complete(new MailTransaction.Result());
+        } else {
+            session.connection().eventLoop().schedule(() -> whenReady(hop, target, policy, session, reused, out),
+                    pass.delay().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
     }
 
     /** A hop whose servers were all tried without one good session counts one failure on its breaker. */

@@ -81,8 +81,9 @@ public final class RelayMetrics implements DeliveryListener {
     @Override
     public void onDelivery(DeliveryEvent event) {
         String relay = event.direct() ? "direct" : relayHost(event.relay());
-        if (event.status() == DeliveryEvent.Status.RECEIVED || event.status() == DeliveryEvent.Status.RELEASED) {
-            return;   // not an outcome
+        if (event.status() == DeliveryEvent.Status.RECEIVED || event.status() == DeliveryEvent.Status.RELEASED
+                || event.status() == DeliveryEvent.Status.SHAPING) {
+            return;   // not an outcome (shaping has mta_shaping_active)
         }
         // A quota's hold is a deferral to dashboards (its own count is mta_quota_delayed); class is empty when sent.
         String status = event.status() == DeliveryEvent.Status.QUOTA_DELAYED ? "deferred" : event.status().postfixName();
@@ -94,11 +95,16 @@ public final class RelayMetrics implements DeliveryListener {
         if (event.status() == DeliveryEvent.Status.QUOTA_DELAYED && event.reason().startsWith("relay quota ")) {
             // Published once per message and quota (the queue does not repeat a quota deferral).
             String key = event.reason().substring("relay quota ".length());
-            key = key.contains(" ") ? key.substring(0, key.lastIndexOf(' ')) : key;
+            java.util.regex.Matcher setting = QUOTA_SETTING.matcher(key);
+            key = setting.find() ? key.substring(0, setting.start()) : key;
             Counter.builder("mta.quota.delayed").description("Messages held back by a relay quota").tag("key", key)
                     .register(registry).increment();
         }
     }
+
+    /** Where a quota's key ends in a hold's reason: at its setting ({@code messages=5/s}, {@code warmup=50;100 (...)}). */
+    private static final java.util.regex.Pattern QUOTA_SETTING = java.util.regex.Pattern.compile(
+            " (?:messages|recipients|concurrency|warmup)=");
 
     public void messageReceived() {
         received.increment();
@@ -128,9 +134,18 @@ public final class RelayMetrics implements DeliveryListener {
      * shaping rule acts on a destination, 0 after; one series per pair that has acted.
      */
     public void bindShaping(Shaper shaper) {
-        shaper.onChange(c -> Gauge.builder("mta.shaping.active", shaper, s -> s.level(c.action().destination(), c.action().rule()))
+        java.util.Set<String> bound = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        shaper.onChange(c -> {
+            if (bound.add(c.action().destination() + "\n" + c.action().rule())) {
+                registerShaping(shaper, c);
+            }
+        });
+    }
+
+    private void registerShaping(Shaper shaper, Shaper.Change c) {
+        Gauge.builder("mta.shaping.active", shaper, s -> s.level(c.action().destination(), c.action().rule()))
                 .description("Shaping action in force: the throttle's step, 1 for a suspension, 0 when none")
-                .tag("destination", c.action().destination()).tag("rule", c.action().rule()).register(registry));
+                .tag("destination", c.action().destination()).tag("rule", c.action().rule()).register(registry);
     }
 
     public void bindRelayHealth(RelayHealth health) {

@@ -29,7 +29,8 @@ final class SendRates {
             first = Math.min(first, now);
         }
 
-        synchronized double perSecond(long now) {
+        synchronized double perSecond(long nowMillis) {
+            long now = nowMillis / 1000;
             long sum = 0;
             long oldest = now;
             for (int i = 0; i < SECONDS; i++) {
@@ -38,7 +39,8 @@ final class SendRates {
                     oldest = Math.min(oldest, second[i]);
                 }
             }
-            return sum / (double) Math.max(1, now - oldest + 1);
+            // From the start of the oldest second counted to now, at least a second.
+            return sum * 1000.0 / Math.max(1000, nowMillis - oldest * 1000);
         }
     }
 
@@ -74,6 +76,6 @@ final class SendRates {
 
     double perSecond(String destination) {
         Ring r = rings.get(destination);
-        return r == null ? 0 : r.perSecond(clock.millis() / 1000);
+        return r == null ? 0 : r.perSecond(clock.millis());
     }
 }

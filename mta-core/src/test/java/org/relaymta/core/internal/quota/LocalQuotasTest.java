@@ -87,4 +87,68 @@ class LocalQuotasTest {
         assertThat(d.key()).isEqualTo("account:app");
         assertThat(d.until()).isEqualTo(clock.instant().plusSeconds(60));
     }
+
+    @Test
+    void ratesAreCountedWhenTheSessionIsReadyAndConcurrencyBeforeConnecting() {
+        LocalQuotas q = new LocalQuotas(clock);
+        List<RelayLimits.Limit> l = limit("messages=2/s, concurrency=2");
+        List<String> freed = new java.util.ArrayList<>();
+        q.onFreed(freed::add);
+        // Before connecting: nothing counted for the rate, a concurrency slot taken.
+        Quotas.Admission a = q.admitNow(l, 1, Quotas.Phase.RESERVE);
+        Quotas.Admission b = q.admitNow(l, 1, Quotas.Phase.RESERVE);
+        assertThat(a.delay()).isEmpty();
+        assertThat(b.delay()).isEmpty();
+        QuotaDelay third = q.admitNow(l, 1, Quotas.Phase.RESERVE).delay().orElseThrow();
+        assertThat(third.concurrency()).isTrue();
+        // At the session: the burst of two, then a computed wait (the session may wait for it).
+        assertThat(q.admitNow(l, 1, Quotas.Phase.SEND).delay()).isEmpty();
+        assertThat(q.admitNow(l, 1, Quotas.Phase.SEND).delay()).isEmpty();
+        assertThat(q.admitNow(l, 1, Quotas.Phase.SEND).delay().orElseThrow().until()).isEqualTo(clock.instant().plusMillis(500));
+        // A slot given back says so, and the next reservation gets it.
+        a.release();
+        assertThat(freed).containsExactly("[smtp.test]:587");
+        assertThat(q.admitNow(l, 1, Quotas.Phase.RESERVE).delay()).isEmpty();
+    }
+
+    @Test
+    void aReservationLooksAheadOnlyAsFarAsASessionMayWait() {
+        LocalQuotas q = new LocalQuotas(clock);
+        List<RelayLimits.Limit> fast = limit("messages=1/s");
+        assertThat(q.admitNow(fast, 1, Quotas.Phase.SEND).delay()).isEmpty();
+        // The next slot is 1 s away: within the wait a session may have, so it connects.
+        assertThat(q.admitNow(fast, 1, Quotas.Phase.RESERVE).delay()).isEmpty();
+        List<RelayLimits.Limit> slow = List.of(RelayLimits.parse("[slow.test]:587", "messages=2/m", "relay-limits.cf:2"));
+        q.admitNow(slow, 1, Quotas.Phase.SEND);
+        q.admitNow(slow, 1, Quotas.Phase.SEND);
+        // 30 s away: no session is opened for it; it waits in the queue.
+        QuotaDelay d = q.admitNow(slow, 1, Quotas.Phase.RESERVE).delay().orElseThrow();
+        assertThat(d.until()).isEqualTo(clock.instant().plusSeconds(30));
+    }
+
+    @Test
+    void aWarmupLetsTheDaysVolumeGoAndTheRestWaitsForTheNextDay() {
+        MovedClock clock = new MovedClock(java.time.Instant.parse("2026-12-07T09:00:00Z"));
+        LocalQuotas q = new LocalQuotas(clock);
+        List<RelayLimits.Limit> l = List.of(RelayLimits.parse("account:news@example.com",
+                "warmup=3;5, warmup_start=2026-12-07", "relay-limits.cf:1"));
+        for (int i = 0; i < 3; i++) {
+            assertThat(q.admitNow(l, 1, Quotas.Phase.SEND).delay()).as("message %d of day 1", i).isEmpty();
+        }
+        QuotaDelay d = q.admitNow(l, 1, Quotas.Phase.SEND).delay().orElseThrow();
+        assertThat(d.until()).isEqualTo(java.time.Instant.parse("2026-12-08T00:00:00Z"));
+        assertThat(d.reason()).isEqualTo("relay quota account:news@example.com warmup=3;5 (3 on 2026-12-07)");
+        // Looking before connecting counts nothing.
+        assertThat(q.admitNow(l, 1, Quotas.Phase.RESERVE).delay()).isPresent();
+        clock.advance(Duration.ofHours(15).plusSeconds(1));
+        int sent = 0;
+        while (q.admitNow(l, 1, Quotas.Phase.SEND).delay().isEmpty()) {
+            sent++;
+        }
+        assertThat(sent).as("day 2's volume").isEqualTo(5);
+        clock.advance(Duration.ofDays(1));
+        for (int i = 0; i < 100; i++) {
+            assertThat(q.admitNow(l, 1, Quotas.Phase.SEND).delay()).as("the schedule is over").isEmpty();
+        }
+    }
 }
