@@ -185,6 +185,9 @@ class ShapingIT {
         // Nothing is lost: the deferred ones go again, throttled.
         for (RelayNodes.Node n : List.of(a, b)) {
             RelayNodes.awaitHealth(n, h -> h.contains("\"queue_size\": 0"), Duration.ofSeconds(30));
+            // "Slower, please" is no failing server: neither the hop's circuit breaker nor a dead-destination backoff.
+            assertThat(Files.readString(n.log())).doesNotContain("unavailable after repeated failed sessions")
+                    .doesNotContain("delivery temporarily suspended");
         }
 
         // The operator lifts it on one node: both nodes stop throttling.

@@ -241,9 +241,15 @@ final class DeliveryAttempt {
             }
             if (opened.session() == null) {
                 Failure f = opened.failure().ofSession();
-                // A server was talked to (or refused the connection); a token endpoint's refusal is not the hop's fault.
-                hopTried |= !"none".equals(f.relay());
-                routes.failed(target, request.config().queue().minimalBackoffTime());
+                if (request.gate().pacing(target.hostName(), hop, f.dsn(), f.reason())) {
+                    // The provider answered "slower" (a greeting or AUTH refusal a shaping rule knows): it works.
+                    hopTried = true;
+                    hopSucceeded = true;
+                } else {
+                    // A server was talked to (or refused the connection); a token endpoint's refusal is not the hop's fault.
+                    hopTried |= !"none".equals(f.relay());
+                    routes.failed(target, request.config().queue().minimalBackoffTime());
+                }
                 lastFailure = f;
                 anySoftFailure |= !f.permanent();
                 if (opened.established()) {
@@ -317,7 +323,9 @@ final class DeliveryAttempt {
     /** Takes in what one session decided. */
     private void absorb(NextHop hop, Target target, MailTransaction.Result r, boolean remember) {
         sessionCount++;
-        if (!request.route().direct() && r.sessionFailure == null) {
+        boolean paced = r.sessionFailure != null
+                && request.gate().pacing(target.hostName(), hop, r.sessionFailure.dsn(), r.sessionFailure.reason());
+        if (!request.route().direct() && (r.sessionFailure == null || paced)) {
             hopSucceeded = true;
             health.succeeded(hop.asWritten());
         }

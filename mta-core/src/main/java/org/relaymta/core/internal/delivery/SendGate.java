@@ -42,4 +42,13 @@ public interface SendGate {
 
     /** May complete on another thread; the caller continues on the session's event loop. */
     CompletableFuture<Pass> ready(NextHop hop, Target target);
+
+    /**
+     * Whether a refusal from server {@code host} on {@code hop} is a provider asking the relay to
+     * slow down (a shaping rule throttles or suspends for it): the server works, so the refusal
+     * does not count against the hop's circuit breaker.
+     */
+    default boolean pacing(String host, NextHop hop, String dsn, String reason) {
+        return false;
+    }
 }

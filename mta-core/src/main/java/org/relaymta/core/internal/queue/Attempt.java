@@ -270,11 +270,15 @@ final class Attempt {
             abandon(failure);
             return;
         }
-        limiter.record(tx.destination(), result, cfg.queue().minimalBackoffTime());
         QuotaDelay held = gate.held();
+        List<DeliveryOutcome> seenAll = new ArrayList<>(result.size());
         for (DeliveryOutcome o : result) {
             DeliveryOutcome routed = o.via(tx.route());
-            DeliveryOutcome seen = shaper.observe(routed, routed.nextHop(), tx.route().direct(), entry.id);
+            seenAll.add(shaper.observe(routed, routed.nextHop(), tx.route().direct(), entry.id));
+        }
+        // After shaping: a provider's "slow down" is paced by its action, not a failed session that suspends the destination.
+        limiter.record(tx.destination(), seenAll, cfg.queue().minimalBackoffTime());
+        for (DeliveryOutcome seen : seenAll) {
             outcomes.add(seen);
             if (held != null && seen.status() == DeliveryOutcome.Status.DEFERRED) {
                 // Held at its session by a rate or a suspension: waits for the slot, no backoff.

@@ -43,6 +43,11 @@ final class TransactionGate implements SendGate {
     }
 
     @Override
+    public boolean pacing(String host, NextHop hop, String dsn, String reason) {
+        return shaper.paces(host, tx.route().direct() ? null : hop.asWritten(), dsn, reason);
+    }
+
+    @Override
     public CompletableFuture<Pass> ready(NextHop hop, Target target) {
         if (passed) {
             return CompletableFuture.completedFuture(Pass.go());

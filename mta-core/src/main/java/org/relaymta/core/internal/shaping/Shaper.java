@@ -126,10 +126,23 @@ public final class Shaper {
                     "5" + o.dsn().substring(1), o.reason() + note);
             case THROTTLE, SUSPEND -> {
                 act(m.get(), o, queueId);
-                yield o.status() == DeliveryOutcome.Status.DEFERRED ? o : withStatus(o, DeliveryOutcome.Status.DEFERRED,
+                // The provider's server works and asks for less: no failed session (no dead-destination backoff);
+                // the shaping action paces the destination instead.
+                DeliveryOutcome paced = new DeliveryOutcome(o.recipient(), o.status(), o.dsn(), o.reason(), o.relay(), o.tls(),
+                        o.setupSeconds(), o.transmitSeconds(), false, o.direct(), o.nextHop());
+                yield o.status() == DeliveryOutcome.Status.DEFERRED ? paced : withStatus(paced, DeliveryOutcome.Status.DEFERRED,
                         "4" + o.dsn().substring(1), o.reason() + note);
             }
         };
+    }
+
+    /**
+     * Whether a refusal from {@code host} on {@code hop} is one a throttle or suspend rule is for:
+     * the provider asks the relay to slow down, its server is not failing.
+     */
+    public boolean paces(String host, String hop, String dsn, String reason) {
+        return rules.get().match(host, hop, dsn, reason).map(m -> m.rule().action() != ShapingRules.Action.BOUNCE)
+                .orElse(false);
     }
 
     private void act(ShapingRules.Match m, DeliveryOutcome trigger, String queueId) {
