@@ -55,6 +55,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Time comes from the injected clock; {@link #runDue()} starts what is due, so tests move a
  * clock instead of sleeping through backoff intervals.
+ *
+ * <p>Over 400 lines because it is the one place that wires the parts, owns their threads and
+ * orders start, recovery and stop; every decision lives in a part.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
