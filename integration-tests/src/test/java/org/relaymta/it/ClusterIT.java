@@ -154,8 +154,10 @@ class ClusterIT {
         long last = arrivals.stream().max(Long::compare).orElseThrow();
         // 150 at 5/s: about 30 s; a burst of 5 at the start and again when the empty Redis returns.
         assertThat((last - first) / 1e9).as("seconds from the first to the last").isGreaterThan(25.0);
-        // Plus a burst of 5 when the restarted (empty) Redis is back.
-        assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s").isLessThanOrEqualTo(18);
+        // Plus a burst of 5 when the restarted (empty) Redis is back. A window that spans the switch holds
+        // at most 18: the nodes' local bursts (1 each) + Redis's fresh burst (5) + 2 s at 5/s. The upstream
+        // notes each RCPT a little after its slot was counted, so one more may fall inside a window's edge.
+        assertThat(maxInWindow(afterStart(arrivals), 2.0)).as("most in any 2 s").isLessThanOrEqualTo(19);
         for (int n = 0; n < 3; n++) {
             Path nodeLog = temp.resolve(new String[] {"a", "b", "c"}[n]).resolve("mta.log");
             await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(nodeLog)
