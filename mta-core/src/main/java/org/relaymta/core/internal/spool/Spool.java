@@ -66,6 +66,8 @@ public final class Spool implements AutoCloseable {
     }
 
     /** Opens (creating if needed) the spool at {@code root} and discards unacknowledged partial files. */
+    private volatile SpoolFence fence;
+
     public static Spool open(Path root, Clock clock) throws IOException {
         Spool spool = new Spool(root, clock);
         SpoolFiles.directory(spool.root);
@@ -105,8 +107,35 @@ public final class Spool implements AutoCloseable {
         return Journal.onSyncThread();
     }
 
+    /** The fence of a spool nodes take over from each other (none by default): checked before every change. */
+    public void fence(SpoolFence fence) {
+        this.fence = fence;
+    }
+
+    /** Whether this node may no longer change the spool (another node took it over). */
+    public boolean fenced() {
+        SpoolFence f = fence;
+        if (f == null) {
+            return false;
+        }
+        try {
+            f.check();
+            return false;
+        } catch (SpoolFence.FencedException e) {
+            return true;
+        }
+    }
+
+    private void checkFence() throws IOException {
+        SpoolFence f = fence;
+        if (f != null) {
+            f.check();
+        }
+    }
+
     /** Starts writing a new message; the content written to the returned stream must already be CRLF-canonical. */
     public SpoolWriter create(Envelope envelope) throws IOException {
+        checkFence();
         String id = ids.next(clock.millis());
         return new SpoolWriter(this, id, envelope, header(envelope, id), memory);
     }
@@ -216,6 +245,7 @@ public final class Spool implements AutoCloseable {
      * for days and must not keep a whole segment alive.
      */
     public SpooledMessage saveState(SpooledMessage message) throws IOException {
+        checkFence();
         if (message.journaled()) {
             SpooledMessage moved = moveToQueueFile(message);
             writeState(moved);
@@ -299,6 +329,7 @@ public final class Spool implements AutoCloseable {
 
     /** Removes a finished message. A crash before this only causes a repeated delivery, never a loss. */
     public void remove(SpooledMessage message) throws IOException {
+        checkFence();
         if (message.journaled()) {
             journal.markDone(message.file(), message.contentOffset() + message.contentLength());
             return;
