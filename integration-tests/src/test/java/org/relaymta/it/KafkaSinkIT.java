@@ -69,7 +69,9 @@ class KafkaSinkIT {
             try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
                 consumer.subscribe(List.of("relay-events"));
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-                while (!ids.stream().allMatch(id -> byKey.getOrDefault(id, List.of()).size() >= 4) && System.nanoTime() < deadline) {
+                // The bounces' own events come after their messages': wait for both.
+                while ((byKey.size() < 40 || !ids.stream().allMatch(id -> byKey.getOrDefault(id, List.of()).size() >= 4))
+                        && System.nanoTime() < deadline) {
                     for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
                         JsonObject e = JsonParser.parseString(r.value()).getAsJsonObject();
                         assertThat(r.key()).as("the key is the queue id").isEqualTo(e.get("queue_id").getAsString());

@@ -73,6 +73,12 @@ public final class RelayEngine implements AutoCloseable {
             public void config(Object builder, Supplier<RelayConfig> config) {
                 ((Builder) builder).config = config;
             }
+
+            @Override
+            public void fence(Object builder, org.relaymta.core.internal.spool.SpoolFence fence, boolean adopted) {
+                ((Builder) builder).fence = fence;
+                ((Builder) builder).adopted = adopted;
+            }
         });
     }
 
@@ -92,7 +98,7 @@ public final class RelayEngine implements AutoCloseable {
         this.assembly = new Assembly(new Assembly.Options(spoolDir, b.config, b.watchedDir, b.watchedEnv, b.watchedCurrent,
                 clock, List.copyOf(b.dnsServers), b.directPort, List.copyOf(b.listeners), Map.copyOf(b.namedListeners),
                 b.deliveryThreads,
-                b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry()));
+                b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry(), b.fence, b.adopted));
         this.registration = new RunningEngines.Running(spoolDir, (m, s, r, requireTls) -> submit(m, s, r,
                 requireTls ? new SubmitOption[] {SubmitOption.REQUIRE_TLS} : new SubmitOption[0]));
     }
@@ -301,6 +307,8 @@ public final class RelayEngine implements AutoCloseable {
     public static final class Builder {
         private Path spoolDir;
         private Supplier<RelayConfig> config;
+        private org.relaymta.core.internal.spool.SpoolFence fence;
+        private boolean adopted;
         private Path watchedDir;
         private Env watchedEnv;
         private AtomicReference<RelayConfig> watchedCurrent;

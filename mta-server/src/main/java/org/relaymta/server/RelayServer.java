@@ -58,11 +58,23 @@ public final class RelayServer implements AutoCloseable {
             new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConfigWatcher watcher;
     private final AdminServer admin;
+    /** Spool takeover (MTA_SPOOL_TAKEOVER), or null. */
+    private final SpoolOwnership ownership;
 
     private RelayServer(ServerSettings settings, RelayConfig initial, Clock clock, DeliveryListener... listeners)
             throws IOException {
-        this.settings = settings;
         this.config.set(initial);
+        if (initial.cluster().takeover().on()) {
+            // The spool root is shared by the nodes: this node's spool is ROOT/NODE-ID, claimed first.
+            Path root = settings.spoolDir();
+            ServerSettings shared = settings;
+            this.ownership = SpoolOwnership.claim(root, initial.cluster(), clock, () -> adoptedEngine(shared, clock),
+                    this::spoolLost);
+            settings = settings.withSpoolDir(ownership.spoolDir());
+        } else {
+            this.ownership = null;
+        }
+        this.settings = settings;
         RelayEngine.Builder b = RelayEngine.builder()
                 .spoolDirectory(settings.spoolDir())
                 .meterRegistry(registry)
@@ -70,6 +82,9 @@ public final class RelayServer implements AutoCloseable {
                 .dnsServers(settings.dnsServers())
                 .directDeliveryPort(settings.directPort());
         EngineAccess.config(b, config::get);   // the server reloads its config directory itself
+        if (ownership != null) {
+            EngineAccess.fence(b, ownership.fence(), false);
+        }
         for (DeliveryListener l : listeners) {
             b.listener(l);
         }
@@ -80,7 +95,7 @@ public final class RelayServer implements AutoCloseable {
             try {
                 tlsSetup.complete(initial.listener().tlsCertFile().isPresent()
                         ? ServerTls.fromPem(initial.listener().tlsCertFile().get(), initial.listener().tlsKeyFile().orElseThrow())
-                        : ServerTls.selfSigned(settings.dataDir().resolve("tls"), initial.myhostname()));
+                        : ServerTls.selfSigned(this.settings.dataDir().resolve("tls"), initial.myhostname()));
             } catch (IOException | RuntimeException e) {
                 tlsSetup.completeExceptionally(e);
             }
@@ -141,7 +156,20 @@ public final class RelayServer implements AutoCloseable {
                 AdminAccess access = AdminAccess.forRelay(settings.env(), settings.spoolDir(), settings.adminListen());
                 adminServer = new AdminServer(settings.adminListen(), EngineAccess.internals(engine).eventLoops(), EngineAccess.internals(engine).queue(),
                         access, this::health, registry::scrape, domain -> EngineAccess.internals(engine).tlsPolicy(domain),
-                        () -> EngineAccess.internals(engine).config(), engine.suppressions(), EngineAccess.internals(engine).shaper());
+                        () -> EngineAccess.internals(engine).config(), engine.suppressions(), EngineAccess.internals(engine).shaper(),
+                        ownership == null ? null : new AdminServer.ClusterView() {
+                            @Override
+                            public String status() {
+                                JsonObject o = ownership.status();
+                                o.add("leases", ownership.leases());
+                                return Json.write(o);
+                            }
+
+                            @Override
+                            public void handBack(String spool) throws Exception {
+                                ownership.handBack(spool);
+                            }
+                        });
                 InetAddress bound = settings.adminListen().getAddress();
                 if (bound == null || !bound.isLoopbackAddress()) {
                     log.warn("admin endpoint listens on {}:{}, not on loopback: /health and /metrics are open to "
@@ -163,6 +191,33 @@ public final class RelayServer implements AutoCloseable {
             }
         }
         this.admin = adminServer;
+        if (ownership != null) {
+            ownership.run(registry);
+        }
+    }
+
+    /** An adopted spool's engine: the same configuration, DNS and ports; no listener. */
+    private RelayEngine.Builder adoptedEngine(ServerSettings settings, Clock clock) {
+        RelayEngine.Builder b = RelayEngine.builder().clock(clock).dnsServers(settings.dnsServers())
+                .directDeliveryPort(settings.directPort());
+        EngineAccess.config(b, config::get);
+        return b;
+    }
+
+    /** Another node took this node's spool over: nothing more is delivered or accepted here. */
+    private void spoolLost(String why) {
+        if (ownership != null && ownership.exitWhenFenced()) {
+            log.error("spool takeover: {}; exiting (MTA_SPOOL_FENCED=exit) so the node restarts and waits for its spool", why);
+            Thread t = new Thread(() -> System.exit(75), "mta-fenced-exit");
+            t.start();
+            return;
+        }
+        log.error("spool takeover: {}; this node stops taking and delivering mail (MTA_SPOOL_FENCED=wait)", why);
+        Thread t = new Thread(() -> {
+            listener.close();
+            extraListeners.forEach(RelayListener::close);
+        }, "mta-fenced-stop");
+        t.start();
     }
 
     /** Starts a listener; a bind failure says which address and why. */
@@ -183,7 +238,7 @@ public final class RelayServer implements AutoCloseable {
     public AdminServer.Health health() {
         boolean spoolOk = engine.healthy();
         boolean listening = listener.running();
-        boolean ok = spoolOk && listening;
+        boolean ok = spoolOk && listening && (ownership == null || !ownership.fenced());
         // Degraded, still serving: quotas are counted on this node (its share) while Redis is away.
         var cluster = EngineAccess.internals(engine).cluster().status();
         JsonObject h = Json.object();
@@ -223,6 +278,13 @@ public final class RelayServer implements AutoCloseable {
         }
         if (!sinks.isEmpty()) {
             h.add("event_sinks", sinks);
+        }
+        if (ownership != null) {
+            JsonObject so = ownership.status();
+            h.add("spool_takeover", so);
+            if (ownership.fenced()) {
+                warnings.add("spool takeover: another node took this node's spool over: nothing is delivered or accepted here");
+            }
         }
         // Shaping actions in force: the relay works as it should (not degraded), and says why a destination is slow.
         var shaping = EngineAccess.internals(engine).shaper().list();
@@ -347,6 +409,10 @@ public final class RelayServer implements AutoCloseable {
             shared.close();
         } finally {
             engine.close();
+            if (ownership != null) {
+                // After the engine: adopted spools stopped, the leases given up (a clean stop hands over at once).
+                ownership.close();
+            }
         }
     }
 }

@@ -35,6 +35,11 @@ public record ServerSettings(InetSocketAddress listen, Path spoolDir, Path confi
         return new ServerSettings(listen, spoolDir, configDir, env, dnsServers, directPort, adminListen, submission, smtps);
     }
 
+    /** The same settings with another spool directory (a node's own spool under a shared root). */
+    public ServerSettings withSpoolDir(Path dir) {
+        return new ServerSettings(listen, dir, configDir, env, dnsServers, directPort, adminListen, submissionListen, smtpsListen);
+    }
+
     /** Where generated state other than the spool lives (the self-signed certificate): the spool's parent. */
     public Path dataDir() {
         Path parent = spoolDir.toAbsolutePath().getParent();

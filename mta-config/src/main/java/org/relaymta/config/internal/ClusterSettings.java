@@ -15,7 +15,22 @@ import org.relaymta.config.ConfigException;
  * instead) and {@code MTA_CLUSTER_NODES}, the number of nodes, by which each node divides the
  * quotas while Redis cannot be reached. Read at start; a change needs a restart.
  */
-public record ClusterSettings(Optional<Redis> redis, int nodes) {
+public record ClusterSettings(Optional<Redis> redis, int nodes, Takeover takeover) {
+    /**
+     * Spool takeover ({@code MTA_SPOOL_TAKEOVER}): this node's spool is {@code <MTA_SPOOL_DIR>/<nodeId>};
+     * {@code lease} is {@code spool_lease_time}; {@code exitWhenFenced} what a node whose spool was
+     * taken over does ({@code MTA_SPOOL_FENCED}).
+     */
+    public record Takeover(boolean on, String nodeId, java.time.Duration lease, boolean exitWhenFenced) {
+        public static Takeover off() {
+            return new Takeover(false, "", java.time.Duration.ofSeconds(15), true);
+        }
+    }
+
+    public ClusterSettings(Optional<Redis> redis, int nodes) {
+        this(redis, nodes, Takeover.off());
+    }
+
     /** Where Redis is; {@link #toString()} never shows the password. */
     public record Redis(String host, int port, int database, boolean tls, Optional<String> user, Optional<String> password) {
         @Override
@@ -44,13 +59,44 @@ public record ClusterSettings(Optional<Redis> redis, int nodes) {
         }
         Optional<String> url = v.explicit(Params.MTA_REDIS_URL);
         Optional<String> password = v.explicit(Params.MTA_REDIS_PASSWORD);
+        Takeover takeover = takeover(v, url.isPresent());
         if (url.isEmpty()) {
             if (password.isPresent()) {
                 throw new ConfigException("MTA_REDIS_PASSWORD", "is set but MTA_REDIS_URL is not");
             }
-            return new ClusterSettings(Optional.empty(), nodes);
+            return new ClusterSettings(Optional.empty(), nodes, takeover);
         }
-        return new ClusterSettings(Optional.of(parse(url.get(), password)), nodes);
+        return new ClusterSettings(Optional.of(parse(url.get(), password)), nodes, takeover);
+    }
+
+    private static Takeover takeover(ParamValues v, boolean redis) {
+        if (!v.get(Params.MTA_SPOOL_TAKEOVER)) {
+            return Takeover.off();
+        }
+        if (!redis) {
+            throw new ConfigException("MTA_SPOOL_TAKEOVER", "is on but MTA_REDIS_URL is not set: the spools' leases live in Redis");
+        }
+        String id = v.explicit(Params.MTA_NODE_ID).map(String::strip).filter(s -> !s.isEmpty())
+                .orElseGet(ClusterSettings::hostName);
+        if (!id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+            throw new ConfigException("MTA_NODE_ID", "'" + LogText.controls(id) + "' is not a node name (letters, digits, '.', "
+                    + "'_' and '-', at most 63): it names the node's spool directory");
+        }
+        java.time.Duration lease = v.get(Params.SPOOL_LEASE_TIME);
+        if (lease.compareTo(java.time.Duration.ofSeconds(3)) < 0) {
+            throw new ConfigException(v.where(Params.SPOOL_LEASE_TIME), "spool_lease_time must be at least 3s");
+        }
+        return new Takeover(true, id, lease, v.get(Params.MTA_SPOOL_FENCED).equals("exit"));
+    }
+
+    private static String hostName() {
+        try {
+            String h = java.net.InetAddress.getLocalHost().getHostName();
+            int dot = h.indexOf('.');
+            return dot > 0 ? h.substring(0, dot) : h;
+        } catch (java.io.IOException e) {
+            return "node";
+        }
     }
 
     /** Parses a Redis URL; errors name the variable but never repeat the URL (it may hold the password). */

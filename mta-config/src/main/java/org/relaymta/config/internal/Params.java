@@ -309,6 +309,14 @@ public final class Params {
             "The Redis password, instead of in the URL (MTA_REDIS_PASSWORD__FILE reads it from a file).").asSecret());
     public static final Param<Integer> MTA_CLUSTER_NODES = add(variable("MTA_CLUSTER_NODES", CLUSTER, "1", count(1, 1000),
             "nodes", "How many nodes there are: each counts this share of every quota while Redis is away."));
+    public static final Param<Boolean> MTA_SPOOL_TAKEOVER = add(variable("MTA_SPOOL_TAKEOVER", CLUSTER, "off", yesNo(), "",
+            "on: spools under one MTA_SPOOL_DIR root (one per MTA_NODE_ID); a dead node's spool is delivered by another."));
+    public static final Param<String> MTA_NODE_ID = add(variable("MTA_NODE_ID", CLUSTER, "", text(), "name",
+            "This node's stable name (a StatefulSet ordinal): its spool is MTA_SPOOL_DIR/NAME; default the host name."));
+    public static final Param<Duration> SPOOL_LEASE_TIME = add(mainCf("spool_lease_time", CLUSTER, "15s", duration('s'), TIME,
+            "How long a node's hold on its spool lasts unless renewed (every third of it); a spool is taken over after twice this."));
+    public static final Param<String> MTA_SPOOL_FENCED = add(variable("MTA_SPOOL_FENCED", CLUSTER, "exit", oneOf("exit", "wait"),
+            "", "What a node does when another took its spool over: exit (to be restarted), or wait without delivering."));
 
     // ---------------------------------------------------------------- the mta process
 

@@ -39,6 +39,7 @@ import org.relaymta.core.internal.queue.OutboxReconciler;
 import org.relaymta.core.internal.queue.QueueManager;
 import org.relaymta.core.internal.shaping.Shaper;
 import org.relaymta.core.internal.spool.Spool;
+import org.relaymta.core.internal.spool.SpoolFence;
 import org.relaymta.core.internal.spool.SpoolLock;
 import org.relaymta.core.internal.sts.MtaSts;
 import org.relaymta.core.internal.suppress.LocalSuppressions;
@@ -61,8 +62,10 @@ public final class Assembly {
     public record Options(Path spoolDir, Supplier<RelayConfig> config, Path watchedDir, Env watchedEnv,
                           AtomicReference<RelayConfig> watchedCurrent, Clock clock, List<InetSocketAddress> dnsServers,
                           int directPort, List<DeliveryListener> listeners, Map<String, DeliveryListener> namedListeners,
-                          int deliveryThreads, MeterRegistry meterRegistry) {
+                          int deliveryThreads, MeterRegistry meterRegistry, SpoolFence fence, boolean adopted) {
     }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.relaymta.cluster");
 
     /** How often the outbox checkpoints (syncs the spool's pending changes, deletes what no one needs). */
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
@@ -100,7 +103,16 @@ public final class Assembly {
 
     /** Takes the spool (one owner at a time) and starts everything; on a failure, what started is stopped again. */
     public void start(Object owner) throws IOException {
-        spoolLock = SpoolLock.acquire(options.spoolDir());
+        try {
+            spoolLock = SpoolLock.acquire(options.spoolDir());
+        } catch (SpoolLock.InUseException e) {
+            if (!options.adopted()) {
+                throw e;
+            }
+            // A paused owner keeps its file lock; the newer generation on disk fences it instead.
+            log.warn("spool {}: {}; running it under generation {} (the old owner is fenced)", options.spoolDir(),
+                    e.getMessage(), options.fence().generation());
+        }
         try {
             startOwned(owner);
         } catch (IOException | RuntimeException e) {
@@ -112,6 +124,9 @@ public final class Assembly {
     private void startOwned(Object owner) throws IOException {
         Clock clock = options.clock();
         spool = Spool.open(options.spoolDir(), clock);
+        if (options.fence() != null) {
+            spool.fence(options.fence());
+        }
         spool.onFsync(metrics::fsync);
         outbox = Outbox.open(options.spoolDir(), spool::sync);
         // Events a crash left ahead of the spool are applied before the queue is read.

@@ -2,6 +2,7 @@ package org.relaymta.core.internal;
 
 import java.util.function.Supplier;
 import org.relaymta.config.internal.RelayConfig;
+import org.relaymta.core.internal.spool.SpoolFence;
 
 /**
  * How the relay's own server module reaches what a {@code RelayEngine} does not show applications:
@@ -16,6 +17,8 @@ public final class EngineAccess {
         EngineInternals internals(Object engine);
 
         void config(Object builder, Supplier<RelayConfig> config);
+
+        void fence(Object builder, SpoolFence fence, boolean adopted);
     }
 
     private static volatile Accessor accessor;
@@ -36,6 +39,14 @@ public final class EngineAccess {
     /** Gives a {@code RelayEngine.Builder} the configuration supplier the server keeps current. */
     public static void config(Object builder, Supplier<RelayConfig> config) {
         accessor().config(builder, config);
+    }
+
+    /**
+     * Gives a {@code RelayEngine.Builder} the fence of a spool nodes take over from each other;
+     * {@code adopted}: a dead (or paused) node's spool, whose file lock its old owner may still hold.
+     */
+    public static void fence(Object builder, SpoolFence fence, boolean adopted) {
+        accessor().fence(builder, fence, adopted);
     }
 
     private static Accessor accessor() {

@@ -63,6 +63,8 @@ import org.slf4j.LoggerFactory;
  * POST /suppressions/remove?address=A   end A's suppression (404 when it was not suppressed)
  * GET  /shaping[?format=table]     the shaping actions in force, one JSON object per line
  * POST /shaping/clear[?destination=D]   lift D's action (every action without D; 404 when none was lifted)
+ * GET  /cluster                    spool takeover: this node, its generation, adopted spools, every lease (404 when off)
+ * POST /cluster/handback?spool=S   the node running S hands it back to its returning owner at once
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
  */
@@ -81,10 +83,12 @@ final class AdminRequests {
     private final Supplier<RelayConfig> config;
     private final SuppressionList suppressions;
     private final Shaper shaper;
+    private final AdminServer.ClusterView cluster;
 
     AdminRequests(QueueActions queue, AdminAccess access, Supplier<AdminServer.Health> health, Supplier<String> metrics,
                   Executor probes, Executor queueWork, Function<String, CompletableFuture<String>> tlsPolicy,
-                  Supplier<RelayConfig> config, SuppressionList suppressions, Shaper shaper) {
+                  Supplier<RelayConfig> config, SuppressionList suppressions, Shaper shaper, AdminServer.ClusterView cluster) {
+        this.cluster = cluster;
         this.suppressions = suppressions;
         this.shaper = shaper;
         this.config = config;
@@ -140,6 +144,16 @@ final class AdminRequests {
                     AdminResponses.send(ch, HttpResponseStatus.OK, table ? "text/plain; charset=utf-8" : "application/x-ndjson",
                             table ? ShapingJson.table(actions) : ShapingJson.lines(actions));
                 });
+            case "/cluster":
+                return new Route(HttpMethod.GET, true, (ch, q) -> {
+                    if (cluster == null) {
+                        AdminResponses.error(ch, HttpResponseStatus.NOT_FOUND, "spool takeover is off (MTA_SPOOL_TAKEOVER)");
+                        return;
+                    }
+                    AdminResponses.send(ch, HttpResponseStatus.OK, "application/json", cluster.status() + "\n");
+                });
+            case "/cluster/handback":
+                return new Route(HttpMethod.POST, true, this::handBack);
             case "/shaping/clear":
                 return new Route(HttpMethod.POST, true, this::clearShaping);
             case "/suppressions/add", "/suppressions/remove":
@@ -258,6 +272,26 @@ final class AdminRequests {
         log.info("admin: suppression of <{}> removed from {}: {}", LogText.escape(address), remote(ch), was ? "done" : "was not suppressed");
         AdminResponses.send(ch, was ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND, "application/json",
                 "{\"removed\": " + was + "}\n");
+    }
+
+    private void handBack(Channel ch, String query) {
+        String spool = queryParameters(query).get("spool");
+        if (cluster == null) {
+            AdminResponses.error(ch, HttpResponseStatus.NOT_FOUND, "spool takeover is off (MTA_SPOOL_TAKEOVER)");
+            return;
+        }
+        if (spool == null || !spool.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+            AdminResponses.error(ch, HttpResponseStatus.BAD_REQUEST, "spool= is required: a node name as MTA_NODE_ID gives it");
+            return;
+        }
+        try {
+            cluster.handBack(spool);
+        } catch (Exception e) {
+            AdminResponses.error(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "Redis does not answer; nothing was changed");
+            return;
+        }
+        log.info("admin: hand-back of spool {} asked from {}", spool, remote(ch));
+        AdminResponses.send(ch, HttpResponseStatus.OK, "application/json", "{\"handback\": \"" + spool + "\"}\n");
     }
 
     private void clearShaping(Channel ch, String query) {

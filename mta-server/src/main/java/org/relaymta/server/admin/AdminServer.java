@@ -46,6 +46,15 @@ public final class AdminServer implements AutoCloseable {
     private final ExecutorService probes;
     private final ExecutorService queueWork;
 
+    /** Spool takeover as the admin endpoint shows and drives it ({@code GET /cluster}, {@code POST /cluster/handback}). */
+    public interface ClusterView {
+        /** This node, its spool and generation, what it adopted, and every lease, as JSON. */
+        String status();
+
+        /** The node running {@code spool} hands it back to its returning owner at once. */
+        void handBack(String spool) throws Exception;
+    }
+
     /** Health for {@code /health}: the body is a short JSON object. */
     public record Health(boolean ok, String json) {
     }
@@ -53,18 +62,18 @@ public final class AdminServer implements AutoCloseable {
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics) throws IOException {
         this(listen, loops, queue, access, health, metrics, domain -> CompletableFuture.failedFuture(
-                new IllegalStateException("no TLS policy view")), null, NoSuppressions.INSTANCE, null);
+                new IllegalStateException("no TLS policy view")), null, NoSuppressions.INSTANCE, null, null);
     }
 
     /** {@code tlsPolicy}: the TLS policy of mail to a domain's MX, as JSON ({@code GET /tls-policy/DOMAIN}). */
     public AdminServer(InetSocketAddress listen, EventLoopGroup loops, QueueActions queue, AdminAccess access,
                        Supplier<Health> health, Supplier<String> metrics,
                        Function<String, CompletableFuture<String>> tlsPolicy, Supplier<RelayConfig> config,
-                       SuppressionList suppressions, Shaper shaper) throws IOException {
+                       SuppressionList suppressions, Shaper shaper, ClusterView cluster) throws IOException {
         this.probes = workers("mta-admin-probe", 2);
         this.queueWork = workers("mta-admin", 4);
         AdminRequests requests = new AdminRequests(queue, access, health, metrics, probes, queueWork, tlsPolicy, config,
-                suppressions, shaper);
+                suppressions, shaper, cluster);
         AtomicInteger open = new AtomicInteger();
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops)

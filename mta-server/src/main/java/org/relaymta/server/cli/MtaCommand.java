@@ -14,7 +14,7 @@ import picocli.CommandLine;
         versionProvider = MtaCommand.Version.class,
         description = "Relay MTA: an outbound mail relay compatible with Postfix's and docker-mailserver's relay settings.",
         subcommands = {RunCommand.class, RouteCommand.class, SetupCommand.class, QueueCommand.class, SuppressCommand.class,
-                ShapingCommand.class,
+                ShapingCommand.class, ClusterCommand.class,
                 SendmailCommand.class, ConfigCommand.class,
                 OAuth2Command.class,
                 CommandLine.HelpCommand.class})

@@ -1,11 +1,7 @@
 package org.relaymta.server.cli;
 
-import java.io.IOException;
 import java.net.URLEncoder;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -27,45 +23,10 @@ final class ShapingCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    abstract static class Target implements Callable<Integer> {
-        @CommandLine.Mixin
-        AdminEndpoint endpoint;
-
+    abstract static class Target extends AdminCall {
         @Override
-        public Integer call() {
-            try {
-                Optional<HttpResponse<String>> r = endpoint.call(method(), path());
-                if (r.isEmpty()) {
-                    System.err.println("mta shaping: no relay answers at " + endpoint.uri("/") + "; shaping actions live in the "
-                            + "running relay: give its admin address with --admin HOST:PORT");
-                    return 1;
-                }
-                return print(r.get());
-            } catch (IOException e) {
-                System.err.println("mta shaping: " + e.getMessage());
-                return 1;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
-        }
-
-        abstract String method();
-
-        abstract String path();
-
-        int print(HttpResponse<String> r) {
-            if (r.statusCode() == 200) {
-                System.out.print(r.body());
-                return 0;
-            }
-            if (r.statusCode() == 401 || r.statusCode() == 403) {
-                System.err.println("mta shaping: the relay at " + endpoint.uri("/") + " refused the request: "
-                        + r.body().strip() + "; set MTA_ADMIN_TOKEN");
-                return 1;
-            }
-            System.err.print("mta shaping: " + r.body());
-            return r.statusCode() == 404 ? 1 : 2;
+        String command() {
+            return "mta shaping";
         }
     }
 

@@ -415,7 +415,7 @@ public final class QueueManager implements AutoCloseable {
     private Attempt newAttempt(QueueEntry entry, SpooledMessage message, DeliveryRequest.Content inMemory) {
         DeliveryRequest.Content content = inMemory != null ? inMemory : () -> spool.openContent(message);
         Attempt attempt = new Attempt(entry, message, config.get(), content, waited(message), agent, limiter, finisher,
-                this::executeOrRun, this::attemptDone, () -> closed, suppressions, shaper);
+                this::executeOrRun, this::attemptDone, () -> closed || spool.fenced(), suppressions, shaper);
         running.add(attempt);
         return attempt;
     }
