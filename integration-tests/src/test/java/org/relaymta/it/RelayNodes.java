@@ -27,8 +27,12 @@ import org.relaymta.testing.SmtpTestClient;
  * {@code target/cluster-logs} for a failure's diagnosis.
  */
 final class RelayNodes implements AutoCloseable {
-    /** One node: its directory and ports. */
-    record Node(String name, Path dir, int smtp, int admin) {
+    /** One node: its directory, ports, spool and process (null for a view made from ports alone). */
+    record Node(String name, Path dir, int smtp, int admin, Path spool, Process process) {
+        Node(String name, Path dir, int smtp, int admin) {
+            this(name, dir, smtp, admin, dir.resolve("data/spool"), null);
+        }
+
         Path log() {
             return dir.resolve("mta.log");
         }
@@ -49,6 +53,13 @@ final class RelayNodes implements AutoCloseable {
      * counting is shared.
      */
     Node start(String name, Map<String, String> files, Map<String, String> env, int clusterNodes) throws Exception {
+        Node node = launch(name, files, env, clusterNodes);
+        awaitHealth(node, body -> body.contains("\"counting\": \"shared\""), Duration.ofSeconds(30));
+        return node;
+    }
+
+    /** As {@link #start}, without waiting for the node to answer (a node that waits for its spool first). */
+    Node launch(String name, Map<String, String> files, Map<String, String> env, int clusterNodes) throws Exception {
         Path dir = Files.createDirectories(temp.resolve(name));
         Files.createDirectories(dir.resolve("config"));
         for (Map.Entry<String, String> f : files.entrySet()) {
@@ -66,9 +77,9 @@ final class RelayNodes implements AutoCloseable {
         Process p = MtaProcessIT.mta(dir, all, "run")
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("mta.log").toFile())).start();
         processes.add(p);
-        Node node = new Node(name, dir, smtp, admin);
-        awaitHealth(node, body -> body.contains("\"counting\": \"shared\""), Duration.ofSeconds(30));
-        return node;
+        Path spool = all.containsKey("MTA_SPOOL_DIR") && all.containsKey("MTA_NODE_ID")
+                ? Path.of(all.get("MTA_SPOOL_DIR")).resolve(all.get("MTA_NODE_ID")) : dir.resolve("data/spool");
+        return new Node(name, dir, smtp, admin, spool, p);
     }
 
     static String health(int adminPort) {
@@ -93,7 +104,7 @@ final class RelayNodes implements AutoCloseable {
     }
 
     static String token(Node node) throws IOException {
-        return Files.readString(node.dir().resolve("data/spool/admin.token")).strip();
+        return Files.readString(node.spool().resolve("admin.token")).strip();
     }
 
     static void awaitHealth(Node node, Predicate<String> wanted, Duration timeout) throws Exception {

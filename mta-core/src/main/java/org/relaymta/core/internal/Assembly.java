@@ -129,6 +129,9 @@ public final class Assembly {
         }
         spool.onFsync(metrics::fsync);
         outbox = Outbox.open(options.spoolDir(), spool::sync);
+        if (options.fence() != null) {
+            outbox.fence(spool::fenced);
+        }
         // Events a crash left ahead of the spool are applied before the queue is read.
         OutboxReconciler.reconcile(spool, outbox.unsettled());
         feed = new EventFeed(outbox);

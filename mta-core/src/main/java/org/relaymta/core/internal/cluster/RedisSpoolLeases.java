@@ -23,6 +23,7 @@ public final class RedisSpoolLeases implements SpoolLeases {
     private static final String GEN = "mta:spool:gen:";
     private static final String ASK = "mta:spool:ask:";
     private static final String NOW = "mta:spool:handback:";
+    private static final String EPOCH = "mta:spool:epoch";
     private static final long TIMEOUT_SECONDS = 5;
 
     /* KEYS: lease, counter. ARGV: node, lease ms, at least. Returns the generation, or -1 when held. */
@@ -134,6 +135,13 @@ public final class RedisSpoolLeases implements SpoolLeases {
     @Override
     public void handBackNow(String spool, Duration ttl) throws Exception {
         await(redis.<String>call(c -> c.set(NOW + spool, "1", SetArgs.Builder.px(ttl.toMillis()))));
+    }
+
+    @Override
+    public String epoch() throws Exception {
+        String mine = Long.toHexString(System.nanoTime()) + Long.toHexString(Double.doubleToLongBits(Math.random()));
+        await(redis.<String>call(c -> c.set(EPOCH, mine, SetArgs.Builder.nx())));
+        return await(redis.<String>call(c -> c.get(EPOCH)));
     }
 
     @Override

@@ -47,4 +47,10 @@ public interface SpoolLeases {
     void handBackNow(String spool, Duration ttl) throws Exception;
 
     boolean handBackNowAsked(String spool) throws Exception;
+
+    /**
+     * A value that stays the same for as long as the store keeps its data (Redis: a key set once);
+     * a change says the leases were lost (a restart), and every owner needs a round to put its own back.
+     */
+    String epoch() throws Exception;
 }

@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Spool takeover among nodes whose spools lie under one root ({@code <root>/<node-id>/}): this
- * node holds the lease of its own spool and renews it; a sibling spool whose lease has been
- * absent for a whole lease time (its node died) is adopted: lease taken with a newer generation,
+ * node holds the lease of its own spool and renews it every third of it; a sibling spool whose
+ * lease lapsed (its node died or stopped) is adopted: lease taken with a newer generation,
  * the generation written into the spool, and the spool run as a second queue by the
  * {@link Adopter}. An adopted spool is handed back when its owner is back and asks for it, once it
  * is drained, or at once on an operator's hand-back. A node that finds its own lease held by another is
@@ -62,7 +62,9 @@ public final class SpoolTakeover {
     private final Adopter adopter;
     private final Consumer<String> ownLost;
     private final Map<String, Adoption> adopted = new ConcurrentHashMap<>();
-    private final Map<String, Instant> absentSince = new HashMap<>();
+    /** The lease store's epoch last seen, and until when nothing is adopted after it changed (a Redis restart). */
+    private String epoch;
+    private Instant quietUntil = Instant.MIN;
     private volatile long generation;
     private volatile SpoolFence fence;
     private volatile boolean fenced;
@@ -185,7 +187,17 @@ public final class SpoolTakeover {
     }
 
     private void adoptOrphans(Instant now) throws Exception {
-        if (!Files.isDirectory(root)) {
+        String e = leases.epoch();
+        if (!e.equals(epoch)) {
+            // Just started, or the store lost every lease (Redis restarted empty): the owners put theirs
+            // back within a round; until a whole lease time has passed, a missing lease says nothing.
+            quietUntil = now.plus(lease);
+            if (epoch != null) {
+                LOG.warn("spool takeover: the lease store restarted empty; no spool is adopted before {}", quietUntil);
+            }
+            epoch = e;
+        }
+        if (now.isBefore(quietUntil) || !Files.isDirectory(root)) {
             return;
         }
         List<String> siblings = new ArrayList<>();
@@ -193,23 +205,15 @@ public final class SpoolTakeover {
             dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString())
                     .filter(n -> !n.equals(node) && !adopted.containsKey(n)).forEach(siblings::add);
         }
-        absentSince.keySet().retainAll(siblings);
         for (String spool : siblings) {
             if (!Files.exists(root.resolve(spool).resolve("journal")) && !Files.exists(root.resolve(spool).resolve("queue"))) {
                 continue;   // not a spool
             }
-            if (leases.holder(spool).isPresent()) {
-                absentSince.remove(spool);
-                continue;
+            // No holder: the node's lease lapsed (it renews every third of it), so the node is gone;
+            // unless it is back and asks for its spool (handed back a moment ago): it takes it itself.
+            if (leases.holder(spool).isEmpty() && !leases.asked(spool)) {
+                adopt(spool);
             }
-            Instant since = absentSince.computeIfAbsent(spool, s -> now);
-            // A whole lease time without a holder: its node is gone (a restart of Redis empties the
-            // leases, and every owner puts its own back within a third of that).
-            if (Duration.between(since, now).compareTo(lease) < 0) {
-                continue;
-            }
-            adopt(spool);
-            absentSince.remove(spool);
         }
     }
 

@@ -110,6 +110,13 @@ public final class Outbox implements EventRecorder, AutoCloseable {
      * Opens the outbox of the spool at {@code spoolRoot}, reading what came after the last
      * checkpoint. {@code spoolSync} makes the spool's written changes durable (run by checkpoints).
      */
+    private volatile java.util.function.BooleanSupplier fenced = () -> false;
+
+    /** Whether another node took the spool over (spool takeover): then no event is recorded here any more. */
+    public void fence(java.util.function.BooleanSupplier fenced) {
+        this.fenced = fenced;
+    }
+
     public static Outbox open(Path spoolRoot, Runnable spoolSync) throws IOException {
         return open(spoolRoot, spoolSync, SEGMENT_LIMIT);
     }
@@ -179,6 +186,10 @@ public final class Outbox implements EventRecorder, AutoCloseable {
     public CompletableFuture<Recorded> record(List<DeliveryEvent> events) {
         if (events.isEmpty()) {
             return CompletableFuture.completedFuture(new Batch(List.of(), -1));
+        }
+        if (fenced.getAsBoolean()) {
+            // Another node took the spool over: nothing more is written into it from here.
+            return CompletableFuture.failedFuture(new IOException("the spool was taken over by another node"));
         }
         CompletableFuture<Recorded> done = new CompletableFuture<>();
         List<DeliveryEvent> numbered = new ArrayList<>(events.size());

@@ -25,7 +25,10 @@ final class MemoryLeases implements SpoolLeases {
         this.clock = clock;
     }
 
+    private int epoch;
+
     void flush() {
+        epoch++;
         leases.clear();
         counters.clear();
         asks.clear();
@@ -114,6 +117,12 @@ final class MemoryLeases implements SpoolLeases {
     public synchronized void handBackNow(String spool, Duration ttl) throws Exception {
         up();
         now.put(spool, clock.instant().plus(ttl));
+    }
+
+    @Override
+    public synchronized String epoch() throws Exception {
+        up();
+        return "epoch-" + epoch;
     }
 
     @Override
