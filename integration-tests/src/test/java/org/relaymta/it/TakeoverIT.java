@@ -160,6 +160,8 @@ class TakeoverIT {
         String cluster = RelayNodes.get(c.admin(), "/cluster", c);
         // c adopted b's spool, and a's too (from b, stopped, if b had it): two, and none since.
         assertThat(cluster).contains("\"takeovers\": 2");
+        String metrics = RelayNodes.get(c.admin(), "/metrics", null);
+        assertThat(metrics).contains("mta_takeover_total 2.0").contains("mta_spool_adopted{spool=\"b\"} 1.0");
 
         // a starts again: it waits until its adopter hands its (drained) spool back, then runs it.
         RelayNodes.Node a2 = node("a", port, false);

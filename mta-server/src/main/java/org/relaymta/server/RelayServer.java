@@ -69,7 +69,7 @@ public final class RelayServer implements AutoCloseable {
             Path root = settings.spoolDir();
             ServerSettings shared = settings;
             this.ownership = SpoolOwnership.claim(root, initial.cluster(), clock, () -> adoptedEngine(shared, clock),
-                    this::spoolLost);
+                    this::spoolLost, registry);
             settings = settings.withSpoolDir(ownership.spoolDir());
         } else {
             this.ownership = null;

@@ -64,7 +64,7 @@ final class SpoolOwnership implements AutoCloseable {
      * @param adoptedEngine how an adopted spool's engine is built (spool directory and fence set by the caller)
      */
     static SpoolOwnership claim(Path root, ClusterSettings cluster, Clock clock, Supplier<RelayEngine.Builder> adoptedEngine,
-                                Consumer<String> lost) throws IOException {
+                                Consumer<String> lost, MeterRegistry registry) throws IOException {
         ClusterSettings.Takeover t = cluster.takeover();
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread th = new Thread(r, "mta-spool-takeover");
@@ -80,6 +80,9 @@ final class SpoolOwnership implements AutoCloseable {
             RelayEngine engine = b.build().start();
             String name = dir.getFileName().toString();
             engines.put(name, engine);
+            // mta_spool_adopted{spool}: 1 while this node runs that spool, 0 after (registered once per spool).
+            Gauge.builder("mta.spool.adopted", engines, m -> m.containsKey(name) ? 1 : 0)
+                    .description("1 while this node runs another node's spool").tag("spool", name).register(registry);
             return new SpoolTakeover.Adopted() {
                 @Override
                 public boolean drained() {
@@ -158,8 +161,6 @@ final class SpoolOwnership implements AutoCloseable {
         timer.scheduleWithFixedDelay(takeover::tick, every, every, TimeUnit.MILLISECONDS);
         FunctionCounter.builder("mta.takeover", takeover, t -> t.status().takeovers())
                 .description("Spools of other nodes this node adopted").register(registry);
-        Gauge.builder("mta.spool.adopted", takeover, t -> t.status().adopted().size())
-                .description("Spools of other nodes this node runs now").register(registry);
     }
 
     boolean fenced() {
