@@ -42,7 +42,13 @@ import org.relaymta.server.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The relay process: configuration, engine and SMTP listener, started and stopped together. */
+/**
+ * The relay process: configuration, engine and SMTP listener, started and stopped together.
+ *
+ * <p>Over 400 lines because it orders the whole process's start and stop (spool takeover, engine,
+ * listeners, admin endpoint, reload) and composes its {@code /health}; each part's work lives in
+ * that part.
+ */
 public final class RelayServer implements AutoCloseable {
     /** In the spool directory: the running relay's admin address, for {@code mta queue}. */
     public static final String ADMIN_ADDRESS_FILE = "admin.address";

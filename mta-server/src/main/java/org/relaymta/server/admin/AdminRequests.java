@@ -67,6 +67,9 @@ import org.slf4j.LoggerFactory;
  * POST /cluster/handback?spool=S   the node running S hands it back to its returning owner at once
  * </pre>
  * A known path with another method gets {@code 405} and {@code Allow}; anything else {@code 404}.
+ *
+ * <p>Over 400 lines because it is the one table of every route with its method and access rule;
+ * each route's own work is a few lines or lives elsewhere (QueueJson, ShapingJson, RouteReport).
  */
 final class AdminRequests {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
