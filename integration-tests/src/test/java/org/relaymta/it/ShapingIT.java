@@ -208,4 +208,46 @@ class ShapingIT {
         RelayNodes.awaitHealth(b, h -> !h.contains("\"shaping\""), Duration.ofSeconds(5));
         await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(a.log()).contains("throttle lifted by the operator"));
     }
+
+    @Test
+    void anApplicationsListenerGetsTheShapingEventWithTheReplyThatCausedIt() throws Exception {
+        ScriptedSmtpServer upstream = ScriptedSmtpServer.concurrent(InetAddress.getLoopbackAddress(), 0, line -> {
+            String cmd = line.toUpperCase();
+            if (cmd.startsWith("EHLO")) {
+                return "250-scripted.test\n250 ENHANCEDSTATUSCODES";
+            }
+            if (cmd.startsWith("MAIL")) {
+                return "421 4.7.28 [127.0.0.1 15] Our system has detected an unusual rate of unsolicited mail. - gsmtp";
+            }
+            return cmd.equals("QUIT") ? "221 2.0.0 bye" : "250 2.0.0 ok";
+        });
+        upstreams.add(upstream);
+        String hop = "[127.0.0.1]:" + upstream.port();
+        Path config = Files.createDirectories(temp.resolve("config"));
+        Files.writeString(config.resolve("relay-shaping.cf"), "upstream-rate " + hop + " 4.7.28 throttle factor=0.5 quiet=10m\n");
+        List<org.relaymta.core.event.DeliveryEvent> events = new CopyOnWriteArrayList<>();
+        try (org.relaymta.core.RelayEngine relay = org.relaymta.core.RelayEngine.builder().spoolDirectory(temp.resolve("spool"))
+                .configDirectory(config, Map.of("DEFAULT_RELAY_HOST", hop, "MTA_HOSTNAME", "relay.test"))
+                .listener(events::add).build().start()) {
+            String id = relay.submit("app@example.com", List.of("user@example.org"),
+                    "Subject: s\r\n\r\nhi\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).get();
+            await().atMost(Duration.ofSeconds(20)).until(() -> events.stream()
+                    .anyMatch(e -> e.status() == org.relaymta.core.event.DeliveryEvent.Status.SHAPING));
+            org.relaymta.core.event.DeliveryEvent shaping = events.stream()
+                    .filter(e -> e.status() == org.relaymta.core.event.DeliveryEvent.Status.SHAPING).findFirst().orElseThrow();
+            assertThat(shaping.queueId()).isEqualTo(id);
+            assertThat(shaping.recipient()).isEqualTo("user@example.org");
+            assertThat(shaping.nextHop()).isEqualTo(hop);
+            assertThat(shaping.replyCode()).isEqualTo(421);
+            assertThat(shaping.dsn()).isEqualTo("4.7.28");
+            assertThat(shaping.reason()).startsWith("throttle started for " + hop + " by relay-shaping.cf rule upstream-rate")
+                    .contains("said: 421 4.7.28");
+            assertThat(org.relaymta.core.event.EventJson.write(shaping)).contains("\"shaping\"");
+            // The message itself is deferred (rate-limited), not bounced, and the destination is not suspended for it.
+            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(
+                    e -> e.status() == org.relaymta.core.event.DeliveryEvent.Status.DEFERRED && e.queueId().equals(id)));
+            assertThat(events).filteredOn(e -> e.status() == org.relaymta.core.event.DeliveryEvent.Status.DEFERRED)
+                    .allSatisfy(e -> assertThat(e.bounceClass()).isEqualTo("rate-limited"));
+        }
+    }
 }
