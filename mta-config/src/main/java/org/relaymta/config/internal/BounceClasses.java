@@ -123,13 +123,7 @@ public final class BounceClasses {
 
     static List<Row> parse(String text, String source) {
         List<Row> rows = new ArrayList<>();
-        String[] lines = text.split("\r?\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            String where = source + ":" + (i + 1);
+        TableRows.forEach(text, source, (line, where) -> {
             Matcher m = ROW.matcher(line);
             if (!m.matches()) {
                 throw new ConfigException(where, "expected 'CODES [/REGEX/] CLASS' (class in lower case), got '"
@@ -151,7 +145,7 @@ public final class BounceClasses {
                 }
             }
             rows.add(new Row(codes, regex, m.group(3), where));
-        }
+        });
         return rows;
     }
 

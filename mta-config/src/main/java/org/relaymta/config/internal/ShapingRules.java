@@ -153,17 +153,11 @@ public final class ShapingRules {
     }
 
     static void parse(String text, String source, Map<String, Rule> rules, List<String> off) {
-        String[] lines = text.split("\r?\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            String where = source + ":" + (i + 1);
+        TableRows.forEach(text, source, (line, where) -> {
             Matcher o = OFF.matcher(line);
             if (o.matches()) {
                 off.add(name(o.group(1), where));
-                continue;
+                return;
             }
             Matcher m = ROW.matcher(line);
             if (!m.matches()) {
@@ -185,7 +179,7 @@ public final class ShapingRules {
             BounceClasses.Row reply = BounceClasses.parse(m.group(3) + (m.group(4) == null ? "" : " /" + m.group(4) + "/")
                     + " shaping", where).get(0);
             rules.put(name, rule(name, destinations, reply, m.group(5), m.group(6).strip(), where));
-        }
+        });
     }
 
     private static String name(String name, String where) {

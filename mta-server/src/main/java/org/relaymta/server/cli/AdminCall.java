@@ -14,8 +14,13 @@ abstract class AdminCall implements Callable<Integer> {
     @CommandLine.Mixin
     AdminEndpoint endpoint;
 
-    /** The command as the user typed it, for messages ({@code mta shaping}). */
-    abstract String command();
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The group as the user typed it, for messages ({@code mta shaping}). */
+    String command() {
+        return spec.parent() == null ? spec.qualifiedName() : spec.parent().qualifiedName();
+    }
 
     abstract String method();
 

@@ -2,7 +2,6 @@ package org.relaymta.server.cli;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -14,25 +13,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Spool takeover among relay nodes: show leases and adopted spools, hand a spool back.",
         subcommands = {ClusterCommand.Status.class, ClusterCommand.HandBack.class})
-final class ClusterCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
-
-    abstract static class Target extends AdminCall {
-        @Override
-        String command() {
-            return "mta cluster";
-        }
-    }
+final class ClusterCommand extends CommandGroup {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = "This node, its spool and generation, the spools it adopted, and every lease (JSON).")
-    static final class Status extends Target {
+    static final class Status extends AdminCall {
         @Override
         String method() {
             return "GET";
@@ -46,7 +31,7 @@ final class ClusterCommand implements Runnable {
 
     @Command(name = "handback", mixinStandardHelpOptions = true,
             description = "The node running SPOOL (a node name) hands it back to its returning owner now, drained or not.")
-    static final class HandBack extends Target {
+    static final class HandBack extends AdminCall {
         @Parameters(paramLabel = "SPOOL")
         String spool;
 

@@ -14,24 +14,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "shaping", mixinStandardHelpOptions = true,
         description = "Show and lift the throttles and suspensions providers' replies started (relay-shaping.cf).",
         subcommands = {ShapingCommand.ListCmd.class, ShapingCommand.Clear.class})
-final class ShapingCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
-
-    abstract static class Target extends AdminCall {
-        @Override
-        String command() {
-            return "mta shaping";
-        }
-    }
+final class ShapingCommand extends CommandGroup {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "The actions in force, as a table (--json: JSON lines).")
-    static final class ListCmd extends Target {
+    static final class ListCmd extends AdminCall {
         @CommandLine.Option(names = "--json", description = "One JSON object per action.")
         boolean json;
 
@@ -48,7 +34,7 @@ final class ShapingCommand implements Runnable {
 
     @Command(name = "clear", mixinStandardHelpOptions = true,
             description = "Lift the action on DESTINATION (as listed, e.g. '*.l.google.com'), or every action.")
-    static final class Clear extends Target {
+    static final class Clear extends AdminCall {
         @Parameters(paramLabel = "DESTINATION", arity = "0..1")
         String destination;
 
