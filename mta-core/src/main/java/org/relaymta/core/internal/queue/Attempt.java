@@ -166,8 +166,7 @@ final class Attempt {
         if (s.isEmpty()) {
             return false;
         }
-        return deferIfOverQuota(tx, Quotas.Admission.delayed(new QuotaDelay(s.get().until(), s.get().destination(),
-                "suspended by relay-shaping.cf rule " + s.get().rule())));
+        return deferIfOverQuota(tx, Quotas.Admission.delayed(TransactionGate.suspended(s.get())));
     }
 
     /** The quota key whose concurrency slot this attempt's mail waits for, or null. */
@@ -274,7 +273,7 @@ final class Attempt {
         List<DeliveryOutcome> seenAll = new ArrayList<>(result.size());
         for (DeliveryOutcome o : result) {
             DeliveryOutcome routed = o.via(tx.route());
-            seenAll.add(shaper.observe(routed, routed.nextHop(), tx.route().direct(), entry.id));
+            seenAll.add(shaper.observe(routed, entry.id));
         }
         // After shaping: a provider's "slow down" is paced by its action, not a failed session that suspends the destination.
         limiter.record(tx.destination(), seenAll, cfg.queue().minimalBackoffTime());

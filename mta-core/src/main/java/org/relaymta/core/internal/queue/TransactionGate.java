@@ -42,6 +42,11 @@ final class TransactionGate implements SendGate {
         return held;
     }
 
+    /** A shaping suspension as the hold it puts on mail to its destination (before connecting, or at the session). */
+    static QuotaDelay suspended(ShapingAction a) {
+        return new QuotaDelay(a.until(), a.destination(), "suspended by relay-shaping.cf rule " + a.rule());
+    }
+
     @Override
     public boolean pacing(String host, NextHop hop, String dsn, String reason) {
         return shaper.paces(host, tx.route().direct() ? null : hop.asWritten(), dsn, reason);
@@ -60,7 +65,7 @@ final class TransactionGate implements SendGate {
         var suspended = shaper.suspension(host, written);
         if (suspended.isPresent()) {
             ShapingAction a = suspended.get();
-            held = new QuotaDelay(a.until(), a.destination(), "suspended by relay-shaping.cf rule " + a.rule());
+            held = suspended(a);
             return CompletableFuture.completedFuture(Pass.hold("4.7.0", held.reason()));
         }
         List<RelayLimits.Limit> limits = configured;

@@ -100,12 +100,14 @@ public final class Shaper {
     }
 
     /**
-     * Takes in one outcome of a transaction through {@code hop} (as written, or the recipient
-     * domain for mail to its MX): counts it for the destination's send rate, matches a deferral or
-     * bounce against the rules and acts. Returns the outcome as it stands (a {@code bounce} rule's
-     * deferral is a bounce; a throttle or suspend rule's 5xx a deferral).
+     * Takes in one outcome of a transaction (with its route: {@link DeliveryOutcome#nextHop()} as
+     * written, or the recipient domain for mail to its MX): counts it for the destination's send
+     * rate, matches a deferral or bounce against the rules and acts. Returns the outcome as it
+     * stands (a {@code bounce} rule's deferral is a bounce; a throttle or suspend rule's 5xx a deferral).
      */
-    public DeliveryOutcome observe(DeliveryOutcome o, String hop, boolean direct, String queueId) {
+    public DeliveryOutcome observe(DeliveryOutcome o, String queueId) {
+        String hop = o.nextHop();
+        boolean direct = o.direct();
         String host = host(o.relay());
         if (o.status() == DeliveryOutcome.Status.SENT) {
             if (!host.isEmpty()) {

@@ -34,7 +34,7 @@ class ShaperTest {
     }
 
     private DeliveryOutcome sent(String host) {
-        return shaper.observe(outcome(DeliveryOutcome.Status.SENT, host, "2.0.0", "250 2.0.0 OK"), "gmail.com", true, "Q1");
+        return shaper.observe(outcome(DeliveryOutcome.Status.SENT, host, "2.0.0", "250 2.0.0 OK"), "Q1");
     }
 
     @Test
@@ -45,7 +45,7 @@ class ShaperTest {
         }
         // 20 messages in 2 s: 10 a second. The reply throttles the destination at once.
         DeliveryOutcome o = shaper.observe(outcome(DeliveryOutcome.Status.DEFERRED, "gmail-smtp-in.l.google.com", "4.7.28",
-                GMAIL_RATE), "gmail.com", true, "Q2");
+                GMAIL_RATE), "Q2");
         assertThat(o.status()).isEqualTo(DeliveryOutcome.Status.DEFERRED);
         assertThat(changes).singleElement().satisfies(c -> {
             assertThat(c.kind()).isEqualTo(Shaper.Kind.STARTED);
@@ -67,13 +67,11 @@ class ShaperTest {
 
         // Replies of transactions already under way do not deepen it...
         clock.advance(Duration.ofSeconds(2));
-        shaper.observe(outcome(DeliveryOutcome.Status.DEFERRED, "alt1.gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE),
-                "gmail.com", true, "Q3");
+        shaper.observe(outcome(DeliveryOutcome.Status.DEFERRED, "alt1.gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE), "Q3");
         assertThat(shaper.list().get(0).level()).isEqualTo(1);
         // ...a complaint after 10 s does.
         clock.advance(Duration.ofSeconds(10));
-        shaper.observe(outcome(DeliveryOutcome.Status.DEFERRED, "alt1.gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE),
-                "gmail.com", true, "Q4");
+        shaper.observe(outcome(DeliveryOutcome.Status.DEFERRED, "alt1.gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE), "Q4");
         assertThat(shaper.list().get(0).level()).isEqualTo(2);
         assertThat(shaper.list().get(0).concurrency()).isEqualTo(5);
         assertThat(changes.get(changes.size() - 1).kind()).isEqualTo(Shaper.Kind.DEEPENED);
@@ -96,7 +94,7 @@ class ShaperTest {
         DeliveryOutcome o = shaper.observe(new DeliveryOutcome("x@example.com", DeliveryOutcome.Status.DEFERRED, "4.0.0",
                 "host email-smtp.eu-west-1.amazonaws.com[192.0.2.9] said: 454 Throttling failure: Daily message quota exceeded. "
                         + "(in reply to end of DATA command)", "email-smtp.eu-west-1.amazonaws.com[192.0.2.9]:587", "", 0, 0, false,
-                false, "[email-smtp.eu-west-1.amazonaws.com]:587"), "[email-smtp.eu-west-1.amazonaws.com]:587", false, "Q1");
+                false, "[email-smtp.eu-west-1.amazonaws.com]:587"), "Q1");
         assertThat(o.status()).isEqualTo(DeliveryOutcome.Status.DEFERRED);
         ShapingAction s = shaper.suspension("email-smtp.eu-west-1.amazonaws.com", "[email-smtp.eu-west-1.amazonaws.com]:587")
                 .orElseThrow();
@@ -115,14 +113,14 @@ class ShaperTest {
         DeliveryOutcome sandbox = shaper.observe(new DeliveryOutcome("x@example.com", DeliveryOutcome.Status.DEFERRED, "4.0.0",
                 "host smtp.mailgun.org[192.0.2.7] said: 421 Domain sandbox1.mailgun.org is not allowed to send: Sandbox "
                         + "subdomains are for test purposes only. (in reply to end of DATA command)", "smtp.mailgun.org[192.0.2.7]:587",
-                "", 0, 0, false, false, "[smtp.mailgun.org]:587"), "[smtp.mailgun.org]:587", false, "Q1");
+                "", 0, 0, false, false, "[smtp.mailgun.org]:587"), "Q1");
         assertThat(sandbox.status()).isEqualTo(DeliveryOutcome.Status.BOUNCED);
         assertThat(sandbox.dsn()).isEqualTo("5.0.0");
         assertThat(sandbox.reason()).endsWith("(relay-shaping.cf rule mailgun-sandbox)");
         DeliveryOutcome quota = shaper.observe(new DeliveryOutcome("x@example.com", DeliveryOutcome.Status.BOUNCED, "5.2.0",
                 "host smtp.office365.com[192.0.2.8] said: 554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException"
                         + " (in reply to end of DATA command)", "smtp.office365.com[192.0.2.8]:587", "", 0, 0, false, false,
-                "[smtp.office365.com]:587"), "[smtp.office365.com]:587", false, "Q2");
+                "[smtp.office365.com]:587"), "Q2");
         assertThat(quota.status()).isEqualTo(DeliveryOutcome.Status.DEFERRED);
         assertThat(quota.dsn()).isEqualTo("4.2.0");
         assertThat(shaper.suspension("smtp.office365.com", null)).isPresent();
@@ -135,8 +133,7 @@ class ShaperTest {
         Shaper other = new Shaper(clock, ShapingRules::shipped, () -> 20, "node-b");
         List<Shaper.Change> seen = new ArrayList<>();
         other.onChange(seen::add);
-        other.observe(outcome(DeliveryOutcome.Status.DEFERRED, "gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE), "gmail.com",
-                true, "Q9");
+        other.observe(outcome(DeliveryOutcome.Status.DEFERRED, "gmail-smtp-in.l.google.com", "4.7.28", GMAIL_RATE), "Q9");
         ShapingAction shared = ShapingAction.decodeShared(seen.get(0).action().encode());
         assertThat(shared).isEqualTo(seen.get(0).action());
         shaper.appliedElsewhere(shared);
